@@ -1,0 +1,384 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status says what the receiver did with a request.
+type Status int
+
+const (
+	// Accepted requests were stored with their body and acknowledged with the endpoint's response.
+	Accepted Status = 0
+	// Rejected requests were refused (paused endpoint, oversized body, bad signature); their body is
+	// not kept.
+	Rejected Status = 1
+	// Duplicate requests repeated a delivery id already accepted; acknowledged, not a new event.
+	Duplicate Status = 2
+)
+
+// String is the status as the API and CLI spell it.
+func (s Status) String() string {
+	switch s {
+	case Accepted:
+		return "accepted"
+	case Rejected:
+		return "rejected"
+	case Duplicate:
+		return "duplicate"
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// ParseStatus is the inverse of Status.String.
+func ParseStatus(s string) (Status, bool) {
+	switch s {
+	case "accepted":
+		return Accepted, true
+	case "rejected":
+		return Rejected, true
+	case "duplicate":
+		return Duplicate, true
+	}
+	return 0, false
+}
+
+// Verification is the signature verdict recorded with an event.
+type Verification struct {
+	Scheme string // "" when the endpoint verifies nothing
+	Result string // ok | failed | skipped
+	Reason string // a sentence when failed
+}
+
+// Event is one received HTTP request. ID is assigned when it is committed.
+type Event struct {
+	ID             int64
+	EndpointID     string
+	ReceivedAt     time.Time
+	Status         Status
+	Method         string
+	Path           string
+	Query          string // raw query string, without '?'
+	Header         http.Header
+	Body           []byte // nil when not kept
+	Size           int64
+	RemoteAddr     string
+	ClientIP       string
+	DeliveryID     string
+	DuplicateOf    int64
+	Reason         string
+	ResponseStatus int
+	Type           string
+	Verification   Verification
+	Decrypted      []byte
+}
+
+// BodyKept reports whether the body was stored (rejected requests keep none).
+func (e *Event) BodyKept() bool { return e.Body != nil }
+
+// EncodeHeader writes h as "Name: value\r\n" lines sorted by name, the order and form a person
+// reads in a raw HTTP dump. Values never contain CR or LF (net/http refuses those).
+func EncodeHeader(buf []byte, h http.Header) []byte {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			buf = append(buf, k...)
+			buf = append(buf, ": "...)
+			buf = append(buf, v...)
+			buf = append(buf, "\r\n"...)
+		}
+	}
+	return buf
+}
+
+// DecodeHeader is the inverse of EncodeHeader. Names keep the case they were stored with.
+func DecodeHeader(b []byte) http.Header {
+	h := http.Header{}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.Index(b, []byte("\r\n")); i >= 0 {
+			line, b = b[:i], b[i+2:]
+		} else {
+			b = nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(": "))
+		if !ok {
+			name, value, _ = bytes.Cut(line, []byte(":"))
+		}
+		k := string(name)
+		h[k] = append(h[k], string(value))
+	}
+	return h
+}
+
+const insertEventSQL = `INSERT INTO events (endpoint_id, received_at, status, method, path, query,
+	headers, body, size, remote_addr, client_ip, delivery_id, duplicate_of, reason, response_status,
+	type, verify_scheme, verify_result, verify_reason, decrypted)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// InsertBatch commits evs in one durable transaction (synchronous=FULL), setting each ID. An
+// accepted event whose delivery id was already accepted for the same endpoint (earlier, or earlier
+// in this batch) is stored as Duplicate with DuplicateOf set. On error nothing was committed and
+// every ID is reset to 0.
+func (s *Store) InsertBatch(ctx context.Context, evs []*Event) (err error) {
+	if len(evs) == 0 {
+		return nil
+	}
+	defer func() {
+		if err != nil {
+			for _, ev := range evs {
+				ev.ID = 0
+			}
+		}
+	}()
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin ingest: %w", err)
+	}
+	defer tx.Rollback()
+	stmt := tx.StmtContext(ctx, s.insert)
+	var seen map[[2]string]int64 // delivery ids accepted earlier in this batch
+	hbuf := make([]byte, 0, 1024)
+	for _, ev := range evs {
+		if ev.DeliveryID != "" && ev.Status == Accepted {
+			key := [2]string{ev.EndpointID, ev.DeliveryID}
+			first := seen[key]
+			if first == 0 {
+				err := tx.QueryRowContext(ctx, `SELECT id FROM events WHERE endpoint_id=? AND delivery_id=?
+					AND status=0 AND delivery_id IS NOT NULL ORDER BY id LIMIT 1`, ev.EndpointID, ev.DeliveryID).Scan(&first)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("look up delivery id: %w", err)
+				}
+			}
+			if first != 0 {
+				ev.Status, ev.DuplicateOf = Duplicate, first
+			}
+		}
+		hbuf = EncodeHeader(hbuf[:0], ev.Header)
+		res, err := stmt.ExecContext(ctx, ev.EndpointID, ev.ReceivedAt.UnixNano(), int(ev.Status),
+			ev.Method, ev.Path, ev.Query, hbuf, ev.Body, ev.Size, ev.RemoteAddr, ev.ClientIP,
+			nullString(ev.DeliveryID), nullInt(ev.DuplicateOf), ev.Reason, ev.ResponseStatus,
+			nullString(ev.Type), ev.Verification.Scheme, verifyResult(ev.Verification.Result),
+			ev.Verification.Reason, ev.Decrypted)
+		if err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		if ev.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		if ev.Status == Accepted && ev.DeliveryID != "" {
+			if seen == nil {
+				seen = map[[2]string]int64{}
+			}
+			seen[[2]string{ev.EndpointID, ev.DeliveryID}] = ev.ID
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit ingest: %w", err)
+	}
+	return nil
+}
+
+func verifyResult(r string) string {
+	if r == "" {
+		return "skipped"
+	}
+	return r
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// EventQuery selects a page of history, newest first.
+type EventQuery struct {
+	EndpointID string // "" for all endpoints
+	Text       string // full-text search (see SearchExpr); "" for no search
+	Status     *Status
+	Method     string
+	Type       string
+	Before     int64 // only ids below this (the previous page's cursor); 0 for the newest
+	Limit      int   // clamped to 1..1000; 0 means 100
+	// WithBody loads bodies and headers; pages for lists can leave them out.
+	WithBody bool
+}
+
+// MaxPage is the largest page ListEvents returns.
+const MaxPage = 1000
+
+// Page is a slice of history and the cursor for the next (older) one, 0 when there is none.
+type Page struct {
+	Events []Event
+	Next   int64
+}
+
+// ListEvents returns events matching q, newest first.
+func (s *Store) ListEvents(ctx context.Context, q EventQuery) (Page, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxPage)
+	cols := eventSummaryColumns
+	if q.WithBody {
+		cols = eventFullColumns
+	}
+	var (
+		where []string
+		args  []any
+		from  = "events e"
+	)
+	if q.Text != "" {
+		expr := SearchExpr(q.Text)
+		if expr == "" {
+			return Page{}, nil
+		}
+		from = "events_fts f JOIN events e ON e.id = f.rowid"
+		where = append(where, "events_fts MATCH ?")
+		args = append(args, expr)
+	}
+	if q.EndpointID != "" {
+		where = append(where, "e.endpoint_id = ?")
+		args = append(args, q.EndpointID)
+	}
+	if q.Before > 0 {
+		where = append(where, "e.id < ?")
+		args = append(args, q.Before)
+	}
+	if q.Status != nil {
+		where = append(where, "e.status = ?")
+		args = append(args, int(*q.Status))
+	}
+	if q.Method != "" {
+		where = append(where, "e.method = ?")
+		args = append(args, strings.ToUpper(q.Method))
+	}
+	if q.Type != "" {
+		where = append(where, "e.type = ?")
+		args = append(args, q.Type)
+	}
+	query := "SELECT " + cols + " FROM " + from
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	order := "e.id"
+	if q.Text != "" {
+		order = "f.rowid" // lets FTS5 walk its index backwards instead of sorting all matches
+	}
+	query += " ORDER BY " + order + " DESC LIMIT ?"
+	args = append(args, limit+1)
+
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var page Page
+	for rows.Next() {
+		ev, err := scanEvent(rows, q.WithBody)
+		if err != nil {
+			return Page{}, fmt.Errorf("list events: %w", err)
+		}
+		page.Events = append(page.Events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("list events: %w", err)
+	}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		page.Next = page.Events[limit-1].ID
+	}
+	return page, nil
+}
+
+// Event returns one event with headers and body; ErrNotFound if there is none with that id.
+func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
+	row := s.reader.QueryRowContext(ctx, `SELECT `+eventFullColumns+` FROM events e WHERE e.id=?`, id)
+	ev, err := scanEvent(row, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, fmt.Errorf("event %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("read event %d: %w", id, err)
+	}
+	return ev, nil
+}
+
+// EndpointStats is what the endpoint list shows beside each endpoint.
+type EndpointStats struct {
+	Events int64
+	Last   time.Time // zero when none
+}
+
+// EndpointStats counts the events of one endpoint.
+func (s *Store) EndpointStats(ctx context.Context, endpointID string) (EndpointStats, error) {
+	var st EndpointStats
+	var last sql.NullInt64
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*), max(received_at) FROM events WHERE endpoint_id=?`,
+		endpointID).Scan(&st.Events, &last)
+	if err != nil {
+		return st, fmt.Errorf("count events of %s: %w", endpointID, err)
+	}
+	if last.Valid {
+		st.Last = time.Unix(0, last.Int64).UTC()
+	}
+	return st, nil
+}
+
+const eventSummaryColumns = `e.id, e.endpoint_id, e.received_at, e.status, e.method, e.path, e.query,
+	e.size, e.remote_addr, e.client_ip, e.delivery_id, e.duplicate_of, e.reason, e.response_status,
+	e.type, e.verify_scheme, e.verify_result, e.verify_reason`
+
+const eventFullColumns = eventSummaryColumns + `, e.headers, e.body, e.decrypted`
+
+func scanEvent(r scanner, full bool) (Event, error) {
+	var ev Event
+	var received int64
+	var status int
+	var delivery, typ sql.NullString
+	var dupOf sql.NullInt64
+	dest := []any{&ev.ID, &ev.EndpointID, &received, &status, &ev.Method, &ev.Path, &ev.Query,
+		&ev.Size, &ev.RemoteAddr, &ev.ClientIP, &delivery, &dupOf, &ev.Reason, &ev.ResponseStatus,
+		&typ, &ev.Verification.Scheme, &ev.Verification.Result, &ev.Verification.Reason}
+	var headers []byte
+	if full {
+		dest = append(dest, &headers, &ev.Body, &ev.Decrypted)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return Event{}, err
+	}
+	ev.ReceivedAt = time.Unix(0, received).UTC()
+	ev.Status = Status(status)
+	ev.DeliveryID = delivery.String
+	ev.DuplicateOf = dupOf.Int64
+	ev.Type = typ.String
+	if full {
+		ev.Header = DecodeHeader(headers)
+		if ev.Body == nil && ev.Status != Rejected {
+			ev.Body = []byte{} // an empty body that was kept, as opposed to none kept
+		}
+	}
+	return ev, nil
+}

@@ -1,0 +1,153 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// migrations are applied in order; migrations[i] brings the schema from version i to i+1
+// (PRAGMA user_version). Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: endpoints, events, full-text index, secrets, deliveries, subscriptions.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE endpoints (
+	id                    TEXT PRIMARY KEY,
+	name                  TEXT NOT NULL,
+	enabled               INTEGER NOT NULL DEFAULT 1,
+	response_status       INTEGER NOT NULL DEFAULT 200,
+	response_body         BLOB NOT NULL DEFAULT '{"ok":true}',
+	response_content_type TEXT NOT NULL DEFAULT 'application/json',
+	body_limit            INTEGER NOT NULL DEFAULT 10485760,
+	notes                 TEXT NOT NULL DEFAULT '',
+	verify_scheme         TEXT NOT NULL DEFAULT '',
+	verify_mode           TEXT NOT NULL DEFAULT 'off',
+	-- JSON for settings later features add (notifications, type extraction, routing, forwarding).
+	settings              TEXT NOT NULL DEFAULT '{}',
+	created_at            INTEGER NOT NULL,
+	updated_at            INTEGER NOT NULL,
+	-- A deleted endpoint keeps its row so its URL answers 410 Gone and its history keeps a name.
+	deleted_at            INTEGER
+) STRICT;
+
+-- The ingest row: everything about the request, written once at receive time. Times are Unix
+-- nanoseconds in UTC. Rows are only ever inserted with increasing ids, which the indexer and
+-- retention rely on.
+CREATE TABLE events (
+	id              INTEGER PRIMARY KEY,
+	endpoint_id     TEXT NOT NULL,
+	received_at     INTEGER NOT NULL,
+	status          INTEGER NOT NULL,          -- 0 accepted, 1 rejected, 2 duplicate
+	method          TEXT NOT NULL,
+	path            TEXT NOT NULL,
+	query           TEXT NOT NULL,
+	headers         BLOB NOT NULL,             -- "Name: value\r\n" lines, as on the wire
+	body            BLOB,                      -- NULL when not kept (rejected requests)
+	size            INTEGER NOT NULL,          -- body bytes received, or declared when rejected
+	remote_addr     TEXT NOT NULL,             -- the TCP peer
+	client_ip       TEXT NOT NULL,             -- Cf-Connecting-Ip / X-Forwarded-For: information only
+	delivery_id     TEXT,                      -- provider's delivery id header, for duplicates
+	duplicate_of    INTEGER,
+	reason          TEXT NOT NULL DEFAULT '',  -- why the request was rejected
+	response_status INTEGER NOT NULL,
+	type            TEXT,                      -- provider event type, when known
+	verify_scheme   TEXT NOT NULL DEFAULT '',
+	verify_result   TEXT NOT NULL DEFAULT 'skipped',
+	verify_reason   TEXT NOT NULL DEFAULT '',
+	decrypted       BLOB                       -- decrypted payload (Home Assistant mobile_app)
+) STRICT;
+CREATE INDEX events_endpoint ON events(endpoint_id, id);
+CREATE INDEX events_delivery ON events(endpoint_id, delivery_id)
+	WHERE status = 0 AND delivery_id IS NOT NULL;
+
+-- Filled by the background indexer (meta.index_watermark is the last id indexed), so ingest
+-- never pays for tokenising.
+CREATE VIRTUAL TABLE events_fts USING fts5(
+	method, path, query, headers, body,
+	content = '', contentless_delete = 1, tokenize = 'unicode61'
+);
+
+-- Secrets are AEAD ciphertexts under the master key; several may be valid at once (rotation).
+CREATE TABLE secrets (
+	id          INTEGER PRIMARY KEY,
+	endpoint_id TEXT NOT NULL REFERENCES endpoints(id),
+	purpose     TEXT NOT NULL,
+	nonce       BLOB NOT NULL,
+	ciphertext  BLOB NOT NULL,
+	created_at  INTEGER NOT NULL,
+	expires_at  INTEGER
+) STRICT;
+CREATE INDEX secrets_endpoint ON secrets(endpoint_id);
+
+CREATE TABLE deliveries (
+	id            INTEGER PRIMARY KEY,
+	event_id      INTEGER NOT NULL,
+	target        TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	next_at       INTEGER,
+	last_status   INTEGER,
+	last_error    TEXT NOT NULL DEFAULT '',
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deliveries_event ON deliveries(event_id);
+CREATE INDEX deliveries_due ON deliveries(status, next_at);
+
+CREATE TABLE subscriptions (
+	id          TEXT PRIMARY KEY,
+	endpoint_id TEXT NOT NULL REFERENCES endpoints(id),
+	provider    TEXT NOT NULL,
+	settings    TEXT NOT NULL DEFAULT '{}',
+	state       TEXT NOT NULL DEFAULT 'new',
+	last_error  TEXT NOT NULL DEFAULT '',
+	registered_url TEXT NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+) STRICT;
+`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+// migrate brings the database to SchemaVersion. Open has already refused databases that are not
+// Hooktray's or are too new.
+func (s *Store) migrate(ctx context.Context) error {
+	var version int
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return describeOpenError(s.path, err)
+	}
+	for v := version; v < len(migrations); v++ {
+		if err := s.applyMigration(ctx, v); err != nil {
+			if strings.Contains(err.Error(), "no such module: fts5") {
+				return ErrNoFTS5
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, from int) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, from+1)); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	return nil
+}

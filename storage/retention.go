@@ -1,0 +1,231 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Retention bounds the history. A zero field means no limit of that kind.
+type Retention struct {
+	MaxAge    time.Duration // events older than this are removed
+	MaxEvents int64         // only the newest MaxEvents are kept
+	MaxBytes  int64         // the oldest events go until the database's used pages fit
+}
+
+// DefaultRetention keeps everything for 30 days.
+var DefaultRetention = Retention{MaxAge: 30 * 24 * time.Hour}
+
+// pruneChunk is how many events one pruning transaction deletes: small enough that ingest waits
+// for it only a few milliseconds.
+const pruneChunk = 500
+
+// Prune removes what r says to remove, oldest first, in small transactions. Between chunks it
+// calls pause (which may sleep, to leave room for ingest) and stops early when ctx ends. It
+// returns the number of events removed.
+func (s *Store) Prune(ctx context.Context, r Retention, now time.Time, pause func()) (int64, error) {
+	var removed int64
+	upTo, err := s.pruneBound(ctx, r, now)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+		bound := upTo
+		if r.MaxBytes > 0 {
+			used, err := s.UsedBytes(ctx)
+			if err != nil {
+				return removed, err
+			}
+			if used > r.MaxBytes {
+				oldest, err := s.nthOldestID(ctx, s.rowsToFree(ctx, used-r.MaxBytes, used))
+				if err != nil {
+					return removed, err
+				}
+				bound = max(bound, oldest)
+			}
+		}
+		if bound == 0 {
+			break
+		}
+		n, err := s.deleteOldest(ctx, bound, pruneChunk)
+		if err != nil {
+			return removed, err
+		}
+		removed += n
+		if n == 0 {
+			break
+		}
+		if pause != nil {
+			pause()
+		}
+	}
+	if removed > 0 {
+		if err := s.releaseFreePages(ctx, pause); err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+// pruneBound returns the highest event id that age and count limits remove (0 for none). It reads
+// through the read pool, so the scans it needs never hold the write lock.
+func (s *Store) pruneBound(ctx context.Context, r Retention, now time.Time) (int64, error) {
+	var bound int64
+	if r.MaxAge > 0 {
+		cutoff := now.Add(-r.MaxAge).UnixNano()
+		// Ids grow with time, so walk from the oldest until a row is young enough.
+		var after int64
+		for {
+			rows, err := s.reader.QueryContext(ctx, `SELECT id, received_at FROM events WHERE id > ? ORDER BY id LIMIT 1000`, after)
+			if err != nil {
+				return 0, fmt.Errorf("find expired events: %w", err)
+			}
+			n, young := 0, false
+			for rows.Next() {
+				var id, at int64
+				if err := rows.Scan(&id, &at); err != nil {
+					rows.Close()
+					return 0, fmt.Errorf("find expired events: %w", err)
+				}
+				n++
+				if at >= cutoff {
+					young = true
+					break
+				}
+				bound, after = id, id
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return 0, fmt.Errorf("find expired events: %w", err)
+			}
+			if young || n < 1000 {
+				break
+			}
+		}
+	}
+	if r.MaxEvents > 0 {
+		var id int64
+		err := s.reader.QueryRowContext(ctx, `SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?`, r.MaxEvents).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("find events beyond the count limit: %w", err)
+		}
+		bound = max(bound, id)
+	}
+	return bound, nil
+}
+
+// rowsToFree estimates how many of the oldest events hold excess bytes, from the average event
+// size, so a size limit removes what it must and not a whole chunk more.
+func (s *Store) rowsToFree(ctx context.Context, excess, used int64) int {
+	var lo, hi sql.NullInt64
+	if err := s.reader.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil || !hi.Valid {
+		return pruneChunk
+	}
+	rows := hi.Int64 - lo.Int64 + 1 // ids are dense: retention only ever removes the oldest
+	n := (excess*rows + used - 1) / used
+	return int(min(max(n, 1), pruneChunk))
+}
+
+// nthOldestID returns the id of the n-th oldest event (or the newest, if there are fewer).
+func (s *Store) nthOldestID(ctx context.Context, n int) (int64, error) {
+	var id sql.NullInt64
+	err := s.reader.QueryRowContext(ctx, `SELECT max(id) FROM (SELECT id FROM events ORDER BY id LIMIT ?)`, n).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("find oldest events: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// UsedBytes is the size of the database's pages in use (the file minus its free list).
+func (s *Store) UsedBytes(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	conn, err := s.reader.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("measure database: %w", err)
+	}
+	defer conn.Close()
+	for _, q := range []struct {
+		sql string
+		dst *int64
+	}{{`PRAGMA page_count`, &pages}, {`PRAGMA freelist_count`, &free}, {`PRAGMA page_size`, &size}} {
+		if err := conn.QueryRowContext(ctx, q.sql).Scan(q.dst); err != nil {
+			return 0, fmt.Errorf("measure database: %w", err)
+		}
+	}
+	return (pages - free) * size, nil
+}
+
+// deleteOldest deletes up to limit of the oldest events with id <= upTo, with their index entries
+// and deliveries, in one transaction.
+func (s *Store) deleteOldest(ctx context.Context, upTo int64, limit int) (int64, error) {
+	var n int64
+	err := s.relaxedWrite(ctx, func(tx *sql.Tx) error {
+		var first, last sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT min(id), max(id) FROM (SELECT id FROM events WHERE id <= ? ORDER BY id LIMIT ?)`,
+			upTo, limit).Scan(&first, &last)
+		if err != nil {
+			return fmt.Errorf("prune events: %w", err)
+		}
+		if !last.Valid {
+			return nil
+		}
+		watermark, err := metaValue(ctx, tx, "index_watermark")
+		if err != nil {
+			return err
+		}
+		if indexedTo := min(last.Int64, watermark); indexedTo >= first.Int64 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid BETWEEN ? AND ?`, first.Int64, indexedTo); err != nil {
+				return fmt.Errorf("prune search index: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id BETWEEN ? AND ?`, first.Int64, last.Int64); err != nil {
+			return fmt.Errorf("prune deliveries: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id BETWEEN ? AND ?`, first.Int64, last.Int64)
+		if err != nil {
+			return fmt.Errorf("prune events: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+// releaseFreePages gives freed pages back to the file system in small steps.
+func (s *Store) releaseFreePages(ctx context.Context, pause func()) error {
+	var mode int
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode != 2 {
+		return nil // a database made without incremental vacuum reuses its free pages instead
+	}
+	for {
+		var free int64
+		if err := s.writer.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return fmt.Errorf("count free pages: %w", err)
+		}
+		if free == 0 {
+			return nil
+		}
+		// incremental_vacuum frees one page per step, so its rows must be read to the end.
+		rows, err := s.writer.QueryContext(ctx, `PRAGMA incremental_vacuum(256)`)
+		if err != nil {
+			return fmt.Errorf("release free pages: %w", err)
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("release free pages: %w", err)
+		}
+		if pause != nil {
+			pause()
+		}
+	}
+}

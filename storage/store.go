@@ -1,0 +1,212 @@
+// Package storage is Hooktray's SQLite database: endpoints, the event history with its full-text
+// index, and the schema migrations that later features extend.
+//
+// Writes go through one connection (SQLite allows one writer at a time, and queuing them in Go is
+// cheaper than SQLite's busy-wait); reads use a separate pool so the GUI and the admin API never
+// wait behind ingest.
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// ErrNotFound is returned (wrapped) when an endpoint or event does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotDatabase means the file at the database path is not a Hooktray database. Open never
+// modifies such a file.
+var ErrNotDatabase = errors.New("not a Hooktray database")
+
+// ErrNoFTS5 means the binary was built without SQLite's FTS5 module (build tag sqlite_fts5).
+var ErrNoFTS5 = errors.New("this build of Hooktray lacks SQLite FTS5; build it with -tags sqlite_fts5 (make build)")
+
+// Store is an open Hooktray database. It is safe for concurrent use.
+type Store struct {
+	path   string
+	writer *sql.DB // exactly one connection: every write is serialised here
+	reader *sql.DB // read-only pool
+	insert *sql.Stmt
+}
+
+// sqliteMagic is the first 16 bytes of every SQLite 3 database file.
+var sqliteMagic = []byte("SQLite format 3\x00")
+
+// Open opens (creating if needed) the database at path and migrates its schema. A file that is not
+// a SQLite database, or a SQLite database that is not Hooktray's, is refused with ErrNotDatabase
+// and left untouched.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(params string) string {
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params
+	}
+	if err := inspect(ctx, path, dsn("mode=ro")); err != nil {
+		return nil, err
+	}
+	// _auto_vacuum must come before WAL mode is set (the DSN applies it first) and only takes on a
+	// new database: INCREMENTAL lets retention hand freed pages back in small steps.
+	// _txlock=immediate: a write transaction takes the write lock at BEGIN, so it can never fail
+	// half-way with SQLITE_BUSY when upgrading from a read lock.
+	writer, err := sql.Open("sqlite3", dsn("_auto_vacuum=incremental&_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=1"))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	s := &Store{path: path, writer: writer}
+	if err := s.prepareSchema(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	reader, err := sql.Open("sqlite3", dsn("mode=ro&_busy_timeout=10000&_query_only=1"))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(4)
+	reader.SetMaxIdleConns(4)
+	s.reader = reader
+	if s.insert, err = writer.PrepareContext(ctx, insertEventSQL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare insert: %w", err)
+	}
+	return s, nil
+}
+
+// inspect refuses an existing file that is not a Hooktray database, reading it only: opening the
+// writer would already switch it to WAL mode.
+func inspect(ctx context.Context, path, readOnlyDSN string) error {
+	exists, err := checkHeader(path)
+	if err != nil || !exists {
+		return err
+	}
+	db, err := sql.Open("sqlite3", readOnlyDSN)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	defer db.Close()
+	var version, tables int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return describeOpenError(path, err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return describeOpenError(path, err)
+	}
+	if version == 0 && tables > 0 {
+		return fmt.Errorf("%s: %w (it is a SQLite database of another program); move it away or choose another --data-dir", path, ErrNotDatabase)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("%s: schema version %d was written by a newer Hooktray (this one knows %d); upgrade Hooktray", path, version, len(migrations))
+	}
+	return nil
+}
+
+// checkHeader refuses a non-empty file that does not start with SQLite's magic bytes, before
+// SQLite gets a chance to treat it as anything. It reports whether a non-empty file exists.
+func checkHeader(path string) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("open database %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteMagic))
+	n, err := io.ReadFull(f, head)
+	if n == 0 && (err == io.EOF || err == nil) {
+		return false, nil // an empty file is a database SQLite has not written to yet
+	}
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return false, fmt.Errorf("read database %s: %w", path, err)
+	}
+	if !bytes.Equal(head[:n], sqliteMagic) || n < len(sqliteMagic) {
+		return false, fmt.Errorf("%s: %w (it is not a SQLite file; move it away to start a new history)", path, ErrNotDatabase)
+	}
+	return true, nil
+}
+
+// prepareSchema sets the writer connection up and applies pending migrations.
+func (s *Store) prepareSchema(ctx context.Context) error {
+	var mode string
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return describeOpenError(s.path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("open database %s: journal mode is %q, want WAL", s.path, mode)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// describeOpenError turns SQLite's terse codes into sentences a user can act on.
+func describeOpenError(path string, err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
+			return fmt.Errorf("%s: %w (%v); move it away to start a new history", path, ErrNotDatabase, err)
+		case sqlite3.ErrCantOpen, sqlite3.ErrPerm, sqlite3.ErrReadonly:
+			return fmt.Errorf("open database %s: cannot open or write it (%v); check the data dir's permissions", path, err)
+		}
+	}
+	return fmt.Errorf("open database %s: %w", path, err)
+}
+
+// Path is the database file's location.
+func (s *Store) Path() string { return s.path }
+
+// Close closes both connection pools. Pending writes have completed when it returns.
+func (s *Store) Close() error {
+	var errs []error
+	if s.insert != nil {
+		errs = append(errs, s.insert.Close())
+	}
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	if s.writer != nil {
+		// A final checkpoint keeps the -wal file small between runs; failure is harmless.
+		_, _ = s.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		errs = append(errs, s.writer.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// IntegrityCheck runs SQLite's full integrity check and returns its findings ("ok" when sound).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	rows, err := s.reader.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return "", fmt.Errorf("integrity check: %w", err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", fmt.Errorf("integrity check: %w", err)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
+
+// IsStorageFull reports whether err comes from a full disk or a database at its size limit, so
+// callers can tell the user what to do about it.
+func IsStorageFull(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrFull
+}

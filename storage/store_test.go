@@ -1,0 +1,452 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "hooktray.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newEndpoint(t *testing.T, s *Store, name string) Endpoint {
+	t.Helper()
+	e := NewEndpoint(name)
+	if err := s.CreateEndpoint(context.Background(), &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func event(endpoint string, body string, hdr ...string) *Event {
+	h := http.Header{}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h.Add(hdr[i], hdr[i+1])
+	}
+	return &Event{EndpointID: endpoint, ReceivedAt: time.Now().UTC(), Method: "POST",
+		Path: "/webhook/" + endpoint, Header: h, Body: []byte(body), Size: int64(len(body)),
+		RemoteAddr: "127.0.0.1:1234", ClientIP: "127.0.0.1", ResponseStatus: 200}
+}
+
+func insert(t *testing.T, s *Store, evs ...*Event) {
+	t.Helper()
+	if err := s.InsertBatch(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func indexAll(t *testing.T, s *Store) {
+	t.Helper()
+	for {
+		n, err := s.IndexPending(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func TestOpenCreatesSchemaAndReopens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hooktray.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEndpoint("demo")
+	if err := s.CreateEndpoint(context.Background(), &e); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	got, err := s.Endpoint(context.Background(), e.ID)
+	if err != nil || got.Name != "demo" || !got.Enabled || got.BodyLimit != DefaultBodyLimit {
+		t.Fatalf("after reopen got %+v, %v", got, err)
+	}
+	var mode string
+	s.reader.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+	var syncMode int
+	s.writer.QueryRow(`PRAGMA synchronous`).Scan(&syncMode)
+	if syncMode != 2 {
+		t.Errorf("writer synchronous = %d, want 2 (FULL)", syncMode)
+	}
+}
+
+func TestOpenRefusesWhatIsNotOurs(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	content := []byte("this is a text file, not a database\n")
+	os.WriteFile(garbage, content, 0o600)
+
+	foreign := filepath.Join(dir, "foreign.db")
+	db, err := sql.Open("sqlite3", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`CREATE TABLE songs (title TEXT)`)
+	db.Close()
+	foreignBefore, _ := os.ReadFile(foreign)
+
+	corrupt := filepath.Join(dir, "corrupt.db")
+	s, err := Open(context.Background(), corrupt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	raw, _ := os.ReadFile(corrupt)
+	for i := 100; i < len(raw); i++ {
+		raw[i] = 0xA5
+	}
+	os.WriteFile(corrupt, raw, 0o600)
+
+	for _, tc := range []struct {
+		name, path string
+		want       []byte
+	}{
+		{"a text file is refused", garbage, content},
+		{"another program's database is refused", foreign, foreignBefore},
+		{"a database with garbage pages is refused", corrupt, raw},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(context.Background(), tc.path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, ErrNotDatabase) {
+				t.Errorf("err = %v, want ErrNotDatabase", err)
+			}
+			after, _ := os.ReadFile(tc.path)
+			if !bytes.Equal(after, tc.want) {
+				t.Error("the file was modified")
+			}
+		})
+	}
+}
+
+func TestEndpointLifecycle(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	e := newEndpoint(t, s, "alarm")
+	if len(e.ID) != 22 {
+		t.Errorf("id %q is not 22 URL-safe characters (128 bits)", e.ID)
+	}
+	e.Name, e.Enabled, e.ResponseStatus, e.Notes = "alarm (house)", false, 202, "front door"
+	if err := s.UpdateEndpoint(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Endpoint(ctx, e.ID)
+	if got.Name != "alarm (house)" || got.Enabled || got.ResponseStatus != 202 || got.Notes != "front door" {
+		t.Errorf("after update: %+v", got)
+	}
+	if err := s.DeleteEndpoint(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteEndpoint(ctx, e.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+	if err := s.UpdateEndpoint(ctx, &e); !errors.Is(err, ErrNotFound) {
+		t.Errorf("update of deleted: %v, want ErrNotFound", err)
+	}
+	got, _ = s.Endpoint(ctx, e.ID)
+	if !got.Deleted() {
+		t.Error("deleted endpoint not marked deleted")
+	}
+	if _, err := s.Endpoint(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown endpoint: %v", err)
+	}
+}
+
+func TestInsertBatchStoresExactBytesAndAssignsIDs(t *testing.T) {
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "raw")
+	binary := []byte{0, 0xff, 0xfe, '\n', 0x80}
+	evs := []*Event{event(ep.ID, string(binary), "Content-Type", "application/octet-stream"),
+		event(ep.ID, ""), event(ep.ID, "caf\xe9 latin-1", "X-Multi", "a", "X-Multi", "b")}
+	evs[0].Query = "a=1&b=%20"
+	insert(t, s, evs...)
+	for i, ev := range evs {
+		if ev.ID == 0 {
+			t.Fatalf("event %d got no id", i)
+		}
+		got, err := s.Event(context.Background(), ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Body, ev.Body) || got.Body == nil {
+			t.Errorf("event %d body = %q, want %q", i, got.Body, ev.Body)
+		}
+		if fmt.Sprint(got.Header) != fmt.Sprint(ev.Header) {
+			t.Errorf("event %d headers = %v, want %v", i, got.Header, ev.Header)
+		}
+		if got.Query != ev.Query || !got.ReceivedAt.Equal(ev.ReceivedAt) {
+			t.Errorf("event %d = %+v", i, got)
+		}
+	}
+}
+
+func TestDuplicateDeliveryIDs(t *testing.T) {
+	s := openTemp(t)
+	a, b := newEndpoint(t, s, "a"), newEndpoint(t, s, "b")
+	first := event(a.ID, "1", "X-GitHub-Delivery", "d1")
+	first.DeliveryID = "d1"
+	insert(t, s, first)
+
+	again := event(a.ID, "1")
+	again.DeliveryID = "d1"
+	sameBatch1, sameBatch2 := event(a.ID, "2"), event(a.ID, "2")
+	sameBatch1.DeliveryID, sameBatch2.DeliveryID = "d2", "d2"
+	otherEndpoint := event(b.ID, "1")
+	otherEndpoint.DeliveryID = "d1"
+	insert(t, s, again, sameBatch1, sameBatch2, otherEndpoint)
+
+	if again.Status != Duplicate || again.DuplicateOf != first.ID {
+		t.Errorf("repeat across batches: status %v of %d", again.Status, again.DuplicateOf)
+	}
+	if sameBatch1.Status != Accepted || sameBatch2.Status != Duplicate || sameBatch2.DuplicateOf != sameBatch1.ID {
+		t.Errorf("repeat within a batch: %v, %v of %d", sameBatch1.Status, sameBatch2.Status, sameBatch2.DuplicateOf)
+	}
+	if otherEndpoint.Status != Accepted {
+		t.Error("the same delivery id on another endpoint is a duplicate")
+	}
+
+	// A delivery rejected (paused endpoint) and retried later is accepted, not a duplicate.
+	rejected := event(a.ID, "")
+	rejected.Status, rejected.DeliveryID, rejected.Body = Rejected, "d3", nil
+	insert(t, s, rejected)
+	retry := event(a.ID, "3")
+	retry.DeliveryID = "d3"
+	insert(t, s, retry)
+	if retry.Status != Accepted {
+		t.Errorf("retry after rejection: %v", retry.Status)
+	}
+}
+
+func TestListPagesNewestFirst(t *testing.T) {
+	s := openTemp(t)
+	a, b := newEndpoint(t, s, "a"), newEndpoint(t, s, "b")
+	var evs []*Event
+	for i := range 25 {
+		ep := a.ID
+		if i%5 == 0 {
+			ep = b.ID
+		}
+		evs = append(evs, event(ep, fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	insert(t, s, evs...)
+	ctx := context.Background()
+
+	var seen []int64
+	q := EventQuery{EndpointID: a.ID, Limit: 7}
+	for {
+		page, err := s.ListEvents(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Events {
+			if ev.EndpointID != a.ID {
+				t.Fatalf("filter leaked %s", ev.EndpointID)
+			}
+			seen = append(seen, ev.ID)
+		}
+		if page.Next == 0 {
+			break
+		}
+		q.Before = page.Next
+	}
+	if len(seen) != 20 {
+		t.Fatalf("paged through %d events, want 20", len(seen))
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] >= seen[i-1] {
+			t.Fatalf("not newest first: %v", seen)
+		}
+	}
+	page, _ := s.ListEvents(ctx, EventQuery{Limit: 5000})
+	if len(page.Events) != 25 || page.Next != 0 {
+		t.Errorf("clamped page: %d events, next %d", len(page.Events), page.Next)
+	}
+	rej := Rejected
+	page, _ = s.ListEvents(ctx, EventQuery{Status: &rej})
+	if len(page.Events) != 0 {
+		t.Errorf("status filter: %d rejected events, want 0", len(page.Events))
+	}
+}
+
+func TestSearch(t *testing.T) {
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "search")
+	insert(t, s,
+		event(ep.ID, `{"event":"ALERT","zone":"garage"}`, "X-Device-Id", "kitchen-sensor"),
+		event(ep.ID, `{"event":"STATUS","zone":"hall"}`),
+		event(ep.ID, `he said "hello" AND left; DROP TABLE events; --`),
+		event(ep.ID, string([]byte{0xff, 0x00, 'g', 'a', 'r', 'a', 'g', 'e'})),
+	)
+	ctx := context.Background()
+	if page, _ := s.ListEvents(ctx, EventQuery{Text: "garage"}); len(page.Events) != 0 {
+		t.Fatal("unindexed events were found")
+	}
+	indexAll(t, s)
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"garage", 1},
+		{"GARAGE alert", 1},
+		{"kitchen", 1},     // header value
+		{"X-Device-Id", 1}, // header name
+		{"gar*", 1},
+		{"garage hall", 0},
+		{"webhook", 4}, // path
+		{`"hello"`, 1},
+		{`hello AND`, 1},
+		{`zone:garage`, 1},
+		{`NEAR(alert garage)`, 0},
+		{`"unbalanced`, 0},
+		{`'; DROP TABLE events; --`, 1},
+		{`)(*"`, 0},
+		{`OR`, 0},
+		{`-`, 0},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			page, err := s.ListEvents(ctx, EventQuery{Text: tc.query})
+			if err != nil {
+				t.Fatalf("search error: %v", err)
+			}
+			if len(page.Events) != tc.want {
+				t.Errorf("%d results, want %d", len(page.Events), tc.want)
+			}
+		})
+	}
+	if page, _ := s.ListEvents(ctx, EventQuery{}); len(page.Events) != 4 {
+		t.Error("a search dropped the events table")
+	}
+	backlog, err := s.IndexBacklog(ctx)
+	if err != nil || backlog != 0 {
+		t.Errorf("backlog %d, %v", backlog, err)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	t.Run("by age keeps young events", func(t *testing.T) {
+		s := openTemp(t)
+		ep := newEndpoint(t, s, "age")
+		now := time.Now().UTC()
+		var evs []*Event
+		for i := range 1200 {
+			ev := event(ep.ID, "x")
+			ev.ReceivedAt = now.Add(-time.Duration(1200-i) * time.Hour)
+			evs = append(evs, ev)
+		}
+		insert(t, s, evs...)
+		indexAll(t, s)
+		removed, err := s.Prune(ctx, Retention{MaxAge: 100 * time.Hour}, now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed != 1100 {
+			t.Errorf("removed %d, want 1100", removed)
+		}
+		page, _ := s.ListEvents(ctx, EventQuery{Limit: 1000})
+		if len(page.Events) != 100 || page.Events[99].ID != evs[1100].ID {
+			t.Errorf("kept %d events", len(page.Events))
+		}
+		if page, _ := s.ListEvents(ctx, EventQuery{Text: "webhook", Limit: 1000}); len(page.Events) != 100 {
+			t.Errorf("search finds %d events after pruning, want 100", len(page.Events))
+		}
+	})
+	t.Run("by count keeps the newest", func(t *testing.T) {
+		s := openTemp(t)
+		ep := newEndpoint(t, s, "count")
+		var evs []*Event
+		for range 1234 {
+			evs = append(evs, event(ep.ID, "x"))
+		}
+		insert(t, s, evs...)
+		if _, err := s.Prune(ctx, Retention{MaxEvents: 1000}, time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+		page, _ := s.ListEvents(ctx, EventQuery{Limit: 1000})
+		if len(page.Events) != 1000 || page.Next != 0 || page.Events[0].ID != evs[1233].ID {
+			t.Errorf("kept %d events, next %d", len(page.Events), page.Next)
+		}
+	})
+	t.Run("by size shrinks the file", func(t *testing.T) {
+		s := openTemp(t)
+		ep := newEndpoint(t, s, "size")
+		big := strings.Repeat("y", 8<<10)
+		for range 5 {
+			var evs []*Event
+			for range 200 {
+				evs = append(evs, event(ep.ID, big))
+			}
+			insert(t, s, evs...)
+		}
+		before, _ := s.UsedBytes(ctx)
+		st, _ := os.Stat(s.Path())
+		if _, err := s.Prune(ctx, Retention{MaxBytes: 2 << 20}, time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := s.UsedBytes(ctx)
+		if after > 2<<20 || after >= before {
+			t.Errorf("used bytes %d → %d, want ≤ %d", before, after, 2<<20)
+		}
+		s.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		st2, _ := os.Stat(s.Path())
+		if st2.Size() >= st.Size() {
+			t.Errorf("file did not shrink: %d → %d", st.Size(), st2.Size())
+		}
+		page, _ := s.ListEvents(ctx, EventQuery{Limit: 1000})
+		if len(page.Events) == 0 {
+			t.Error("everything was removed")
+		}
+	})
+	t.Run("default keeps a fresh history", func(t *testing.T) {
+		s := openTemp(t)
+		ep := newEndpoint(t, s, "default")
+		insert(t, s, event(ep.ID, "x"))
+		if n, err := s.Prune(ctx, DefaultRetention, time.Now(), nil); n != 0 || err != nil {
+			t.Errorf("removed %d, %v", n, err)
+		}
+	})
+}
+
+func TestHeaderEncodingRoundTrips(t *testing.T) {
+	h := http.Header{"Content-Type": {"application/json"}, "X-A": {"1", "2"}, "X-Colon": {"a: b"}, "X-Empty": {""}}
+	got := DecodeHeader(EncodeHeader(nil, h))
+	if fmt.Sprint(got) != fmt.Sprint(h) {
+		t.Errorf("round trip: %v, want %v", got, h)
+	}
+}
+
+func TestIntegrityCheck(t *testing.T) {
+	s := openTemp(t)
+	got, err := s.IntegrityCheck(context.Background())
+	if err != nil || got != "ok" {
+		t.Errorf("integrity check = %q, %v", got, err)
+	}
+}

@@ -1,0 +1,371 @@
+// Package api is the admin API: JSON over HTTP on loopback, for the CLI, scripts and a second
+// launch of the app. It is never reachable through a tunnel (it has its own listener), and it does
+// not trust loopback either: every request needs the data dir's token and a loopback Host.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hooktray/hooktray/app/forward"
+	"github.com/hooktray/hooktray/app/live"
+	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+// Backend is what the API serves: *app.Hub.
+type Backend interface {
+	Version() string
+	DataDir() string
+	ReceiverURL() string
+	PublicURL() string
+	TunnelStatus() tunnel.Status
+	EndpointURL(id string) string
+	PublicEndpointURL(id string) string
+
+	Endpoints() []storage.Endpoint
+	Endpoint(id string) (storage.Endpoint, error)
+	CreateEndpoint(ctx context.Context, c storage.EndpointChange) (storage.Endpoint, error)
+	UpdateEndpoint(ctx context.Context, id string, c storage.EndpointChange) (storage.Endpoint, error)
+	DeleteEndpoint(ctx context.Context, id string) error
+	TestEndpoint(ctx context.Context, id string) (storage.Event, error)
+
+	Events(ctx context.Context, q storage.EventQuery) (storage.Page, error)
+	Event(ctx context.Context, id int64) (storage.Event, error)
+	Subscribe(size int) *live.Subscription[storage.Event]
+	Replay(ctx context.Context, eventID int64, to string) (forward.Result, error)
+}
+
+// Server is the admin API handler.
+type Server struct {
+	b     Backend
+	token []byte
+	hosts map[string]bool
+	log   *slog.Logger
+	mux   *http.ServeMux
+	// ShowWindow, when set, handles POST /api/v1/window/show (the desktop app's second launch).
+	ShowWindow func()
+}
+
+// New returns the API for b, accepting requests with token and a Host naming loopback on port.
+func New(b Backend, token string, port int, log *slog.Logger) *Server {
+	p := strconv.Itoa(port)
+	s := &Server{
+		b:     b,
+		token: []byte(token),
+		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
+		log:   log,
+		mux:   http.NewServeMux(),
+	}
+	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	s.mux.HandleFunc("GET /api/v1/endpoints", s.listEndpoints)
+	s.mux.HandleFunc("POST /api/v1/endpoints", s.createEndpoint)
+	s.mux.HandleFunc("GET /api/v1/endpoints/{id}", s.getEndpoint)
+	s.mux.HandleFunc("PATCH /api/v1/endpoints/{id}", s.patchEndpoint)
+	s.mux.HandleFunc("DELETE /api/v1/endpoints/{id}", s.deleteEndpoint)
+	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/rotate-secret", s.rotateSecret)
+	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/test", s.testEndpoint)
+	s.mux.HandleFunc("GET /api/v1/events", s.listEvents)
+	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
+	s.mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
+	s.mux.HandleFunc("POST /api/v1/events/{id}/replay", s.replay)
+	s.mux.HandleFunc("POST /api/v1/window/show", s.showWindow)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A browser page on any site can make requests to loopback; the Host check stops DNS
+	// rebinding, the token stops everything else.
+	if !s.hosts[r.Host] {
+		writeError(w, http.StatusForbidden, "requests must address the API as 127.0.0.1, localhost or [::1] with its port")
+		return
+	}
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth)), s.token) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hooktray"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong API token (it is in the data dir's api-token file)")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, statusJSON(s.b))
+}
+
+func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
+	list := EndpointList{Endpoints: []Endpoint{}}
+	for _, e := range s.b.Endpoints() {
+		list.Endpoints = append(list.Endpoints, endpointJSON(s.b, e))
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) {
+	var c storage.EndpointChange
+	if !readJSON(w, r, &c) {
+		return
+	}
+	e, err := s.b.CreateEndpoint(r.Context(), c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, endpointJSON(s.b, e))
+}
+
+func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) {
+	e, err := s.b.Endpoint(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, endpointJSON(s.b, e))
+}
+
+func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request) {
+	var c storage.EndpointChange
+	if !readJSON(w, r, &c) {
+		return
+	}
+	e, err := s.b.UpdateEndpoint(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, endpointJSON(s.b, e))
+}
+
+func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
+	if err := s.b.DeleteEndpoint(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	e, err := s.b.Endpoint(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if e.VerifyScheme == "" {
+		writeError(w, http.StatusConflict, "endpoint "+e.Name+" has no signature scheme, so it has no secret to rotate")
+		return
+	}
+	writeError(w, http.StatusNotImplemented, "secret rotation is not available in this version")
+}
+
+func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	ev, err := s.b.TestEndpoint(ctx, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, EventJSON(ev, -1))
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	q, err := eventQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	page, err := s.b.Events(r.Context(), q)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	list := EventList{Events: make([]Event, 0, len(page.Events)), Next: cursor(page.Next)}
+	for _, ev := range page.Events {
+		list.Events = append(list.Events, EventJSON(ev, listBodyLimit))
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// eventQuery reads GET /events parameters: endpoint, q, limit, before, status, method, type.
+func eventQuery(r *http.Request) (storage.EventQuery, error) {
+	v := r.URL.Query()
+	q := storage.EventQuery{EndpointID: v.Get("endpoint"), Text: v.Get("q"), Method: v.Get("method"), Type: v.Get("type"), WithBody: true}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, fmt.Errorf("limit must be a whole number from 1 to %d", storage.MaxPage)
+		}
+		q.Limit = min(n, storage.MaxPage)
+	}
+	if s := v.Get("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return q, errors.New("before must be a cursor from a previous page's next")
+		}
+		q.Before = n
+	}
+	if s := v.Get("status"); s != "" {
+		st, ok := storage.ParseStatus(s)
+		if !ok {
+			return q, errors.New("status must be accepted, rejected or duplicate")
+		}
+		q.Status = &st
+	}
+	return q, nil
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	id, ok := eventID(w, r)
+	if !ok {
+		return
+	}
+	ev, err := s.b.Event(r.Context(), id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, EventJSON(ev, -1))
+}
+
+func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
+	id, ok := eventID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		To string `json:"to"`
+	}
+	if r.ContentLength != 0 && !readJSON(w, r, &req) {
+		return
+	}
+	res, err := s.b.Replay(r.Context(), id, req.To)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
+}
+
+func (s *Server) showWindow(w http.ResponseWriter, r *http.Request) {
+	if s.ShowWindow == nil {
+		writeError(w, http.StatusConflict, "this instance runs headless (hooktray serve) and has no window")
+		return
+	}
+	s.ShowWindow()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func eventID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusNotFound, "no event "+strconv.Quote(r.PathValue("id")))
+		return 0, false
+	}
+	return id, true
+}
+
+// stream is the live feed as Server-Sent Events: one "data:" line per new event (a summary
+// without headers and body), an "event: missed" message when this client fell behind, and a
+// comment every 15 s to keep proxies from closing an idle stream.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	endpoint := r.URL.Query().Get("endpoint")
+	sub := s.b.Subscribe(1024)
+	defer sub.Close()
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, ": hooktray live events\n\n")
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-heartbeat.C:
+			io.WriteString(w, ": keep-alive\n\n")
+		case <-sub.Ready():
+			for {
+				m, ok, err := sub.TryNext()
+				if err != nil || !ok {
+					break
+				}
+				if m.Missed > 0 {
+					b, _ := json.Marshal(Missed{Missed: m.Missed})
+					fmt.Fprintf(w, "event: missed\ndata: %s\n\n", b)
+					continue
+				}
+				if endpoint != "" && m.Event.EndpointID != endpoint {
+					continue
+				}
+				b, _ := json.Marshal(EventJSON(m.Event, 0))
+				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.Event.ID, b)
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// fail turns a Backend error into a response: 404 for unknown things, 400 for invalid input,
+// 502 for a replay target that did not answer, 500 otherwise (logged).
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	var fe *storage.FieldError
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, Error{Error: fe.Error(), Field: fe.Field})
+	case errors.Is(err, forward.ErrTarget):
+		writeError(w, http.StatusBadGateway, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusGatewayTimeout, err.Error())
+	default:
+		s.log.Error("admin API request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// readJSON decodes a request body of at most 1 MiB, refusing unknown fields so that typos are
+// reported rather than ignored. On failure it has answered 400.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, Error{Error: msg})
+}

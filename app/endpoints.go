@@ -1,0 +1,211 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hooktray/hooktray/app/forward"
+	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// directory is the in-memory endpoint table the receiver reads on every request. It is replaced
+// whole after every change (copy on write), so lookups take no lock.
+type directory struct {
+	m atomic.Pointer[map[string]*storage.Endpoint]
+}
+
+// Lookup implements receiver.Directory.
+func (d *directory) Lookup(id string) (*storage.Endpoint, bool) {
+	m := d.m.Load()
+	if m == nil {
+		return nil, false
+	}
+	ep := (*m)[id]
+	if ep == nil {
+		return nil, false
+	}
+	if ep.Deleted() {
+		return nil, true
+	}
+	return ep, false
+}
+
+var _ receiver.Directory = (*directory)(nil)
+
+// reloadEndpoints reads the endpoint table into the directory. Callers hold h.mu (or are Start).
+func (h *Hub) reloadEndpoints(ctx context.Context) error {
+	all, err := h.store.AllEndpoints(ctx)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]*storage.Endpoint, len(all))
+	for i := range all {
+		m[all[i].ID] = &all[i]
+	}
+	h.dir.m.Store(&m)
+	return nil
+}
+
+// Endpoints returns the endpoints that exist (not deleted), oldest first.
+func (h *Hub) Endpoints() []storage.Endpoint {
+	m := h.dir.m.Load()
+	if m == nil {
+		return nil
+	}
+	out := make([]storage.Endpoint, 0, len(*m))
+	for _, ep := range *m {
+		if !ep.Deleted() {
+			out = append(out, *ep)
+		}
+	}
+	sortEndpoints(out)
+	return out
+}
+
+func sortEndpoints(eps []storage.Endpoint) {
+	// Creation order is what people expect in a list they built one at a time.
+	for i := 1; i < len(eps); i++ {
+		for j := i; j > 0 && less(eps[j], eps[j-1]); j-- {
+			eps[j], eps[j-1] = eps[j-1], eps[j]
+		}
+	}
+}
+
+func less(a, b storage.Endpoint) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+// Endpoint returns one existing endpoint; storage.ErrNotFound (wrapped) if unknown or deleted.
+func (h *Hub) Endpoint(id string) (storage.Endpoint, error) {
+	ep, _ := h.dir.Lookup(id)
+	if ep == nil {
+		return storage.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, storage.ErrNotFound)
+	}
+	return *ep, nil
+}
+
+// CreateEndpoint creates an endpoint from c (Name required). Invalid fields give *FieldError.
+func (h *Hub) CreateEndpoint(ctx context.Context, c storage.EndpointChange) (storage.Endpoint, error) {
+	if c.Name == nil {
+		return storage.Endpoint{}, &storage.FieldError{Field: "name", Message: "a name is required"}
+	}
+	ep := storage.NewEndpoint("")
+	if err := c.Apply(&ep); err != nil {
+		return storage.Endpoint{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.store.CreateEndpoint(ctx, &ep); err != nil {
+		return storage.Endpoint{}, err
+	}
+	if err := h.reloadEndpoints(ctx); err != nil {
+		return storage.Endpoint{}, err
+	}
+	h.log.Info("endpoint created", "id", ep.ID, "name", ep.Name)
+	return ep, nil
+}
+
+// UpdateEndpoint applies c to an existing endpoint. Pausing (Enabled=false) takes effect for the
+// next request that arrives.
+func (h *Hub) UpdateEndpoint(ctx context.Context, id string, c storage.EndpointChange) (storage.Endpoint, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ep, err := h.Endpoint(id)
+	if err != nil {
+		return storage.Endpoint{}, err
+	}
+	if err := c.Apply(&ep); err != nil {
+		return storage.Endpoint{}, err
+	}
+	if err := h.store.UpdateEndpoint(ctx, &ep); err != nil {
+		return storage.Endpoint{}, err
+	}
+	if err := h.reloadEndpoints(ctx); err != nil {
+		return storage.Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// SetEnabled pauses or resumes an endpoint.
+func (h *Hub) SetEnabled(ctx context.Context, id string, enabled bool) (storage.Endpoint, error) {
+	return h.UpdateEndpoint(ctx, id, storage.EndpointChange{Enabled: &enabled})
+}
+
+// DeleteEndpoint deletes an endpoint: its URL answers 410 from now on; its history stays.
+func (h *Hub) DeleteEndpoint(ctx context.Context, id string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, err := h.Endpoint(id); err != nil {
+		return err
+	}
+	if err := h.store.DeleteEndpoint(ctx, id); err != nil {
+		return err
+	}
+	h.log.Info("endpoint deleted", "id", id)
+	return h.reloadEndpoints(ctx)
+}
+
+// EndpointURL is the local receiver URL of an endpoint.
+func (h *Hub) EndpointURL(id string) string { return h.recvURL + receiver.Prefix + id }
+
+// PublicEndpointURL is the public URL of an endpoint, or "" when there is no public base URL.
+func (h *Hub) PublicEndpointURL(id string) string {
+	base := h.PublicURL()
+	if base == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + receiver.Prefix + id
+}
+
+// TestEndpoint sends a sample webhook to the endpoint through the local receiver, as a provider
+// would, and returns the event it produced.
+func (h *Hub) TestEndpoint(ctx context.Context, id string) (storage.Event, error) {
+	if _, err := h.Endpoint(id); err != nil {
+		return storage.Event{}, err
+	}
+	sub := h.Subscribe(64)
+	defer sub.Close()
+	body := `{"type":"hooktray.test","message":"Test webhook sent by Hooktray"}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.EndpointURL(id), strings.NewReader(body))
+	if err != nil {
+		return storage.Event{}, fmt.Errorf("test endpoint: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Hooktray-Test/"+h.opts.Version)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return storage.Event{}, fmt.Errorf("test endpoint: %w", err)
+	}
+	resp.Body.Close()
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return storage.Event{}, fmt.Errorf("test endpoint: waiting for the event: %w", err)
+		}
+		if m.Event.EndpointID == id && m.Event.Method == http.MethodPost {
+			return h.store.Event(ctx, m.Event.ID)
+		}
+	}
+}
+
+// Replay re-sends a stored event to a URL. Forward targets of endpoints arrive with forwarding;
+// until then a target must be given.
+func (h *Hub) Replay(ctx context.Context, eventID int64, to string) (forward.Result, error) {
+	ev, err := h.store.Event(ctx, eventID)
+	if err != nil {
+		return forward.Result{}, err
+	}
+	if to == "" {
+		return forward.Result{}, &storage.FieldError{Field: "to", Message: "this endpoint has no forward targets; give a URL to send the event to"}
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	return forward.Send(ctx, client, ev, to)
+}

@@ -1,0 +1,293 @@
+// Package app is Hooktray's core, shared by the desktop app and `hooktray serve`: the Hub owns the
+// database, the receiver, the admin API and the live feed. It imports nothing of the GUI.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/app/ingest"
+	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/app/live"
+	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// DatabaseFile is the history's file name inside the data dir.
+const DatabaseFile = "hooktray.db"
+
+// Default listen addresses: loopback only. A tunnel, when there is one, connects to the receiver.
+const (
+	DefaultListen    = "127.0.0.1:8791"
+	DefaultAPIListen = "127.0.0.1:8792"
+)
+
+// Options configure a Hub. Only DataDir is required.
+type Options struct {
+	DataDir   string
+	Listen    string // receiver address; default DefaultListen; port 0 picks a free port
+	APIListen string // admin API address; default DefaultAPIListen
+	Version   string
+	Tunnel    TunnelOptions
+	Retention storage.Retention // default storage.DefaultRetention
+	Receiver  receiver.Options
+	Logger    *slog.Logger // default slog.Default()
+	// RetentionEvery is how often retention runs (default 1 min).
+	RetentionEvery time.Duration
+}
+
+// Hub is a running Hooktray core. Create it with Start; stop it with Stop.
+type Hub struct {
+	opts   Options
+	log    *slog.Logger
+	lock   *instance.Lock
+	token  string
+	store  *storage.Store
+	queue  *ingest.Queue
+	dir    directory
+	feed   live.Feed[storage.Event]
+	tunnel tunnelState
+
+	recvSrv, apiSrv *http.Server
+	recvURL, apiURL string
+
+	ctx        context.Context // ends when Stop begins: long-lived requests (SSE) end with it
+	cancel     context.CancelFunc
+	background sync.WaitGroup
+	indexKick  chan struct{}
+	mu         sync.Mutex // serialises endpoint writes so the in-memory directory follows the database
+	stopOnce   sync.Once
+	stopErr    error
+}
+
+// Start opens the data dir and database, listens, and writes runtime.json. On error everything it
+// opened is closed again. A second Start on the same data dir returns *instance.ErrRunning.
+func Start(ctx context.Context, opts Options) (*Hub, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("start hub: no data dir")
+	}
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.APIListen == "" {
+		opts.APIListen = DefaultAPIListen
+	}
+	if opts.Retention == (storage.Retention{}) {
+		opts.Retention = storage.DefaultRetention
+	}
+	if opts.RetentionEvery <= 0 {
+		opts.RetentionEvery = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Receiver.Logger == nil {
+		opts.Receiver.Logger = opts.Logger
+	}
+	h := &Hub{opts: opts, log: opts.Logger, indexKick: make(chan struct{}, 1)}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if err := h.start(ctx); err != nil {
+		h.shutdown(context.Background())
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) start(ctx context.Context) error {
+	dataDir := h.opts.DataDir
+	if err := instance.Prepare(dataDir); err != nil {
+		return err
+	}
+	lock, err := instance.Acquire(dataDir)
+	if err != nil {
+		return err
+	}
+	h.lock = lock
+	if h.token, err = instance.LoadOrCreateToken(dataDir); err != nil {
+		return err
+	}
+	if h.store, err = storage.Open(ctx, filepath.Join(dataDir, DatabaseFile)); err != nil {
+		return err
+	}
+	if err := h.reloadEndpoints(ctx); err != nil {
+		return err
+	}
+	h.queue = ingest.New(h.store, ingest.Options{Committed: h.committed})
+
+	recvLn, err := listen("receiver", h.opts.Listen, "--listen")
+	if err != nil {
+		return err
+	}
+	apiLn, err := listen("admin API", h.opts.APIListen, "--api-listen")
+	if err != nil {
+		recvLn.Close()
+		return err
+	}
+	h.recvURL = "http://" + recvLn.Addr().String()
+	h.apiURL = "http://" + apiLn.Addr().String()
+	h.tunnel.init(h.opts.Tunnel)
+
+	rcv := receiver.New(&h.dir, h.queue, h.opts.Receiver)
+	h.recvSrv = rcv.Server()
+	h.apiSrv = &http.Server{
+		Handler:           api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return h.ctx },
+	}
+	for _, s := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{h.recvSrv, recvLn}, {h.apiSrv, apiLn}} {
+		h.background.Add(1)
+		go func() {
+			defer h.background.Done()
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				h.log.Error("server stopped", "addr", s.ln.Addr(), "err", err)
+			}
+		}()
+	}
+	h.background.Add(2)
+	go h.indexLoop()
+	go h.retentionLoop()
+
+	if err := instance.WriteRuntime(dataDir, h.runtime()); err != nil {
+		return err
+	}
+	h.log.Info("hooktray started", "receiver", h.recvURL, "api", h.apiURL, "data_dir", dataDir)
+	return nil
+}
+
+// listen opens a TCP listener with an error a user can act on.
+func listen(what, addr, flag string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s: address %s is already in use by another program; choose another with %s (port 0 picks a free one)", what, addr, flag)
+	}
+	return nil, fmt.Errorf("%s: listen on %s: %w", what, addr, err)
+}
+
+func (h *Hub) runtime() instance.Runtime {
+	rt := instance.Runtime{PID: os.Getpid(), Receiver: h.recvURL, API: h.apiURL, Version: h.opts.Version}
+	if u := h.PublicURL(); u != "" {
+		rt.PublicURL = &u
+	}
+	return rt
+}
+
+// Stop stops accepting requests, lets in-flight ones finish and commit, flushes the database and
+// removes runtime.json. Requests still running when ctx ends are cut off. It is safe to call more
+// than once.
+func (h *Hub) Stop(ctx context.Context) error {
+	h.stopOnce.Do(func() { h.stopErr = h.shutdown(ctx) })
+	return h.stopErr
+}
+
+func (h *Hub) shutdown(ctx context.Context) error {
+	var errs []error
+	if h.recvSrv != nil {
+		// First the receiver: every handler still running waits for its commit and answers.
+		if err := h.recvSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop receiver: %w", err))
+			h.recvSrv.Close()
+		}
+	}
+	if h.queue != nil {
+		h.queue.Close()
+	}
+	h.cancel() // ends SSE streams and background loops
+	if h.apiSrv != nil {
+		if err := h.apiSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop admin API: %w", err))
+			h.apiSrv.Close()
+		}
+	}
+	h.background.Wait()
+	if h.store != nil {
+		if err := h.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	if h.lock != nil {
+		if h.recvURL != "" {
+			if err := instance.RemoveRuntime(h.opts.DataDir); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := h.lock.Release(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// committed runs on the ingest writer after each commit: it must not block.
+func (h *Hub) committed(evs []*storage.Event) {
+	summaries := make([]storage.Event, len(evs))
+	for i, ev := range evs {
+		summaries[i] = summary(ev)
+	}
+	h.feed.Publish(summaries...)
+	select {
+	case h.indexKick <- struct{}{}:
+	default:
+	}
+}
+
+// summary is what the live feed carries: an event without headers and body.
+func summary(ev *storage.Event) storage.Event {
+	s := *ev
+	s.Header, s.Body, s.Decrypted = nil, nil, nil
+	return s
+}
+
+// Subscribe returns a live feed of newly stored events (summaries without headers and body) with
+// room for size of them; see live.Subscription for what happens when the subscriber falls behind.
+func (h *Hub) Subscribe(size int) *live.Subscription[storage.Event] {
+	return h.feed.Subscribe(size)
+}
+
+// ReceiverURL is the receiver's local base URL, e.g. http://127.0.0.1:8791.
+func (h *Hub) ReceiverURL() string { return h.recvURL }
+
+// APIURL is the admin API's base URL.
+func (h *Hub) APIURL() string { return h.apiURL }
+
+// DataDir is where the database and runtime files live.
+func (h *Hub) DataDir() string { return h.opts.DataDir }
+
+// Version is the running build's version.
+func (h *Hub) Version() string { return h.opts.Version }
+
+// Events returns a page of history; see storage.EventQuery.
+func (h *Hub) Events(ctx context.Context, q storage.EventQuery) (storage.Page, error) {
+	return h.store.ListEvents(ctx, q)
+}
+
+// Event returns one event with headers and body.
+func (h *Hub) Event(ctx context.Context, id int64) (storage.Event, error) {
+	return h.store.Event(ctx, id)
+}
+
+// EndpointStats counts an endpoint's events.
+func (h *Hub) EndpointStats(ctx context.Context, id string) (storage.EndpointStats, error) {
+	return h.store.EndpointStats(ctx, id)
+}
+
+// IndexBacklog is how many events are not yet searchable.
+func (h *Hub) IndexBacklog(ctx context.Context) (int64, error) {
+	return h.store.IndexBacklog(ctx)
+}

@@ -1,0 +1,199 @@
+// Package instance keeps one Hooktray per data dir and tells other processes (the CLI, a second
+// launch) where the running one listens: the lock, runtime.json and the admin API token.
+package instance
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// File names inside the data dir.
+const (
+	LockFile    = "hooktray.lock"
+	RuntimeFile = "runtime.json"
+	TokenFile   = "api-token"
+)
+
+// Runtime is runtime.json: where a running instance listens.
+type Runtime struct {
+	PID       int     `json:"pid"`
+	Receiver  string  `json:"receiver"`
+	API       string  `json:"api"`
+	PublicURL *string `json:"public_url"`
+	Version   string  `json:"version"`
+}
+
+// ErrRunning means another process holds the data dir. Err.PID is its pid when known.
+type ErrRunning struct {
+	Dir string
+	PID int
+}
+
+func (e *ErrRunning) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("another Hooktray (pid %d) is already running on data dir %s", e.PID, e.Dir)
+	}
+	return fmt.Sprintf("another Hooktray is already running on data dir %s", e.Dir)
+}
+
+// Prepare creates the data dir (mode 0700) if needed and checks that it is writable, so the user
+// learns about a read-only dir in one sentence rather than from SQLite.
+func Prepare(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, unwrapPath(err))
+	}
+	name := probe.Name()
+	probe.Close()
+	os.Remove(name)
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Lock is the exclusive hold on a data dir. The operating system releases it if the process dies.
+type Lock struct {
+	f *os.File
+}
+
+// Acquire takes the data dir's lock, or returns *ErrRunning if another process holds it.
+func Acquire(dir string) (*Lock, error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		if errors.Is(err, errLocked) {
+			e := &ErrRunning{Dir: dir}
+			if rt, err := ReadRuntime(dir); err == nil {
+				e.PID = rt.PID
+			}
+			return nil, e
+		}
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Release gives the data dir up.
+func (l *Lock) Release() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := unlockFile(l.f)
+	l.f.Close()
+	l.f = nil
+	return err
+}
+
+var errLocked = errors.New("locked by another process")
+
+// WriteRuntime writes runtime.json atomically with mode 0600.
+func WriteRuntime(dir string, rt Runtime) error {
+	b, err := json.MarshalIndent(rt, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode runtime.json: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, RuntimeFile), append(b, '\n'))
+}
+
+// RemoveRuntime removes runtime.json; a missing file is not an error.
+func RemoveRuntime(dir string) error {
+	err := os.Remove(filepath.Join(dir, RuntimeFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// ErrNotRunning means no instance runs on the data dir (no runtime.json).
+var ErrNotRunning = errors.New("no Hooktray instance is running")
+
+// ReadRuntime reads runtime.json; ErrNotRunning when there is none.
+func ReadRuntime(dir string) (Runtime, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RuntimeFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return Runtime{}, ErrNotRunning
+	}
+	if err != nil {
+		return Runtime{}, fmt.Errorf("read runtime.json: %w", err)
+	}
+	var rt Runtime
+	if err := json.Unmarshal(b, &rt); err != nil {
+		return Runtime{}, fmt.Errorf("runtime.json in %s is damaged (%v); it is rewritten when Hooktray starts", dir, err)
+	}
+	return rt, nil
+}
+
+// LoadOrCreateToken returns the admin API token, creating a random one (mode 0600) on first use.
+func LoadOrCreateToken(dir string) (string, error) {
+	path := filepath.Join(dir, TokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if tok := strings.TrimSpace(string(b)); len(tok) >= 32 {
+			return tok, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read api token: %w", err)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("generate api token: %w", err)
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := writeFileAtomic(path, []byte(tok+"\n")); err != nil {
+		return "", fmt.Errorf("write api token: %w", err)
+	}
+	return tok, nil
+}
+
+// ReadToken returns the admin API token for a client; it never creates one.
+func ReadToken(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	if err != nil {
+		return "", fmt.Errorf("read api token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

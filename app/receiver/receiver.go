@@ -1,0 +1,290 @@
+// Package receiver is the webhook receiver: the one HTTP surface a tunnel may reach. It answers
+// /webhook/{id} and nothing else, stores each request durably before acknowledging it, and refuses
+// what it must (paused, deleted, oversized, overloaded) with the status codes providers expect.
+package receiver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+// Prefix is the path under which endpoints receive.
+const Prefix = "/webhook/"
+
+// Directory finds endpoints by id. It is consulted on every request, so it must answer from
+// memory.
+type Directory interface {
+	// Lookup returns the endpoint with id, or nil. gone is true when the id belonged to an
+	// endpoint that was deleted.
+	Lookup(id string) (ep *storage.Endpoint, gone bool)
+}
+
+// Committer stores an event durably; see ingest.Queue.Commit.
+type Committer interface {
+	Commit(ev *storage.Event) error
+}
+
+// Options tune a Receiver and its server; zero values take the defaults.
+type Options struct {
+	MaxInFlight       int           // concurrent requests before shedding with 503 (default 1024)
+	ReadHeaderTimeout time.Duration // default 10 s: a client that dawdles over its headers is cut off
+	ReadTimeout       time.Duration // default 2 min: whole request, body included
+	WriteTimeout      time.Duration // default 2 min
+	IdleTimeout       time.Duration // default 2 min between keep-alive requests
+	MaxHeaderBytes    int           // default 64 KiB; larger headers get 431
+	Logger            *slog.Logger  // default slog.Default()
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 1024
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 10 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 2 * time.Minute
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 2 * time.Minute
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 64 << 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Receiver is the http.Handler for webhooks.
+type Receiver struct {
+	dir      Directory
+	store    Committer
+	opts     Options
+	inFlight chan struct{}
+}
+
+// New returns a receiver that looks endpoints up in dir and commits through store.
+func New(dir Directory, store Committer, opts Options) *Receiver {
+	opts.setDefaults()
+	return &Receiver{dir: dir, store: store, opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
+}
+
+// Server returns an http.Server for r with the hardened limits of its Options.
+func (r *Receiver) Server() *http.Server {
+	return &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: r.opts.ReadHeaderTimeout,
+		ReadTimeout:       r.opts.ReadTimeout,
+		WriteTimeout:      r.opts.WriteTimeout,
+		IdleTimeout:       r.opts.IdleTimeout,
+		MaxHeaderBytes:    r.opts.MaxHeaderBytes,
+		// Malformed requests from the Internet are not worth a log line each.
+		ErrorLog: slog.NewLogLogger(r.opts.Logger.Handler(), slog.LevelDebug),
+	}
+}
+
+// deliveryIDHeaders name the headers in which providers put a delivery's unique id; a repeat of
+// one is a redelivery, not a new event.
+var deliveryIDHeaders = []string{
+	"X-Homecast-Delivery", // Homecast
+	"Webhook-Id",          // Standard Webhooks
+	"Svix-Id",             // Svix
+	"X-Github-Delivery",   // GitHub
+	"X-Shopify-Event-Id",  // Shopify
+}
+
+// ValidID reports whether id could be an endpoint id: URL-safe base64 of reasonable length.
+// Anything else is answered 404 without a lookup.
+func ValidID(id string) bool {
+	if len(id) < 16 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	id, ok := strings.CutPrefix(req.URL.EscapedPath(), Prefix)
+	if !ok || !ValidID(id) {
+		plain(w, http.StatusNotFound, "not found")
+		return
+	}
+	ep, gone := r.dir.Lookup(id)
+	if ep == nil {
+		if gone {
+			plain(w, http.StatusGone, "this webhook endpoint was deleted")
+		} else {
+			plain(w, http.StatusNotFound, "not found")
+		}
+		return
+	}
+	select {
+	case r.inFlight <- struct{}{}:
+		defer func() { <-r.inFlight }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
+		return
+	}
+
+	ev := &storage.Event{
+		EndpointID: ep.ID,
+		ReceivedAt: time.Now().UTC(),
+		Method:     req.Method,
+		Path:       req.URL.EscapedPath(),
+		Query:      req.URL.RawQuery,
+		Header:     req.Header,
+		RemoteAddr: req.RemoteAddr,
+		ClientIP:   clientIP(req),
+		DeliveryID: deliveryID(req.Header),
+	}
+	// net/http moves Host out of the header map; keep it, as it was sent.
+	req.Header["Host"] = []string{req.Host}
+
+	switch {
+	case !ep.Enabled:
+		ev.Size = max(req.ContentLength, 0)
+		r.reject(w, ev, http.StatusServiceUnavailable, "endpoint is paused", "60")
+		return
+	case req.ContentLength > ep.BodyLimit:
+		ev.Size = req.ContentLength
+		w.Header().Set("Connection", "close") // don't read the rest of a body we refuse
+		r.reject(w, ev, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("body of %d bytes exceeds the endpoint's limit of %d bytes", req.ContentLength, ep.BodyLimit), "")
+		return
+	}
+	body, err := readBody(w, req, ep.BodyLimit)
+	if err != nil {
+		ev.Size = int64(len(body))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			r.reject(w, ev, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("body exceeds the endpoint's limit of %d bytes", ep.BodyLimit), "")
+		} else {
+			r.reject(w, ev, http.StatusBadRequest, "body could not be read: "+err.Error(), "")
+		}
+		return
+	}
+	ev.Body, ev.Size = body, int64(len(body))
+	ev.ResponseStatus = ep.ResponseStatus
+	if err := r.store.Commit(ev); err != nil {
+		r.storageFailed(w, ev, err)
+		return
+	}
+	h := w.Header()
+	if ep.ResponseContentType != "" {
+		h.Set("Content-Type", ep.ResponseContentType)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(ep.ResponseBody)))
+	w.WriteHeader(ep.ResponseStatus)
+	w.Write(ep.ResponseBody)
+}
+
+// reject records a refused request (without its body) and answers it.
+func (r *Receiver) reject(w http.ResponseWriter, ev *storage.Event, status int, reason, retryAfter string) {
+	ev.Status, ev.Reason, ev.ResponseStatus, ev.Body = storage.Rejected, reason, status, nil
+	if err := r.store.Commit(ev); err != nil {
+		r.storageFailed(w, ev, err)
+		return
+	}
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	jsonError(w, status, reason)
+}
+
+func (r *Receiver) storageFailed(w http.ResponseWriter, ev *storage.Event, err error) {
+	r.opts.Logger.Error("request not stored; answered 503", "endpoint", ev.EndpointID, "err", err)
+	w.Header().Set("Retry-After", "5")
+	msg := "storage unavailable, retry later"
+	if storage.IsStorageFull(err) {
+		msg = "storage full, retry later"
+	}
+	jsonError(w, http.StatusServiceUnavailable, msg)
+}
+
+// readBody reads at most limit bytes of the body. With a declared length it allocates once.
+func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, req.Body, limit)
+	if n := req.ContentLength; n >= 0 {
+		buf := make([]byte, n)
+		got, err := io.ReadFull(rd, buf)
+		if err != nil {
+			return buf[:got], err
+		}
+		return buf, nil
+	}
+	body, err := io.ReadAll(rd)
+	if body == nil {
+		body = []byte{}
+	}
+	return body, err
+}
+
+// clientIP is the address the request came from as proxies report it: Cloudflare's
+// Cf-Connecting-Ip, else the first X-Forwarded-For hop, else the TCP peer. It is recorded for the
+// user to read, never used to decide anything: any client can send these headers.
+func clientIP(req *http.Request) string {
+	if ip := strings.TrimSpace(req.Header.Get("Cf-Connecting-Ip")); ip != "" {
+		return ip
+	}
+	if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
+		first, _, _ := strings.Cut(xff, ",")
+		if ip := strings.TrimSpace(first); ip != "" {
+			return ip
+		}
+	}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return req.RemoteAddr
+	}
+	return host
+}
+
+func deliveryID(h http.Header) string {
+	for _, name := range deliveryIDHeaders {
+		if v := h[name]; len(v) > 0 && v[0] != "" {
+			return truncate(v[0], 256)
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func plain(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, msg+"\n")
+}
+
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

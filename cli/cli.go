@@ -1,0 +1,218 @@
+// Package cli is Hooktray's command line: `serve`, which runs the core headless, and the management
+// commands, which talk to a running instance through its admin API.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Exit codes, as CONTRACT.md fixes them.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the operation failed
+	exitUsage = 2 // bad usage, or no instance to talk to
+)
+
+// Env is what a command runs with. GUI, when set, starts the desktop app (the default command);
+// when nil, the default command runs the core headless, as `serve` does.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Version        string
+	GUI            func(ctx context.Context, opts ServeOptions) error
+}
+
+// usageError is bad usage: the CLI prints it with a hint and exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `Hooktray receives webhooks on your computer, keeps every one, and shows them live.
+
+Usage:
+  hooktray [--data-dir DIR]              start Hooktray (the desktop app when built with it)
+  hooktray serve [flags]                 run headless: receiver, history and admin API
+  hooktray status [--json]
+  hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
+  hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
+  hooktray version
+
+Global flags:
+  --data-dir DIR   where the database, api-token and runtime.json live
+                   (env HOOKTRAY_DATA_DIR; default: %s)
+
+Run 'hooktray COMMAND --help' for a command's flags.
+`
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	err := run(ctx, args, env)
+	var ue *usageError
+	var ni *errNoInstance
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "hooktray: %s\nRun 'hooktray --help' for usage.\n", ue.msg)
+		return exitUsage
+	case errors.As(err, &ni):
+		fmt.Fprintf(env.Stderr, "hooktray: %s\n", ni.msg)
+		return exitUsage
+	default:
+		fmt.Fprintf(env.Stderr, "hooktray: %s\n", err)
+		return exitFail
+	}
+}
+
+func run(ctx context.Context, args []string, env Env) error {
+	global := flag.NewFlagSet("hooktray", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	dataDir := global.String("data-dir", "", "")
+	showVersion := global.Bool("version", false, "")
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(env.Stdout, usage, defaultDataDirHint())
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if *showVersion {
+		fmt.Fprintln(env.Stdout, "hooktray", env.Version)
+		return nil
+	}
+	rest := global.Args()
+	cmd := ""
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	c := &command{env: env, dataDir: *dataDir}
+	switch cmd {
+	case "", "gui":
+		return c.start(ctx, rest)
+	case "serve":
+		return c.serve(ctx, rest)
+	case "status":
+		return c.status(ctx, rest)
+	case "endpoints", "endpoint":
+		return c.endpoints(ctx, rest)
+	case "events", "event":
+		return c.events(ctx, rest)
+	case "subscriptions":
+		return errors.New("subscriptions are not available in this version of Hooktray")
+	case "version":
+		fmt.Fprintln(env.Stdout, "hooktray", env.Version)
+		return nil
+	case "help":
+		fmt.Fprintf(env.Stdout, usage, defaultDataDirHint())
+		return nil
+	}
+	return usagef("unknown command %q", cmd)
+}
+
+// command carries what every subcommand needs.
+type command struct {
+	env     Env
+	dataDir string // from the global flag; a subcommand's own --data-dir overrides it
+}
+
+// resolveDataDir applies the precedence flag > HOOKTRAY_DATA_DIR > the user's config dir.
+func (c *command) resolveDataDir() (string, error) {
+	dir := c.dataDir
+	if dir == "" {
+		dir = os.Getenv("HOOKTRAY_DATA_DIR")
+	}
+	if dir == "" {
+		cfg, err := os.UserConfigDir()
+		if err != nil {
+			return "", usagef("no --data-dir given and no user config dir (%v)", err)
+		}
+		dir = filepath.Join(cfg, "hooktray")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", usagef("data dir %q: %v", dir, err)
+	}
+	return abs, nil
+}
+
+func defaultDataDirHint() string {
+	if cfg, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(cfg, "hooktray")
+	}
+	return "the user config dir"
+}
+
+// flags returns a flag set for a subcommand with the shared --data-dir and, optionally, --json.
+func (c *command) flags(name, synopsis string) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, out: c.env.Stdout}
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.dataDir, "data-dir", c.dataDir, "data dir (default: the global --data-dir)")
+	return fs
+}
+
+// flagSet is flag.FlagSet with flags allowed after positional arguments (`events show 12 --json`)
+// and usage printed on --help.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis string
+	out      io.Writer
+}
+
+// parse returns the positional arguments.
+func (fs *flagSet) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(fs.out, "Usage: hooktray %s\n\nFlags:\n", fs.synopsis)
+				fs.SetOutput(fs.out)
+				fs.PrintDefaults()
+				fs.SetOutput(io.Discard)
+				return nil, err
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+// client connects to the running instance of this data dir.
+func (c *command) client() (*client, error) {
+	dir, err := c.resolveDataDir()
+	if err != nil {
+		return nil, err
+	}
+	return connect(dir)
+}
+
+// printRaw writes an API answer exactly as received (for --json).
+func (c *command) printRaw(b []byte) {
+	c.env.Stdout.Write(b)
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		io.WriteString(c.env.Stdout, "\n")
+	}
+}
+
+func oneArg(pos []string, what string) (string, error) {
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return "", usagef("expected one %s", what)
+	}
+	return pos[0], nil
+}

@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"text/tabwriter"
+
+	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/storage"
+)
+
+func (c *command) status(ctx context.Context, args []string) error {
+	fs := c.flags("status", "status [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("status: unexpected argument %q", pos[0])
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var st api.Status
+	var raw []byte
+	if err := cl.do(ctx, http.MethodGet, "/api/v1/status", nil, &st, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "Hooktray\t%s\n", st.Version)
+	fmt.Fprintf(w, "Receiver\t%s\n", st.Receiver)
+	public := "none (local only)"
+	if st.PublicURL != nil {
+		public = *st.PublicURL
+	}
+	fmt.Fprintf(w, "Public URL\t%s\n", public)
+	fmt.Fprintf(w, "Tunnel\t%s, %s\n", st.Tunnel.Mode, st.Tunnel.State)
+	if st.Tunnel.Error != nil {
+		fmt.Fprintf(w, "\t%s\n", *st.Tunnel.Error)
+	}
+	fmt.Fprintf(w, "Data dir\t%s\n", st.DataDir)
+	return w.Flush()
+}
+
+func (c *command) endpoints(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("endpoints: expected list, add, show, enable, disable, rm, rotate-secret or test")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "list", "ls":
+		return c.endpointsList(ctx, args)
+	case "add", "create":
+		return c.endpointsAdd(ctx, args)
+	case "show":
+		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
+			var out api.Endpoint
+			return out, cl.do(ctx, http.MethodGet, "/api/v1/endpoints/"+pathEscape(e.ID), nil, &out, raw)
+		})
+	case "enable", "disable", "pause", "resume":
+		enabled := sub == "enable" || sub == "resume"
+		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
+			var out api.Endpoint
+			return out, cl.do(ctx, http.MethodPatch, "/api/v1/endpoints/"+pathEscape(e.ID),
+				storage.EndpointChange{Enabled: &enabled}, &out, raw)
+		})
+	case "rm", "delete":
+		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
+			if err := cl.do(ctx, http.MethodDelete, "/api/v1/endpoints/"+pathEscape(e.ID), nil, nil, nil); err != nil {
+				return nil, err
+			}
+			*raw = []byte(`{"deleted":"` + e.ID + `"}`)
+			return fmt.Sprintf("Deleted endpoint %s (%s); its URL now answers 410 Gone, its history stays.", e.Name, e.ID), nil
+		})
+	case "rotate-secret":
+		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
+			return nil, cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/rotate-secret", nil, nil, raw)
+		})
+	case "test":
+		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
+			var ev api.Event
+			if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/test", nil, &ev, raw); err != nil {
+				return nil, err
+			}
+			return fmt.Sprintf("Sent a test webhook to %s: stored as event %d (%s, answered %d).", e.Name, ev.ID, ev.Status, ev.ResponseStatus), nil
+		})
+	}
+	return usagef("endpoints: unknown subcommand %q", sub)
+}
+
+func (c *command) endpointsList(ctx context.Context, args []string) error {
+	fs := c.flags("endpoints list", "endpoints list [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var list api.EndpointList
+	var raw []byte
+	if err := cl.do(ctx, http.MethodGet, "/api/v1/endpoints", nil, &list, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	if len(list.Endpoints) == 0 {
+		fmt.Fprintln(c.env.Stdout, "No endpoints yet. Create one with: hooktray endpoints add --name NAME")
+		return nil
+	}
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tNAME\tSTATE\tURL")
+	for _, e := range list.Endpoints {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.ID, e.Name, enabledWord(e.Enabled), bestURL(e))
+	}
+	return w.Flush()
+}
+
+func (c *command) endpointsAdd(ctx context.Context, args []string) error {
+	fs := c.flags("endpoints add", "endpoints add --name NAME [flags]")
+	name := fs.String("name", "", "the endpoint's name (required)")
+	status := fs.Int("response-status", 0, "HTTP status to answer with (default 200)")
+	body := fs.String("response-body", "", `body to answer with (default {"ok":true})`)
+	contentType := fs.String("response-content-type", "", "content type of that body (default application/json)")
+	limit := fs.Int64("body-limit", 0, "largest accepted body in bytes (default 10 MiB)")
+	notes := fs.String("notes", "", "notes for yourself")
+	disabled := fs.Bool("disabled", false, "create it paused")
+	verify := fs.String("verify", "", "signature scheme (not available in this version)")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("endpoints add: unexpected argument %q (give the name with --name)", pos[0])
+	}
+	if *name == "" {
+		return usagef("endpoints add: --name is required")
+	}
+	if *verify != "" {
+		return fmt.Errorf("signature verification (--verify %s) is not available in this version of Hooktray", *verify)
+	}
+	change := storage.EndpointChange{Name: name}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "response-status":
+			change.ResponseStatus = status
+		case "response-body":
+			change.ResponseBody = body
+		case "response-content-type":
+			change.ResponseContentType = contentType
+		case "body-limit":
+			change.BodyLimit = limit
+		case "notes":
+			change.Notes = notes
+		}
+	})
+	if *disabled {
+		f := false
+		change.Enabled = &f
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var e api.Endpoint
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints", change, &e, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	// The URL alone on stdout, so `URL=$(hooktray endpoints add --name x)` works.
+	fmt.Fprintf(c.env.Stderr, "Created endpoint %q (id %s). Send webhooks to:\n", e.Name, e.ID)
+	fmt.Fprintln(c.env.Stdout, bestURL(e))
+	return nil
+}
+
+// endpointAction runs an action on the endpoint named by the one positional argument and prints
+// its result: the API's JSON with --json, else a sentence or the endpoint's details.
+func (c *command) endpointAction(ctx context.Context, sub string, args []string,
+	action func(cl *client, e api.Endpoint, raw *[]byte) (any, error)) error {
+	fs := c.flags("endpoints "+sub, "endpoints "+sub+" ID|NAME [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	ref, err := oneArg(pos, "endpoint id or name")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	e, err := cl.resolveEndpoint(ctx, ref)
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	out, err := action(cl, e, &raw)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	switch v := out.(type) {
+	case string:
+		fmt.Fprintln(c.env.Stdout, v)
+	case api.Endpoint:
+		c.printEndpoint(v)
+	}
+	return nil
+}
+
+func (c *command) printEndpoint(e api.Endpoint) {
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "ID\t%s\n", e.ID)
+	fmt.Fprintf(w, "Name\t%s\n", e.Name)
+	fmt.Fprintf(w, "State\t%s\n", enabledWord(e.Enabled))
+	fmt.Fprintf(w, "Local URL\t%s\n", e.URL)
+	if e.PublicURL != nil {
+		fmt.Fprintf(w, "Public URL\t%s\n", *e.PublicURL)
+	}
+	fmt.Fprintf(w, "Response\t%d %s %s\n", e.ResponseStatus, e.ResponseContentType, e.ResponseBody)
+	fmt.Fprintf(w, "Body limit\t%d bytes\n", e.BodyLimit)
+	verify := "off"
+	if e.Verify.Scheme != "" {
+		verify = e.Verify.Scheme + " (" + e.Verify.Mode + ")"
+	}
+	fmt.Fprintf(w, "Verification\t%s\n", verify)
+	if e.Notes != "" {
+		fmt.Fprintf(w, "Notes\t%s\n", e.Notes)
+	}
+	fmt.Fprintf(w, "Created\t%s\n", e.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+	w.Flush()
+}
+
+func enabledWord(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "paused"
+}
+
+// bestURL is the URL to give a provider: the public one when there is one.
+func bestURL(e api.Endpoint) string {
+	if e.PublicURL != nil {
+		return *e.PublicURL
+	}
+	return e.URL
+}

@@ -1,0 +1,410 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hooktray/hooktray/app/api"
+)
+
+func (c *command) events(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("events: expected list, show, tail, search or replay")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "list", "ls":
+		return c.eventsList(ctx, "list", args)
+	case "search":
+		return c.eventsList(ctx, "search", args)
+	case "show":
+		return c.eventsShow(ctx, args)
+	case "tail":
+		return c.eventsTail(ctx, args)
+	case "replay":
+		return c.eventsReplay(ctx, args)
+	}
+	return usagef("events: unknown subcommand %q", sub)
+}
+
+func (c *command) eventsList(ctx context.Context, sub string, args []string) error {
+	synopsis := "events list [--endpoint ID|NAME] [--limit N] [--before CURSOR] [--json]"
+	if sub == "search" {
+		synopsis = "events search TEXT… [--endpoint ID|NAME] [--limit N] [--json]"
+	}
+	fs := c.flags("events "+sub, synopsis)
+	endpoint := fs.String("endpoint", "", "only this endpoint's events")
+	limit := fs.Int("limit", 20, "how many events (at most 1000)")
+	before := fs.String("before", "", "older than this cursor (from a previous page)")
+	status := fs.String("status", "", "only accepted, rejected or duplicate events")
+	query := fs.String("q", "", "full-text search")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	text := *query
+	if sub == "search" {
+		if len(pos) == 0 && text == "" {
+			return usagef("events search: what should I search for?")
+		}
+		text = strings.TrimSpace(text + " " + strings.Join(pos, " "))
+	} else if len(pos) > 0 {
+		return usagef("events list: unexpected argument %q (to search, use `hooktray events search %s`)", pos[0], pos[0])
+	}
+	if *limit < 1 {
+		return usagef("--limit must be at least 1")
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	names, err := endpointNames(ctx, cl)
+	if err != nil {
+		return err
+	}
+	v := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if *endpoint != "" {
+		e, err := cl.resolveEndpoint(ctx, *endpoint)
+		if err != nil {
+			return err
+		}
+		v.Set("endpoint", e.ID)
+	}
+	if text != "" {
+		v.Set("q", text)
+	}
+	if *before != "" {
+		v.Set("before", *before)
+	}
+	if *status != "" {
+		v.Set("status", *status)
+	}
+	var list api.EventList
+	var raw []byte
+	if err := cl.do(ctx, http.MethodGet, "/api/v1/events?"+v.Encode(), nil, &list, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	if len(list.Events) == 0 {
+		if text != "" {
+			fmt.Fprintln(c.env.Stdout, "No events match.")
+		} else {
+			fmt.Fprintln(c.env.Stdout, "No events yet.")
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tRECEIVED\tENDPOINT\tMETHOD\tSTATUS\tCODE\tSIZE\tTYPE")
+	for _, ev := range list.Events {
+		writeEventRow(w, ev, names)
+	}
+	w.Flush()
+	if list.Next != nil {
+		fmt.Fprintf(c.env.Stderr, "More: add --before %s\n", *list.Next)
+	}
+	return nil
+}
+
+func writeEventRow(w io.Writer, ev api.Event, names map[string]string) {
+	typ := "-"
+	if ev.Type != nil {
+		typ = *ev.Type
+	}
+	status := ev.Status
+	if ev.Reason != "" {
+		status += " (" + ev.Reason + ")"
+	}
+	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", ev.ID, localTime(ev.ReceivedAt), endpointName(names, ev.EndpointID),
+		ev.Method, status, ev.ResponseStatus, humanSize(ev.Size), typ)
+}
+
+func (c *command) eventsShow(ctx context.Context, args []string) error {
+	fs := c.flags("events show", "events show ID [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(pos, "event id")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var ev api.Event
+	var raw []byte
+	if err := cl.do(ctx, http.MethodGet, "/api/v1/events/"+pathEscape(id), nil, &ev, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	names, _ := endpointNames(ctx, cl)
+	out := c.env.Stdout
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "Event\t%d\n", ev.ID)
+	fmt.Fprintf(w, "Received\t%s\n", localTime(ev.ReceivedAt))
+	fmt.Fprintf(w, "Endpoint\t%s (%s)\n", endpointName(names, ev.EndpointID), ev.EndpointID)
+	fmt.Fprintf(w, "Request\t%s %s\n", ev.Method, requestTarget(ev))
+	status := ev.Status
+	if ev.Reason != "" {
+		status += ": " + ev.Reason
+	}
+	fmt.Fprintf(w, "Status\t%s, answered %d\n", status, ev.ResponseStatus)
+	if ev.DuplicateOf != nil {
+		fmt.Fprintf(w, "Duplicate of\t%d\n", *ev.DuplicateOf)
+	}
+	fmt.Fprintf(w, "Client\t%s (peer %s)\n", ev.ClientIP, ev.RemoteAddr)
+	fmt.Fprintf(w, "Size\t%s\n", humanSize(ev.Size))
+	if ev.Type != nil {
+		fmt.Fprintf(w, "Type\t%s\n", *ev.Type)
+	}
+	if ev.Verification.Scheme != "" {
+		fmt.Fprintf(w, "Verification\t%s: %s %s\n", ev.Verification.Scheme, ev.Verification.Result, ev.Verification.Reason)
+	}
+	w.Flush()
+	fmt.Fprintln(out, "\nHeaders:")
+	names2 := make([]string, 0, len(ev.Headers))
+	for k := range ev.Headers {
+		names2 = append(names2, k)
+	}
+	sort.Strings(names2)
+	for _, k := range names2 {
+		for _, v := range ev.Headers[k] {
+			fmt.Fprintf(out, "  %s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(out, "\nBody:")
+	body, err := ev.DecodeBody()
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "  (undecodable: %v)\n", err)
+	case ev.Body == nil:
+		fmt.Fprintln(out, "  (not kept: the request was rejected)")
+	case len(body) == 0:
+		fmt.Fprintln(out, "  (empty)")
+	case ev.BodyEncoding == "base64":
+		fmt.Fprint(out, hex.Dump(body[:min(len(body), 4096)]))
+		if len(body) > 4096 {
+			fmt.Fprintf(out, "  … %d more bytes (use --json for all of it)\n", len(body)-4096)
+		}
+	default:
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, body, "", "  ") == nil {
+			body = pretty.Bytes()
+		}
+		out.Write(body)
+		fmt.Fprintln(out)
+	}
+	return nil
+}
+
+func requestTarget(ev api.Event) string {
+	if ev.Query == "" {
+		return ev.Path
+	}
+	return ev.Path + "?" + ev.Query
+}
+
+func (c *command) eventsReplay(ctx context.Context, args []string) error {
+	fs := c.flags("events replay", "events replay ID --to URL [--json]")
+	to := fs.String("to", "", "URL to send the stored request to")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(pos, "event id")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var res api.ReplayResult
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/events/"+pathEscape(id)+"/replay", map[string]string{"to": *to}, &res, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	fmt.Fprintf(c.env.Stdout, "Replayed event %s to %s: answered %d in %d ms\n", id, res.To, res.Status, res.DurationMS)
+	return nil
+}
+
+// eventsTail prints the newest events, then every new one as it arrives, until interrupted.
+func (c *command) eventsTail(ctx context.Context, args []string) error {
+	fs := c.flags("events tail", "events tail [--endpoint ID|NAME] [-n N] [--json]")
+	endpoint := fs.String("endpoint", "", "only this endpoint's events")
+	n := fs.Int("n", 10, "how many past events to show first")
+	asJSON := fs.Bool("json", false, "print each event as the API's JSON, one per line")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("events tail: unexpected argument %q", pos[0])
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	names, err := endpointNames(ctx, cl)
+	if err != nil {
+		return err
+	}
+	filter := url.Values{}
+	if *endpoint != "" {
+		e, err := cl.resolveEndpoint(ctx, *endpoint)
+		if err != nil {
+			return err
+		}
+		filter.Set("endpoint", e.ID)
+	}
+	// Open the stream before reading the past, so nothing falls between the two.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cl.base+"/api/v1/events/stream?"+filter.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+cl.token)
+	resp, err := cl.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("open live stream: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("open live stream: %s", resp.Status)
+	}
+
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	printEvent := func(ev api.Event, raw []byte) {
+		if *asJSON {
+			c.printRaw(raw)
+			return
+		}
+		writeEventRow(w, ev, names)
+		w.Flush()
+	}
+	var lastShown int64
+	if *n > 0 {
+		v := url.Values{"limit": {strconv.Itoa(*n)}}
+		if id := filter.Get("endpoint"); id != "" {
+			v.Set("endpoint", id)
+		}
+		var list api.EventList
+		if err := cl.do(ctx, http.MethodGet, "/api/v1/events?"+v.Encode(), nil, &list, nil); err != nil {
+			return err
+		}
+		for i := len(list.Events) - 1; i >= 0; i-- {
+			ev := list.Events[i]
+			ev.Headers, ev.Body = nil, nil
+			b, _ := json.Marshal(ev)
+			printEvent(ev, b)
+			lastShown = max(lastShown, ev.ID)
+		}
+	}
+	if !*asJSON {
+		fmt.Fprintln(c.env.Stderr, "Waiting for webhooks… (Ctrl-C to stop)")
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			event = ""
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data := []byte(strings.TrimPrefix(line, "data: "))
+			if event == "missed" {
+				var m api.Missed
+				json.Unmarshal(data, &m)
+				fmt.Fprintf(c.env.Stderr, "(fell behind and missed %d events; `hooktray events list` shows them)\n", m.Missed)
+				continue
+			}
+			var ev api.Event
+			if err := json.Unmarshal(data, &ev); err != nil || ev.ID <= lastShown {
+				continue
+			}
+			if _, ok := names[ev.EndpointID]; !ok {
+				if fresh, err := endpointNames(ctx, cl); err == nil {
+					names = fresh
+				}
+			}
+			printEvent(ev, data)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("live stream: %w", err)
+	}
+	fmt.Fprintln(c.env.Stderr, "Hooktray stopped; the live stream ended.")
+	return nil
+}
+
+func endpointNames(ctx context.Context, cl *client) (map[string]string, error) {
+	var list api.EndpointList
+	if err := cl.do(ctx, http.MethodGet, "/api/v1/endpoints", nil, &list, nil); err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(list.Endpoints))
+	for _, e := range list.Endpoints {
+		names[e.ID] = e.Name
+	}
+	return names, nil
+}
+
+func endpointName(names map[string]string, id string) string {
+	if n, ok := names[id]; ok {
+		return n
+	}
+	if len(id) > 8 {
+		return id[:8] + "…"
+	}
+	return id
+}
+
+func localTime(rfc string) string {
+	t, err := time.Parse(time.RFC3339Nano, rfc)
+	if err != nil {
+		return rfc
+	}
+	return t.Local().Format("2006-01-02 15:04:05.000")
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+}

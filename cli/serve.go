@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+// ServeOptions are the hub options the command line sets, for `serve` and the desktop app alike.
+type ServeOptions struct {
+	Hub app.Options
+}
+
+// shutdownGrace is how long a stopping instance waits for in-flight requests (CONTRACT.md: exit
+// within 5 s).
+const shutdownGrace = 4 * time.Second
+
+func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error)) {
+	fs := c.flags(name, name+" [flags]")
+	listen := fs.String("listen", app.DefaultListen, "webhook receiver address (port 0: any free port)")
+	apiListen := fs.String("api-listen", app.DefaultAPIListen, "admin API address, loopback only (port 0: any free port)")
+	tunnelMode := fs.String("tunnel", "", "off | quick | token | external (default: external with --public-url, else off)")
+	tunnelToken := fs.String("tunnel-token", "", "named tunnel token (prefer env HOOKTRAY_TUNNEL_TOKEN: flags are visible to other users)")
+	publicURL := fs.String("public-url", "", "public base URL you already have (reverse proxy, port forward); takes priority over tunnels")
+	cloudflared := fs.String("cloudflared", "", "path to the cloudflared binary")
+	keepDays := fs.Int("keep-days", 30, "delete events older than this many days (0: keep forever)")
+	keepEvents := fs.Int64("keep-events", 0, "keep only the newest N events (0: no limit)")
+	keepMB := fs.Int64("keep-mb", 0, "keep the database under N MiB by deleting the oldest events (0: no limit)")
+	verbose := fs.Bool("verbose", false, "log debug details")
+	_ = cloudflared // the tunnel issue wires the binary; accepted now so scripts keep working
+	return fs, func() (ServeOptions, error) {
+		dir, err := c.resolveDataDir()
+		if err != nil {
+			return ServeOptions{}, err
+		}
+		var mode tunnel.Mode
+		if *tunnelMode != "" {
+			if mode, err = tunnel.ParseMode(*tunnelMode); err != nil {
+				return ServeOptions{}, usagef("--tunnel: %v", err)
+			}
+		}
+		if *publicURL != "" {
+			if err := tunnel.ValidatePublicURL(*publicURL); err != nil {
+				return ServeOptions{}, usagef("--public-url: %v", err)
+			}
+		}
+		token := *tunnelToken
+		if token == "" {
+			token = os.Getenv("HOOKTRAY_TUNNEL_TOKEN")
+		}
+		if *keepDays < 0 || *keepEvents < 0 || *keepMB < 0 {
+			return ServeOptions{}, usagef("--keep-days, --keep-events and --keep-mb must not be negative")
+		}
+		level := slog.LevelInfo
+		if *verbose {
+			level = slog.LevelDebug
+		}
+		opts := app.Options{
+			DataDir:   dir,
+			Listen:    *listen,
+			APIListen: *apiListen,
+			Version:   c.env.Version,
+			Tunnel:    app.TunnelOptions{Mode: mode, Token: token, PublicURL: *publicURL},
+			Retention: storage.Retention{
+				MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
+				MaxEvents: *keepEvents,
+				MaxBytes:  *keepMB << 20,
+			},
+			Logger: slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
+		}
+		if opts.Retention == (storage.Retention{}) {
+			opts.Retention.MaxAge = 100 * 365 * 24 * time.Hour // "keep forever", not "use the default"
+		}
+		return ServeOptions{Hub: opts}, nil
+	}
+}
+
+func (c *command) serve(ctx context.Context, args []string) error {
+	fs, options := c.serveFlags("serve")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	opts, err := options()
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, opts, c.env.Stderr)
+}
+
+// start is the default command: the desktop app when this build has one, else serve.
+func (c *command) start(ctx context.Context, args []string) error {
+	fs, options := c.serveFlags("hooktray")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unknown command %q", pos[0])
+	}
+	opts, err := options()
+	if err != nil {
+		return err
+	}
+	if c.env.GUI != nil {
+		return c.env.GUI(ctx, opts)
+	}
+	fmt.Fprintln(c.env.Stderr, "hooktray: this build has no desktop app; running headless as `hooktray serve` does")
+	return Serve(ctx, opts, c.env.Stderr)
+}
+
+// Serve runs the hub until SIGINT or SIGTERM (or ctx ends), then stops it cleanly.
+func Serve(ctx context.Context, opts ServeOptions, stderr interface{ Write([]byte) (int, error) }) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hub, err := app.Start(ctx, opts.Hub)
+	if err != nil {
+		var running *instance.ErrRunning
+		if errors.As(err, &running) {
+			return fmt.Errorf("%v; stop it first, or use another --data-dir", err)
+		}
+		return err
+	}
+	st := hub.TunnelStatus()
+	fmt.Fprintf(stderr, "Hooktray %s is receiving webhooks at %s/webhook/<id>\n", opts.Hub.Version, hub.ReceiverURL())
+	if u := hub.PublicURL(); u != "" {
+		fmt.Fprintf(stderr, "Public URL: %s/webhook/<id>\n", u)
+	} else if st.Error != "" {
+		fmt.Fprintf(stderr, "Tunnel %s: %s\n", st.State, st.Error)
+	}
+	fmt.Fprintf(stderr, "Admin API at %s; data in %s. Create an endpoint with: hooktray endpoints add --name NAME\n", hub.APIURL(), hub.DataDir())
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "Stopping: finishing requests in flight…")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hub.Stop(sctx); err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,21 @@
+// Command hooktray receives webhooks on your computer, keeps every one in SQLite, and shows them
+// live. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/hooktray/hooktray/cli"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Version: version,
+	}))
+}

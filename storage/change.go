@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxBodyLimit is the largest body limit an endpoint may set.
+const MaxBodyLimit = 1 << 30
+
+// FieldError is a validation failure of one endpoint field, for showing next to that field.
+type FieldError struct {
+	Field   string // JSON name of the field
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// EndpointChange holds endpoint fields to set; nil fields stay as they are (or take their default
+// on create).
+type EndpointChange struct {
+	Name                *string `json:"name,omitempty"`
+	Enabled             *bool   `json:"enabled,omitempty"`
+	ResponseStatus      *int    `json:"response_status,omitempty"`
+	ResponseBody        *string `json:"response_body,omitempty"`
+	ResponseContentType *string `json:"response_content_type,omitempty"`
+	BodyLimit           *int64  `json:"body_limit,omitempty"`
+	Notes               *string `json:"notes,omitempty"`
+}
+
+// Apply validates c and sets its fields on e; on error e may be partly changed.
+func (c EndpointChange) Apply(e *Endpoint) error {
+	if c.Name != nil {
+		name := strings.TrimSpace(*c.Name)
+		switch {
+		case name == "":
+			return &FieldError{Field: "name", Message: "a name is required"}
+		case utf8.RuneCountInString(name) > 100:
+			return &FieldError{Field: "name", Message: "at most 100 characters"}
+		}
+		e.Name = name
+	}
+	if c.Enabled != nil {
+		e.Enabled = *c.Enabled
+	}
+	if c.ResponseStatus != nil {
+		if s := *c.ResponseStatus; s < 200 || s > 599 {
+			return &FieldError{Field: "response_status", Message: "must be an HTTP status from 200 to 599"}
+		}
+		e.ResponseStatus = *c.ResponseStatus
+	}
+	if c.ResponseBody != nil {
+		if len(*c.ResponseBody) > 64<<10 {
+			return &FieldError{Field: "response_body", Message: "at most 64 KiB"}
+		}
+		e.ResponseBody = []byte(*c.ResponseBody)
+	}
+	if c.ResponseContentType != nil {
+		ct := strings.TrimSpace(*c.ResponseContentType)
+		if ct == "" || strings.ContainsAny(ct, "\r\n") {
+			return &FieldError{Field: "response_content_type", Message: "must be a content type such as application/json"}
+		}
+		e.ResponseContentType = ct
+	}
+	if c.BodyLimit != nil {
+		if l := *c.BodyLimit; l < 1 || l > MaxBodyLimit {
+			return &FieldError{Field: "body_limit", Message: fmt.Sprintf("must be between 1 byte and %d bytes (1 GiB)", MaxBodyLimit)}
+		}
+		e.BodyLimit = *c.BodyLimit
+	}
+	if c.Notes != nil {
+		if len(*c.Notes) > 10000 {
+			return &FieldError{Field: "notes", Message: "at most 10,000 bytes"}
+		}
+		e.Notes = *c.Notes
+	}
+	return nil
+}

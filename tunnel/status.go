@@ -1,0 +1,58 @@
+// Package tunnel makes the receiver reachable from the Internet and reports how that is going.
+package tunnel
+
+import (
+	"fmt"
+	"net/url"
+)
+
+// Mode is how endpoints become public, as the --tunnel flag spells it.
+type Mode string
+
+// Modes.
+const (
+	Off      Mode = "off"      // local only
+	Quick    Mode = "quick"    // Cloudflare quick tunnel: no account, new hostname each start
+	Token    Mode = "token"    // named Cloudflare tunnel from a dashboard token: stable hostname
+	External Mode = "external" // a public base URL the user already has
+)
+
+// ParseMode accepts the --tunnel flag's values.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Off, Quick, Token, External:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown tunnel mode %q (want off, quick, token or external)", s)
+}
+
+// State is where a tunnel is in its life.
+type State string
+
+// States.
+const (
+	StateOff          State = "off"
+	StateStarting     State = "starting"
+	StateOnline       State = "online"
+	StateReconnecting State = "reconnecting"
+	StateFailed       State = "failed"
+)
+
+// Status is a tunnel's mode, state, public base URL (when online) and the last error, as a
+// sentence for the user.
+type Status struct {
+	Mode  Mode
+	State State
+	URL   string
+	Error string
+}
+
+// ValidatePublicURL checks an external base URL: absolute https (http is accepted for a reverse
+// proxy on a private network), with a host and without query or fragment.
+func ValidatePublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("public URL %q must be an absolute https:// URL such as https://hooks.example.com", raw)
+	}
+	return nil
+}

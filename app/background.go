@@ -78,3 +78,21 @@ func (h *Hub) sleep(d time.Duration) bool {
 		return true
 	}
 }
+
+// checkpointLoop moves the WAL into the database file in the background (the writer never
+// checkpoints by itself, so ingest commits stay short).
+func (h *Hub) checkpointLoop() {
+	defer h.background.Done()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := h.store.Checkpoint(h.ctx); err != nil && h.ctx.Err() == nil {
+			h.log.Warn("checkpoint failed; will retry", "err", err)
+		}
+	}
+}

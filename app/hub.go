@@ -157,9 +157,10 @@ func (h *Hub) start(ctx context.Context) error {
 			}
 		}()
 	}
-	h.background.Add(2)
+	h.background.Add(3)
 	go h.indexLoop()
 	go h.retentionLoop()
+	go h.checkpointLoop()
 
 	if err := instance.WriteRuntime(dataDir, h.runtime()); err != nil {
 		return err

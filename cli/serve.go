@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -126,6 +127,18 @@ func (c *command) start(ctx context.Context, args []string) error {
 func Serve(ctx context.Context, opts ServeOptions, stderr interface{ Write([]byte) (int, error) }) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("HOOKTRAY_CPUPROFILE"); path != "" {
+		// For benchmarks (bench/README.md): a CPU profile of the whole run, written on exit.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	hub, err := app.Start(ctx, opts.Hub)
 	if err != nil {
 		var running *instance.ErrRunning

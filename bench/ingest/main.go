@@ -1,0 +1,133 @@
+// Command ingest compares Hooktray's durable receiver (`hooktray serve`, every request committed
+// to SQLite with synchronous=FULL before the answer) with a bare net/http handler, in the same
+// run, with the same load generator. It prints figures and the ratio; it asserts nothing.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hooktray/hooktray/bench/load"
+)
+
+func main() {
+	hooktray := flag.String("hooktray", "bin/hooktray", "hooktray binary")
+	bare := flag.String("bare", "bin/bench-bare", "baseline server binary")
+	conns := flag.Int("conns", 64, "concurrent keep-alive connections")
+	dur := flag.Duration("duration", 10*time.Second, "measured time per server")
+	size := flag.Int("size", 1024, "body size in bytes")
+	rounds := flag.Int("rounds", 2, "alternating rounds (the best of each is reported)")
+	flag.Parse()
+	if err := run(*hooktray, *bare, *conns, *dur, *size, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "ingest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(hooktray, bare string, conns int, dur time.Duration, size, rounds int) error {
+	ctx := context.Background()
+	body := load.JSONBody(size)
+
+	bareURL, stopBare, err := startBare(bare)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	hookURL, dataDir, stopHook, err := startHooktray(hooktray)
+	if err != nil {
+		return err
+	}
+	defer stopHook()
+
+	fmt.Printf("ingest: %d connections, %d-byte JSON bodies, %s per run, %d rounds\n", conns, len(body), dur, rounds)
+	var best [2]load.Result
+	for round := range rounds {
+		for i, target := range []struct{ name, url string }{{"bare net/http", bareURL}, {"hooktray serve", hookURL}} {
+			load.Run(ctx, target.url, body, conns, time.Second) // warm up
+			r := load.Run(ctx, target.url, body, conns, dur)
+			fmt.Printf("  round %d  %-15s %s\n", round+1, target.name, r)
+			if best[i].Requests == 0 || r.RPS() > best[i].RPS() {
+				best[i] = r
+			}
+		}
+	}
+	b, h := best[0], best[1]
+	fmt.Printf("\nbest bare net/http : %s\n", b)
+	fmt.Printf("best hooktray serve: %s\n", h)
+	fmt.Printf("ratio hooktray/bare: %.2f (target ≥ 0.70); hooktray p99 %.2f ms (target ≤ 20 ms)\n",
+		h.RPS()/b.RPS(), float64(h.P99)/float64(time.Millisecond))
+	if st, err := os.Stat(filepath.Join(dataDir, "hooktray.db")); err == nil {
+		fmt.Printf("database after the run: %.1f MiB\n", float64(st.Size())/(1<<20))
+	}
+	return nil
+}
+
+func startBare(bin string) (string, func(), error) {
+	cmd := exec.Command(bin)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start %s: %w (run make bench, which builds it)", bin, err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		return "", nil, fmt.Errorf("read bare server address: %w", err)
+	}
+	return strings.TrimSpace(line), func() { cmd.Process.Kill(); cmd.Wait() }, nil
+}
+
+func startHooktray(bin string) (url, dataDir string, stop func(), err error) {
+	dataDir, err = os.MkdirTemp("", "hooktray-bench-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", "", nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	stop = func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		os.RemoveAll(dataDir)
+	}
+	var rt struct{ Receiver, API string }
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		b, err := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
+		if err == nil && json.Unmarshal(b, &rt) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", "", nil, fmt.Errorf("hooktray did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	token, _ := os.ReadFile(filepath.Join(dataDir, "api-token"))
+	req, _ := http.NewRequest(http.MethodPost, rt.API+"/api/v1/endpoints", strings.NewReader(`{"name":"bench"}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		stop()
+		return "", "", nil, fmt.Errorf("create endpoint: %w", err)
+	}
+	defer resp.Body.Close()
+	var ep struct{ URL string }
+	if err := json.NewDecoder(resp.Body).Decode(&ep); err != nil || ep.URL == "" {
+		stop()
+		return "", "", nil, fmt.Errorf("create endpoint: %s", resp.Status)
+	}
+	return ep.URL, dataDir, stop, nil
+}

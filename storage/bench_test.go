@@ -1,0 +1,39 @@
+package storage
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func BenchmarkInsertBatch(b *testing.B) {
+	for _, size := range []int{1, 20, 64} {
+		b.Run("batch"+strconv.Itoa(size), func(b *testing.B) {
+			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "hooktray.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ep := NewEndpoint("bench")
+			s.CreateEndpoint(context.Background(), &ep)
+			body := []byte(strings.Repeat("x", 1024))
+			h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}, "Content-Length": {"1024"}, "Accept-Encoding": {"gzip"}, "Host": {"127.0.0.1:8791"}}
+			evs := make([]*Event, size)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j := range evs {
+					evs[j] = &Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Path: "/webhook/" + ep.ID, Header: h, Body: body, Size: 1024, RemoteAddr: "127.0.0.1:5555", ClientIP: "127.0.0.1", ResponseStatus: 200}
+				}
+				if err := s.InsertBatch(context.Background(), evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "us/row")
+		})
+	}
+}
+

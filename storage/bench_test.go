@@ -36,4 +36,3 @@ func BenchmarkInsertBatch(b *testing.B) {
 		})
 	}
 }
-

@@ -38,7 +38,7 @@ type Store struct {
 	reader *sql.DB // read-only pool
 	// checkpointer copies the WAL into the database beside the writer, never blocking it.
 	checkpointer *sql.DB
-	insert *sql.Stmt
+	insert       *sql.Stmt
 }
 
 // PageSize is the page size of new databases.

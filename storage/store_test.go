@@ -407,6 +407,7 @@ func TestPrune(t *testing.T) {
 			insert(t, s, evs...)
 		}
 		before, _ := s.UsedBytes(ctx)
+		s.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		st, _ := os.Stat(s.Path())
 		if _, err := s.Prune(ctx, Retention{MaxBytes: 2 << 20}, time.Now(), nil); err != nil {
 			t.Fatal(err)
@@ -448,5 +449,31 @@ func TestIntegrityCheck(t *testing.T) {
 	got, err := s.IntegrityCheck(context.Background())
 	if err != nil || got != "ok" {
 		t.Errorf("integrity check = %q, %v", got, err)
+	}
+}
+
+func TestFullDatabaseIsReportedAsFull(t *testing.T) {
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "full")
+	var pages int
+	s.writer.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	if _, err := s.writer.Exec(fmt.Sprintf(`PRAGMA max_page_count=%d`, pages+1)); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*Event
+	for range 50 {
+		evs = append(evs, event(ep.ID, strings.Repeat("z", 4096)))
+	}
+	err := s.InsertBatch(context.Background(), evs)
+	if err == nil || !IsStorageFull(err) {
+		t.Fatalf("InsertBatch on a full database: %v", err)
+	}
+	for _, ev := range evs {
+		if ev.ID != 0 {
+			t.Fatal("an event of a failed batch kept an id")
+		}
+	}
+	if page, _ := s.ListEvents(context.Background(), EventQuery{}); len(page.Events) != 0 {
+		t.Errorf("%d events of a failed batch are visible", len(page.Events))
 	}
 }

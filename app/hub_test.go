@@ -1,0 +1,491 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/storage"
+)
+
+func startHub(t *testing.T, mod func(*Options)) *Hub {
+	t.Helper()
+	opts := Options{
+		DataDir:   t.TempDir(),
+		Listen:    "127.0.0.1:0",
+		APIListen: "127.0.0.1:0",
+		Version:   "test",
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	h, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { h.Stop(context.Background()) })
+	return h
+}
+
+func createEndpoint(t *testing.T, h *Hub, name string, mod func(*storage.EndpointChange)) storage.Endpoint {
+	t.Helper()
+	c := storage.EndpointChange{Name: &name}
+	if mod != nil {
+		mod(&c)
+	}
+	ep, err := h.CreateEndpoint(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
+func post(t *testing.T, url string, body []byte, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func newest(t *testing.T, h *Hub) storage.Event {
+	t.Helper()
+	page, err := h.Events(context.Background(), storage.EventQuery{Limit: 1})
+	if err != nil || len(page.Events) == 0 {
+		t.Fatalf("no events: %v", err)
+	}
+	ev, err := h.Event(context.Background(), page.Events[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func countEvents(t *testing.T, h *Hub) int {
+	t.Helper()
+	page, err := h.Events(context.Background(), storage.EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(page.Events)
+}
+
+func TestReceiverStoresBeforeAnswering(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "demo", nil)
+	body := []byte(`{"a":1}`)
+	resp, got := post(t, h.EndpointURL(ep.ID)+"?x=1&y=%20", body, "Content-Type", "application/json",
+		"Cf-Connecting-Ip", "203.0.113.9", "X-Forwarded-For", "198.51.100.1")
+	if resp.StatusCode != 200 || got != `{"ok":true}` || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("answer %d %q", resp.StatusCode, got)
+	}
+	// The answer came after the commit, so the event is readable now, without waiting.
+	ev := newest(t, h)
+	if ev.Status != storage.Accepted || !bytes.Equal(ev.Body, body) || ev.Query != "x=1&y=%20" ||
+		ev.Method != "POST" || ev.ClientIP != "203.0.113.9" || !strings.HasPrefix(ev.RemoteAddr, "127.0.0.1:") {
+		t.Errorf("stored %+v", ev)
+	}
+	if ev.Header.Get("Host") == "" || ev.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("headers %v", ev.Header)
+	}
+}
+
+func TestReceiverAnswers(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "demo", func(c *storage.EndpointChange) {
+		limit, status, body, ct := int64(100), 202, "accepted, thanks", "text/plain"
+		c.BodyLimit, c.ResponseStatus, c.ResponseBody, c.ResponseContentType = &limit, &status, &body, &ct
+	})
+	paused := createEndpoint(t, h, "paused", func(c *storage.EndpointChange) { f := false; c.Enabled = &f })
+	gone := createEndpoint(t, h, "gone", nil)
+	if err := h.DeleteEndpoint(context.Background(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	base := h.ReceiverURL()
+
+	for _, tc := range []struct {
+		name       string
+		url        string
+		body       []byte
+		want       int
+		wantStored *storage.Status
+		reason     string
+	}{
+		{"the configured response is sent", h.EndpointURL(ep.ID), []byte("hi"), 202, ptr(storage.Accepted), ""},
+		{"an empty body is accepted", h.EndpointURL(ep.ID), []byte{}, 202, ptr(storage.Accepted), ""},
+		{"a binary body is accepted", h.EndpointURL(ep.ID), []byte{0, 0xff, 0xfe}, 202, ptr(storage.Accepted), ""},
+		{"a body over the limit is refused and recorded", h.EndpointURL(ep.ID), bytes.Repeat([]byte("x"), 101), 413, ptr(storage.Rejected), "exceeds"},
+		{"a paused endpoint answers 503 and records", h.EndpointURL(paused.ID), []byte("x"), 503, ptr(storage.Rejected), "paused"},
+		{"a deleted endpoint answers 410", h.EndpointURL(gone.ID), []byte("x"), 410, nil, ""},
+		{"an unknown id answers 404", base + "/webhook/" + storage.NewEndpointID(), []byte("x"), 404, nil, ""},
+		{"an id with odd characters answers 404", base + "/webhook/..%2F..%2Fetc%2Fpasswd%00aaaaaaaa", []byte("x"), 404, nil, ""},
+		{"a sub-path answers 404", h.EndpointURL(ep.ID) + "/extra", []byte("x"), 404, nil, ""},
+		{"the root answers 404", base + "/", []byte("x"), 404, nil, ""},
+		{"the admin API is not on the receiver", base + "/api/v1/status", []byte("x"), 404, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countEvents(t, h)
+			resp, _ := post(t, tc.url, tc.body)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want == 503 && resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			after := countEvents(t, h)
+			if tc.wantStored == nil {
+				if after != before {
+					t.Errorf("stored %d events, want none", after-before)
+				}
+				return
+			}
+			ev := newest(t, h)
+			if after != before+1 || ev.Status != *tc.wantStored || !strings.Contains(ev.Reason, tc.reason) {
+				t.Fatalf("stored %d events, newest %v %q", after-before, ev.Status, ev.Reason)
+			}
+			if ev.Status == storage.Rejected {
+				if ev.Body != nil {
+					t.Error("a rejected request kept its body")
+				}
+			} else if !bytes.Equal(ev.Body, tc.body) {
+				t.Errorf("body %q, want %q", ev.Body, tc.body)
+			}
+			if ev.ResponseStatus != tc.want {
+				t.Errorf("recorded response %d, want %d", ev.ResponseStatus, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestChunkedBodyOverLimit(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "small", func(c *storage.EndpointChange) { l := int64(1000); c.BodyLimit = &l })
+	pr, pw := io.Pipe()
+	go func() {
+		for range 10 {
+			pw.Write(bytes.Repeat([]byte("y"), 500))
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPost, h.EndpointURL(ep.ID), pr) // no length: chunked
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if ev := newest(t, h); ev.Status != storage.Rejected || ev.Body != nil {
+		t.Errorf("stored %v with body %v", ev.Status, ev.Body != nil)
+	}
+}
+
+func TestDuplicateDeliveriesAreAcknowledgedOnce(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "gh", nil)
+	for _, header := range []string{"X-GitHub-Delivery", "webhook-id", "svix-id", "X-Homecast-Delivery", "X-Shopify-Event-Id"} {
+		t.Run(header, func(t *testing.T) {
+			id := "delivery-" + header
+			r1, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"n":1}`), header, id)
+			first := newest(t, h)
+			r2, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"n":1}`), header, id)
+			second := newest(t, h)
+			if r1.StatusCode != 200 || r2.StatusCode != 200 {
+				t.Fatalf("answers %d, %d", r1.StatusCode, r2.StatusCode)
+			}
+			if first.Status != storage.Accepted || second.Status != storage.Duplicate || second.DuplicateOf != first.ID {
+				t.Errorf("first %v, second %v of %d", first.Status, second.Status, second.DuplicateOf)
+			}
+		})
+	}
+}
+
+func TestOversizedHeadersAndSlowClients(t *testing.T) {
+	h := startHub(t, func(o *Options) {
+		o.Receiver.ReadHeaderTimeout = 300 * time.Millisecond
+		o.Receiver.MaxHeaderBytes = 4 << 10
+	})
+	ep := createEndpoint(t, h, "hdr", nil)
+
+	t.Run("headers over the limit get 431", func(t *testing.T) {
+		resp, _ := post(t, h.EndpointURL(ep.ID), []byte("x"), "X-Big", strings.Repeat("a", 16<<10))
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("status %d, want 431", resp.StatusCode)
+		}
+	})
+	t.Run("a client that sends headers slowly is cut off", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /webhook/%s HTTP/1.1\r\nHost: x\r\n", ep.ID)
+		start := time.Now()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = io.ReadAll(conn) // the server closes the connection
+		if err != nil {
+			t.Fatalf("connection not closed by the server: %v", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("cut off after %v", d)
+		}
+	})
+	if n := countEvents(t, h); n != 0 {
+		t.Errorf("%d events stored from malformed requests", n)
+	}
+}
+
+func TestLoadIsShedAboveTheInFlightCap(t *testing.T) {
+	h := startHub(t, func(o *Options) { o.Receiver.MaxInFlight = 1 })
+	ep := createEndpoint(t, h, "cap", nil)
+	// Hold the only slot with a request whose body has not arrived yet.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhook/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab", ep.ID)
+	time.Sleep(100 * time.Millisecond)
+	resp, _ := post(t, h.EndpointURL(ep.ID), []byte("x"))
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second request: %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	io.WriteString(conn, "cde")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.Contains(line, "200") {
+		t.Fatalf("held request answered %q", line)
+	}
+	if ev := newest(t, h); string(ev.Body) != "abcde" {
+		t.Errorf("held request stored %q", ev.Body)
+	}
+}
+
+func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
+	h := startHub(t, nil)
+	ctx := context.Background()
+	ep := createEndpoint(t, h, "busy", nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	oks, unexpected := 0, []int{}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Post(h.EndpointURL(ep.ID), "application/json", strings.NewReader(`{"x":1}`))
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				switch resp.StatusCode {
+				case 200:
+					oks++
+				case 503, 410:
+				default:
+					unexpected = append(unexpected, resp.StatusCode)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range 20 {
+		name := fmt.Sprintf("busy %d", i)
+		if _, err := h.UpdateEndpoint(ctx, ep.ID, storage.EndpointChange{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.SetEnabled(ctx, ep.ID, i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+		createEndpoint(t, h, name, nil)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := h.DeleteEndpoint(ctx, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if len(unexpected) > 0 {
+		t.Errorf("unexpected answers: %v", unexpected)
+	}
+	accepted := storage.Accepted
+	page, _ := h.Events(ctx, storage.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000})
+	total := len(page.Events)
+	for page.Next != 0 {
+		page, _ = h.Events(ctx, storage.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000, Before: page.Next})
+		total += len(page.Events)
+	}
+	if total != oks || oks == 0 {
+		t.Errorf("%d requests answered 200, %d accepted events stored", oks, total)
+	}
+	if len(h.Endpoints()) != 20 {
+		t.Errorf("%d endpoints listed, want 20", len(h.Endpoints()))
+	}
+}
+
+func TestLiveFeed(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "live", nil)
+	sub := h.Subscribe(16)
+	defer sub.Close()
+	post(t, h.EndpointURL(ep.ID), []byte(`{"live":true}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := sub.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Event.EndpointID != ep.ID || m.Event.ID == 0 || m.Event.Body != nil || m.Event.Size != 13 {
+		t.Errorf("published %+v", m.Event)
+	}
+}
+
+func TestStopFinishesRequestsInFlight(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "inflight", nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhook/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhalf", ep.ID)
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.Stop(context.Background()) }()
+	time.Sleep(100 * time.Millisecond)
+	io.WriteString(conn, "!!")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.Contains(line, "200") {
+		t.Fatalf("in-flight request answered %q", line)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(h.DataDir(), instance.RuntimeFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("runtime.json left behind")
+	}
+	s, err := storage.Open(context.Background(), filepath.Join(h.DataDir(), DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	page, _ := s.ListEvents(context.Background(), storage.EventQuery{WithBody: true})
+	if len(page.Events) != 1 || string(page.Events[0].Body) != "half!!" {
+		t.Errorf("after stop: %+v", page.Events)
+	}
+}
+
+func TestOneInstancePerDataDir(t *testing.T) {
+	h := startHub(t, nil)
+	_, err := Start(context.Background(), Options{DataDir: h.DataDir(), Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0"})
+	var running *instance.ErrRunning
+	if !errors.As(err, &running) || running.PID != os.Getpid() {
+		t.Fatalf("second Start: %v", err)
+	}
+	// The first one is untouched.
+	if _, err := os.Stat(filepath.Join(h.DataDir(), instance.RuntimeFile)); err != nil {
+		t.Errorf("runtime.json of the running instance: %v", err)
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	_, err = Start(context.Background(), Options{DataDir: dir, Listen: ln.Addr().String(), APIListen: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "--listen") {
+		t.Fatalf("err = %v", err)
+	}
+	// Nothing is left locked or announced: a retry on a free port works.
+	if _, err := os.Stat(filepath.Join(dir, instance.RuntimeFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("runtime.json written by a failed start")
+	}
+	h, err := Start(context.Background(), Options{DataDir: dir, Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	h.Stop(context.Background())
+}
+
+func TestTestEndpointSendsASample(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "sample", nil)
+	ev, err := h.TestEndpoint(context.Background(), ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	if json.Unmarshal(ev.Body, &body) != nil || body["type"] != "hooktray.test" || ev.EndpointID != ep.ID {
+		t.Errorf("test event %+v", ev)
+	}
+}
+
+func TestReplaySendsTheStoredRequest(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "replay", nil)
+	got := make(chan *http.Request, 1)
+	var gotBody []byte
+	target := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotBody, _ = io.ReadAll(r.Body)
+		got <- r
+		w.WriteHeader(204)
+	})}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go target.Serve(ln)
+	defer target.Close()
+	post(t, h.EndpointURL(ep.ID)+"?a=b", []byte(`{"replay":1}`), "X-Custom", "yes")
+	ev := newest(t, h)
+	res, err := h.Replay(context.Background(), ev.ID, "http://"+ln.Addr().String()+"/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if res.Status != 204 || r.URL.RawQuery != "a=b" || r.Header.Get("X-Custom") != "yes" || string(gotBody) != `{"replay":1}` {
+		t.Errorf("replay: %+v, %s %v %q", res, r.URL, r.Header, gotBody)
+	}
+	if _, err := h.Replay(context.Background(), ev.ID, "http://127.0.0.1:1/"); err == nil {
+		t.Error("replay to a closed port succeeded")
+	}
+}
+
+var _ receiver.Directory = (*directory)(nil)

@@ -1,0 +1,49 @@
+# Hooktray. `make run` starts it; `make test` runs every test. Both install what they need first.
+
+GO       ?= go
+TAGS     := sqlite_fts5
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+GOFLAGS_ := -tags '$(TAGS)'
+
+.PHONY: all build run serve test race crashtest bench lint setup clean
+
+all: build
+
+setup:
+	@./scripts/setup-debian.sh
+	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install" >&2; exit 1; }
+
+build: setup
+	$(GO) build $(GOFLAGS_) -ldflags '$(LDFLAGS)' -o bin/hooktray .
+
+# The main job on the embedded default: SQLite in the user's config dir, receiver on loopback.
+run: build
+	./bin/hooktray
+
+serve: build
+	./bin/hooktray serve
+
+test: setup
+	$(GO) vet $(GOFLAGS_) ./...
+	$(GO) test $(GOFLAGS_) -count=1 ./...
+
+race: setup
+	$(GO) test $(GOFLAGS_) -race -count=1 ./...
+
+crashtest: setup
+	$(GO) test $(GOFLAGS_) -count=1 -v -run TestKillDuringLoadLosesNothingAcknowledged ./e2e/
+
+bench: build
+	$(GO) build -o bin/bench-bare ./bench/bare
+	$(GO) build -o bin/bench-ingest ./bench/ingest
+	$(GO) build $(GOFLAGS_) -o bin/bench-history ./bench/history
+	./bin/bench-ingest
+	./bin/bench-history
+
+lint: setup
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting" >&2; exit 1; }
+	$(GO) vet $(GOFLAGS_) ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages Hooktray's build and tests need on Debian or Ubuntu, if missing.
+# Run by `make` before building; does nothing when everything is there or on other systems.
+set -euo pipefail
+
+packages=(gcc libc6-dev pkg-config)
+[ "${HOOKTRAY_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$HOOKTRAY_SETUP_EXTRA" && packages+=("${extra[@]}")
+
+command -v dpkg-query >/dev/null 2>&1 || exit 0 # not Debian: the README lists what to install
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "setup: missing packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

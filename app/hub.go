@@ -39,7 +39,7 @@ type Options struct {
 	APIListen string // admin API address; default DefaultAPIListen
 	Version   string
 	Tunnel    TunnelOptions
-	Retention storage.Retention // default storage.DefaultRetention
+	Retention storage.Retention // the zero value means storage.DefaultRetention (30 days)
 	Receiver  receiver.Options
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).

@@ -326,7 +326,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 }
 
 // fail turns a Backend error into a response: 404 for unknown things, 400 for invalid input,
-// 502 for a replay target that did not answer, 500 otherwise (logged).
+// 409 for a replay of a rejected event, 502 for a replay target that did not answer, 500
+// otherwise (logged).
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var fe *storage.FieldError
 	switch {
@@ -334,6 +335,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, Error{Error: fe.Error(), Field: fe.Field})
+	case errors.Is(err, forward.ErrNothingToSend):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, forward.ErrTarget):
 		writeError(w, http.StatusBadGateway, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

@@ -18,6 +18,9 @@ import (
 // ErrTarget wraps every failure to reach a target (refused, timed out, not an http(s) URL).
 var ErrTarget = errors.New("target unreachable")
 
+// ErrNothingToSend means the event has no stored body to send (it was rejected).
+var ErrNothingToSend = errors.New("nothing to send")
+
 // Result is the target's answer to one sent request.
 type Result struct {
 	Status   int           // HTTP status the target answered
@@ -41,7 +44,7 @@ func Send(ctx context.Context, client *http.Client, ev storage.Event, target str
 		return Result{}, fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrTarget, target)
 	}
 	if !ev.BodyKept() && ev.Status == storage.Rejected {
-		return Result{}, fmt.Errorf("event %d was rejected, so its body was not kept; there is nothing to send", ev.ID)
+		return Result{}, fmt.Errorf("%w: event %d was rejected, so its body was not kept", ErrNothingToSend, ev.ID)
 	}
 	if ev.Query != "" {
 		if u.RawQuery != "" {

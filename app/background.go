@@ -62,6 +62,8 @@ func (h *Hub) retentionLoop() {
 			h.log.Error("retention failed; will retry", "err", err)
 		case n > 0:
 			h.log.Info("retention removed old events", "events", n)
+			h.reloadActivity()
+			h.changes.Publish(HistoryChanged)
 		}
 		timer.Reset(h.opts.RetentionEvery)
 	}

@@ -48,6 +48,7 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 		m[all[i].ID] = &all[i]
 	}
 	h.dir.m.Store(&m)
+	h.changes.Publish(EndpointsChanged)
 	return nil
 }
 

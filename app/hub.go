@@ -44,19 +44,34 @@ type Options struct {
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
 	RetentionEvery time.Duration
+	// ShowWindow, when set, is what a second launch asks the running instance to do (through the
+	// admin API): the desktop app shows its window.
+	ShowWindow func()
 }
+
+// Change says what changed, for views that follow the hub (the tray menu, the endpoint list).
+type Change string
+
+// Changes.
+const (
+	EndpointsChanged Change = "endpoints"
+	TunnelChanged    Change = "tunnel"
+	HistoryChanged   Change = "history" // events were removed (retention, deletion)
+)
 
 // Hub is a running Hooktray core. Create it with Start; stop it with Stop.
 type Hub struct {
-	opts   Options
-	log    *slog.Logger
-	lock   *instance.Lock
-	token  string
-	store  *storage.Store
-	queue  *ingest.Queue
-	dir    directory
-	feed   live.Feed[storage.Event]
-	tunnel tunnelState
+	opts     Options
+	log      *slog.Logger
+	lock     *instance.Lock
+	token    string
+	store    *storage.Store
+	queue    *ingest.Queue
+	dir      directory
+	feed     live.Feed[storage.Event]
+	changes  live.Feed[Change]
+	activity activity
+	tunnel   tunnelState
 
 	recvSrv, apiSrv *http.Server
 	recvURL, apiURL string
@@ -139,8 +154,10 @@ func (h *Hub) start(ctx context.Context) error {
 
 	rcv := receiver.New(&h.dir, h.queue, h.opts.Receiver)
 	h.recvSrv = rcv.Server()
+	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
+	apiHandler.ShowWindow = h.opts.ShowWindow
 	h.apiSrv = &http.Server{
-		Handler:           api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log),
+		Handler:           apiHandler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return h.ctx },
@@ -157,7 +174,13 @@ func (h *Hub) start(ctx context.Context) error {
 			}
 		}()
 	}
-	h.background.Add(3)
+	h.background.Add(4)
+	go func() {
+		defer h.background.Done()
+		if err := h.activity.load(h.ctx, h.store, time.Now()); err != nil && h.ctx.Err() == nil {
+			h.log.Error("counting events failed", "err", err)
+		}
+	}()
 	go h.indexLoop()
 	go h.retentionLoop()
 	go h.checkpointLoop()
@@ -241,6 +264,7 @@ func (h *Hub) committed(evs []*storage.Event) {
 	for i, ev := range evs {
 		summaries[i] = summary(ev)
 	}
+	h.activity.observe(summaries)
 	h.feed.Publish(summaries...)
 	select {
 	case h.indexKick <- struct{}{}:
@@ -259,6 +283,32 @@ func summary(ev *storage.Event) storage.Event {
 // room for size of them; see live.Subscription for what happens when the subscriber falls behind.
 func (h *Hub) Subscribe(size int) *live.Subscription[storage.Event] {
 	return h.feed.Subscribe(size)
+}
+
+// SubscribeChanges returns a feed of what changed besides new events.
+func (h *Hub) SubscribeChanges() *live.Subscription[Change] {
+	return h.changes.Subscribe(16)
+}
+
+// DeleteEvent removes one event from the history.
+func (h *Hub) DeleteEvent(ctx context.Context, id int64) error {
+	if err := h.store.DeleteEvent(ctx, id); err != nil {
+		return err
+	}
+	h.reloadActivity()
+	h.changes.Publish(HistoryChanged)
+	return nil
+}
+
+// reloadActivity recounts in the background after events were removed.
+func (h *Hub) reloadActivity() {
+	h.background.Add(1)
+	go func() {
+		defer h.background.Done()
+		if err := h.activity.load(h.ctx, h.store, time.Now()); err != nil && h.ctx.Err() == nil {
+			h.log.Error("counting events failed", "err", err)
+		}
+	}()
 }
 
 // ReceiverURL is the receiver's local base URL, e.g. http://127.0.0.1:8791.

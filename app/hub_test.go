@@ -489,3 +489,48 @@ func TestReplaySendsTheStoredRequest(t *testing.T) {
 }
 
 var _ receiver.Directory = (*directory)(nil)
+
+func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	h := startHub(t, func(o *Options) { o.DataDir = dir })
+	ep := createEndpoint(t, h, "busy", nil)
+	quiet := createEndpoint(t, h, "quiet", nil)
+	waitFor := func(h *Hub, id string, n int64) Activity {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			a := h.Activity(id)
+			if a.Events == n || time.Now().After(deadline) {
+				return a
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for range 7 {
+		post(t, h.EndpointURL(ep.ID), []byte("{}"))
+	}
+	a := waitFor(h, ep.ID, 7)
+	sum := 0
+	for _, n := range a.PerMinute {
+		sum += n
+	}
+	if a.Events != 7 || sum != 7 || a.PerMinute[59] == 0 || time.Since(a.Last) > time.Minute {
+		t.Errorf("activity %+v", a)
+	}
+	if q := h.Activity(quiet.ID); q.Events != 0 || !q.Last.IsZero() {
+		t.Errorf("quiet endpoint %+v", q)
+	}
+	h.Stop(context.Background())
+
+	h2 := startHub(t, func(o *Options) { o.DataDir = dir })
+	if a := waitFor(h2, ep.ID, 7); a.Events != 7 || a.PerMinute[59]+a.PerMinute[58] != 7 {
+		t.Errorf("after restart %+v", a)
+	}
+	page, _ := h2.Events(context.Background(), storage.EventQuery{Limit: 1})
+	if err := h2.DeleteEvent(context.Background(), page.Events[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if a := waitFor(h2, ep.ID, 6); a.Events != 6 {
+		t.Errorf("after delete %+v", a)
+	}
+}

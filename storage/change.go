@@ -20,13 +20,15 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // EndpointChange holds endpoint fields to set; nil fields stay as they are (or take their default
 // on create).
 type EndpointChange struct {
-	Name                *string `json:"name,omitempty"`
-	Enabled             *bool   `json:"enabled,omitempty"`
-	ResponseStatus      *int    `json:"response_status,omitempty"`
-	ResponseBody        *string `json:"response_body,omitempty"`
-	ResponseContentType *string `json:"response_content_type,omitempty"`
-	BodyLimit           *int64  `json:"body_limit,omitempty"`
-	Notes               *string `json:"notes,omitempty"`
+	Name                *string   `json:"name,omitempty"`
+	Enabled             *bool     `json:"enabled,omitempty"`
+	ResponseStatus      *int      `json:"response_status,omitempty"`
+	ResponseBody        *string   `json:"response_body,omitempty"`
+	ResponseContentType *string   `json:"response_content_type,omitempty"`
+	BodyLimit           *int64    `json:"body_limit,omitempty"`
+	Notes               *string   `json:"notes,omitempty"`
+	NotifyOn            *string   `json:"notify_on,omitempty"`
+	AlertTypes          *[]string `json:"alert_types,omitempty"`
 }
 
 // Apply validates c and sets its fields on e; on error e may be partly changed.
@@ -74,6 +76,31 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 			return &FieldError{Field: "notes", Message: "at most 10,000 bytes"}
 		}
 		e.Notes = *c.Notes
+	}
+	if c.NotifyOn != nil {
+		switch *c.NotifyOn {
+		case NotifyEvery, NotifyAlerts, NotifyNever:
+			e.Settings.NotifyOn = *c.NotifyOn
+		default:
+			return &FieldError{Field: "notify_on", Message: "must be every, alerts or never"}
+		}
+	}
+	if c.AlertTypes != nil {
+		var types []string
+		for _, t := range *c.AlertTypes {
+			t = strings.TrimSpace(t)
+			switch {
+			case t == "":
+				continue
+			case len(t) > 100 || strings.ContainsAny(t, ","):
+				return &FieldError{Field: "alert_types", Message: "each type is a word of at most 100 characters, without commas"}
+			}
+			types = append(types, t)
+		}
+		if len(types) > 50 {
+			return &FieldError{Field: "alert_types", Message: "at most 50 types"}
+		}
+		e.Settings.AlertTypes = types
 	}
 	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -26,6 +28,7 @@ type Endpoint struct {
 	Notes               string
 	VerifyScheme        string
 	VerifyMode          string
+	Settings            Settings
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	DeletedAt           time.Time // zero unless deleted
@@ -54,20 +57,86 @@ func NewEndpoint(name string) Endpoint {
 		ResponseContentType: "application/json",
 		BodyLimit:           DefaultBodyLimit,
 		VerifyMode:          "off",
+		Settings:            DefaultSettings(),
 	}
 }
 
+// Notify choices: when the desktop app notifies about an endpoint's events.
+const (
+	NotifyEvery  = "every"  // every accepted event
+	NotifyAlerts = "alerts" // events whose type is one of the endpoint's alert types
+	NotifyNever  = "never"
+)
+
+// Settings are an endpoint's preferences kept as JSON, so features can add to them without a
+// migration. Unknown keys written by a newer version are kept.
+type Settings struct {
+	NotifyOn   string   `json:"notify_on"`
+	AlertTypes []string `json:"alert_types"`
+	extra      map[string]json.RawMessage
+}
+
+// DefaultSettings notify on alerts, where an alert is an ALERT or ANOMALY event (the types an
+// alarm cloud sends besides STATUS).
+func DefaultSettings() Settings {
+	return Settings{NotifyOn: NotifyAlerts, AlertTypes: []string{"ALERT", "ANOMALY"}}
+}
+
+// IsAlert reports whether an event type is one of the alert types (case-insensitively).
+func (s Settings) IsAlert(eventType string) bool {
+	for _, t := range s.AlertTypes {
+		if strings.EqualFold(t, eventType) && eventType != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s Settings) marshal() ([]byte, error) {
+	m := map[string]any{}
+	for k, v := range s.extra {
+		m[k] = v
+	}
+	m["notify_on"] = s.NotifyOn
+	m["alert_types"] = s.AlertTypes
+	return json.Marshal(m)
+}
+
+func unmarshalSettings(b []byte) Settings {
+	s := DefaultSettings()
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return s
+	}
+	if v, ok := m["notify_on"]; ok {
+		json.Unmarshal(v, &s.NotifyOn)
+	}
+	if v, ok := m["alert_types"]; ok {
+		json.Unmarshal(v, &s.AlertTypes)
+	}
+	delete(m, "notify_on")
+	delete(m, "alert_types")
+	if len(m) > 0 {
+		s.extra = m
+	}
+	return s
+}
+
 const endpointColumns = `id, name, enabled, response_status, response_body, response_content_type,
-	body_limit, notes, verify_scheme, verify_mode, created_at, updated_at, deleted_at`
+	body_limit, notes, verify_scheme, verify_mode, settings, created_at, updated_at, deleted_at`
 
 // CreateEndpoint stores a new endpoint. CreatedAt and UpdatedAt are set to now.
 func (s *Store) CreateEndpoint(ctx context.Context, e *Endpoint) error {
 	now := time.Now().UTC()
 	e.CreatedAt, e.UpdatedAt = now, now
-	_, err := s.writer.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)`,
+	settings, err := e.Settings.marshal()
+	if err != nil {
+		return fmt.Errorf("create endpoint %q: %w", e.Name, err)
+	}
+	_, err = s.writer.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)`,
 		e.ID, e.Name, e.Enabled, e.ResponseStatus, e.ResponseBody, e.ResponseContentType,
-		e.BodyLimit, e.Notes, e.VerifyScheme, e.VerifyMode, now.UnixNano(), now.UnixNano())
+		e.BodyLimit, e.Notes, e.VerifyScheme, e.VerifyMode, string(settings), now.UnixNano(), now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("create endpoint %q: %w", e.Name, err)
 	}
@@ -78,11 +147,15 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *Endpoint) error {
 // deleted endpoint.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint) error {
 	now := time.Now().UTC()
+	settings, err := e.Settings.marshal()
+	if err != nil {
+		return fmt.Errorf("update endpoint %s: %w", e.ID, err)
+	}
 	res, err := s.writer.ExecContext(ctx, `UPDATE endpoints SET name=?, enabled=?, response_status=?,
 		response_body=?, response_content_type=?, body_limit=?, notes=?, verify_scheme=?,
-		verify_mode=?, updated_at=? WHERE id=? AND deleted_at IS NULL`,
+		verify_mode=?, settings=?, updated_at=? WHERE id=? AND deleted_at IS NULL`,
 		e.Name, e.Enabled, e.ResponseStatus, e.ResponseBody, e.ResponseContentType, e.BodyLimit,
-		e.Notes, e.VerifyScheme, e.VerifyMode, now.UnixNano(), e.ID)
+		e.Notes, e.VerifyScheme, e.VerifyMode, string(settings), now.UnixNano(), e.ID)
 	if err != nil {
 		return fmt.Errorf("update endpoint %s: %w", e.ID, err)
 	}
@@ -150,12 +223,14 @@ func scanEndpoint(r scanner) (Endpoint, error) {
 	var e Endpoint
 	var created, updated int64
 	var deleted sql.NullInt64
+	var settings []byte
 	err := r.Scan(&e.ID, &e.Name, &e.Enabled, &e.ResponseStatus, &e.ResponseBody,
 		&e.ResponseContentType, &e.BodyLimit, &e.Notes, &e.VerifyScheme, &e.VerifyMode,
-		&created, &updated, &deleted)
+		&settings, &created, &updated, &deleted)
 	if err != nil {
 		return Endpoint{}, err
 	}
+	e.Settings = unmarshalSettings(settings)
 	e.CreatedAt = time.Unix(0, created).UTC()
 	e.UpdatedAt = time.Unix(0, updated).UTC()
 	if deleted.Valid {

@@ -382,3 +382,115 @@ func scanEvent(r scanner, full bool) (Event, error) {
 	}
 	return ev, nil
 }
+
+// DeleteEvent removes one event with its index entry and deliveries; ErrNotFound if it does not
+// exist.
+func (s *Store) DeleteEvent(ctx context.Context, id int64) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete event %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	watermark, err := metaValue(ctx, tx, "index_watermark")
+	if err != nil {
+		return err
+	}
+	if id <= watermark {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid=?`, id); err != nil {
+			return fmt.Errorf("delete event %d from the index: %w", id, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id=?`, id); err != nil {
+		return fmt.Errorf("delete deliveries of event %d: %w", id, err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id=?`, id)
+	if err != nil {
+		return fmt.Errorf("delete event %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("event %d: %w", id, ErrNotFound)
+	}
+	return tx.Commit()
+}
+
+// NewestEventID is the id of the newest event, 0 when there is none.
+func (s *Store) NewestEventID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := s.reader.QueryRowContext(ctx, `SELECT max(id) FROM events`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("find newest event: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// CountByEndpoint returns every endpoint's event count and newest event time, counting events up
+// to id upTo, in one pass over the endpoint index.
+func (s *Store) CountByEndpoint(ctx context.Context, upTo int64) (map[string]EndpointStats, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT c.endpoint_id, c.n, e.received_at FROM
+		(SELECT endpoint_id, count(*) AS n, max(id) AS newest FROM events WHERE id <= ? GROUP BY endpoint_id) c
+		JOIN events e ON e.id = c.newest`, upTo)
+	if err != nil {
+		return nil, fmt.Errorf("count events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]EndpointStats{}
+	for rows.Next() {
+		var id string
+		var st EndpointStats
+		var last int64
+		if err := rows.Scan(&id, &st.Events, &last); err != nil {
+			return nil, fmt.Errorf("count events: %w", err)
+		}
+		st.Last = time.Unix(0, last).UTC()
+		out[id] = st
+	}
+	return out, rows.Err()
+}
+
+// Arrival is when an event reached which endpoint.
+type Arrival struct {
+	EndpointID string
+	At         time.Time
+}
+
+// ArrivalsSince lists the arrivals at or after t with ids up to upTo, oldest first. Ids grow with time, so it finds
+// the first one by bisecting ids rather than scanning.
+func (s *Store) ArrivalsSince(ctx context.Context, t time.Time, upTo int64) ([]Arrival, error) {
+	var lo, hi sql.NullInt64
+	if err := s.reader.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("find recent events: %w", err)
+	}
+	if !hi.Valid {
+		return nil, nil
+	}
+	first, last := lo.Int64, hi.Int64+1
+	cutoff := t.UnixNano()
+	for first < last {
+		mid := first + (last-first)/2
+		var at int64
+		err := s.reader.QueryRowContext(ctx, `SELECT received_at FROM events WHERE id >= ? ORDER BY id LIMIT 1`, mid).Scan(&at)
+		if err != nil {
+			return nil, fmt.Errorf("find recent events: %w", err)
+		}
+		if at < cutoff {
+			first = mid + 1
+		} else {
+			last = mid
+		}
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT endpoint_id, received_at FROM events WHERE id >= ? AND id <= ? AND received_at >= ? ORDER BY id`, first, upTo, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("read recent events: %w", err)
+	}
+	defer rows.Close()
+	var out []Arrival
+	for rows.Next() {
+		var a Arrival
+		var at int64
+		if err := rows.Scan(&a.EndpointID, &at); err != nil {
+			return nil, fmt.Errorf("read recent events: %w", err)
+		}
+		a.At = time.Unix(0, at).UTC()
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

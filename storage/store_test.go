@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -475,5 +476,69 @@ func TestFullDatabaseIsReportedAsFull(t *testing.T) {
 	}
 	if page, _ := s.ListEvents(context.Background(), EventQuery{}); len(page.Events) != 0 {
 		t.Errorf("%d events of a failed batch are visible", len(page.Events))
+	}
+}
+
+func TestDeleteEventAndActivityQueries(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	a, b := newEndpoint(t, s, "a"), newEndpoint(t, s, "b")
+	now := time.Now().UTC()
+	var evs []*Event
+	for i := range 10 {
+		ev := event(a.ID, "findme")
+		if i%2 == 1 {
+			ev = event(b.ID, "findme")
+		}
+		ev.ReceivedAt = now.Add(time.Duration(i-9) * 10 * time.Minute) // 90 min ago … now
+		evs = append(evs, ev)
+	}
+	insert(t, s, evs...)
+	indexAll(t, s)
+
+	counts, err := s.CountByEndpoint(ctx, evs[9].ID)
+	if err != nil || counts[a.ID].Events != 5 || counts[b.ID].Events != 5 || !counts[b.ID].Last.Equal(evs[9].ReceivedAt) {
+		t.Errorf("counts %+v, %v", counts, err)
+	}
+	arrivals, err := s.ArrivalsSince(ctx, now.Add(-time.Hour), evs[9].ID)
+	if err != nil || len(arrivals) != 7 || arrivals[0].At.Before(now.Add(-time.Hour)) {
+		t.Errorf("arrivals in the last hour: %d, %v", len(arrivals), err)
+	}
+	if err := s.DeleteEvent(ctx, evs[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Event(ctx, evs[3].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted event still readable: %v", err)
+	}
+	if page, _ := s.ListEvents(ctx, EventQuery{Text: "findme"}); len(page.Events) != 9 {
+		t.Errorf("search finds %d after delete, want 9", len(page.Events))
+	}
+	if err := s.DeleteEvent(ctx, evs[3].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestEndpointSettingsRoundTrip(t *testing.T) {
+	s := openTemp(t)
+	e := newEndpoint(t, s, "settings")
+	if e.Settings.NotifyOn != NotifyAlerts || !e.Settings.IsAlert("alert") || e.Settings.IsAlert("STATUS") {
+		t.Errorf("defaults %+v", e.Settings)
+	}
+	every, types := NotifyEvery, []string{" DOORBELL ", "", "motion"}
+	if err := (EndpointChange{NotifyOn: &every, AlertTypes: &types}).Apply(&e); err != nil {
+		t.Fatal(err)
+	}
+	e.Settings.extra = map[string]json.RawMessage{"future": json.RawMessage(`{"kept":true}`)}
+	if err := s.UpdateEndpoint(context.Background(), &e); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Endpoint(context.Background(), e.ID)
+	if got.Settings.NotifyOn != NotifyEvery || fmt.Sprint(got.Settings.AlertTypes) != "[DOORBELL motion]" || string(got.Settings.extra["future"]) != `{"kept":true}` {
+		t.Errorf("after round trip %+v", got.Settings)
+	}
+	bad := "sometimes"
+	var fe *FieldError
+	if err := (EndpointChange{NotifyOn: &bad}).Apply(&e); !errors.As(err, &fe) || fe.Field != "notify_on" {
+		t.Errorf("bad notify_on: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hooktray/hooktray/app/eventtype"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -185,6 +186,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev.Body, ev.Size = body, int64(len(body))
+	ev.Type = eventtype.Find(req.Header, body) // here, in parallel, not in the single writer
 	ev.ResponseStatus = ep.ResponseStatus
 	if err := r.store.Commit(ev); err != nil {
 		r.storageFailed(w, ev, err)

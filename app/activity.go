@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+// Activity is what the endpoint list shows beside an endpoint.
+type Activity struct {
+	Events    int64
+	Last      time.Time // zero when there is none
+	PerMinute [60]int   // events in each of the last 60 minutes, oldest first
+}
+
+// activity keeps per-endpoint counts in memory, loaded once in the background at start and then
+// followed from the ingest feed, so the GUI never counts a large table.
+type activity struct {
+	mu      sync.Mutex
+	ready   bool
+	byID    map[string]*endpointActivity
+	pending []storage.Event // arrivals while loading
+}
+
+type endpointActivity struct {
+	events  int64
+	last    time.Time
+	minutes [60]int   // ring indexed by unix minute % 60
+	stamps  [60]int64 // the unix minute each slot holds
+}
+
+func (a *endpointActivity) add(at time.Time) {
+	a.events++
+	if at.After(a.last) {
+		a.last = at
+	}
+	a.bucket(at)
+}
+
+// bucket counts an arrival in its minute.
+func (a *endpointActivity) bucket(at time.Time) {
+	m := at.Unix() / 60
+	slot := m % 60
+	if a.stamps[slot] != m {
+		a.stamps[slot], a.minutes[slot] = m, 0
+	}
+	a.minutes[slot]++
+}
+
+func (a *activity) observe(evs []storage.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.ready {
+		a.pending = append(a.pending, evs...)
+		return
+	}
+	for _, ev := range evs {
+		a.get(ev.EndpointID).add(ev.ReceivedAt)
+	}
+}
+
+func (a *activity) get(id string) *endpointActivity {
+	if a.byID == nil {
+		a.byID = map[string]*endpointActivity{}
+	}
+	ea := a.byID[id]
+	if ea == nil {
+		ea = &endpointActivity{}
+		a.byID[id] = ea
+	}
+	return ea
+}
+
+// load reads counts and the last hour from the database, up to the newest event at the time.
+// Events published meanwhile are queued and counted afterwards if the load did not see them.
+func (a *activity) load(ctx context.Context, store *storage.Store, now time.Time) error {
+	a.mu.Lock()
+	a.ready = false // queue arrivals until the new counts are in
+	a.mu.Unlock()
+	upTo, err := store.NewestEventID(ctx)
+	if err != nil {
+		return err
+	}
+	counts, err := store.CountByEndpoint(ctx, upTo)
+	if err != nil {
+		return err
+	}
+	arrivals, err := store.ArrivalsSince(ctx, now.Add(-time.Hour), upTo)
+	if err != nil {
+		return err
+	}
+	byID := map[string]*endpointActivity{}
+	for id, st := range counts {
+		byID[id] = &endpointActivity{events: st.Events, last: st.Last}
+	}
+	for _, ar := range arrivals {
+		if ea := byID[ar.EndpointID]; ea != nil {
+			ea.bucket(ar.At)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.byID = byID
+	for _, ev := range a.pending {
+		if ev.ID > upTo {
+			a.get(ev.EndpointID).add(ev.ReceivedAt)
+		}
+	}
+	a.pending, a.ready = nil, true
+	return nil
+}
+
+// snapshot returns an endpoint's activity as of now.
+func (a *activity) snapshot(id string, now time.Time) Activity {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out Activity
+	ea := a.byID[id]
+	if ea == nil {
+		return out
+	}
+	out.Events, out.Last = ea.events, ea.last
+	nowMin := now.Unix() / 60
+	for i := range 60 {
+		m := nowMin - 59 + int64(i)
+		slot := m % 60
+		if ea.stamps[slot] == m {
+			out.PerMinute[i] = ea.minutes[slot]
+		}
+	}
+	return out
+}
+
+// Activity returns an endpoint's event count, newest event and events per minute over the last
+// hour. It answers from memory.
+func (h *Hub) Activity(endpointID string) Activity {
+	return h.activity.snapshot(endpointID, time.Now())
+}

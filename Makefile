@@ -1,7 +1,7 @@
 # Hooktray. `make run` starts it; `make test` runs every test. Both install what they need first.
 
 GO       ?= go
-TAGS     := sqlite_fts5
+TAGS     := sqlite_fts5 migrated_fynedo
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS_ := -tags '$(TAGS)'

@@ -17,5 +17,6 @@ func main() {
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Version: version,
+		GUI:     desktopApp(),
 	}))
 }

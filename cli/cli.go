@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hooktray/hooktray/app"
 )
 
 // Exit codes, as CONTRACT.md fixes them.
@@ -25,7 +27,7 @@ const (
 type Env struct {
 	Stdout, Stderr io.Writer
 	Version        string
-	GUI            func(ctx context.Context, opts ServeOptions) error
+	GUI            func(ctx context.Context, opts app.Options) error
 }
 
 // usageError is bad usage: the CLI prints it with a hint and exits 2.
@@ -84,7 +86,8 @@ func run(ctx context.Context, args []string, env Env) error {
 			fmt.Fprintf(env.Stdout, usage, defaultDataDirHint())
 			return err
 		}
-		return usagef("%v", err)
+		// `hooktray --listen …`: flags of the default command, which knows the global ones too.
+		return (&command{env: env}).start(ctx, args)
 	}
 	if *showVersion {
 		fmt.Fprintln(env.Stdout, "hooktray", env.Version)

@@ -117,7 +117,7 @@ func (c *command) start(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.env.GUI != nil {
-		return c.env.GUI(ctx, opts)
+		return c.env.GUI(ctx, opts.Hub)
 	}
 	fmt.Fprintln(c.env.Stderr, "hooktray: this build has no desktop app; running headless as `hooktray serve` does")
 	return Serve(ctx, opts, c.env.Stderr)

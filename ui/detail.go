@@ -1,0 +1,356 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hooktray/hooktray/app/export"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// maxBodyView is the most of a body the detail pane draws; exports and copies carry all of it.
+const maxBodyView = 256 << 10
+
+// Body views.
+const (
+	viewPretty = "Pretty"
+	viewRaw    = "Raw"
+	viewHex    = "Hex"
+)
+
+// eventDetail is the right pane: one event's overview, headers, query and body, with actions.
+type eventDetail struct {
+	u  *UI
+	ev *storage.Event // the event shown (full), nil when none
+	id int64          // the event being loaded or shown
+
+	title    *widget.Label
+	overview *widget.Form
+	headers  [][2]string
+	query    [][2]string
+	hdrTable *widget.Table
+	qryTable *widget.Table
+	bodyMode *widget.RadioGroup
+	bodyNote *widget.Label
+	body     *widget.TextGrid
+	tabs     *container.AppTabs
+	actions  *fyne.Container
+	copyCurl *widget.Button
+	stack    *fyne.Container
+	none     fyne.CanvasObject
+	content  fyne.CanvasObject
+}
+
+func newEventDetail(u *UI) *eventDetail {
+	d := &eventDetail{u: u}
+	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.title.Wrapping = fyne.TextWrapWord
+	d.overview = widget.NewForm()
+	d.hdrTable = pairTable(&d.headers)
+	d.qryTable = pairTable(&d.query)
+	d.body = widget.NewTextGrid()
+	d.bodyNote = widget.NewLabel("")
+	d.bodyNote.SizeName = theme.SizeNameCaptionText
+	d.bodyMode = widget.NewRadioGroup([]string{viewPretty, viewRaw, viewHex}, func(string) { d.renderBody() })
+	d.bodyMode.Horizontal = true
+	bodyTab := container.NewBorder(container.NewHBox(d.bodyMode, d.bodyNote), nil, nil, nil, container.NewScroll(d.body))
+	d.tabs = container.NewAppTabs(
+		container.NewTabItem("Overview", container.NewVScroll(d.overview)),
+		container.NewTabItem("Headers", d.hdrTable),
+		container.NewTabItem("Query", d.qryTable),
+		container.NewTabItem("Body", bodyTab),
+	)
+	copyBody := widget.NewButtonWithIcon("Body", theme.ContentCopyIcon(), d.copyBody)
+	d.copyCurl = widget.NewButtonWithIcon("cURL", theme.ContentCopyIcon(), func() {
+		if d.ev != nil {
+			d.u.copyText("cURL command", d.curl())
+		}
+	})
+	exportJSON := widget.NewButtonWithIcon("JSON", theme.DocumentSaveIcon(), func() { d.export("json") })
+	exportHAR := widget.NewButtonWithIcon("HAR", theme.DocumentSaveIcon(), func() { d.export("har") })
+	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), d.confirmDelete)
+	del.Importance = widget.DangerImportance
+	d.actions = container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR, layout.NewSpacer(), del)
+	detail := container.NewBorder(container.NewVBox(d.title, d.actions), nil, nil, nil, d.tabs)
+	d.none = container.NewCenter(widget.NewLabel("Select an event to see its headers and body."))
+	d.stack = container.NewStack(detail, d.none)
+	detail.Hide()
+	d.content = d.stack
+	return d
+}
+
+// pairTable is a two-column name/value table over *rows.
+func pairTable(rows *[][2]string) *widget.Table {
+	t := widget.NewTable(
+		func() (int, int) { return len(*rows), 2 },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			l := o.(*widget.Label)
+			if id.Row < len(*rows) {
+				l.SetText((*rows)[id.Row][id.Col])
+				l.TextStyle = fyne.TextStyle{Bold: id.Col == 0, Monospace: id.Col == 1}
+			}
+		})
+	t.SetColumnWidth(0, 190)
+	t.SetColumnWidth(1, 600)
+	return t
+}
+
+// show loads event id in the background and displays it.
+func (d *eventDetail) show(id int64) {
+	d.id = id
+	go func() {
+		ev, err := d.u.hub.Event(context.Background(), id)
+		d.u.do(func() {
+			if d.id != id {
+				return // another event was selected meanwhile
+			}
+			if err != nil {
+				d.clear()
+				return
+			}
+			d.display(ev)
+		})
+	}()
+}
+
+func (d *eventDetail) clear() {
+	d.ev, d.id = nil, 0
+	d.stack.Objects[0].Hide()
+	d.none.Show()
+}
+
+func (d *eventDetail) display(ev storage.Event) {
+	d.ev = &ev
+	d.stack.Objects[0].Show()
+	d.none.Hide()
+	d.title.SetText(fmt.Sprintf("%s %s — %s, answered %d", ev.Method, requestTarget(ev), ev.Status, ev.ResponseStatus))
+
+	d.overview.Items = nil
+	add := func(name, value string) {
+		v := widget.NewLabel(value)
+		v.Wrapping = fyne.TextWrapWord
+		d.overview.Append(name, v)
+	}
+	add("Status", ev.Status.String()+withReason(ev.Reason))
+	add("Received", ev.ReceivedAt.Local().Format("Mon 2 Jan 2006 15:04:05.000"))
+	add("Endpoint", d.u.endpoints.name(ev.EndpointID))
+	add("Answered", fmt.Sprintf("%d", ev.ResponseStatus))
+	add("Client", ev.ClientIP+" (connection from "+ev.RemoteAddr+")")
+	add("Size", humanSize(ev.Size))
+	typ := ev.Type
+	if typ == "" {
+		typ = "not stated"
+	}
+	add("Type", typ)
+	if ev.DeliveryID != "" {
+		add("Delivery id", ev.DeliveryID)
+	}
+	if ev.DuplicateOf != 0 {
+		add("Duplicate of", fmt.Sprintf("event %d", ev.DuplicateOf))
+	}
+	verdict := "not configured for this endpoint"
+	if ev.Verification.Scheme != "" {
+		verdict = ev.Verification.Scheme + ": " + ev.Verification.Result + withReason(ev.Verification.Reason)
+	}
+	add("Verification", verdict)
+	d.overview.Refresh()
+
+	d.headers = d.headers[:0]
+	for _, name := range sortedKeys(ev.Header) {
+		for _, v := range ev.Header[name] {
+			d.headers = append(d.headers, [2]string{name, v})
+		}
+	}
+	d.query = d.query[:0]
+	if q, err := url.ParseQuery(ev.Query); err == nil {
+		for _, name := range sortedKeys(q) {
+			for _, v := range q[name] {
+				d.query = append(d.query, [2]string{name, v})
+			}
+		}
+	} else if ev.Query != "" {
+		d.query = append(d.query, [2]string{"(raw)", ev.Query})
+	}
+	d.hdrTable.Refresh()
+	d.qryTable.Refresh()
+
+	mode := viewRaw
+	switch {
+	case ev.Body == nil:
+	case json.Valid(ev.Body):
+		mode = viewPretty
+	case !utf8.Valid(ev.Body):
+		mode = viewHex
+	}
+	if d.bodyMode.Selected == mode {
+		d.renderBody()
+	} else {
+		d.bodyMode.SetSelected(mode) // renders
+	}
+}
+
+func withReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return " — " + r
+}
+
+func requestTarget(ev storage.Event) string {
+	if ev.Query == "" {
+		return ev.Path
+	}
+	return ev.Path + "?" + ev.Query
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// renderBody draws the body in the chosen view.
+func (d *eventDetail) renderBody() {
+	if d.ev == nil {
+		return
+	}
+	ev := d.ev
+	switch {
+	case ev.Body == nil:
+		d.body.SetText("")
+		d.bodyNote.SetText("Not kept: the request was rejected" + withReason(ev.Reason) + ".")
+		return
+	case len(ev.Body) == 0:
+		d.body.SetText("")
+		d.bodyNote.SetText("Empty body.")
+		return
+	}
+	b := ev.Body
+	note := humanSize(int64(len(b)))
+	if len(b) > maxBodyView {
+		b = b[:maxBodyView]
+		note += fmt.Sprintf(", showing the first %s (copy or export for all of it)", humanSize(maxBodyView))
+	}
+	switch d.bodyMode.Selected {
+	case viewPretty:
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, b, "", "  ") == nil {
+			d.body.Rows = jsonRows(pretty.String())
+			d.body.Refresh()
+			d.bodyNote.SetText(note + ", JSON")
+			return
+		}
+		d.body.SetText(string(b))
+		note += ", not JSON: shown as text"
+	case viewHex:
+		d.body.SetText(strings.TrimRight(hex.Dump(b), "\n"))
+	default:
+		if utf8.Valid(b) {
+			d.body.SetText(string(b))
+		} else {
+			d.body.SetText(strings.ToValidUTF8(string(b), "�"))
+			note += ", not UTF-8 (see Hex)"
+		}
+	}
+	d.bodyNote.SetText(note)
+}
+
+func (d *eventDetail) copyBody() {
+	if d.ev == nil || d.ev.Body == nil {
+		return
+	}
+	if !utf8.Valid(d.ev.Body) {
+		d.u.copyText("body (hex)", hex.EncodeToString(d.ev.Body))
+		return
+	}
+	d.u.copyText("body", string(d.ev.Body))
+}
+
+// curl is the shown event as a runnable cURL command aimed at its endpoint's URL.
+func (d *eventDetail) curl() string {
+	return export.Curl(*d.ev, d.u.bestURL(d.ev.EndpointID))
+}
+
+func (d *eventDetail) export(kind string) {
+	if d.ev == nil {
+		return
+	}
+	ev := *d.ev
+	var data []byte
+	var err error
+	if kind == "har" {
+		data, err = export.HAR(ev, d.u.bestURL(ev.EndpointID), d.u.hub.Version())
+	} else {
+		data, err = export.JSON(ev)
+	}
+	if err != nil {
+		d.u.showError(err)
+		return
+	}
+	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		go func() {
+			_, werr := w.Write(data)
+			cerr := w.Close()
+			d.u.do(func() {
+				if werr != nil || cerr != nil {
+					d.u.showError(fmt.Errorf("export event %d: %v", ev.ID, firstErr(werr, cerr)))
+					return
+				}
+				d.u.status.flash("Exported event " + itoa(int(ev.ID)))
+			})
+		}()
+	}, d.u.win)
+	save.SetFileName(fmt.Sprintf("hooktray-event-%d.%s", ev.ID, kind))
+	save.Show()
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *eventDetail) confirmDelete() {
+	if d.ev == nil {
+		return
+	}
+	id := d.ev.ID
+	dialog.ShowConfirm("Delete event", fmt.Sprintf("Delete event %d from the history? This cannot be undone.", id), func(ok bool) {
+		if !ok {
+			return
+		}
+		d.u.background(func() error { return d.u.hub.DeleteEvent(context.Background(), id) }, func() {
+			d.clear()
+			d.u.log.selected = 0
+			d.u.log.reload()
+		})
+	}, d.u.win)
+}

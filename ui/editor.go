@@ -1,0 +1,263 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+var notifyChoices = []string{"Alerts only", "Every event", "Never"}
+
+var notifyValues = map[string]string{
+	"Alerts only": storage.NotifyAlerts, "Every event": storage.NotifyEvery, "Never": storage.NotifyNever,
+}
+
+// editor is the endpoint editor: create a new endpoint or change, copy the URLs of, and delete an
+// existing one. Invalid fields say why next to themselves.
+type editor struct {
+	u        *UI
+	existing *storage.Endpoint
+
+	name, status, contentType, body, limit, notes, alertTypes *widget.Entry
+	notifyOn                                                  *widget.Select
+	form                                                      *widget.Form
+	save                                                      *widget.Button
+	dlg                                                       dialog.Dialog
+}
+
+// editEndpoint opens the editor; ep nil creates a new endpoint.
+func (u *UI) editEndpoint(ep *storage.Endpoint) {
+	e := &editor{u: u, existing: ep}
+	defaults := storage.NewEndpoint("")
+	if ep == nil {
+		ep = &defaults
+	}
+	e.name = widget.NewEntry()
+	e.name.SetPlaceHolder("e.g. Alarm, GitHub, Home Assistant")
+	e.name.SetText(ep.Name)
+	e.name.Validator = func(s string) error {
+		switch s = strings.TrimSpace(s); {
+		case s == "":
+			return errors.New("a name is required")
+		case len([]rune(s)) > 100:
+			return errors.New("at most 100 characters")
+		}
+		return nil
+	}
+	e.status = widget.NewEntry()
+	e.status.SetText(strconv.Itoa(ep.ResponseStatus))
+	e.status.Validator = func(s string) error {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || n < 200 || n > 599 {
+			return errors.New("an HTTP status from 200 to 599")
+		}
+		return nil
+	}
+	e.contentType = widget.NewEntry()
+	e.contentType.SetText(ep.ResponseContentType)
+	e.contentType.Validator = func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("a content type, such as application/json")
+		}
+		return nil
+	}
+	e.body = widget.NewMultiLineEntry()
+	e.body.SetText(string(ep.ResponseBody))
+	e.body.SetMinRowsVisible(2)
+	e.limit = widget.NewEntry()
+	e.limit.SetText(strconv.FormatFloat(float64(ep.BodyLimit)/(1<<20), 'f', -1, 64))
+	e.limit.Validator = func(s string) error {
+		if _, err := parseMiB(s); err != nil {
+			return err
+		}
+		return nil
+	}
+	e.notes = widget.NewMultiLineEntry()
+	e.notes.SetText(ep.Notes)
+	e.notes.SetMinRowsVisible(2)
+	e.notifyOn = widget.NewSelect(notifyChoices, nil)
+	for label, v := range notifyValues {
+		if v == ep.Settings.NotifyOn {
+			e.notifyOn.SetSelected(label)
+		}
+	}
+	e.alertTypes = widget.NewEntry()
+	e.alertTypes.SetText(strings.Join(ep.Settings.AlertTypes, ", "))
+	e.alertTypes.SetPlaceHolder("ALERT, ANOMALY")
+
+	e.form = widget.NewForm(
+		widget.NewFormItem("Name", e.name),
+		&widget.FormItem{Text: "Answer with", Widget: e.status, HintText: "HTTP status sent to the provider"},
+		widget.NewFormItem("Content type", e.contentType),
+		&widget.FormItem{Text: "Response body", Widget: e.body},
+		&widget.FormItem{Text: "Body limit (MiB)", Widget: e.limit, HintText: "larger requests are refused with 413"},
+		&widget.FormItem{Text: "Notify on", Widget: e.notifyOn},
+		&widget.FormItem{Text: "Alert types", Widget: e.alertTypes, HintText: "event types that count as alerts, comma separated"},
+		widget.NewFormItem("Notes", e.notes),
+	)
+	e.form.SetOnValidationChanged(func(err error) {
+		if err != nil {
+			e.save.Disable()
+		} else {
+			e.save.Enable()
+		}
+	})
+
+	title := "New endpoint"
+	saveLabel := "Create"
+	var top fyne.CanvasObject = layout.NewSpacer()
+	if e.existing != nil {
+		title, saveLabel = "Edit "+e.existing.Name, "Save"
+		top = e.urlBox(e.existing.ID)
+	}
+	e.save = widget.NewButtonWithIcon(saveLabel, theme.ConfirmIcon(), e.submit)
+	e.save.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { e.dlg.Hide() })
+	buttons := container.NewHBox(layout.NewSpacer(), cancel, e.save)
+	if e.existing != nil {
+		del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), e.confirmDelete)
+		del.Importance = widget.DangerImportance
+		buttons.Objects = append([]fyne.CanvasObject{del}, buttons.Objects...)
+	}
+	content := container.NewBorder(top, buttons, nil, nil, e.form)
+	e.dlg = dialog.NewCustomWithoutButtons(title, content, u.win)
+	e.dlg.Resize(fyne.NewSize(620, 560))
+	u.editor = e
+	e.dlg.Show()
+	u.win.Canvas().Focus(e.name)
+}
+
+// urlBox shows an endpoint's local and public URLs with copy buttons.
+func (e *editor) urlBox(id string) fyne.CanvasObject {
+	local := e.u.hub.EndpointURL(id)
+	rows := []fyne.CanvasObject{urlRow(e.u, "Local URL", local)}
+	if public := e.u.hub.PublicEndpointURL(id); public != "" {
+		rows = append(rows, urlRow(e.u, "Public URL", public))
+	} else {
+		note := widget.NewLabel("Public URL: none yet (local only)")
+		note.SizeName = theme.SizeNameCaptionText
+		rows = append(rows, note)
+	}
+	return container.NewVBox(rows...)
+}
+
+func urlRow(u *UI, label, url string) fyne.CanvasObject {
+	text := widget.NewLabelWithStyle(url, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	text.Truncation = fyne.TextTruncateEllipsis
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { u.copyText(strings.ToLower(label), url) })
+	return container.NewBorder(nil, nil, widget.NewLabel(label), copyBtn, text)
+}
+
+func parseMiB(s string) (int64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f <= 0 {
+		return 0, errors.New("a size in MiB, such as 10 or 0.5")
+	}
+	n := int64(f * (1 << 20))
+	if n < 1 || n > storage.MaxBodyLimit {
+		return 0, fmt.Errorf("between 1 byte and %d MiB", storage.MaxBodyLimit>>20)
+	}
+	return n, nil
+}
+
+// change is what the form says, as an EndpointChange.
+func (e *editor) change() (storage.EndpointChange, error) {
+	if err := e.form.Validate(); err != nil {
+		return storage.EndpointChange{}, err
+	}
+	name := strings.TrimSpace(e.name.Text)
+	status, _ := strconv.Atoi(strings.TrimSpace(e.status.Text))
+	ct := strings.TrimSpace(e.contentType.Text)
+	body := e.body.Text
+	limit, _ := parseMiB(e.limit.Text)
+	notes := e.notes.Text
+	notify := notifyValues[e.notifyOn.Selected]
+	if notify == "" {
+		notify = storage.NotifyAlerts
+	}
+	types := strings.Split(e.alertTypes.Text, ",")
+	return storage.EndpointChange{Name: &name, ResponseStatus: &status, ResponseContentType: &ct,
+		ResponseBody: &body, BodyLimit: &limit, Notes: &notes, NotifyOn: &notify, AlertTypes: &types}, nil
+}
+
+func (e *editor) submit() {
+	c, err := e.change()
+	if err != nil {
+		return // the form shows which field and why
+	}
+	e.save.Disable()
+	go func() {
+		var ep storage.Endpoint
+		var err error
+		if e.existing == nil {
+			ep, err = e.u.hub.CreateEndpoint(context.Background(), c)
+		} else {
+			ep, err = e.u.hub.UpdateEndpoint(context.Background(), e.existing.ID, c)
+		}
+		e.u.do(func() {
+			e.save.Enable()
+			var fe *storage.FieldError
+			switch {
+			case errors.As(err, &fe):
+				e.fieldError(fe)
+			case err != nil:
+				e.u.showError(err)
+			default:
+				e.dlg.Hide()
+				e.u.endpoints.selectEndpoint(ep.ID)
+				if e.existing == nil {
+					e.u.status.flash("Created " + ep.Name + ": send webhooks to " + e.u.bestURL(ep.ID))
+				}
+			}
+		})
+	}()
+}
+
+// fieldError shows a validation error from the hub next to its field.
+func (e *editor) fieldError(fe *storage.FieldError) {
+	entry := map[string]*widget.Entry{
+		"name": e.name, "response_status": e.status, "response_content_type": e.contentType,
+		"response_body": e.body, "body_limit": e.limit, "notes": e.notes, "alert_types": e.alertTypes,
+	}[fe.Field]
+	if entry == nil {
+		e.u.showError(fe)
+		return
+	}
+	entry.SetValidationError(errors.New(fe.Message))
+}
+
+func (e *editor) confirmDelete() {
+	ep := e.existing
+	dialog.ShowConfirm("Delete "+ep.Name+"?",
+		"Its URL will answer 410 Gone from now on. Its events stay in the history.\nThis cannot be undone.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			e.u.background(func() error { return e.u.hub.DeleteEndpoint(context.Background(), ep.ID) }, func() {
+				e.dlg.Hide()
+				e.u.status.flash("Deleted " + ep.Name)
+			})
+		}, e.u.win)
+}
+
+// selectEndpoint selects an endpoint in the list (after creating it, say).
+func (l *endpointList) selectEndpoint(id string) {
+	l.items = l.u.hub.Endpoints()
+	l.list.Refresh()
+	for i, ep := range l.items {
+		if ep.ID == id {
+			l.list.Select(i + 1)
+		}
+	}
+}

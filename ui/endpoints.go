@@ -1,0 +1,173 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+// endpointList is the left pane: "All endpoints", then each endpoint with its state, activity
+// and a switch that pauses or resumes it.
+type endpointList struct {
+	u        *UI
+	items    []storage.Endpoint
+	list     *widget.List
+	add      *widget.Button
+	selected string // endpoint id, "" for all
+	content  fyne.CanvasObject
+}
+
+// endpointRow is one row of the list.
+type endpointRow struct {
+	widget.BaseWidget
+	box     *fyne.Container
+	dot     *canvas.Circle
+	dotBox  *fyne.Container
+	name    *widget.Label
+	sub     *widget.Label
+	spark   *sparkline
+	enabled *widget.Check
+	edit    *widget.Button
+}
+
+func newEndpointList(u *UI) *endpointList {
+	l := &endpointList{u: u}
+	l.list = widget.NewList(
+		func() int { return len(l.items) + 1 },
+		l.createRow,
+		func(id widget.ListItemID, o fyne.CanvasObject) { l.updateRow(id, o) },
+	)
+	l.list.OnSelected = func(id widget.ListItemID) {
+		l.selected = ""
+		if id > 0 && id <= len(l.items) {
+			l.selected = l.items[id-1].ID
+		}
+		u.log.setEndpoint(l.selected)
+	}
+	l.add = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), func() { u.editEndpoint(nil) })
+	l.add.Importance = widget.HighImportance
+	title := widget.NewLabelWithStyle("Endpoints", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.content = container.NewBorder(container.NewBorder(nil, nil, nil, l.add, title), nil, nil, nil, l.list)
+	return l
+}
+
+func (r *endpointRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
+
+func (l *endpointList) createRow() fyne.CanvasObject {
+	r := &endpointRow{
+		dot:   newDot(colorOK),
+		name:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		sub:   widget.NewLabel(""),
+		spark: newSparkline(),
+	}
+	r.name.Truncation = fyne.TextTruncateEllipsis
+	r.sub.Truncation = fyne.TextTruncateEllipsis
+	r.sub.SizeName = theme.SizeNameCaptionText
+	r.enabled = widget.NewCheck("", nil)
+	r.edit = widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), nil)
+	r.edit.Importance = widget.LowImportance
+	text := container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()*2), r.name,
+		container.NewBorder(nil, nil, nil, container.NewCenter(r.spark), r.sub))
+	right := container.NewHBox(r.enabled, r.edit)
+	r.dotBox = container.New(dotLayout{10}, r.dot)
+	r.box = container.NewBorder(nil, nil, r.dotBox, right, text)
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	r := o.(*endpointRow)
+	now := time.Now()
+	if id == 0 {
+		var total int64
+		for _, ep := range l.items {
+			total += l.u.hub.Activity(ep.ID).Events
+		}
+		r.dotBox.Hide()
+		r.name.SetText("All endpoints")
+		r.sub.SetText(plural(total, "event", "events"))
+		r.spark.Hide()
+		r.enabled.Hide()
+		r.edit.Hide()
+		return
+	}
+	if id > len(l.items) {
+		return
+	}
+	ep := l.items[id-1]
+	act := l.u.hub.Activity(ep.ID)
+	r.dotBox.Show()
+	r.dot.FillColor = colorOK
+	if !ep.Enabled {
+		r.dot.FillColor = colorPaused
+	}
+	r.dot.Refresh()
+	r.name.SetText(ep.Name)
+	state := ""
+	if !ep.Enabled {
+		state = "paused · "
+	}
+	r.sub.SetText(state + plural(act.Events, "event", "events") + " · " + relativeTime(act.Last, now))
+	r.spark.Show()
+	r.spark.set(act.PerMinute)
+	r.enabled.Show()
+	r.enabled.OnChanged = nil // SetChecked would otherwise toggle the endpoint
+	r.enabled.SetChecked(ep.Enabled)
+	epID := ep.ID
+	r.enabled.OnChanged = func(on bool) { l.u.setEnabled(epID, on) }
+	r.edit.Show()
+	r.edit.OnTapped = func() {
+		if cur, err := l.u.hub.Endpoint(epID); err == nil {
+			l.u.editEndpoint(&cur)
+		}
+	}
+}
+
+// reload reads the endpoints from the hub (memory) and redraws the list, keeping the selection.
+func (l *endpointList) reload() {
+	l.items = l.u.hub.Endpoints()
+	found := l.selected == ""
+	for i, ep := range l.items {
+		if ep.ID == l.selected {
+			found = true
+			l.list.Select(i + 1)
+		}
+	}
+	if !found {
+		l.selected = ""
+		l.list.Select(0)
+	}
+	l.list.Refresh()
+}
+
+// refreshActivity redraws counts, times and charts.
+func (l *endpointList) refreshActivity() { l.list.Refresh() }
+
+// name returns an endpoint's name for display, also for deleted endpoints' old events.
+func (l *endpointList) name(id string) string {
+	for _, ep := range l.items {
+		if ep.ID == id {
+			return ep.Name
+		}
+	}
+	if len(id) > 8 {
+		return id[:8] + "…"
+	}
+	return id
+}
+
+// setEnabled pauses or resumes an endpoint in the background.
+func (u *UI) setEnabled(id string, on bool) {
+	u.background(func() error {
+		_, err := u.hub.SetEnabled(context.Background(), id, on)
+		return err
+	}, nil)
+}

@@ -1,0 +1,361 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+const (
+	pageSize   = 200   // events read per page
+	maxInView  = 20000 // events held in memory; older ones are paged in again when scrolled to
+	allChoices = "All"
+)
+
+// logColumns are the widths of the log's columns; the endpoint column takes what is left.
+var logColumns = columns{widths: []float32{88, 56, -1, 88, 64, 64}}
+
+// eventLog is the middle pane: search and filters over a virtualised list of events, newest
+// first, read page by page from SQLite and followed live.
+type eventLog struct {
+	u        *UI
+	endpoint string // "" for all
+
+	search *widget.Entry
+	status *widget.Select
+	method *widget.Select
+	typ    *widget.Entry
+
+	events   []storage.Event // summaries, newest first
+	next     int64           // cursor of the next older page, 0 when none
+	loading  bool
+	gen      int   // bumped by every reload, so late answers of an older query are dropped
+	selected int64 // the event shown in the detail pane
+	list     *widget.List
+	summary  *widget.Label
+	empty    *fyne.Container
+	body     *fyne.Container
+	debounce *time.Timer
+	content  fyne.CanvasObject
+}
+
+func newEventLog(u *UI) *eventLog {
+	l := &eventLog{u: u}
+	l.search = widget.NewEntry()
+	l.search.SetPlaceHolder("Search method, path, headers and body…")
+	l.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	l.search.OnChanged = func(string) { l.reloadSoon() }
+	l.search.OnSubmitted = func(string) { l.reload() }
+	l.status = widget.NewSelect([]string{allChoices, "accepted", "rejected", "duplicate"}, nil)
+	l.status.SetSelected(allChoices)
+	l.status.OnChanged = func(string) { l.reload() }
+	l.method = widget.NewSelect([]string{allChoices, "POST", "GET", "PUT", "PATCH", "DELETE"}, nil)
+	l.method.SetSelected(allChoices)
+	l.method.OnChanged = func(string) { l.reload() }
+	l.typ = widget.NewEntry()
+	l.typ.SetPlaceHolder("Type")
+	l.typ.OnChanged = func(string) { l.reloadSoon() }
+
+	l.list = widget.NewList(func() int { return len(l.events) }, newEventRow, l.updateRow)
+	l.list.OnSelected = func(id widget.ListItemID) {
+		if id < len(l.events) && l.events[id].ID != l.selected {
+			l.selected = l.events[id].ID
+			u.detail.show(l.selected)
+		}
+	}
+	l.summary = widget.NewLabel("")
+	l.summary.SizeName = theme.SizeNameCaptionText
+	l.empty = container.NewCenter()
+	header := container.New(logColumns, caption("Time"), caption("Method"), caption("Endpoint"),
+		caption("Type"), caption("Status"), caption("Size"))
+	filters := container.NewVBox(l.search, container.NewGridWithColumns(3, l.status, l.method, l.typ))
+	l.body = container.NewStack(container.NewBorder(header, l.summary, nil, nil, l.list), l.empty)
+	l.content = container.NewBorder(filters, nil, nil, nil, l.body)
+	return l
+}
+
+func caption(s string) *widget.Label {
+	l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameCaptionText
+	return l
+}
+
+// eventRow is one line of the log.
+type eventRow struct {
+	widget.BaseWidget
+	time, method, endpoint, typ, status, size *widget.Label
+	box                                       *fyne.Container
+}
+
+func newEventRow() fyne.CanvasObject {
+	r := &eventRow{}
+	labels := []**widget.Label{&r.time, &r.method, &r.endpoint, &r.typ, &r.status, &r.size}
+	objs := make([]fyne.CanvasObject, len(labels))
+	for i, p := range labels {
+		*p = widget.NewLabel("")
+		(*p).Truncation = fyne.TextTruncateEllipsis
+		objs[i] = *p
+	}
+	r.time.TextStyle = fyne.TextStyle{Monospace: true}
+	r.method.TextStyle = fyne.TextStyle{Bold: true}
+	r.size.Alignment = fyne.TextAlignTrailing
+	r.box = container.New(logColumns, objs...)
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *eventRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
+
+func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(l.events) {
+		return
+	}
+	if id >= len(l.events)-pageSize/4 {
+		l.loadMore()
+	}
+	ev := l.events[id]
+	r := o.(*eventRow)
+	r.time.SetText(ev.ReceivedAt.Local().Format("15:04:05"))
+	r.method.SetText(ev.Method)
+	r.endpoint.SetText(l.u.endpoints.name(ev.EndpointID))
+	typ := ev.Type
+	if typ == "" {
+		typ = "–"
+	}
+	r.typ.SetText(typ)
+	status, importance := statusText(ev)
+	r.status.Importance = importance
+	r.status.SetText(status)
+	r.size.SetText(humanSize(ev.Size))
+}
+
+// statusText is an event's status as the log shows it: the answer and, for refusals, why.
+func statusText(ev storage.Event) (string, widget.Importance) {
+	switch ev.Status {
+	case storage.Rejected:
+		return "✕ " + itoa(ev.ResponseStatus), widget.DangerImportance
+	case storage.Duplicate:
+		return "↺ dup", widget.WarningImportance
+	}
+	if ev.Verification.Result == "failed" {
+		return "⚠ " + itoa(ev.ResponseStatus), widget.WarningImportance
+	}
+	return "✓ " + itoa(ev.ResponseStatus), widget.SuccessImportance
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "–"
+	}
+	b := []byte{}
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// query is the storage query the filters describe.
+func (l *eventLog) query() storage.EventQuery {
+	q := storage.EventQuery{EndpointID: l.endpoint, Text: strings.TrimSpace(l.search.Text), Limit: pageSize,
+		Type: strings.TrimSpace(l.typ.Text)}
+	if s, ok := storage.ParseStatus(l.status.Selected); ok {
+		q.Status = &s
+	}
+	if m := l.method.Selected; m != allChoices && m != "" {
+		q.Method = m
+	}
+	return q
+}
+
+func (l *eventLog) filtered() bool {
+	q := l.query()
+	return q.Text != "" || q.Status != nil || q.Method != "" || q.Type != ""
+}
+
+// matches reports whether a live event belongs in the list as filtered. Full-text search cannot
+// be judged here (and the index lags a moment), so a search shows what it found until rerun.
+func (l *eventLog) matches(ev storage.Event) bool {
+	q := l.query()
+	switch {
+	case q.Text != "":
+		return false
+	case q.EndpointID != "" && ev.EndpointID != q.EndpointID:
+		return false
+	case q.Status != nil && ev.Status != *q.Status:
+		return false
+	case q.Method != "" && ev.Method != q.Method:
+		return false
+	case q.Type != "" && ev.Type != q.Type:
+		return false
+	}
+	return true
+}
+
+func (l *eventLog) setEndpoint(id string) {
+	if id == l.endpoint && l.list != nil && len(l.events) > 0 {
+		return
+	}
+	l.endpoint = id
+	l.reload()
+}
+
+// reloadSoon reloads after typing pauses for a quarter of a second.
+func (l *eventLog) reloadSoon() {
+	if l.debounce != nil {
+		l.debounce.Stop()
+	}
+	l.debounce = time.AfterFunc(250*time.Millisecond, func() { l.u.do(l.reload) })
+}
+
+// reload reads the newest page for the current filters in the background.
+func (l *eventLog) reload() {
+	l.gen++
+	gen, q := l.gen, l.query()
+	l.loading = true
+	go func() {
+		page, err := l.u.hub.Events(context.Background(), q)
+		l.u.do(func() {
+			if gen != l.gen {
+				return
+			}
+			l.loading = false
+			if err != nil {
+				l.u.showError(err)
+				return
+			}
+			l.events, l.next = page.Events, page.Next
+			l.list.Refresh()
+			l.restoreSelection()
+			l.updateEmptyState()
+		})
+	}()
+}
+
+// loadMore appends the next older page, once the list scrolls near its end.
+func (l *eventLog) loadMore() {
+	if l.loading || l.next == 0 {
+		return
+	}
+	l.loading = true
+	gen, q := l.gen, l.query()
+	q.Before = l.next
+	go func() {
+		page, err := l.u.hub.Events(context.Background(), q)
+		l.u.do(func() {
+			if gen != l.gen {
+				return
+			}
+			l.loading = false
+			if err != nil {
+				l.u.showError(err)
+				return
+			}
+			l.events = append(l.events, page.Events...)
+			l.next = page.Next
+			l.list.Refresh()
+			l.updateEmptyState()
+		})
+	}()
+}
+
+// prepend adds live events (oldest first, as published) to the top of the list.
+func (l *eventLog) prepend(evs []storage.Event) {
+	var fresh []storage.Event
+	for i := len(evs) - 1; i >= 0; i-- {
+		if l.matches(evs[i]) {
+			fresh = append(fresh, evs[i])
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	l.events = append(fresh, l.events...)
+	if len(l.events) > maxInView {
+		l.events = l.events[:maxInView]
+		l.next = l.events[len(l.events)-1].ID
+	}
+	l.list.Refresh()
+	l.restoreSelection()
+	l.updateEmptyState()
+}
+
+// restoreSelection keeps the selected event selected when rows move.
+func (l *eventLog) restoreSelection() {
+	for i, ev := range l.events {
+		if ev.ID == l.selected {
+			l.list.Select(i)
+			return
+		}
+	}
+	if len(l.events) > 0 && l.selected == 0 {
+		l.list.Select(0)
+	}
+}
+
+// endpointsChanged redraws names and the empty state after endpoints changed.
+func (l *eventLog) endpointsChanged() {
+	l.list.Refresh()
+	l.updateEmptyState()
+}
+
+// updateEmptyState shows what to do when there is nothing to list, and how much is listed.
+func (l *eventLog) updateEmptyState() {
+	n := len(l.events)
+	more := ""
+	if l.next != 0 {
+		more = "+"
+	}
+	l.summary.SetText(itoa(n) + more + " events" + map[bool]string{true: " matching the filters", false: ""}[l.filtered()])
+	if n == 0 && n == len(l.events) {
+		l.summary.SetText("")
+	}
+	endpoints := l.u.hub.Endpoints()
+	switch {
+	case len(endpoints) == 0:
+		create := widget.NewButtonWithIcon("Create an endpoint", theme.ContentAddIcon(), func() { l.u.editEndpoint(nil) })
+		create.Importance = widget.HighImportance
+		l.setEmpty(widget.NewLabelWithStyle("Welcome to Hooktray", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
+			widget.NewLabelWithStyle("Create an endpoint, then send a webhook to its URL.\nEvery request it receives shows up here, live.", fyne.TextAlignCenter, fyne.TextStyle{}),
+			container.NewCenter(create))
+	case n == 0 && l.filtered():
+		clear := widget.NewButton("Clear filters", func() {
+			l.search.SetText("")
+			l.typ.SetText("")
+			l.status.SetSelected(allChoices)
+			l.method.SetSelected(allChoices)
+		})
+		l.setEmpty(widget.NewLabelWithStyle("No events match", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}), container.NewCenter(clear))
+	case n == 0:
+		ep := endpoints[0]
+		if l.endpoint != "" {
+			if e, err := l.u.hub.Endpoint(l.endpoint); err == nil {
+				ep = e
+			}
+		}
+		url := l.u.bestURL(ep.ID)
+		urlLabel := widget.NewLabelWithStyle(url, fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
+		copyURL := widget.NewButtonWithIcon("Copy URL", theme.ContentCopyIcon(), func() { l.u.copyText("URL", url) })
+		example := widget.NewLabelWithStyle("curl -d '{\"hello\":\"hooktray\"}' "+url, fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
+		example.SizeName = theme.SizeNameCaptionText
+		l.setEmpty(widget.NewLabelWithStyle("No events yet for "+ep.Name, fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
+			widget.NewLabelWithStyle("Send a webhook to:", fyne.TextAlignCenter, fyne.TextStyle{}),
+			urlLabel, container.NewCenter(copyURL), example)
+	default:
+		l.empty.Hide()
+		return
+	}
+	l.empty.Show()
+}
+
+func (l *eventLog) setEmpty(objs ...fyne.CanvasObject) {
+	card := widget.NewCard("", "", container.NewVBox(objs...))
+	l.empty.Objects = []fyne.CanvasObject{card}
+	l.empty.Refresh()
+}

@@ -1,0 +1,78 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// statusBar is the window's bottom line: where webhooks can reach Hooktray, and brief
+// confirmations ("Copied cURL command").
+type statusBar struct {
+	u       *UI
+	where   *widget.Label
+	message *widget.Label
+	clear   *time.Timer
+	content fyne.CanvasObject
+}
+
+func newStatusBar(u *UI) *statusBar {
+	s := &statusBar{u: u, where: widget.NewLabel(""), message: widget.NewLabel("")}
+	s.where.SizeName = theme.SizeNameCaptionText
+	s.message.SizeName = theme.SizeNameCaptionText
+	s.message.Importance = widget.SuccessImportance
+	s.content = container.NewHBox(s.where, layout.NewSpacer(), s.message)
+	s.refresh()
+	return s
+}
+
+func (s *statusBar) refresh() {
+	text := statusLine(s.u)
+	if st := s.u.hub.TunnelStatus(); st.Error != "" {
+		text += " — " + st.Error
+	}
+	s.where.SetText(text)
+}
+
+// flash shows a confirmation for a few seconds.
+func (s *statusBar) flash(msg string) {
+	s.message.SetText(msg)
+	if s.clear != nil {
+		s.clear.Stop()
+	}
+	s.clear = time.AfterFunc(4*time.Second, func() { s.u.do(func() { s.message.SetText("") }) })
+}
+
+// showError shows an error in a dialog. Call it on the UI goroutine.
+func (u *UI) showError(err error) {
+	dialog.ShowError(err, u.win)
+}
+
+// bestURL is the URL to give a provider for an endpoint: public when there is one, else local.
+func (u *UI) bestURL(id string) string {
+	if p := u.hub.PublicEndpointURL(id); p != "" {
+		return p
+	}
+	return u.hub.EndpointURL(id)
+}
+
+// setAllEnabled pauses or resumes every endpoint.
+func (u *UI) setAllEnabled(on bool) {
+	eps := u.hub.Endpoints()
+	u.background(func() error {
+		for _, ep := range eps {
+			if ep.Enabled != on {
+				if _, err := u.hub.SetEnabled(context.Background(), ep.ID, on); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}, nil)
+}

@@ -1,0 +1,118 @@
+package ui
+
+import (
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/hooktray/hooktray/assets"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+// tray is the system tray icon and menu. The menu is rebuilt from the hub's state whenever that
+// changes; menuModel is what tests exercise (the tray itself is not in the test driver).
+type tray struct {
+	u    *UI
+	desk desktop.App // nil where the driver has no tray
+	icon []byte      // the icon last set, so it is only replaced when the state changes
+}
+
+func newTray(u *UI) *tray {
+	t := &tray{u: u}
+	t.desk, _ = u.app.(desktop.App)
+	return t
+}
+
+// refresh rebuilds the menu and picks the icon. Call it on the UI goroutine.
+func (t *tray) refresh() {
+	if t.desk == nil {
+		return
+	}
+	t.desk.SetSystemTrayMenu(t.menuModel())
+	if icon := t.iconFor(); &icon[0] != firstByte(t.icon) {
+		t.icon = icon
+		t.desk.SetSystemTrayIcon(fyne.NewStaticResource("tray.png", icon))
+	}
+}
+
+func firstByte(b []byte) *byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return &b[0]
+}
+
+// iconFor is the tray icon for the current state: unseen alerts first, then tunnel trouble, then
+// online or local only.
+func (t *tray) iconFor() []byte {
+	st := t.u.hub.TunnelStatus()
+	switch {
+	case t.u.unread.Load() > 0:
+		return assets.TrayAlert
+	case st.State == tunnel.StateFailed:
+		return assets.TrayError
+	case t.u.hub.PublicURL() != "":
+		return assets.TrayOnline
+	}
+	return assets.TrayOffline
+}
+
+// statusLine says where webhooks can reach Hooktray.
+func statusLine(u *UI) string {
+	st := u.hub.TunnelStatus()
+	switch {
+	case u.hub.PublicURL() != "":
+		return "Online: " + u.hub.PublicURL()
+	case st.State == tunnel.StateFailed:
+		return "Local only (tunnel failed): " + u.hub.ReceiverURL()
+	case st.State == tunnel.StateStarting || st.State == tunnel.StateReconnecting:
+		return "Connecting tunnel… local: " + u.hub.ReceiverURL()
+	}
+	return "Local only: " + u.hub.ReceiverURL()
+}
+
+// menuModel builds the tray menu: the status, one checkable item per endpoint that pauses or
+// resumes it, Copy URL, Pause all, Open and Quit.
+func (t *tray) menuModel() *fyne.Menu {
+	u := t.u
+	status := fyne.NewMenuItem(statusLine(u), nil)
+	status.Disabled = true
+	items := []*fyne.MenuItem{status}
+	if n := u.unread.Load(); n > 0 {
+		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%d new alerts — show", n), u.ShowWindow))
+	}
+	items = append(items, fyne.NewMenuItemSeparator())
+
+	endpoints := u.hub.Endpoints()
+	allPaused := true
+	var copyItems []*fyne.MenuItem
+	for _, ep := range endpoints {
+		id, enabled := ep.ID, ep.Enabled
+		item := fyne.NewMenuItem(ep.Name, func() { u.setEnabled(id, !enabled) })
+		item.Checked = enabled
+		items = append(items, item)
+		if enabled {
+			allPaused = false
+		}
+		name := ep.Name
+		copyItems = append(copyItems, fyne.NewMenuItem(name, func() { u.copyText("URL of "+name, u.bestURL(id)) }))
+	}
+	if len(endpoints) == 0 {
+		none := fyne.NewMenuItem("No endpoints yet", nil)
+		none.Disabled = true
+		items = append(items, none)
+	} else {
+		copyURL := fyne.NewMenuItem("Copy URL", nil)
+		copyURL.ChildMenu = fyne.NewMenu("", copyItems...)
+		pause := fyne.NewMenuItem("Pause all", func() { u.setAllEnabled(false) })
+		if allPaused {
+			pause = fyne.NewMenuItem("Resume all", func() { u.setAllEnabled(true) })
+		}
+		items = append(items, fyne.NewMenuItemSeparator(), copyURL, pause)
+	}
+	quit := fyne.NewMenuItem("Quit", func() { u.app.Quit() })
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Open Hooktray", u.ShowWindow), quit)
+	return fyne.NewMenu("Hooktray", items...)
+}

@@ -1,0 +1,335 @@
+// Package ui is Hooktray's desktop app: the main window (endpoints, live event log, event detail),
+// the endpoint editor and the tray menu. It talks to the core only through *app.Hub: its methods,
+// its live feed of events and its feed of changes. Hub calls that touch the disk run off the UI
+// goroutine; their results come back through fyne.Do.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/app/notify"
+	"github.com/hooktray/hooktray/assets"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// AppID is the app's reverse-DNS id (FyneApp.toml), under which Fyne keeps its preferences.
+const AppID = "io.hooktray.app"
+
+// refreshEvery bounds how often live events redraw the window: at most ten times a second, so a
+// burst of hundreds of webhooks a second leaves scrolling and typing smooth.
+const refreshEvery = 100 * time.Millisecond
+
+// Run starts the hub and the desktop app and returns when the user quits. If another instance
+// runs on the same data dir, it asks that one to show its window and returns nil.
+func Run(ctx context.Context, opts app.Options) error {
+	var u atomic.Pointer[UI]
+	opts.ShowWindow = func() {
+		if ui := u.Load(); ui != nil {
+			ui.do(ui.ShowWindow)
+		}
+	}
+	hub, err := app.Start(ctx, opts)
+	var running *instance.ErrRunning
+	if errors.As(err, &running) {
+		if err := instance.AskToShow(ctx, opts.DataDir); err != nil {
+			return fmt.Errorf("%v, and it could not be asked to show its window: %w", running, err)
+		}
+		fmt.Fprintln(os.Stderr, "Hooktray is already running; its window was brought to the front.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	ui := New(hub, a)
+	u.Store(ui)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		select {
+		case <-sig:
+			ui.do(a.Quit)
+		case <-ctx.Done():
+			ui.do(a.Quit)
+		}
+	}()
+
+	ui.Start()
+	ui.ShowWindow()
+	a.Run()
+	ui.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	return hub.Stop(sctx)
+}
+
+// UI is the desktop app's state: one main window, the tray and the live update loop.
+type UI struct {
+	hub *app.Hub
+	app fyne.App
+	win fyne.Window
+	// do runs a function on the UI goroutine: fyne.Do, or the test's own UI loop.
+	do func(func())
+
+	endpoints *endpointList
+	log       *eventLog
+	detail    *eventDetail
+	status    *statusBar
+	tray      *tray
+	editor    *editor // the endpoint editor last opened (tests drive it)
+
+	notifier *notify.Notifier
+	visible  atomic.Bool  // the window is shown (nothing redraws while hidden)
+	unread   atomic.Int32 // alerts since the window was last shown
+
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	timerMu    sync.Mutex
+	tickerStop chan struct{} // relative times ("2 min ago") tick only while the window is visible
+}
+
+// New builds the window and tray for hub in the Fyne app a. Call Start to follow the hub.
+func New(hub *app.Hub, a fyne.App) *UI { return newUI(hub, a, fyne.Do) }
+
+func newUI(hub *app.Hub, a fyne.App, do func(func())) *UI {
+	u := &UI{hub: hub, app: a, do: do}
+	u.win = a.NewWindow("Hooktray")
+	u.win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	u.notifier = &notify.Notifier{Send: func(title, body string) {
+		a.SendNotification(fyne.NewNotification(title, body))
+	}}
+	u.detail = newEventDetail(u)
+	u.log = newEventLog(u)
+	u.endpoints = newEndpointList(u)
+	u.status = newStatusBar(u)
+	u.tray = newTray(u)
+
+	split := container.NewHSplit(u.log.content, u.detail.content)
+	split.Offset = 0.55
+	main := container.NewHSplit(u.endpoints.content, split)
+	main.Offset = 0.23
+	u.win.SetContent(container.NewBorder(nil, u.status.content, nil, nil, main))
+	u.win.Resize(fyne.NewSize(1280, 780))
+	u.win.SetMainMenu(fyne.NewMainMenu(
+		fyne.NewMenu("File",
+			fyne.NewMenuItem("New endpoint…", func() { u.editEndpoint(nil) }),
+			fyne.NewMenuItem("Close window", u.HideWindow),
+		),
+	))
+	// Closing the window keeps Hooktray receiving in the tray; Quit is in the tray and the menu.
+	u.win.SetCloseIntercept(u.HideWindow)
+	if desk, ok := a.(desktop.App); ok {
+		desk.SetSystemTrayWindow(u.win)
+	}
+	u.tray.refresh()
+	u.endpoints.reload()
+	return u
+}
+
+// Window is the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// ShowWindow shows and focuses the main window and catches it up with what happened while it was
+// hidden. Call it on the UI goroutine.
+func (u *UI) ShowWindow() {
+	wasHidden := !u.visible.Swap(true)
+	u.unread.Store(0)
+	u.win.Show()
+	u.win.RequestFocus()
+	if wasHidden {
+		u.endpoints.reload()
+		u.log.reload()
+		u.tray.refresh()
+		u.startTicker()
+	}
+}
+
+// HideWindow hides the main window to the tray. Call it on the UI goroutine.
+func (u *UI) HideWindow() {
+	u.visible.Store(false)
+	u.stopTicker()
+	u.win.Hide()
+}
+
+// Start follows the hub: new events (batched, at most every refreshEvery) and changes.
+func (u *UI) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	u.stop = cancel
+	u.wg.Add(2)
+	go u.followEvents(ctx)
+	go u.followChanges(ctx)
+}
+
+// Stop ends the goroutines Start began.
+func (u *UI) Stop() {
+	if u.stop != nil {
+		u.stop()
+	}
+	u.wg.Wait()
+	u.notifier.Stop()
+	u.stopTicker()
+}
+
+// followEvents reads the live feed. Every event is considered for notifications and the unread
+// count at once; the window, when visible, is redrawn with the events of the last refreshEvery at
+// most ten times a second. Nothing runs when nothing arrives.
+func (u *UI) followEvents(ctx context.Context) {
+	defer u.wg.Done()
+	sub := u.hub.Subscribe(4096)
+	defer sub.Close()
+	var batch []storage.Event
+	missed := false
+	var flush <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.Ready():
+			for {
+				m, ok, err := sub.TryNext()
+				if err != nil || !ok {
+					break
+				}
+				if m.Missed > 0 {
+					missed = true
+					continue
+				}
+				batch = append(batch, m.Event)
+				u.consider(m.Event)
+			}
+			if flush == nil {
+				flush = time.After(refreshEvery)
+			}
+		case <-flush:
+			flush = nil
+			evs, reload := batch, missed
+			batch, missed = nil, false
+			if !u.visible.Load() {
+				// Hidden: nothing to draw; the window catches up when it is shown.
+				u.do(u.tray.refresh)
+				continue
+			}
+			u.do(func() {
+				if reload {
+					u.log.reload()
+				} else {
+					u.log.prepend(evs)
+				}
+				u.endpoints.refreshActivity()
+				u.tray.refresh()
+			})
+		}
+	}
+}
+
+// consider notifies about an event if its endpoint wants that, and counts unseen alerts.
+func (u *UI) consider(ev storage.Event) {
+	ep, err := u.hub.Endpoint(ev.EndpointID)
+	if err != nil {
+		return
+	}
+	if alert := u.notifier.Observe(ep, ev); alert && !u.visible.Load() {
+		u.unread.Add(1)
+	}
+}
+
+// followChanges redraws what depends on endpoints and the tunnel when they change, wherever the
+// change came from (this window, the CLI, the API).
+func (u *UI) followChanges(ctx context.Context) {
+	defer u.wg.Done()
+	sub := u.hub.SubscribeChanges()
+	defer sub.Close()
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		change := m.Event
+		u.do(func() {
+			switch change {
+			case app.EndpointsChanged:
+				u.endpoints.reload()
+				u.log.endpointsChanged()
+			case app.HistoryChanged:
+				if u.visible.Load() {
+					u.log.reload()
+					u.endpoints.refreshActivity()
+				}
+			}
+			u.status.refresh()
+			u.tray.refresh()
+		})
+	}
+}
+
+// startTicker refreshes relative times twice a minute while the window is visible.
+func (u *UI) startTicker() {
+	u.timerMu.Lock()
+	defer u.timerMu.Unlock()
+	if u.tickerStop != nil {
+		return
+	}
+	stop := make(chan struct{})
+	u.tickerStop = stop
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				u.do(u.endpoints.refreshActivity)
+			}
+		}
+	}()
+}
+
+func (u *UI) stopTicker() {
+	u.timerMu.Lock()
+	defer u.timerMu.Unlock()
+	if u.tickerStop != nil {
+		close(u.tickerStop)
+		u.tickerStop = nil
+	}
+}
+
+// background runs fn off the UI goroutine and then done on it; errors are shown in a dialog.
+func (u *UI) background(fn func() error, done func()) {
+	go func() {
+		err := fn()
+		u.do(func() {
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			if done != nil {
+				done()
+			}
+		})
+	}()
+}
+
+// copyText puts text on the clipboard and says so in the status bar.
+func (u *UI) copyText(what, text string) {
+	u.app.Clipboard().SetContent(text)
+	u.status.flash("Copied " + what)
+}

@@ -1,0 +1,289 @@
+package ui
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// uiLoop is the UI goroutine of a test: Fyne's test driver runs fyne.Do at once in the calling
+// goroutine, so the UI's background work would otherwise touch widgets concurrently.
+type uiLoop chan func()
+
+func (l uiLoop) do(fn func()) {
+	done := make(chan struct{})
+	l <- func() { fn(); close(done) }
+	<-done
+}
+
+func (l uiLoop) post(fn func()) { go func() { l <- fn }() }
+
+// onUI runs fn on the test's UI goroutine and waits for it.
+var onUI func(func())
+
+// newTestUI runs the real hub (SQLite in a temp dir, real listeners) under Fyne's test driver.
+func newTestUI(t *testing.T) (*UI, *app.Hub) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	hub, err := app.Start(context.Background(), app.Options{
+		DataDir: t.TempDir(), Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", Version: "test",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := make(uiLoop)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case fn := <-loop:
+				fn()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	onUI = loop.do
+	var u *UI
+	onUI(func() {
+		u = newUI(hub, a, loop.post)
+		u.Start()
+		u.ShowWindow()
+	})
+	t.Cleanup(func() {
+		u.Stop()
+		hub.Stop(context.Background())
+		close(stop)
+	})
+	return u, hub
+}
+
+// eventually waits for cond, evaluated on the UI goroutine, to hold.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok := false
+		onUI(func() { ok = cond() })
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func send(t *testing.T, url, body string, hdr ...string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+func mustCreate(t *testing.T, hub *app.Hub, name string) storage.Endpoint {
+	t.Helper()
+	ep, err := hub.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
+func TestCreateEndpointThroughTheForm(t *testing.T) {
+	u, hub := newTestUI(t)
+	onUI(func() { test.Tap(u.endpoints.add) })
+	e := u.editor
+	onUI(func() {
+		test.Type(e.status, "x") // "200x": not a status
+		e.submit()
+	})
+	if len(hub.Endpoints()) != 0 {
+		t.Fatal("an endpoint was created from an invalid form")
+	}
+	onUI(func() {
+		if e.form.Validate() == nil {
+			t.Error("the form accepted an empty name and a bad status")
+		}
+		e.status.SetText("202")
+		test.Type(e.name, "Alarm")
+		test.Tap(e.save)
+	})
+	eventually(t, "the endpoint to exist", func() bool { return len(hub.Endpoints()) == 1 })
+	ep := hub.Endpoints()[0]
+	if ep.Name != "Alarm" || ep.ResponseStatus != 202 || !ep.Enabled {
+		t.Errorf("created %+v", ep)
+	}
+	eventually(t, "the endpoint in the list", func() bool {
+		return len(u.endpoints.items) == 1 && u.endpoints.selected == ep.ID
+	})
+}
+
+func TestTrayMenuTogglesEndpoints(t *testing.T) {
+	u, hub := newTestUI(t)
+	alarm := mustCreate(t, hub, "alarm")
+	mustCreate(t, hub, "door")
+	item := func(label string) *fyne.MenuItem {
+		var found *fyne.MenuItem
+		onUI(func() {
+			for _, it := range u.tray.menuModel().Items {
+				if it.Label == label {
+					found = it
+				}
+			}
+		})
+		if found == nil {
+			t.Fatalf("no tray item %q", label)
+		}
+		return found
+	}
+	if it := item("alarm"); !it.Checked {
+		t.Fatal("an enabled endpoint is not checked")
+	}
+	onUI(item("alarm").Action)
+	eventually(t, "alarm paused", func() bool { ep, _ := hub.Endpoint(alarm.ID); return !ep.Enabled })
+	if it := item("alarm"); it.Checked {
+		t.Error("a paused endpoint is still checked")
+	}
+	resp, err := http.Post(hub.EndpointURL(alarm.ID), "application/json", strings.NewReader("{}"))
+	if err != nil || resp.StatusCode != 503 {
+		t.Errorf("paused from the tray, the endpoint answered %v %v", resp.StatusCode, err)
+	}
+	onUI(item("Pause all").Action)
+	eventually(t, "everything paused", func() bool {
+		for _, ep := range hub.Endpoints() {
+			if ep.Enabled {
+				return false
+			}
+		}
+		return true
+	})
+	onUI(item("Resume all").Action)
+	eventually(t, "everything resumed", func() bool { ep, _ := hub.Endpoint(alarm.ID); return ep.Enabled })
+	if status := item(statusLine(u)); !status.Disabled || !strings.HasPrefix(status.Label, "Local only: http://127.0.0.1:") {
+		t.Errorf("status line %q", status.Label)
+	}
+}
+
+func TestNewEventAppearsInTheLogAndTheDetailShowsIt(t *testing.T) {
+	u, hub := newTestUI(t)
+	ep := mustCreate(t, hub, "demo")
+	send(t, hub.EndpointURL(ep.ID)+"?zone=garage", `{"a":1,"type":"ALERT"}`, "Content-Type", "application/json", "X-Custom", "yes")
+	eventually(t, "the event in the log", func() bool {
+		return len(u.log.events) == 1 && u.log.list.Length() == 1 && u.log.events[0].Type == "ALERT"
+	})
+	onUI(func() { u.log.list.Select(0) })
+	eventually(t, "the detail pane", func() bool { return u.detail.ev != nil })
+	onUI(func() {
+		headers := map[string]string{}
+		for _, h := range u.detail.headers {
+			headers[h[0]] = h[1]
+		}
+		if headers["X-Custom"] != "yes" || headers["Content-Type"] != "application/json" {
+			t.Errorf("headers table %v", u.detail.headers)
+		}
+		if len(u.detail.query) != 1 || u.detail.query[0] != [2]string{"zone", "garage"} {
+			t.Errorf("query table %v", u.detail.query)
+		}
+		if got := u.detail.body.Text(); got != "{\n  \"a\": 1,\n  \"type\": \"ALERT\"\n}" {
+			t.Errorf("body view %q", got)
+		}
+		if u.detail.bodyMode.Selected != viewPretty {
+			t.Errorf("body view mode %q", u.detail.bodyMode.Selected)
+		}
+	})
+	// A second event arrives while the first is selected: it goes on top, the selection stays.
+	send(t, hub.EndpointURL(ep.ID), `second`)
+	eventually(t, "the second event", func() bool { return len(u.log.events) == 2 })
+	onUI(func() {
+		if u.log.events[0].Size != 6 || u.detail.ev.Size != 22 {
+			t.Errorf("order or selection changed: %+v, shown %d", u.log.events[0], u.detail.ev.Size)
+		}
+	})
+}
+
+func TestSearchNarrowsTheList(t *testing.T) {
+	u, hub := newTestUI(t)
+	ep := mustCreate(t, hub, "search")
+	send(t, hub.EndpointURL(ep.ID), `{"zone":"garage"}`)
+	send(t, hub.EndpointURL(ep.ID), `{"zone":"kitchen"}`)
+	eventually(t, "both events indexed", func() bool {
+		n, _ := hub.IndexBacklog(context.Background())
+		return n == 0 && len(u.log.events) == 2
+	})
+	onUI(func() { test.Type(u.log.search, "kitchen") })
+	eventually(t, "the search result", func() bool { return len(u.log.events) == 1 })
+	onUI(func() {
+		u.log.search.SetText("")
+		u.log.status.SetSelected("rejected")
+	})
+	eventually(t, "the status filter", func() bool { return len(u.log.events) == 0 && u.log.empty.Visible() })
+}
+
+func TestCopyAsCurlIsExactAndRuns(t *testing.T) {
+	u, hub := newTestUI(t)
+	ep := mustCreate(t, hub, "curl")
+	send(t, hub.EndpointURL(ep.ID)+"?q=1", `{"a":"it's"}`, "Content-Type", "application/json", "X-Custom", "yes")
+	eventually(t, "the event", func() bool { return len(u.log.events) == 1 })
+	onUI(func() { u.log.list.Select(0) })
+	eventually(t, "the detail", func() bool { return u.detail.ev != nil })
+	var got string
+	onUI(func() {
+		test.Tap(u.detail.copyCurl)
+		got = u.app.Clipboard().Content()
+	})
+	want := "curl -X 'POST' '" + hub.EndpointURL(ep.ID) + "?q=1' \\\n" +
+		"  -H 'Content-Type: application/json' \\\n" +
+		"  -H 'User-Agent: Go-http-client/1.1' \\\n" +
+		"  -H 'X-Custom: yes' \\\n" +
+		"  --data-binary '{\"a\":\"it'\\''s\"}'"
+	if got != want {
+		t.Fatalf("clipboard:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	if out, err := exec.Command("sh", "-c", got+" -s").CombinedOutput(); err != nil || string(out) != `{"ok":true}` {
+		t.Fatalf("running it: %v %s", err, out)
+	}
+	eventually(t, "the replayed event", func() bool { return len(u.log.events) == 2 })
+	page, _ := hub.Events(context.Background(), storage.EventQuery{Limit: 2, WithBody: true})
+	a, b := page.Events[0], page.Events[1]
+	if string(a.Body) != string(b.Body) || a.Query != b.Query || a.Header.Get("X-Custom") != "yes" {
+		t.Errorf("the cURL command sent %q ?%s, the original %q ?%s", a.Body, a.Query, b.Body, b.Query)
+	}
+}
+
+func TestClosingTheWindowKeepsReceiving(t *testing.T) {
+	u, hub := newTestUI(t)
+	ep := mustCreate(t, hub, "hidden")
+	// The close button runs the close intercept (the test driver's Close skips intercepts).
+	onUI(u.HideWindow)
+	if u.visible.Load() {
+		t.Fatal("the window is still marked visible")
+	}
+	send(t, hub.EndpointURL(ep.ID), `{"type":"ALERT"}`)
+	eventually(t, "an unread alert", func() bool { return u.unread.Load() == 1 })
+	onUI(u.ShowWindow)
+	eventually(t, "the log caught up", func() bool { return len(u.log.events) == 1 && u.unread.Load() == 0 })
+}

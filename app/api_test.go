@@ -221,3 +221,20 @@ func TestAPIStreamsNewEvents(t *testing.T) {
 	}
 	t.Fatalf("stream ended: %v", sc.Err())
 }
+
+func TestSecondLaunchAsksTheRunningInstanceToShowItsWindow(t *testing.T) {
+	shown := make(chan struct{}, 1)
+	h := startHub(t, func(o *Options) { o.ShowWindow = func() { shown <- struct{}{} } })
+	if err := instance.AskToShow(context.Background(), h.DataDir()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-shown:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the window was not asked to show")
+	}
+	headless := startHub(t, nil)
+	if err := instance.AskToShow(context.Background(), headless.DataDir()); err == nil || !strings.Contains(err.Error(), "headless") {
+		t.Errorf("asking a headless instance: %v", err)
+	}
+}

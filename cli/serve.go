@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -116,11 +117,36 @@ func (c *command) start(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.env.GUI != nil {
+	// A second launch on the same data dir hands over to the first, with or without a display.
+	if lock, err := instance.Acquire(opts.Hub.DataDir); err == nil {
+		lock.Release()
+	} else if running := (*instance.ErrRunning)(nil); errors.As(err, &running) {
+		if err := instance.AskToShow(ctx, opts.Hub.DataDir); err != nil {
+			fmt.Fprintf(c.env.Stderr, "Hooktray is already running on %s (%v).\n", opts.Hub.DataDir, err)
+			return nil
+		}
+		fmt.Fprintln(c.env.Stderr, "Hooktray is already running; its window was brought to the front.")
+		return nil
+	}
+	switch {
+	case c.env.GUI == nil:
+		fmt.Fprintln(c.env.Stderr, "hooktray: this build has no desktop app; running headless as `hooktray serve` does")
+	case !displayAvailable():
+		fmt.Fprintln(c.env.Stderr, "hooktray: no display (DISPLAY and WAYLAND_DISPLAY are unset); running headless as `hooktray serve` does")
+	default:
 		return c.env.GUI(ctx, opts.Hub)
 	}
-	fmt.Fprintln(c.env.Stderr, "hooktray: this build has no desktop app; running headless as `hooktray serve` does")
 	return Serve(ctx, opts, c.env.Stderr)
+}
+
+// displayAvailable reports whether a window can be opened: always on Windows and macOS; on other
+// systems only with an X11 or Wayland display.
+func displayAvailable() bool {
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return true
+	}
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
 
 // Serve runs the hub until SIGINT or SIGTERM (or ctx ends), then stops it cleanly.

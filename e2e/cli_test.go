@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -200,4 +201,86 @@ func TestUnusableDataDirs(t *testing.T) {
 			t.Error("the corrupt database was modified")
 		}
 	})
+}
+
+// TestSecondLaunchShowsTheRunningWindow runs the desktop app under Xvfb and launches it again:
+// the second launch asks the first to show its window and exits 0.
+func TestSecondLaunchShowsTheRunningWindow(t *testing.T) {
+	display := startXvfb(t)
+	dir := t.TempDir()
+	first := execCommand(binary, "--data-dir", dir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0")
+	first.Env = append(os.Environ(), "DISPLAY="+display)
+	first.WaitDelay = 5 * time.Second
+	var out syncBuffer
+	first.Stdout, first.Stderr = &out, &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { first.Process.Signal(os.Interrupt); first.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "runtime.json")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the desktop app did not start: %s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := hooktray(t, dir)
+	if r.code != 0 || !strings.Contains(r.stderr, "window was brought to the front") {
+		t.Fatalf("second launch: %+v", r)
+	}
+	if r := hooktray(t, dir, "status"); r.code != 0 {
+		t.Errorf("status after the second launch: %+v", r)
+	}
+	first.Process.Signal(os.Interrupt)
+	first.Wait()
+	if code := first.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the desktop app exited %d on SIGINT: %s", code, out.String())
+	}
+}
+
+// startXvfb starts a virtual X display for the test and returns its name.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	xvfb, err := lookPath("Xvfb")
+	if err != nil {
+		t.Skip("Xvfb is not installed (make test installs it)")
+	}
+	for n := 90 + os.Getpid()%50; n < 200; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		display := fmt.Sprintf(":%d", n)
+		cmd := execCommand(xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for range 100 {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return display
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Skip("no free X display number")
+	return ""
+}
+
+// TestHeadlessBuildHasNoFyne checks the split the architecture promises: `-tags nogui` builds the
+// whole product (serve, CLI, API) without importing Fyne.
+func TestHeadlessBuildHasNoFyne(t *testing.T) {
+	out, err := execCommand("go", "list", "-deps", "-tags", "sqlite_fts5 nogui", "..").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "fyne.io/") {
+		t.Error("the headless build imports Fyne")
+	}
+	if !strings.Contains(string(out), "github.com/hooktray/hooktray/app") {
+		t.Error("go list did not list the core: the check is not looking at the right package")
+	}
 }

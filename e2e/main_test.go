@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "hooktray")
-	build := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", binary, "..")
+	build := exec.Command("go", "build", "-tags", "sqlite_fts5 migrated_fynedo", "-o", binary, "..")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build hooktray:", err)

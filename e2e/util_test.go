@@ -25,3 +25,5 @@ func (s *syncBuffer) String() string {
 }
 
 func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
+func lookPath(name string) (string, error) { return exec.LookPath(name) }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system packages Hooktray's build and tests need on Debian or Ubuntu, if missing.
+# Installs the system packages Hooktray's build and tests need on Debian or Ubuntu, if missing:
+# a C compiler for SQLite (cgo), the OpenGL and X11/Wayland headers Fyne builds against, Xvfb to
+# run the window headless in tests, and curl (the copy-as-cURL test runs what it copies).
 # Run by `make` before building; does nothing when everything is there or on other systems.
 set -euo pipefail
 
-packages=(gcc libc6-dev pkg-config)
-[ "${HOOKTRAY_SETUP_EXTRA:-}" ] && read -r -a extra <<<"$HOOKTRAY_SETUP_EXTRA" && packages+=("${extra[@]}")
+packages=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
+  xvfb xauth curl)
 
 command -v dpkg-query >/dev/null 2>&1 || exit 0 # not Debian: the README lists what to install
 

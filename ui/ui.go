@@ -37,6 +37,10 @@ const refreshEvery = 100 * time.Millisecond
 // Run starts the hub and the desktop app and returns when the user quits. If another instance
 // runs on the same data dir, it asks that one to show its window and returns nil.
 func Run(ctx context.Context, opts app.Options) error {
+	// Before anything starts, so an early SIGINT still ends in a clean stop.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	var u atomic.Pointer[UI]
 	opts.ShowWindow = func() {
 		if ui := u.Load(); ui != nil {
@@ -60,9 +64,6 @@ func Run(ctx context.Context, opts app.Options) error {
 	ui := New(hub, a)
 	u.Store(ui)
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
 	go func() {
 		select {
 		case <-sig:
@@ -100,8 +101,8 @@ type UI struct {
 	visible  atomic.Bool  // the window is shown (nothing redraws while hidden)
 	unread   atomic.Int32 // alerts since the window was last shown
 
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 	timerMu    sync.Mutex
 	tickerStop chan struct{} // relative times ("2 min ago") tick only while the window is visible
 }

@@ -69,7 +69,7 @@ func sortedNames(h http.Header) []string {
 	return names
 }
 
-// shellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\''.
+// shellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -91,7 +91,9 @@ func (n *Notifier) flush() {
 	if total == 0 {
 		return
 	}
-	sort.Slice(names, func(i, j int) bool { return pending[names[i]] > pending[names[j]] || pending[names[i]] == pending[names[j]] && names[i] < names[j] })
+	sort.Slice(names, func(i, j int) bool {
+		return pending[names[i]] > pending[names[j]] || pending[names[i]] == pending[names[j]] && names[i] < names[j]
+	})
 	parts := make([]string, 0, len(names))
 	for i, name := range names {
 		if i == 3 {

@@ -38,8 +38,11 @@ bench: build
 	$(GO) build -o bin/bench-bare ./bench/bare
 	$(GO) build -o bin/bench-ingest ./bench/ingest
 	$(GO) build $(GOFLAGS_) -o bin/bench-history ./bench/history
+	$(GO) build $(GOFLAGS_) -o bin/bench-minimalwindow ./bench/minimalwindow
+	$(GO) build $(GOFLAGS_) -o bin/bench-gui ./bench/gui
 	./bin/bench-ingest
 	./bin/bench-history
+	./bin/bench-gui
 
 lint: setup
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting" >&2; exit 1; }

@@ -11,4 +11,4 @@ import (
 
 // desktopApp is the default command: the Fyne desktop app. Build with -tags nogui for a headless
 // binary without Fyne and its system libraries.
-func desktopApp() func(context.Context, app.Options) error { return ui.Run }
+func desktopApp() func(context.Context, app.Options, bool) error { return ui.Run }

@@ -9,4 +9,4 @@ import (
 )
 
 // desktopApp is nil in headless builds: the default command runs `serve`.
-func desktopApp() func(context.Context, app.Options) error { return nil }
+func desktopApp() func(context.Context, app.Options, bool) error { return nil }

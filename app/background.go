@@ -8,21 +8,25 @@ import (
 // ingest never waits long behind it.
 const indexChunk = 256
 
-// indexLoop keeps the full-text index following new events. It runs when ingest says there is
-// something new, and polls slowly in case a kick was missed (e.g. events left from a crash).
+// indexLoop keeps the full-text index following new events. It catches up at start (events a
+// crash left unindexed), then runs when ingest says there is something new.
 func (h *Hub) indexLoop() {
 	defer h.background.Done()
-	poll := time.NewTicker(5 * time.Second)
-	defer poll.Stop()
 	for {
 		for {
 			n, err := h.store.IndexPending(h.ctx, indexChunk)
 			if err != nil {
 				if h.ctx.Err() == nil {
 					h.log.Error("full-text indexing failed; retrying", "err", err)
+					h.sleep(time.Second)
+					select {
+					case h.indexKick <- struct{}{}:
+					default:
+					}
 				}
 				break
 			}
+			h.kickCheckpoint()
 			if n < indexChunk {
 				break
 			}
@@ -39,7 +43,6 @@ func (h *Hub) indexLoop() {
 			if !h.sleep(50 * time.Millisecond) {
 				return
 			}
-		case <-poll.C:
 		}
 	}
 }
@@ -63,6 +66,7 @@ func (h *Hub) retentionLoop() {
 		case n > 0:
 			h.log.Info("retention removed old events", "events", n)
 			h.reloadActivity()
+			h.kickCheckpoint()
 			h.changes.Publish(HistoryChanged)
 		}
 		timer.Reset(h.opts.RetentionEvery)
@@ -82,19 +86,30 @@ func (h *Hub) sleep(d time.Duration) bool {
 }
 
 // checkpointLoop moves the WAL into the database file in the background (the writer never
-// checkpoints by itself, so ingest commits stay short).
+// checkpoints by itself, so ingest commits stay short). It runs after writes, at most four times
+// a second, and sleeps while nothing is written.
 func (h *Hub) checkpointLoop() {
 	defer h.background.Done()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
-		case <-tick.C:
+		case <-h.checkpointKick:
+		}
+		if !h.sleep(250 * time.Millisecond) {
+			return
 		}
 		if _, err := h.store.Checkpoint(h.ctx); err != nil && h.ctx.Err() == nil {
 			h.log.Warn("checkpoint failed; will retry", "err", err)
+			h.kickCheckpoint()
 		}
+	}
+}
+
+// kickCheckpoint asks for a checkpoint soon.
+func (h *Hub) kickCheckpoint() {
+	select {
+	case h.checkpointKick <- struct{}{}:
+	default:
 	}
 }

@@ -80,9 +80,11 @@ type Hub struct {
 	cancel     context.CancelFunc
 	background sync.WaitGroup
 	indexKick  chan struct{}
-	mu         sync.Mutex // serialises endpoint writes so the in-memory directory follows the database
-	stopOnce   sync.Once
-	stopErr    error
+	// checkpointKick is signalled after writes; the checkpointer sleeps otherwise.
+	checkpointKick chan struct{}
+	mu             sync.Mutex // serialises endpoint writes so the in-memory directory follows the database
+	stopOnce       sync.Once
+	stopErr        error
 }
 
 // Start opens the data dir and database, listens, and writes runtime.json. On error everything it
@@ -109,7 +111,7 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.Receiver.Logger == nil {
 		opts.Receiver.Logger = opts.Logger
 	}
-	h := &Hub{opts: opts, log: opts.Logger, indexKick: make(chan struct{}, 1)}
+	h := &Hub{opts: opts, log: opts.Logger, indexKick: make(chan struct{}, 1), checkpointKick: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if err := h.start(ctx); err != nil {
 		h.shutdown(context.Background())
@@ -270,6 +272,7 @@ func (h *Hub) committed(evs []*storage.Event) {
 	case h.indexKick <- struct{}{}:
 	default:
 	}
+	h.kickCheckpoint()
 }
 
 // summary is what the live feed carries: an event without headers and body.

@@ -27,7 +27,7 @@ const (
 type Env struct {
 	Stdout, Stderr io.Writer
 	Version        string
-	GUI            func(ctx context.Context, opts app.Options) error
+	GUI            func(ctx context.Context, opts app.Options, startHidden bool) error
 }
 
 // usageError is bad usage: the CLI prints it with a hint and exits 2.

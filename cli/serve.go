@@ -106,6 +106,7 @@ func (c *command) serve(ctx context.Context, args []string) error {
 // start is the default command: the desktop app when this build has one, else serve.
 func (c *command) start(ctx context.Context, args []string) error {
 	fs, options := c.serveFlags("hooktray")
+	hidden := fs.Bool("hidden", false, "start in the tray without showing the window (for starting at login)")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func (c *command) start(ctx context.Context, args []string) error {
 	case !displayAvailable():
 		fmt.Fprintln(c.env.Stderr, "hooktray: no display (DISPLAY and WAYLAND_DISPLAY are unset); running headless as `hooktray serve` does")
 	default:
-		return c.env.GUI(ctx, opts.Hub)
+		return c.env.GUI(ctx, opts.Hub, *hidden)
 	}
 	return Serve(ctx, opts, c.env.Stderr)
 }

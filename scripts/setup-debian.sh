@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages Hooktray's build and tests need on Debian or Ubuntu, if missing:
 # a C compiler for SQLite (cgo), the OpenGL and X11/Wayland headers Fyne builds against, Xvfb to
-# run the window headless in tests, and curl (the copy-as-cURL test runs what it copies).
+# run the window headless in tests, curl (the copy-as-cURL test runs what it copies) and xdotool
+# (the desktop benchmark watches for the window).
 # Run by `make` before building; does nothing when everything is there or on other systems.
 set -euo pipefail
 
 packages=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
-  xvfb xauth curl)
+  xvfb xauth curl xdotool)
 
 command -v dpkg-query >/dev/null 2>&1 || exit 0 # not Debian: the README lists what to install
 

@@ -35,8 +35,9 @@ const AppID = "io.hooktray.app"
 const refreshEvery = 100 * time.Millisecond
 
 // Run starts the hub and the desktop app and returns when the user quits. If another instance
-// runs on the same data dir, it asks that one to show its window and returns nil.
-func Run(ctx context.Context, opts app.Options) error {
+// runs on the same data dir, it asks that one to show its window and returns nil. With
+// startHidden the app starts in the tray only.
+func Run(ctx context.Context, opts app.Options, startHidden bool) error {
 	// Before anything starts, so an early SIGINT still ends in a clean stop.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -74,7 +75,9 @@ func Run(ctx context.Context, opts app.Options) error {
 	}()
 
 	ui.Start()
-	ui.ShowWindow()
+	if !startHidden {
+		ui.ShowWindow()
+	}
 	a.Run()
 	ui.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)

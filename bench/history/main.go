@@ -10,17 +10,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/bench/fill"
+	"github.com/hooktray/hooktray/bench/proc"
 )
 
 func main() {
@@ -35,11 +34,9 @@ func main() {
 	}
 }
 
-const rareWord = "zyzzogeton"
-
 func run(bin, bigDir string, events, runs int) error {
 	ctx := context.Background()
-	if err := populate(ctx, bigDir, events); err != nil {
+	if err := fill.History(ctx, bigDir, events); err != nil {
 		return err
 	}
 	emptyDir, err := os.MkdirTemp("", "hooktray-history-empty-")
@@ -47,7 +44,7 @@ func run(bin, bigDir string, events, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(emptyDir)
-	if err := populate(ctx, emptyDir, 100); err != nil {
+	if err := fill.History(ctx, emptyDir, 100); err != nil {
 		return err
 	}
 	fmt.Printf("history: newest page of 100 and a search for a rare word, %d requests each, through the admin API\n", runs)
@@ -61,7 +58,7 @@ func run(bin, bigDir string, events, runs int) error {
 			return err
 		}
 		page := s.measure(runs, "/api/v1/events?limit=100")
-		search := s.measure(runs, "/api/v1/events?limit=100&q="+rareWord)
+		search := s.measure(runs, "/api/v1/events?limit=100&q="+fill.RareWord)
 		rss[i] = s.rss()
 		s.stop()
 		fmt.Printf("  %-16s newest page p50 %6.2f ms p95 %6.2f ms | search p50 %6.2f ms p95 %6.2f ms | serve RSS %5.1f MiB\n",
@@ -71,78 +68,6 @@ func run(bin, bigDir string, events, runs int) error {
 		}
 	}
 	fmt.Printf("RSS with %d events / with 100 events: %.2f (the history's size should not matter)\n", events, float64(rss[1])/float64(rss[0]))
-	return nil
-}
-
-// populate fills dir's database with n events (bodies of about 400 bytes of JSON with varied
-// words; one in 100,000 carries the rare word) and indexes them, unless it already holds n.
-func populate(ctx context.Context, dir string, n int) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	s, err := storage.Open(ctx, filepath.Join(dir, "hooktray.db"))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	page, err := s.ListEvents(ctx, storage.EventQuery{Limit: 1})
-	if err != nil {
-		return err
-	}
-	have := int64(0)
-	if len(page.Events) > 0 {
-		have = page.Events[0].ID
-	}
-	if have >= int64(n) {
-		return nil
-	}
-	fmt.Printf("populating %s with %d events (kept for the next run)…\n", dir, n-int(have))
-	ep := storage.NewEndpoint("history")
-	if err := s.CreateEndpoint(ctx, &ep); err != nil {
-		return err
-	}
-	words := strings.Fields("alarm door window motion garage kitchen hall sensor battery low open closed armed disarmed temperature humidity light switch lock unlock zone status anomaly alert")
-	rng := rand.New(rand.NewPCG(1, 2))
-	hdr := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Diagral-Cloud/2.1"}, "X-Device-Id": {"dev-1"}}
-	start := time.Now()
-	for done := int(have); done < n; {
-		batch := make([]*storage.Event, 0, 1000)
-		for range min(1000, n-done) {
-			var b strings.Builder
-			b.WriteString(`{"type":"STATUS","device":"`)
-			for range 40 {
-				b.WriteString(words[rng.IntN(len(words))])
-				b.WriteByte(' ')
-			}
-			if done%100_000 == 50_000 {
-				b.WriteString(rareWord)
-			}
-			b.WriteString(`","n":` + strconv.Itoa(done) + `}`)
-			body := []byte(b.String())
-			batch = append(batch, &storage.Event{EndpointID: ep.ID, ReceivedAt: time.Now().UTC(), Method: "POST",
-				Path: "/webhook/" + ep.ID, Header: hdr, Body: body, Size: int64(len(body)),
-				RemoteAddr: "127.0.0.1:1", ClientIP: "127.0.0.1", ResponseStatus: 200})
-			done++
-		}
-		if err := s.InsertBatch(ctx, batch); err != nil {
-			return err
-		}
-		for {
-			k, err := s.IndexPending(ctx, 5000)
-			if err != nil {
-				return err
-			}
-			if k == 0 {
-				break
-			}
-		}
-		if _, err := s.Checkpoint(ctx); err != nil {
-			return err
-		}
-		if done%100_000 == 0 {
-			fmt.Printf("  %d events (%s)\n", done, time.Since(start).Round(time.Second))
-		}
-	}
 	return nil
 }
 
@@ -193,19 +118,10 @@ func (s *serve) measure(runs int, path string) [2]float64 {
 	return [2]float64{ms(lat[len(lat)/2]), ms(lat[len(lat)*95/100])}
 }
 
-// rss is the serve process's resident memory, from /proc (Linux).
+// rss is the serve process's resident memory (0 when it cannot be read).
 func (s *serve) rss() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	n, _ := proc.RSS(s.cmd.Process.Pid)
+	return n
 }
 
 func (s *serve) stop() {

@@ -176,13 +176,8 @@ func (h *Hub) start(ctx context.Context) error {
 			}
 		}()
 	}
-	h.background.Add(4)
-	go func() {
-		defer h.background.Done()
-		if err := h.activity.load(h.ctx, h.store, time.Now()); err != nil && h.ctx.Err() == nil {
-			h.log.Error("counting events failed", "err", err)
-		}
-	}()
+	h.reloadActivity()
+	h.background.Add(3)
 	go h.indexLoop()
 	go h.retentionLoop()
 	go h.checkpointLoop()
@@ -303,7 +298,8 @@ func (h *Hub) DeleteEvent(ctx context.Context, id int64) error {
 	return nil
 }
 
-// reloadActivity recounts in the background after events were removed.
+// reloadActivity counts events per endpoint in the background: at start, and after events were
+// removed.
 func (h *Hub) reloadActivity() {
 	h.background.Add(1)
 	go func() {

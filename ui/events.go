@@ -217,25 +217,11 @@ func (l *eventLog) reloadSoon() {
 // reload reads the newest page for the current filters in the background.
 func (l *eventLog) reload() {
 	l.gen++
-	gen, q := l.gen, l.query()
-	l.loading = true
-	go func() {
-		page, err := l.u.hub.Events(context.Background(), q)
-		l.u.do(func() {
-			if gen != l.gen {
-				return
-			}
-			l.loading = false
-			if err != nil {
-				l.u.showError(err)
-				return
-			}
-			l.events, l.next = page.Events, page.Next
-			l.list.Refresh()
-			l.restoreSelection()
-			l.updateEmptyState()
-		})
-	}()
+	l.fetch(l.query(), func(page storage.Page) {
+		l.events, l.next = page.Events, page.Next
+		l.list.Refresh()
+		l.restoreSelection()
+	})
 }
 
 // loadMore appends the next older page, once the list scrolls near its end.
@@ -243,9 +229,20 @@ func (l *eventLog) loadMore() {
 	if l.loading || l.next == 0 {
 		return
 	}
-	l.loading = true
-	gen, q := l.gen, l.query()
+	q := l.query()
 	q.Before = l.next
+	l.fetch(q, func(page storage.Page) {
+		l.events = append(l.events, page.Events...)
+		l.next = page.Next
+		l.list.Refresh()
+	})
+}
+
+// fetch runs q off the UI goroutine and applies its page on it, unless a reload has started
+// since (its answer would be for filters no longer shown).
+func (l *eventLog) fetch(q storage.EventQuery, apply func(storage.Page)) {
+	l.loading = true
+	gen := l.gen
 	go func() {
 		page, err := l.u.hub.Events(context.Background(), q)
 		l.u.do(func() {
@@ -257,9 +254,7 @@ func (l *eventLog) loadMore() {
 				l.u.showError(err)
 				return
 			}
-			l.events = append(l.events, page.Events...)
-			l.next = page.Next
-			l.list.Refresh()
+			apply(page)
 			l.updateEmptyState()
 		})
 	}()
@@ -308,14 +303,17 @@ func (l *eventLog) endpointsChanged() {
 // updateEmptyState shows what to do when there is nothing to list, and how much is listed.
 func (l *eventLog) updateEmptyState() {
 	n := len(l.events)
-	more := ""
-	if l.next != 0 {
-		more = "+"
+	summary := ""
+	if n > 0 {
+		summary = itoa(n) + " events"
+		if l.next != 0 {
+			summary = itoa(n) + "+ events (more load as you scroll)"
+		}
+		if l.filtered() {
+			summary += " matching the filters"
+		}
 	}
-	l.summary.SetText(itoa(n) + more + " events" + map[bool]string{true: " matching the filters", false: ""}[l.filtered()])
-	if n == 0 && n == len(l.events) {
-		l.summary.SetText("")
-	}
+	l.summary.SetText(summary)
 	endpoints := l.u.hub.Endpoints()
 	switch {
 	case len(endpoints) == 0:

@@ -1,0 +1,394 @@
+package tunnel
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrNoBinary means no cloudflared binary was found.
+var ErrNoBinary = errors.New("cloudflared is not installed")
+
+// binaryName is cloudflared's file name on this OS.
+func binaryName() string {
+	if runtime.GOOS == "windows" {
+		return "cloudflared.exe"
+	}
+	return "cloudflared"
+}
+
+// FindCloudflared looks for the binary where Hooktray expects it, in order: explicit (the
+// setting or --cloudflared), next to the running executable (release packages ship it there),
+// on PATH, then in the data dir (where a download puts it).
+func FindCloudflared(explicit, dataDir string) (string, error) {
+	if explicit != "" {
+		if st, err := os.Stat(explicit); err != nil || st.IsDir() {
+			return "", fmt.Errorf("%w at %s (from --cloudflared)", ErrNoBinary, explicit)
+		}
+		return explicit, nil
+	}
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), binaryName()))
+	}
+	if p, err := exec.LookPath(binaryName()); err == nil {
+		candidates = append(candidates, p)
+	}
+	if dataDir != "" {
+		candidates = append(candidates, filepath.Join(dataDir, "bin", binaryName()))
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%w: install it from Cloudflare (packages for Debian, Homebrew and winget exist), put it next to hooktray, or pass --cloudflared PATH; until then endpoints are reachable locally only", ErrNoBinary)
+}
+
+// Version runs `cloudflared --version` and returns its first line, checking that the binary runs.
+func Version(ctx context.Context, binary string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s does not run (%v); reinstall cloudflared", binary, err)
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if !strings.Contains(line, "cloudflared") {
+		return "", fmt.Errorf("%s is not cloudflared (it printed %q)", binary, line)
+	}
+	return line, nil
+}
+
+// Cloudflared runs a quick or named tunnel through the cloudflared binary as a child process it
+// owns: starts it, reads readiness and the hostname from its metrics server, restarts it with
+// exponential backoff when it exits, and stops it gracefully.
+type Cloudflared struct {
+	Binary   string
+	Mode     Mode   // Quick or Token
+	Token    string // Token mode: passed in TUNNEL_TOKEN, never on the command line
+	Hostname string // Token mode: the public hostname configured in the Cloudflare dashboard
+	Origin   string // the receiver's URL: the only thing the tunnel may reach
+	// StateDir keeps the rate-limit cool-down across restarts ("" keeps it in memory only).
+	StateDir string
+	Log      *LogBuffer
+	// OnStatus is called with every state change, from the runner's goroutine.
+	OnStatus func(Status)
+
+	MinBackoff   time.Duration // default 1 s
+	MaxBackoff   time.Duration // default 5 min
+	ReadyTimeout time.Duration // default 45 s: not connected by then is reported as failed
+	StopGrace    time.Duration // default 5 s between SIGTERM and kill
+	Cooldown     time.Duration // default 15 min after a rate-limit answer
+}
+
+// cooldownFile records until when Cloudflare asked us to stop requesting quick tunnels.
+const cooldownFile = "tunnel-cooldown"
+
+func (c *Cloudflared) defaults() {
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Minute
+	}
+	if c.ReadyTimeout <= 0 {
+		c.ReadyTimeout = 45 * time.Second
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 5 * time.Second
+	}
+	if c.Cooldown <= 0 {
+		c.Cooldown = 15 * time.Minute
+	}
+	if c.Log == nil {
+		c.Log = NewLogBuffer(500)
+	}
+}
+
+func (c *Cloudflared) publish(st Status) {
+	st.Mode = c.Mode
+	if c.OnStatus != nil {
+		c.OnStatus(st)
+	}
+}
+
+// Run keeps the tunnel up until ctx ends, then stops cloudflared and reports StateOff.
+func (c *Cloudflared) Run(ctx context.Context) {
+	c.defaults()
+	failures := 0
+	for {
+		if until := c.cooldownUntil(); time.Now().Before(until) {
+			c.publish(Status{State: StateFailed, Error: fmt.Sprintf(
+				"Cloudflare is rate-limiting new quick tunnels; Hooktray tries again at %s", until.Local().Format("15:04"))})
+			if !sleep(ctx, time.Until(until)) {
+				break
+			}
+		}
+		state := StateStarting
+		if failures > 0 {
+			state = StateReconnecting
+		}
+		c.publish(Status{State: state})
+		res := c.runOnce(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		if res.rateLimited {
+			c.setCooldown(time.Now().Add(c.Cooldown))
+			continue
+		}
+		if res.onlineFor > time.Minute {
+			failures = 0 // it worked for a while: start the backoff over
+		}
+		failures++
+		delay := min(c.MinBackoff<<min(failures-1, 20), c.MaxBackoff)
+		c.publish(Status{State: StateFailed, Error: fmt.Sprintf("%s; retrying in %s", res.reason, delay.Round(time.Second))})
+		if !sleep(ctx, delay) {
+			break
+		}
+	}
+	c.publish(Status{State: StateOff})
+}
+
+type runResult struct {
+	reason      string
+	onlineFor   time.Duration
+	rateLimited bool
+}
+
+// runOnce runs cloudflared until it exits or ctx ends.
+func (c *Cloudflared) runOnce(ctx context.Context) runResult {
+	metrics, err := freeLoopbackAddr()
+	if err != nil {
+		return runResult{reason: "no free port for cloudflared's metrics: " + err.Error()}
+	}
+	args := []string{"tunnel", "--no-autoupdate", "--metrics", metrics}
+	if c.Mode == Token {
+		args = append(args, "run")
+	} else {
+		args = append(args, "--url", c.Origin)
+	}
+	cmd := exec.Command(c.Binary, args...)
+	cmd.Env = os.Environ()
+	if c.Mode == Token {
+		cmd.Env = append(cmd.Env, "TUNNEL_TOKEN="+c.Token) // never on the command line
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return runResult{reason: "cannot start cloudflared: " + err.Error()}
+	}
+	cmd.Stdout = nil
+	if err := cmd.Start(); err != nil {
+		return runResult{reason: "cannot start cloudflared: " + err.Error()}
+	}
+	c.Log.Add(fmt.Sprintf("hooktray: started %s (pid %d)", strings.Join(append([]string{c.Binary}, args...), " "), cmd.Process.Pid))
+	var mu sync.Mutex
+	var rateLimited, badToken bool
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			c.Log.Add(line)
+			mu.Lock()
+			if strings.Contains(line, "429") || strings.Contains(line, "1015") {
+				rateLimited = true
+			}
+			if strings.Contains(line, "token is not valid") || strings.Contains(line, "Unauthorized") {
+				badToken = true
+			}
+			mu.Unlock()
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() {
+		<-logDone
+		exited <- cmd.Wait()
+	}()
+
+	client := &http.Client{Timeout: 2 * time.Second}
+	start := time.Now()
+	var onlineAt time.Time
+	var exitErr error
+	poll := time.NewTicker(250 * time.Millisecond)
+	defer poll.Stop()
+	reportedSlow := false
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			c.stop(cmd, exited)
+			return runResult{}
+		case exitErr = <-exited:
+			break loop
+		case <-poll.C:
+			if !onlineAt.IsZero() {
+				continue
+			}
+			if ready(client, metrics) {
+				url, err := c.publicURL(client, metrics)
+				if err != nil {
+					c.publish(Status{State: StateStarting, Error: err.Error()})
+					continue
+				}
+				onlineAt = time.Now()
+				c.publish(Status{State: StateOnline, URL: url})
+				poll.Reset(5 * time.Second) // only to notice a lost edge connection
+			} else if !reportedSlow && time.Since(start) > c.ReadyTimeout {
+				reportedSlow = true
+				c.publish(Status{State: StateFailed, Error: fmt.Sprintf(
+					"cloudflared runs but has not connected to Cloudflare after %s: is this computer online?", c.ReadyTimeout.Round(time.Second))})
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res := runResult{rateLimited: rateLimited && c.Mode == Quick}
+	if !onlineAt.IsZero() {
+		res.onlineFor = time.Since(onlineAt)
+	}
+	switch {
+	case badToken:
+		res.reason = "Cloudflare refused the tunnel token: copy it again from the dashboard"
+	case res.onlineFor > 0:
+		res.reason = fmt.Sprintf("cloudflared stopped after %s online (%v)", res.onlineFor.Round(time.Second), exitErr)
+	default:
+		res.reason = fmt.Sprintf("cloudflared exited before connecting (%v); see the tunnel log", exitErr)
+	}
+	return res
+}
+
+// publicURL is the tunnel's public base URL: the quick tunnel's hostname from the metrics server,
+// or the configured hostname of a named tunnel.
+func (c *Cloudflared) publicURL(client *http.Client, metrics string) (string, error) {
+	if c.Mode == Token {
+		if c.Hostname == "" {
+			return "", errors.New("the named tunnel is connected; give its public hostname (--public-url) so endpoints can show their URLs")
+		}
+		return "https://" + strings.TrimPrefix(strings.TrimPrefix(c.Hostname, "https://"), "http://"), nil
+	}
+	resp, err := client.Get("http://" + metrics + "/quicktunnel")
+	if err != nil {
+		return "", fmt.Errorf("read the quick tunnel's hostname: %w", err)
+	}
+	defer resp.Body.Close()
+	var qt struct {
+		Hostname string `json:"hostname"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&qt); err != nil || qt.Hostname == "" {
+		return "", errors.New("cloudflared did not report the quick tunnel's hostname")
+	}
+	return "https://" + qt.Hostname, nil
+}
+
+func ready(client *http.Client, metrics string) bool {
+	resp, err := client.Get("http://" + metrics + "/ready")
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// stop asks cloudflared to finish (SIGTERM, or kill on Windows) and kills it after StopGrace.
+func (c *Cloudflared) stop(cmd *exec.Cmd, exited <-chan error) {
+	if runtime.GOOS == "windows" {
+		cmd.Process.Kill()
+	} else {
+		cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-exited:
+	case <-time.After(c.StopGrace):
+		c.Log.Add("hooktray: cloudflared did not stop in time; killing it")
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+func (c *Cloudflared) cooldownUntil() time.Time {
+	if c.StateDir == "" {
+		return time.Time{}
+	}
+	b, err := os.ReadFile(filepath.Join(c.StateDir, cooldownFile))
+	if err != nil {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(n, 0)
+}
+
+func (c *Cloudflared) setCooldown(until time.Time) {
+	c.Log.Add("hooktray: Cloudflare rate-limited quick tunnels; waiting until " + until.Format(time.RFC3339))
+	if c.StateDir != "" {
+		os.WriteFile(filepath.Join(c.StateDir, cooldownFile), []byte(strconv.FormatInt(until.Unix(), 10)), 0o600)
+	}
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// LogBuffer keeps the last lines of cloudflared's log for the user to read ("Tunnel log").
+type LogBuffer struct {
+	mu    sync.Mutex
+	lines []string
+	max   int
+}
+
+// NewLogBuffer keeps up to n lines.
+func NewLogBuffer(n int) *LogBuffer { return &LogBuffer{max: n} }
+
+// Add appends a line, dropping the oldest beyond the limit.
+func (b *LogBuffer) Add(line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, line)
+	if len(b.lines) > b.max {
+		b.lines = append(b.lines[:0:0], b.lines[len(b.lines)-b.max:]...)
+	}
+}
+
+// Lines returns a copy of the kept lines, oldest first.
+func (b *LogBuffer) Lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.lines...)
+}

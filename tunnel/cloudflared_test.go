@@ -1,0 +1,224 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var fake string // the fake cloudflared, built once
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fakecloudflared-")
+	if err != nil {
+		panic(err)
+	}
+	fake = filepath.Join(dir, binaryName())
+	if out, err := exec.Command("go", "build", "-o", fake, "./internal/fakecloudflared").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build fake cloudflared: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run starts a Cloudflared with the fake in the given misbehaviour and returns its statuses.
+func run(t *testing.T, mode string, c *Cloudflared) (<-chan Status, context.CancelFunc, <-chan struct{}) {
+	t.Helper()
+	t.Setenv("FAKE_CLOUDFLARED", mode)
+	c.Binary = fake
+	if c.Mode == "" {
+		c.Mode = Quick
+	}
+	if c.Origin == "" {
+		c.Origin = "http://127.0.0.1:8791"
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 50 * time.Millisecond
+	}
+	statuses := make(chan Status, 100)
+	c.OnStatus = func(s Status) {
+		select {
+		case statuses <- s:
+		default:
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return statuses, cancel, done
+}
+
+func waitState(t *testing.T, statuses <-chan Status, want State) Status {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-statuses:
+			if s.State == want {
+				return s
+			}
+		case <-timeout:
+			t.Fatalf("no %s state within 10 s", want)
+		}
+	}
+}
+
+func TestQuickTunnelComesOnlineAndStopsCleanly(t *testing.T) {
+	args := filepath.Join(t.TempDir(), "args")
+	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
+	c := &Cloudflared{Origin: "http://127.0.0.1:4567"}
+	statuses, cancel, done := run(t, "", c)
+	waitState(t, statuses, StateStarting)
+	online := waitState(t, statuses, StateOnline)
+	if !regexp.MustCompile(`^https://[a-z]+-[a-z]+-\d+\.trycloudflare\.com$`).MatchString(online.URL) || online.Mode != Quick {
+		t.Errorf("online status %+v", online)
+	}
+	argv, _ := os.ReadFile(args)
+	for _, want := range []string{"tunnel", "--no-autoupdate", "--metrics\n127.0.0.1:", "--url\nhttp://127.0.0.1:4567"} {
+		if !strings.Contains(string(argv), want) {
+			t.Errorf("argv %q lacks %q", argv, want)
+		}
+	}
+	pid := cloudflaredPID(t, c.Log)
+	cancel()
+	<-done
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Error("cloudflared still runs after Run returned")
+	}
+	if !strings.Contains(strings.Join(c.Log.Lines(), "\n"), "graceful shutdown") {
+		t.Error("cloudflared was not asked to stop gracefully (SIGTERM)")
+	}
+}
+
+func TestNamedTunnelKeepsTheTokenOffTheCommandLine(t *testing.T) {
+	args := filepath.Join(t.TempDir(), "args")
+	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
+	secret := "eyJhIjoiZmFrZS10b2tlbi1zZWNyZXQifQ"
+	statuses, _, _ := run(t, "", &Cloudflared{Mode: Token, Token: secret, Hostname: "hooks.example.com"})
+	if s := waitState(t, statuses, StateOnline); s.URL != "https://hooks.example.com" {
+		t.Errorf("URL %q", s.URL)
+	}
+	argv, _ := os.ReadFile(args)
+	if strings.Contains(string(argv), secret) || !strings.Contains(string(argv), "TUNNEL_TOKEN set: true") || !strings.Contains(string(argv), "\nrun\n") {
+		t.Errorf("argv %q", argv)
+	}
+}
+
+func TestCrashesAreRetriedWithGrowingBackoff(t *testing.T) {
+	c := &Cloudflared{MinBackoff: 100 * time.Millisecond}
+	statuses, _, _ := run(t, "crash", c)
+	var fails []time.Time
+	for len(fails) < 3 {
+		s := waitState(t, statuses, StateFailed)
+		if !strings.Contains(s.Error, "exited before connecting") || !strings.Contains(s.Error, "retrying in") {
+			t.Fatalf("failure reason %q", s.Error)
+		}
+		fails = append(fails, time.Now())
+	}
+	first, second := fails[1].Sub(fails[0]), fails[2].Sub(fails[1])
+	if first < 80*time.Millisecond || second < first+50*time.Millisecond {
+		t.Errorf("gaps between restarts %v then %v: not backing off", first, second)
+	}
+}
+
+func TestRateLimitStartsACooldownThatSurvivesRestarts(t *testing.T) {
+	dir := t.TempDir()
+	statuses, cancel, done := run(t, "ratelimit", &Cloudflared{StateDir: dir, Cooldown: time.Hour})
+	s := waitState(t, statuses, StateFailed)
+	if !strings.Contains(s.Error, "rate-limiting") {
+		t.Fatalf("status %+v", s)
+	}
+	cancel()
+	<-done
+	b, err := os.ReadFile(filepath.Join(dir, cooldownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	until, _ := strconv.ParseInt(string(b), 10, 64)
+	if time.Until(time.Unix(until, 0)) < 50*time.Minute {
+		t.Errorf("cool-down until %v", time.Unix(until, 0))
+	}
+	// A new runner (an app restart) waits instead of asking again.
+	args := filepath.Join(t.TempDir(), "args")
+	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
+	statuses, _, _ = run(t, "", &Cloudflared{StateDir: dir})
+	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "tries again at") {
+		t.Errorf("after restart: %+v", s)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
+		t.Error("cloudflared was started during the cool-down")
+	}
+}
+
+func TestSilentCloudflaredIsReported(t *testing.T) {
+	statuses, _, _ := run(t, "hang", &Cloudflared{ReadyTimeout: 300 * time.Millisecond})
+	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "has not connected") {
+		t.Errorf("status %+v", s)
+	}
+}
+
+func TestBadTokenIsASentence(t *testing.T) {
+	statuses, _, _ := run(t, "badtoken", &Cloudflared{Mode: Token, Token: "x", Hostname: "h.example.com"})
+	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "refused the tunnel token") {
+		t.Errorf("status %+v", s)
+	}
+}
+
+func TestKilledCloudflaredRecoversWithANewURL(t *testing.T) {
+	c := &Cloudflared{}
+	statuses, _, _ := run(t, "", c)
+	first := waitState(t, statuses, StateOnline)
+	syscall.Kill(cloudflaredPID(t, c.Log), syscall.SIGKILL)
+	waitState(t, statuses, StateReconnecting)
+	second := waitState(t, statuses, StateOnline)
+	if second.URL == "" || !strings.HasSuffix(second.URL, ".trycloudflare.com") {
+		t.Errorf("after the restart: %+v (before: %+v)", second, first)
+	}
+}
+
+func TestFindCloudflared(t *testing.T) {
+	if _, err := FindCloudflared("/no/such/cloudflared", ""); !errors.Is(err, ErrNoBinary) {
+		t.Errorf("explicit missing binary: %v", err)
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "bin"), 0o700)
+	want := filepath.Join(dir, "bin", binaryName())
+	os.WriteFile(want, []byte("#!/bin/sh\n"), 0o700)
+	t.Setenv("PATH", t.TempDir())
+	if got, err := FindCloudflared("", dir); err != nil || got != want {
+		t.Errorf("data dir binary: %q, %v", got, err)
+	}
+	if v, err := Version(context.Background(), fake); err != nil || !strings.HasPrefix(v, "cloudflared version") {
+		t.Errorf("Version = %q, %v", v, err)
+	}
+	if _, err := Version(context.Background(), want); err == nil {
+		t.Error("a script that prints nothing passed as cloudflared")
+	}
+}
+
+func cloudflaredPID(t *testing.T, log *LogBuffer) int {
+	t.Helper()
+	re := regexp.MustCompile(`\(pid (\d+)\)`)
+	lines := log.Lines()
+	for i := len(lines) - 1; i >= 0; i-- {
+		if m := re.FindStringSubmatch(lines[i]); m != nil {
+			pid, _ := strconv.Atoi(m[1])
+			return pid
+		}
+	}
+	t.Fatal("no pid in the tunnel log")
+	return 0
+}

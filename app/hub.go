@@ -152,7 +152,7 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	h.recvURL = "http://" + recvLn.Addr().String()
 	h.apiURL = "http://" + apiLn.Addr().String()
-	h.tunnel.init(h.opts.Tunnel)
+	h.startTunnel(ctx)
 
 	rcv := receiver.New(&h.dir, h.queue, h.opts.Receiver)
 	h.recvSrv = rcv.Server()

@@ -1,47 +1,28 @@
 package app
 
 import (
+	"context"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
 // TunnelOptions choose how endpoints become public.
 type TunnelOptions struct {
-	Mode      tunnel.Mode // "" means external when PublicURL is set, else off
-	Token     string      // named tunnel token (mode token)
-	PublicURL string      // external base URL; takes priority over any tunnel
+	Mode        tunnel.Mode // "" means external when PublicURL is set, else off
+	Token       string      // named tunnel token (mode token)
+	PublicURL   string      // external base URL (priority over a quick tunnel), or a named tunnel's hostname
+	Cloudflared string      // path to the cloudflared binary ("" to look for it)
 }
 
-// tunnelState holds the current tunnel status.
+// tunnelState holds the current tunnel status and the cloudflared log.
 type tunnelState struct {
-	mu sync.Mutex
-	st tunnel.Status
-}
-
-func (t *tunnelState) init(o TunnelOptions) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	mode := o.Mode
-	if mode == "" {
-		mode = tunnel.Off
-		if o.PublicURL != "" {
-			mode = tunnel.External
-		}
-	}
-	t.st = tunnel.Status{Mode: mode, State: tunnel.StateOff}
-	switch {
-	case o.PublicURL != "":
-		// An external URL the user already has wins over any tunnel.
-		t.st.State, t.st.URL = tunnel.StateOnline, strings.TrimRight(o.PublicURL, "/")
-	case mode == tunnel.Quick || mode == tunnel.Token:
-		t.st.State = tunnel.StateFailed
-		t.st.Error = "this build does not run cloudflared tunnels yet, so endpoints are reachable locally only; use --public-url for a public address you already have"
-	case mode == tunnel.External:
-		t.st.State = tunnel.StateFailed
-		t.st.Error = "tunnel mode external needs --public-url"
-	}
+	mu  sync.Mutex
+	st  tunnel.Status
+	log *tunnel.LogBuffer
 }
 
 func (t *tunnelState) get() tunnel.Status {
@@ -50,8 +31,91 @@ func (t *tunnelState) get() tunnel.Status {
 	return t.st
 }
 
+// startTunnel decides the tunnel from the options and, for quick and named tunnels, runs
+// cloudflared in the background. Without a binary, or with a bad one, the state says why and
+// everything works locally.
+func (h *Hub) startTunnel(ctx context.Context) {
+	o := h.opts.Tunnel
+	mode := o.Mode
+	if mode == "" {
+		mode = tunnel.Off
+		if o.PublicURL != "" {
+			mode = tunnel.External
+		}
+	}
+	h.tunnel.log = tunnel.NewLogBuffer(500)
+	st := tunnel.Status{Mode: mode, State: tunnel.StateOff}
+	var cf *tunnel.Cloudflared
+	switch {
+	case o.PublicURL != "" && mode != tunnel.Token:
+		// An external URL the user already has wins over any tunnel (as in the Diagral seed).
+		st.State, st.URL = tunnel.StateOnline, strings.TrimRight(o.PublicURL, "/")
+	case mode == tunnel.External:
+		st.State, st.Error = tunnel.StateFailed, "tunnel mode external needs --public-url"
+	case mode == tunnel.Token && o.Token == "":
+		st.State, st.Error = tunnel.StateFailed, "a named tunnel needs its token: --tunnel-token or HOOKTRAY_TUNNEL_TOKEN (copy it from the Cloudflare dashboard)"
+	case mode == tunnel.Quick || mode == tunnel.Token:
+		bin, err := tunnel.FindCloudflared(o.Cloudflared, h.opts.DataDir)
+		if err == nil {
+			_, err = tunnel.Version(ctx, bin)
+		}
+		if err != nil {
+			st.State, st.Error = tunnel.StateFailed, err.Error()
+			break
+		}
+		cf = &tunnel.Cloudflared{
+			Binary: bin, Mode: mode, Token: o.Token, Hostname: o.PublicURL,
+			Origin: h.recvURL, StateDir: h.opts.DataDir, Log: h.tunnel.log,
+			OnStatus: h.setTunnel,
+			// Leaves time within the 5 s a stopping Hooktray has (CONTRACT.md).
+			StopGrace: 3 * time.Second,
+		}
+		st.State = tunnel.StateStarting
+	}
+	h.tunnel.mu.Lock()
+	h.tunnel.st = st
+	h.tunnel.mu.Unlock()
+	if cf != nil {
+		h.background.Add(1)
+		go func() {
+			defer h.background.Done()
+			cf.Run(h.ctx)
+		}()
+	}
+}
+
+// setTunnel records a new tunnel status; a change of public URL rewrites runtime.json and is
+// published so that views (and subscriptions, later) follow it.
+func (h *Hub) setTunnel(st tunnel.Status) {
+	h.tunnel.mu.Lock()
+	old := h.tunnel.st
+	h.tunnel.st = st
+	h.tunnel.mu.Unlock()
+	if st == old {
+		return
+	}
+	if st.URL != old.URL && h.ctx.Err() == nil {
+		if err := instance.WriteRuntime(h.opts.DataDir, h.runtime()); err != nil {
+			h.log.Error("update runtime.json", "err", err)
+		}
+		h.log.Info("public URL changed", "url", st.URL)
+	}
+	if st.State != old.State && st.Error != "" {
+		h.log.Warn("tunnel", "state", st.State, "reason", st.Error)
+	}
+	h.changes.Publish(TunnelChanged)
+}
+
 // TunnelStatus reports the tunnel's mode, state, public URL and last error.
 func (h *Hub) TunnelStatus() tunnel.Status { return h.tunnel.get() }
+
+// TunnelLog returns the last lines of cloudflared's log, oldest first.
+func (h *Hub) TunnelLog() []string {
+	if h.tunnel.log == nil {
+		return nil
+	}
+	return h.tunnel.log.Lines()
+}
 
 // PublicURL is the public base URL endpoints are reachable at, or "" when local only.
 func (h *Hub) PublicURL() string {

@@ -31,7 +31,7 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 	fs := c.flags(name, name+" [flags]")
 	listen := fs.String("listen", app.DefaultListen, "webhook receiver address (port 0: any free port)")
 	apiListen := fs.String("api-listen", app.DefaultAPIListen, "admin API address, loopback only (port 0: any free port)")
-	tunnelMode := fs.String("tunnel", "", "off | quick | token | external (default: external with --public-url, else off)")
+	tunnelMode := fs.String("tunnel", "", "off | quick | token | external (default: external with --public-url; else quick for the desktop app, off for serve)")
 	tunnelToken := fs.String("tunnel-token", "", "named tunnel token (prefer env HOOKTRAY_TUNNEL_TOKEN: flags are visible to other users)")
 	publicURL := fs.String("public-url", "", "public base URL you already have (reverse proxy, port forward); takes priority over tunnels")
 	cloudflared := fs.String("cloudflared", "", "path to the cloudflared binary")
@@ -39,7 +39,6 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 	keepEvents := fs.Int64("keep-events", 0, "keep only the newest N events (0: no limit)")
 	keepMB := fs.Int64("keep-mb", 0, "keep the database under N MiB by deleting the oldest events (0: no limit)")
 	verbose := fs.Bool("verbose", false, "log debug details")
-	_ = cloudflared // the tunnel issue wires the binary; accepted now so scripts keep working
 	return fs, func() (ServeOptions, error) {
 		dir, err := c.resolveDataDir()
 		if err != nil {
@@ -72,7 +71,7 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			Listen:    *listen,
 			APIListen: *apiListen,
 			Version:   c.env.Version,
-			Tunnel:    app.TunnelOptions{Mode: mode, Token: token, PublicURL: *publicURL},
+			Tunnel:    app.TunnelOptions{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
 			Retention: storage.Retention{
 				MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
 				MaxEvents: *keepEvents,
@@ -135,6 +134,9 @@ func (c *command) start(ctx context.Context, args []string) error {
 	case !displayAvailable():
 		fmt.Fprintln(c.env.Stderr, "hooktray: no display (DISPLAY and WAYLAND_DISPLAY are unset); running headless as `hooktray serve` does")
 	default:
+		if opts.Hub.Tunnel.Mode == "" && opts.Hub.Tunnel.PublicURL == "" {
+			opts.Hub.Tunnel.Mode = tunnel.Quick // the desktop app makes endpoints public by default
+		}
 		return c.env.GUI(ctx, opts.Hub, *hidden)
 	}
 	return Serve(ctx, opts, c.env.Stderr)

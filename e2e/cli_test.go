@@ -208,7 +208,7 @@ func TestUnusableDataDirs(t *testing.T) {
 func TestSecondLaunchShowsTheRunningWindow(t *testing.T) {
 	display := startXvfb(t)
 	dir := t.TempDir()
-	first := execCommand(binary, "--data-dir", dir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0")
+	first := execCommand(binary, "--data-dir", dir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--tunnel", "off")
 	first.Env = append(os.Environ(), "DISPLAY="+display)
 	first.WaitDelay = 5 * time.Second
 	var out syncBuffer

@@ -1,0 +1,114 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+// fakeCloudflared builds the tunnel package's stand-in for cloudflared (the Cloudflare edge
+// cannot be reached here).
+func fakeCloudflared(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cloudflared")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hooktray/hooktray/tunnel/internal/fakecloudflared").CombinedOutput(); err != nil {
+		t.Fatalf("build fake cloudflared: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func waitTunnel(t *testing.T, h *Hub, want tunnel.State) tunnel.Status {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := h.TunnelStatus()
+		if st.State == want {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tunnel state %+v, want %s", st, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
+	bin := fakeCloudflared(t)
+	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Quick, Cloudflared: bin} })
+	changes := h.SubscribeChanges()
+	defer changes.Close()
+	ep := createEndpoint(t, h, "public", nil)
+	st := waitTunnel(t, h, tunnel.StateOnline)
+	if !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.PublicEndpointURL(ep.ID) != st.URL+"/webhook/"+ep.ID {
+		t.Errorf("status %+v, endpoint public URL %q", st, h.PublicEndpointURL(ep.ID))
+	}
+	rt, err := instance.ReadRuntime(h.DataDir())
+	if err != nil || rt.PublicURL == nil || *rt.PublicURL != st.URL {
+		t.Errorf("runtime.json public_url %v, %v", rt.PublicURL, err)
+	}
+	saw := false
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for !saw {
+		m, err := changes.Next(ctx)
+		if err != nil {
+			t.Fatal("no TunnelChanged published")
+		}
+		saw = m.Event == TunnelChanged
+	}
+	if !strings.Contains(strings.Join(h.TunnelLog(), "\n"), "Your quick Tunnel has been created") {
+		t.Errorf("tunnel log %q", h.TunnelLog())
+	}
+}
+
+func TestExternalURLTakesPriorityOverAQuickTunnel(t *testing.T) {
+	bin := fakeCloudflared(t)
+	args := filepath.Join(t.TempDir(), "args")
+	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
+	h := startHub(t, func(o *Options) {
+		o.Tunnel = TunnelOptions{Mode: tunnel.Quick, Cloudflared: bin, PublicURL: "https://hooks.example.com/"}
+	})
+	if st := h.TunnelStatus(); st.State != tunnel.StateOnline || st.URL != "https://hooks.example.com" {
+		t.Errorf("status %+v", st)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
+		t.Error("cloudflared was started although an external URL was given")
+	}
+}
+
+func TestWithoutCloudflaredEverythingWorksLocally(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Quick} })
+	st := h.TunnelStatus()
+	if st.State != tunnel.StateFailed || !strings.Contains(st.Error, "cloudflared is not installed") || h.PublicURL() != "" {
+		t.Errorf("status %+v", st)
+	}
+	ep := createEndpoint(t, h, "local", nil)
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}")); resp.StatusCode != 200 {
+		t.Errorf("local receiver answered %d", resp.StatusCode)
+	}
+	c := newAPIClient(t, h)
+	var status struct {
+		Tunnel struct{ State, Error string }
+	}
+	c.do("GET", "/api/v1/status", "", &status)
+	if status.Tunnel.State != "failed" || status.Tunnel.Error == "" {
+		t.Errorf("API status %+v", status)
+	}
+}
+
+func TestNamedTunnelWithoutTokenSaysWhatIsMissing(t *testing.T) {
+	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Token} })
+	if st := h.TunnelStatus(); st.State != tunnel.StateFailed || !strings.Contains(st.Error, "token") {
+		t.Errorf("status %+v", st)
+	}
+}

@@ -44,6 +44,9 @@ type Options struct {
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
 	RetentionEvery time.Duration
+	// ProbeClient sends reachability probes (default: a client with a 15 s timeout). Tests point
+	// it at the receiver, standing in for the Internet.
+	ProbeClient *http.Client
 	// ShowWindow, when set, is what a second launch asks the running instance to do (through the
 	// admin API): the desktop app shows its window.
 	ShowWindow func()
@@ -57,6 +60,8 @@ const (
 	EndpointsChanged Change = "endpoints"
 	TunnelChanged    Change = "tunnel"
 	HistoryChanged   Change = "history" // events were removed (retention, deletion)
+	// ReachabilityChanged: a probe found the public URL reachable, or no longer.
+	ReachabilityChanged Change = "reachability"
 )
 
 // Hub is a running Hooktray core. Create it with Start; stop it with Stop.
@@ -72,6 +77,7 @@ type Hub struct {
 	changes  live.Feed[Change]
 	activity activity
 	tunnel   tunnelState
+	probe    prober
 
 	recvSrv, apiSrv *http.Server
 	recvURL, apiURL string
@@ -152,9 +158,16 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	h.recvURL = "http://" + recvLn.Addr().String()
 	h.apiURL = "http://" + apiLn.Addr().String()
+	probeChanges := h.SubscribeChanges() // before the tunnel can change
 	h.startTunnel(ctx)
 
-	rcv := receiver.New(&h.dir, h.queue, h.opts.Receiver)
+	h.probe.secret, h.probe.kick, h.probe.client = newProbeSecret(), make(chan struct{}, 1), h.opts.ProbeClient
+	if h.probe.client == nil {
+		h.probe.client = &http.Client{Timeout: 15 * time.Second}
+	}
+	recvOpts := h.opts.Receiver
+	recvOpts.ProbeSecret = h.probe.secret
+	rcv := receiver.New(&h.dir, h.queue, recvOpts)
 	h.recvSrv = rcv.Server()
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
 	apiHandler.ShowWindow = h.opts.ShowWindow
@@ -177,7 +190,8 @@ func (h *Hub) start(ctx context.Context) error {
 		}()
 	}
 	h.reloadActivity()
-	h.background.Add(3)
+	h.background.Add(4)
+	go h.probeLoop(probeChanges)
 	go h.indexLoop()
 	go h.retentionLoop()
 	go h.checkpointLoop()

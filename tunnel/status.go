@@ -4,6 +4,7 @@ package tunnel
 import (
 	"fmt"
 	"net/url"
+	"time"
 )
 
 // Mode is how endpoints become public, as the --tunnel flag spells it.
@@ -55,4 +56,15 @@ func ValidatePublicURL(raw string) error {
 		return fmt.Errorf("public URL %q must be an absolute https:// URL such as https://hooks.example.com", raw)
 	}
 	return nil
+}
+
+// Reachability is the last probe's verdict on the public URL: a tunnel can be up and still not
+// deliver (the most reported failure of webhook tools), so "reachable" means a probe sent to the
+// public URL came back from this Hooktray.
+type Reachability struct {
+	Checked   time.Time // zero: not probed yet
+	URL       string    // the public base URL probed
+	Reachable bool
+	RTT       time.Duration
+	Error     string // why not, as a sentence
 }

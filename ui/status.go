@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -10,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/hooktray/hooktray/tunnel"
 )
 
 // statusBar is the window's bottom line: where webhooks can reach Hooktray, and brief
@@ -36,8 +39,36 @@ func (s *statusBar) refresh() {
 	text := statusLine(s.u)
 	if st := s.u.hub.TunnelStatus(); st.Error != "" {
 		text += " — " + st.Error
+	} else if r := s.u.hub.Reachability(); !r.Reachable && r.Error != "" && r.URL == s.u.hub.PublicURL() {
+		text += " — " + r.Error
 	}
 	s.where.SetText(text)
+	s.where.Importance = widget.MediumImportance
+	if strings.Contains(text, "NOT reachable") || s.u.hub.TunnelStatus().State == tunnel.StateFailed {
+		s.where.Importance = widget.WarningImportance
+	}
+	s.where.Refresh()
+}
+
+// showTunnelLog opens a window with cloudflared's recent log, for when the tunnel misbehaves.
+func (u *UI) showTunnelLog() {
+	w := u.app.NewWindow("Hooktray — tunnel log")
+	grid := widget.NewTextGrid()
+	load := func() {
+		lines := u.hub.TunnelLog()
+		if len(lines) == 0 {
+			lines = []string{"(cloudflared has not written anything yet)"}
+		}
+		grid.SetText(strings.Join(lines, "\n"))
+	}
+	load()
+	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), load)
+	copyAll := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		u.copyText("tunnel log", strings.Join(u.hub.TunnelLog(), "\n"))
+	})
+	w.SetContent(container.NewBorder(container.NewHBox(reload, copyAll), nil, nil, nil, container.NewScroll(grid)))
+	w.Resize(fyne.NewSize(900, 500))
+	w.Show()
 }
 
 // flash shows a confirmation for a few seconds.

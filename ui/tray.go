@@ -53,6 +53,9 @@ func (t *tray) iconFor() []byte {
 	case st.State == tunnel.StateFailed:
 		return assets.TrayError
 	case t.u.hub.PublicURL() != "":
+		if r := t.u.hub.Reachability(); !r.Checked.IsZero() && !r.Reachable {
+			return assets.TrayError // up but silent: the failure people most often miss
+		}
 		return assets.TrayOnline
 	}
 	return assets.TrayOffline
@@ -61,9 +64,16 @@ func (t *tray) iconFor() []byte {
 // statusLine says where webhooks can reach Hooktray.
 func statusLine(u *UI) string {
 	st := u.hub.TunnelStatus()
-	switch {
-	case u.hub.PublicURL() != "":
-		return "Online: " + u.hub.PublicURL()
+	switch url := u.hub.PublicURL(); {
+	case url != "":
+		r := u.hub.Reachability()
+		switch {
+		case r.Checked.IsZero() || r.URL != url:
+			return "Online, checking reachability: " + url
+		case r.Reachable:
+			return fmt.Sprintf("Online, reachable (%d ms): %s", r.RTT.Milliseconds(), url)
+		}
+		return "Online but NOT reachable: " + url
 	case st.State == tunnel.StateFailed:
 		return "Local only (tunnel failed): " + u.hub.ReceiverURL()
 	case st.State == tunnel.StateStarting || st.State == tunnel.StateReconnecting:
@@ -113,6 +123,13 @@ func (t *tray) menuModel() *fyne.Menu {
 	}
 	quit := fyne.NewMenuItem("Quit", func() { u.app.Quit() })
 	quit.IsQuit = true
-	items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Open Hooktray", u.ShowWindow), quit)
+	items = append(items, fyne.NewMenuItemSeparator())
+	if u.hub.PublicURL() != "" {
+		items = append(items, fyne.NewMenuItem("Check public URL now", u.hub.ProbeNow))
+	}
+	if st := u.hub.TunnelStatus(); st.Mode == tunnel.Quick || st.Mode == tunnel.Token {
+		items = append(items, fyne.NewMenuItem("Tunnel log…", u.showTunnelLog))
+	}
+	items = append(items, fyne.NewMenuItem("Open Hooktray", u.ShowWindow), quit)
 	return fyne.NewMenu("Hooktray", items...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -33,19 +34,24 @@ func (l uiLoop) post(fn func()) { go func() { l <- fn }() }
 var onUI func(func())
 
 // newTestUI runs the real hub (SQLite in a temp dir, real listeners) under Fyne's test driver.
-func newTestUI(t *testing.T) (*UI, *app.Hub) {
+func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *app.Hub) {
 	t.Helper()
 	a := test.NewTempApp(t)
-	hub, err := app.Start(context.Background(), app.Options{
+	opts := app.Options{
 		DataDir: t.TempDir(), Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", Version: "test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, mod := range mods {
+		mod(&opts)
+	}
+	hub, err := app.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	loop := make(uiLoop)
-	stop := make(chan struct{})
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(stopped)
 		for {
 			select {
 			case fn := <-loop:
@@ -66,6 +72,7 @@ func newTestUI(t *testing.T) (*UI, *app.Hub) {
 		u.Stop()
 		hub.Stop(context.Background())
 		close(stop)
+		<-stopped // the next test's app must not meet this one's UI work
 	})
 	return u, hub
 }
@@ -286,4 +293,29 @@ func TestClosingTheWindowKeepsReceiving(t *testing.T) {
 	eventually(t, "an unread alert", func() bool { return u.unread.Load() == 1 })
 	onUI(u.ShowWindow)
 	eventually(t, "the log caught up", func() bool { return len(u.log.events) == 1 && u.unread.Load() == 0 })
+}
+
+func TestTrayShowsWhetherThePublicURLIsReachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	u, _ := newTestUI(t, func(o *app.Options) {
+		o.Listen = addr
+		o.Tunnel.PublicURL = "http://" + addr // leads straight back to the receiver
+	})
+	eventually(t, "a reachable status line", func() bool {
+		return strings.HasPrefix(statusLine(u), "Online, reachable (") && strings.HasSuffix(statusLine(u), addr)
+	})
+	var labels []string
+	onUI(func() {
+		for _, it := range u.tray.menuModel().Items {
+			labels = append(labels, it.Label)
+		}
+	})
+	if !strings.Contains(strings.Join(labels, "|"), "Check public URL now") {
+		t.Errorf("tray items %q", labels)
+	}
 }

@@ -29,6 +29,7 @@ type Backend interface {
 	ReceiverURL() string
 	PublicURL() string
 	TunnelStatus() tunnel.Status
+	Reachability() tunnel.Reachability
 	EndpointURL(id string) string
 	PublicEndpointURL(id string) string
 

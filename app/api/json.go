@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/tunnel"
 )
 
 // TimeFormat is RFC 3339 in UTC with nanoseconds, fixed width so the strings sort by time.
@@ -31,6 +32,10 @@ type TunnelStatus struct {
 	State string  `json:"state"`
 	URL   *string `json:"url"`
 	Error *string `json:"error"`
+	// Reachable is whether the last probe through the public URL came back (null: not probed).
+	Reachable  *bool   `json:"reachable"`
+	RTTMS      *int64  `json:"rtt_ms,omitempty"`
+	ProbeError *string `json:"probe_error,omitempty"`
 }
 
 // Endpoint is an endpoint as the API shows it. It never carries a secret.
@@ -133,9 +138,22 @@ func statusJSON(b Backend) Status {
 		Version:   b.Version(),
 		Receiver:  b.ReceiverURL(),
 		PublicURL: optional(b.PublicURL()),
-		Tunnel:    TunnelStatus{Mode: string(t.Mode), State: string(t.State), URL: optional(t.URL), Error: optional(t.Error)},
+		Tunnel:    tunnelJSON(t, b.Reachability()),
 		DataDir:   b.DataDir(),
 	}
+}
+
+func tunnelJSON(t tunnel.Status, r tunnel.Reachability) TunnelStatus {
+	out := TunnelStatus{Mode: string(t.Mode), State: string(t.State), URL: optional(t.URL), Error: optional(t.Error)}
+	if t.State == tunnel.StateOnline && !r.Checked.IsZero() && r.URL == t.URL {
+		out.Reachable = &r.Reachable
+		if r.Reachable {
+			ms := r.RTT.Milliseconds()
+			out.RTTMS = &ms
+		}
+		out.ProbeError = optional(r.Error)
+	}
+	return out
 }
 
 func endpointJSON(b Backend, e storage.Endpoint) Endpoint {

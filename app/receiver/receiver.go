@@ -44,6 +44,8 @@ type Options struct {
 	IdleTimeout       time.Duration // default 2 min between keep-alive requests
 	MaxHeaderBytes    int           // default 64 KiB; larger headers get 431
 	Logger            *slog.Logger  // default slog.Default()
+	// ProbeSecret, when set, makes ProbePrefix+ProbeSecret answer reachability probes.
+	ProbeSecret string
 }
 
 func (o *Options) setDefaults() {
@@ -125,6 +127,9 @@ func ValidID(id string) bool {
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	id, ok := strings.CutPrefix(req.URL.EscapedPath(), Prefix)
+	if !ok && r.serveProbe(w, req) {
+		return
+	}
 	if !ok || !ValidID(id) {
 		plain(w, http.StatusNotFound, "not found")
 		return

@@ -49,7 +49,7 @@ func TestProbeThroughAnExternalURLThatLeadsHere(t *testing.T) {
 	}
 	var st struct {
 		Tunnel struct {
-			Reachable *bool `json:"reachable"`
+			Reachable *bool  `json:"reachable"`
 			RTTMS     *int64 `json:"rtt_ms"`
 		}
 	}

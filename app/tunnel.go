@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -20,9 +22,12 @@ type TunnelOptions struct {
 
 // tunnelState holds the current tunnel status and the cloudflared log.
 type tunnelState struct {
-	mu  sync.Mutex
-	st  tunnel.Status
-	log *tunnel.LogBuffer
+	mu      sync.Mutex
+	st      tunnel.Status
+	log     *tunnel.LogBuffer
+	missing bool               // no cloudflared binary was found
+	stop    context.CancelFunc // ends the running cloudflared, if any
+	done    chan struct{}      // closed when it has ended
 }
 
 func (t *tunnelState) get() tunnel.Status {
@@ -43,8 +48,11 @@ func (h *Hub) startTunnel(ctx context.Context) {
 			mode = tunnel.External
 		}
 	}
-	h.tunnel.log = tunnel.NewLogBuffer(500)
+	if h.tunnel.log == nil {
+		h.tunnel.log = tunnel.NewLogBuffer(500)
+	}
 	st := tunnel.Status{Mode: mode, State: tunnel.StateOff}
+	missing := false
 	var cf *tunnel.Cloudflared
 	switch {
 	case o.PublicURL != "" && mode != tunnel.Token:
@@ -61,6 +69,7 @@ func (h *Hub) startTunnel(ctx context.Context) {
 		}
 		if err != nil {
 			st.State, st.Error = tunnel.StateFailed, err.Error()
+			missing = errors.Is(err, tunnel.ErrNoBinary)
 			break
 		}
 		cf = &tunnel.Cloudflared{
@@ -73,15 +82,59 @@ func (h *Hub) startTunnel(ctx context.Context) {
 		st.State = tunnel.StateStarting
 	}
 	h.tunnel.mu.Lock()
-	h.tunnel.st = st
+	h.tunnel.st, h.tunnel.missing = st, missing
 	h.tunnel.mu.Unlock()
 	if cf != nil {
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan struct{})
+		h.tunnel.mu.Lock()
+		h.tunnel.stop, h.tunnel.done = cancel, done
+		h.tunnel.mu.Unlock()
 		h.background.Add(1)
 		go func() {
 			defer h.background.Done()
-			cf.Run(h.ctx)
+			defer close(done)
+			cf.Run(ctx)
 		}()
 	}
+	h.changes.Publish(TunnelChanged)
+}
+
+// restartTunnel stops the running cloudflared, if any, and starts the tunnel again.
+func (h *Hub) restartTunnel(ctx context.Context) {
+	h.tunnel.mu.Lock()
+	stop, done := h.tunnel.stop, h.tunnel.done
+	h.tunnel.stop, h.tunnel.done = nil, nil
+	h.tunnel.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	h.startTunnel(ctx)
+}
+
+// CloudflaredMissing reports whether a tunnel was asked for but no cloudflared was found, so the
+// desktop app can offer to download it.
+func (h *Hub) CloudflaredMissing() bool {
+	h.tunnel.mu.Lock()
+	defer h.tunnel.mu.Unlock()
+	return h.tunnel.missing
+}
+
+// InstallCloudflared downloads the cloudflared release pinned in the repository into the data
+// dir, checks its SHA-256, and restarts the tunnel with it. progress gets bytes done and total.
+func (h *Hub) InstallCloudflared(ctx context.Context, progress func(done, total int64)) error {
+	rel, err := tunnel.PinnedRelease()
+	if err != nil {
+		return err
+	}
+	path, err := tunnel.Download(ctx, &http.Client{Timeout: 10 * time.Minute}, rel, tunnel.Platform(), h.opts.DataDir, progress)
+	if err != nil {
+		return err
+	}
+	h.tunnel.log.Add("hooktray: installed cloudflared " + rel.Version + " at " + path)
+	h.restartTunnel(ctx)
+	return nil
 }
 
 // setTunnel records a new tunnel status; a change of public URL rewrites runtime.json and is

@@ -112,3 +112,24 @@ func TestNamedTunnelWithoutTokenSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 }
+
+func TestMissingCloudflaredCanBeInstalledIntoTheDataDir(t *testing.T) {
+	bin := fakeCloudflared(t)
+	t.Setenv("PATH", t.TempDir())
+	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Quick} })
+	if !h.CloudflaredMissing() {
+		t.Fatal("CloudflaredMissing is false without a binary")
+	}
+	// The pinned release records no checksums yet, so the download path refuses to install.
+	if err := h.InstallCloudflared(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("InstallCloudflared: %v", err)
+	}
+	// A binary placed where a download lands is found on restart.
+	b, _ := os.ReadFile(bin)
+	os.MkdirAll(filepath.Join(h.DataDir(), "bin"), 0o755)
+	os.WriteFile(filepath.Join(h.DataDir(), "bin", "cloudflared"), b, 0o755)
+	h.restartTunnel(context.Background())
+	if st := waitTunnel(t, h, tunnel.StateOnline); !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.CloudflaredMissing() {
+		t.Errorf("after install: %+v", st)
+	}
+}

@@ -2,13 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -18,9 +18,10 @@ import (
 // statusBar is the window's bottom line: where webhooks can reach Hooktray, and brief
 // confirmations ("Copied cURL command").
 type statusBar struct {
-	u       *UI
-	where   *widget.Label
-	message *widget.Label
+	u        *UI
+	where    *widget.Label
+	message  *widget.Label
+	download *widget.Button // offered when a tunnel needs cloudflared and there is none
 	clear   *time.Timer
 	content fyne.CanvasObject
 }
@@ -30,7 +31,11 @@ func newStatusBar(u *UI) *statusBar {
 	s.where.SizeName = theme.SizeNameCaptionText
 	s.message.SizeName = theme.SizeNameCaptionText
 	s.message.Importance = widget.SuccessImportance
-	s.content = container.NewHBox(s.where, layout.NewSpacer(), s.message)
+	s.download = widget.NewButtonWithIcon("Download cloudflared…", theme.DownloadIcon(), u.offerCloudflared)
+	s.download.Importance = widget.HighImportance
+	s.download.Hide()
+	s.where.Truncation = fyne.TextTruncateEllipsis
+	s.content = container.NewBorder(nil, nil, nil, container.NewHBox(s.message, s.download), s.where)
 	s.refresh()
 	return s
 }
@@ -48,6 +53,53 @@ func (s *statusBar) refresh() {
 		s.where.Importance = widget.WarningImportance
 	}
 	s.where.Refresh()
+	if s.u.hub.CloudflaredMissing() {
+		s.download.Show()
+	} else {
+		s.download.Hide()
+	}
+}
+
+// offerCloudflared explains and, if the user agrees, downloads cloudflared with a progress bar.
+func (u *UI) offerCloudflared() {
+	rel, err := tunnel.PinnedRelease()
+	if err != nil {
+		u.showError(err)
+		return
+	}
+	msg := fmt.Sprintf("Public URLs come from Cloudflare's free quick tunnels, run by the official cloudflared "+
+		"program. Hooktray can download cloudflared %s for %s from Cloudflare's GitHub releases (about 40 MB), "+
+		"check its SHA-256 against the value recorded in Hooktray, and keep it in the data dir.",
+		rel.Version, tunnel.Platform())
+	dialog.ShowConfirm("Download cloudflared?", msg, func(ok bool) {
+		if !ok {
+			return
+		}
+		bar := widget.NewProgressBar()
+		note := widget.NewLabel("Connecting…")
+		progress := dialog.NewCustomWithoutButtons("Downloading cloudflared", container.NewVBox(note, bar), u.win)
+		progress.Resize(fyne.NewSize(420, 140))
+		progress.Show()
+		go func() {
+			err := u.hub.InstallCloudflared(context.Background(), func(done, total int64) {
+				u.do(func() {
+					if total > 0 {
+						bar.SetValue(float64(done) / float64(total))
+					}
+					note.SetText(humanSize(done) + " received")
+				})
+			})
+			u.do(func() {
+				progress.Hide()
+				if err != nil {
+					dialog.ShowError(fmt.Errorf("cloudflared was not installed: %w", err), u.win)
+					return
+				}
+				u.status.flash("cloudflared installed; starting the tunnel")
+				u.status.refresh()
+			})
+		}()
+	}, u.win)
 }
 
 // showTunnelLog opens a window with cloudflared's recent log, for when the tunnel misbehaves.

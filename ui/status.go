@@ -22,8 +22,8 @@ type statusBar struct {
 	where    *widget.Label
 	message  *widget.Label
 	download *widget.Button // offered when a tunnel needs cloudflared and there is none
-	clear   *time.Timer
-	content fyne.CanvasObject
+	clear    *time.Timer
+	content  fyne.CanvasObject
 }
 
 func newStatusBar(u *UI) *statusBar {

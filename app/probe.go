@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -114,6 +116,10 @@ func (h *Hub) probeOnce(ctx context.Context, base string) tunnel.Reachability {
 	start := time.Now()
 	resp, err := h.probe.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL: its path is the probe secret
+		}
 		r.Error = fmt.Sprintf("a request to %s did not come back: %v", base, err)
 		return r
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/storage"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -40,7 +41,9 @@ func (t *tunnelState) get() tunnel.Status {
 // cloudflared in the background. Without a binary, or with a bad one, the state says why and
 // everything works locally.
 func (h *Hub) startTunnel(ctx context.Context) {
+	h.tunnel.mu.Lock()
 	o := h.opts.Tunnel
+	h.tunnel.mu.Unlock()
 	mode := o.Mode
 	if mode == "" {
 		mode = tunnel.Off
@@ -111,6 +114,46 @@ func (h *Hub) restartTunnel(ctx context.Context) {
 		<-done
 	}
 	h.startTunnel(ctx)
+}
+
+// SetTunnel changes how endpoints become public (the desktop app's tunnel settings) and restarts
+// the tunnel. Invalid options give *storage.FieldError naming the field.
+func (h *Hub) SetTunnel(ctx context.Context, o TunnelOptions) error {
+	if _, err := tunnel.ParseMode(string(o.Mode)); err != nil {
+		return &storage.FieldError{Field: "mode", Message: err.Error()}
+	}
+	if o.PublicURL != "" {
+		if err := tunnel.ValidatePublicURL(o.PublicURL); err != nil {
+			return &storage.FieldError{Field: "public_url", Message: err.Error()}
+		}
+	}
+	if o.Mode == tunnel.External && o.PublicURL == "" {
+		return &storage.FieldError{Field: "public_url", Message: "give the public URL you already have"}
+	}
+	if o.Mode == tunnel.Token && o.PublicURL == "" {
+		return &storage.FieldError{Field: "public_url", Message: "give the named tunnel's public hostname"}
+	}
+	h.tunnel.mu.Lock()
+	if o.Cloudflared == "" {
+		o.Cloudflared = h.opts.Tunnel.Cloudflared
+	}
+	if o.Token == "" && o.Mode == tunnel.Token {
+		o.Token = h.opts.Tunnel.Token // keep the one given at start unless replaced
+	}
+	h.opts.Tunnel = o
+	h.tunnel.mu.Unlock()
+	h.restartTunnel(ctx)
+	return nil
+}
+
+// TunnelSettings returns the tunnel options in force, without the token (HasToken says whether
+// one is set).
+func (h *Hub) TunnelSettings() (o TunnelOptions, hasToken bool) {
+	h.tunnel.mu.Lock()
+	defer h.tunnel.mu.Unlock()
+	o = h.opts.Tunnel
+	hasToken, o.Token = o.Token != "", ""
+	return o, hasToken
 }
 
 // CloudflaredMissing reports whether a tunnel was asked for but no cloudflared was found, so the

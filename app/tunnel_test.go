@@ -133,3 +133,27 @@ func TestMissingCloudflaredCanBeInstalledIntoTheDataDir(t *testing.T) {
 		t.Errorf("after install: %+v", st)
 	}
 }
+
+func TestSetTunnelSwitchesModes(t *testing.T) {
+	bin := fakeCloudflared(t)
+	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Off, Cloudflared: bin} })
+	if st := h.TunnelStatus(); st.State != tunnel.StateOff {
+		t.Fatalf("status %+v", st)
+	}
+	if err := h.SetTunnel(context.Background(), TunnelOptions{Mode: tunnel.Quick}); err != nil {
+		t.Fatal(err)
+	}
+	quick := waitTunnel(t, h, tunnel.StateOnline)
+	if err := h.SetTunnel(context.Background(), TunnelOptions{Mode: tunnel.External, PublicURL: "https://hooks.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.TunnelStatus(); st.URL != "https://hooks.example.com" || st.URL == quick.URL {
+		t.Errorf("after switching to external: %+v", st)
+	}
+	if err := h.SetTunnel(context.Background(), TunnelOptions{Mode: tunnel.External}); err == nil {
+		t.Error("external without a URL was accepted")
+	}
+	if o, _ := h.TunnelSettings(); o.Mode != tunnel.External || o.Cloudflared != bin {
+		t.Errorf("settings %+v", o)
+	}
+}

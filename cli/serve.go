@@ -134,9 +134,6 @@ func (c *command) start(ctx context.Context, args []string) error {
 	case !displayAvailable():
 		fmt.Fprintln(c.env.Stderr, "hooktray: no display (DISPLAY and WAYLAND_DISPLAY are unset); running headless as `hooktray serve` does")
 	default:
-		if opts.Hub.Tunnel.Mode == "" && opts.Hub.Tunnel.PublicURL == "" {
-			opts.Hub.Tunnel.Mode = tunnel.Quick // the desktop app makes endpoints public by default
-		}
 		return c.env.GUI(ctx, opts.Hub, *hidden)
 	}
 	return Serve(ctx, opts, c.env.Stderr)

@@ -48,6 +48,14 @@ func Run(ctx context.Context, opts app.Options, startHidden bool) error {
 			ui.do(ui.ShowWindow)
 		}
 	}
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	if opts.Tunnel.Mode == "" && opts.Tunnel.PublicURL == "" {
+		// No tunnel flags: the settings saved in the app, by default a quick tunnel.
+		saved := loadTunnelSettings(a.Preferences())
+		saved.Token, saved.Cloudflared = opts.Tunnel.Token, opts.Tunnel.Cloudflared
+		opts.Tunnel = saved
+	}
 	hub, err := app.Start(ctx, opts)
 	var running *instance.ErrRunning
 	if errors.As(err, &running) {
@@ -60,8 +68,6 @@ func Run(ctx context.Context, opts app.Options, startHidden bool) error {
 	if err != nil {
 		return err
 	}
-	a := fyneapp.NewWithID(AppID)
-	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	ui := New(hub, a)
 	u.Store(ui)
 
@@ -135,6 +141,7 @@ func newUI(hub *app.Hub, a fyne.App, do func(func())) *UI {
 	u.win.SetMainMenu(fyne.NewMainMenu(
 		fyne.NewMenu("File",
 			fyne.NewMenuItem("New endpoint…", func() { u.editEndpoint(nil) }),
+			fyne.NewMenuItem("Tunnel settings…", u.editTunnel),
 			fyne.NewMenuItem("Close window", u.HideWindow),
 		),
 	))

@@ -534,3 +534,36 @@ func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 		t.Errorf("after delete %+v", a)
 	}
 }
+
+// TestTunnelTrafficIsAcceptedButNotTrusted: requests through a tunnel arrive from loopback with
+// the public Host; the receiver takes them as any other request and nothing else is reachable.
+func TestTunnelTrafficIsAcceptedButNotTrusted(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "tunnelled", nil)
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/webhook/" + ep.ID, 200},
+		{"/api/v1/status", 404},
+		{"/api/v1/endpoints", 404},
+		{"/", 404},
+	} {
+		req, _ := http.NewRequest("POST", h.ReceiverURL()+tc.path, strings.NewReader(`{"via":"tunnel"}`))
+		req.Host = "quiet-river-1.trycloudflare.com"
+		req.Header.Set("Cf-Connecting-Ip", "198.51.100.23")
+		req.Header.Set("Cf-Ray", "8a1b2c3d4e5f-AMS")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s through the tunnel: %d, want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	ev := newest(t, h)
+	if ev.Header.Get("Host") != "quiet-river-1.trycloudflare.com" || ev.ClientIP != "198.51.100.23" || countEvents(t, h) != 1 {
+		t.Errorf("stored %+v", ev)
+	}
+}

@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"errors"
-	"net/url"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"

@@ -46,6 +46,14 @@ func (c *command) status(ctx context.Context, args []string) error {
 	if st.Tunnel.Error != nil {
 		fmt.Fprintf(w, "\t%s\n", *st.Tunnel.Error)
 	}
+	switch r := st.Tunnel.Reachable; {
+	case r == nil && st.PublicURL != nil:
+		fmt.Fprintf(w, "Reachable\tnot checked yet\n")
+	case r != nil && *r && st.Tunnel.RTTMS != nil:
+		fmt.Fprintf(w, "Reachable\tyes, a probe came back in %d ms\n", *st.Tunnel.RTTMS)
+	case r != nil && !*r && st.Tunnel.ProbeError != nil:
+		fmt.Fprintf(w, "Reachable\tNO: %s\n", *st.Tunnel.ProbeError)
+	}
 	fmt.Fprintf(w, "Data dir\t%s\n", st.DataDir)
 	return w.Flush()
 }

@@ -1,0 +1,85 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// SealedSecret is an endpoint secret as stored: only its AEAD ciphertext, never the secret.
+type SealedSecret struct {
+	ID         int64
+	EndpointID string
+	Purpose    string // "signing" for verification secrets
+	Nonce      []byte
+	Ciphertext []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: no expiry; set on the previous secret during a rotation's grace
+}
+
+// AddSecret stores a sealed secret and sets its ID.
+func (s *Store) AddSecret(ctx context.Context, sec *SealedSecret) error {
+	now := time.Now().UTC()
+	sec.CreatedAt = now
+	res, err := s.writer.ExecContext(ctx, `INSERT INTO secrets (endpoint_id, purpose, nonce, ciphertext, created_at, expires_at)
+		VALUES (?,?,?,?,?,?)`, sec.EndpointID, sec.Purpose, sec.Nonce, sec.Ciphertext, now.UnixNano(), nullTime(sec.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store secret of %s: %w", sec.EndpointID, err)
+	}
+	sec.ID, _ = res.LastInsertId()
+	return nil
+}
+
+// ExpireSecrets sets the expiry of an endpoint's current secrets of a purpose (rotation grace).
+func (s *Store) ExpireSecrets(ctx context.Context, endpointID, purpose string, at time.Time) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE secrets SET expires_at=? WHERE endpoint_id=? AND purpose=?
+		AND (expires_at IS NULL OR expires_at > ?)`, at.UnixNano(), endpointID, purpose, at.UnixNano())
+	if err != nil {
+		return fmt.Errorf("expire secrets of %s: %w", endpointID, err)
+	}
+	return nil
+}
+
+// Secrets returns an endpoint's unexpired secrets of a purpose at now, newest first.
+func (s *Store) Secrets(ctx context.Context, endpointID, purpose string, now time.Time) ([]SealedSecret, error) {
+	rows, err := s.writer.QueryContext(ctx, `SELECT id, endpoint_id, purpose, nonce, ciphertext, created_at, expires_at
+		FROM secrets WHERE endpoint_id=? AND purpose=? AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC`,
+		endpointID, purpose, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("read secrets of %s: %w", endpointID, err)
+	}
+	defer rows.Close()
+	var out []SealedSecret
+	for rows.Next() {
+		var sec SealedSecret
+		var created int64
+		var expires sql.NullInt64
+		if err := rows.Scan(&sec.ID, &sec.EndpointID, &sec.Purpose, &sec.Nonce, &sec.Ciphertext, &created, &expires); err != nil {
+			return nil, fmt.Errorf("read secrets of %s: %w", endpointID, err)
+		}
+		sec.CreatedAt = time.Unix(0, created).UTC()
+		if expires.Valid {
+			sec.ExpiresAt = time.Unix(0, expires.Int64).UTC()
+		}
+		out = append(out, sec)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExpiredSecrets removes secrets whose grace period is over.
+func (s *Store) DeleteExpiredSecrets(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.writer.ExecContext(ctx, `DELETE FROM secrets WHERE expires_at IS NOT NULL AND expires_at <= ?`, now.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired secrets: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}

@@ -16,11 +16,11 @@ import (
 // directory is the in-memory endpoint table the receiver reads on every request. It is replaced
 // whole after every change (copy on write), so lookups take no lock.
 type directory struct {
-	m atomic.Pointer[map[string]*storage.Endpoint]
+	m atomic.Pointer[map[string]*receiver.Target]
 }
 
 // Lookup implements receiver.Directory.
-func (d *directory) Lookup(id string) (*storage.Endpoint, bool) {
+func (d *directory) Lookup(id string) (*receiver.Target, bool) {
 	m := d.m.Load()
 	if m == nil {
 		return nil, false
@@ -43,9 +43,16 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m := make(map[string]*storage.Endpoint, len(all))
-	for i := range all {
-		m[all[i].ID] = &all[i]
+	now := time.Now()
+	m := make(map[string]*receiver.Target, len(all))
+	for _, ep := range all {
+		t := &receiver.Target{Endpoint: ep}
+		if ep.VerifyScheme != "" && !ep.Deleted() {
+			if t.Secrets, err = h.openSecrets(ctx, ep.ID, now); err != nil {
+				return err
+			}
+		}
+		m[ep.ID] = t
 	}
 	h.dir.m.Store(&m)
 	h.changes.Publish(EndpointsChanged)
@@ -59,9 +66,9 @@ func (h *Hub) Endpoints() []storage.Endpoint {
 		return nil
 	}
 	out := make([]storage.Endpoint, 0, len(*m))
-	for _, ep := range *m {
-		if !ep.Deleted() {
-			out = append(out, *ep)
+	for _, t := range *m {
+		if !t.Deleted() {
+			out = append(out, t.Endpoint)
 		}
 	}
 	sortEndpoints(out)
@@ -86,11 +93,11 @@ func less(a, b storage.Endpoint) bool {
 
 // Endpoint returns one existing endpoint; storage.ErrNotFound (wrapped) if unknown or deleted.
 func (h *Hub) Endpoint(id string) (storage.Endpoint, error) {
-	ep, _ := h.dir.Lookup(id)
-	if ep == nil {
+	t, _ := h.dir.Lookup(id)
+	if t == nil {
 		return storage.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, storage.ErrNotFound)
 	}
-	return *ep, nil
+	return t.Endpoint, nil
 }
 
 // CreateEndpoint creates an endpoint from c (Name required). Invalid fields give *FieldError.
@@ -105,6 +112,9 @@ func (h *Hub) CreateEndpoint(ctx context.Context, c storage.EndpointChange) (sto
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.store.CreateEndpoint(ctx, &ep); err != nil {
+		return storage.Endpoint{}, err
+	}
+	if err := h.applySecret(ctx, ep, c.Secret); err != nil {
 		return storage.Endpoint{}, err
 	}
 	if err := h.reloadEndpoints(ctx); err != nil {
@@ -127,6 +137,9 @@ func (h *Hub) UpdateEndpoint(ctx context.Context, id string, c storage.EndpointC
 		return storage.Endpoint{}, err
 	}
 	if err := h.store.UpdateEndpoint(ctx, &ep); err != nil {
+		return storage.Endpoint{}, err
+	}
+	if err := h.applySecret(ctx, ep, c.Secret); err != nil {
 		return storage.Endpoint{}, err
 	}
 	if err := h.reloadEndpoints(ctx); err != nil {

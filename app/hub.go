@@ -20,6 +20,7 @@ import (
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/app/secrets"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -44,6 +45,8 @@ type Options struct {
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
 	RetentionEvery time.Duration
+	// Keyring holds the master key of secrets (default: the OS keychain, falling back to a file).
+	Keyring secrets.Keyring
 	// ProbeClient sends reachability probes (default: a client with a 15 s timeout). Tests point
 	// it at the receiver, standing in for the Internet.
 	ProbeClient *http.Client
@@ -71,6 +74,7 @@ type Hub struct {
 	lock     *instance.Lock
 	token    string
 	store    *storage.Store
+	box      *secrets.Box // seals endpoint secrets; the master key is in the keychain or a file
 	queue    *ingest.Queue
 	dir      directory
 	feed     live.Feed[storage.Event]
@@ -137,6 +141,13 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	h.lock = lock
 	if h.token, err = instance.LoadOrCreateToken(dataDir); err != nil {
+		return err
+	}
+	keys := h.opts.Keyring
+	if keys == nil {
+		keys = secrets.OSKeyring{}
+	}
+	if h.box, err = secrets.Open(dataDir, keys); err != nil {
 		return err
 	}
 	if h.store, err = storage.Open(ctx, filepath.Join(dataDir, DatabaseFile)); err != nil {

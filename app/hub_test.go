@@ -31,6 +31,7 @@ func startHub(t *testing.T, mod func(*Options)) *Hub {
 		APIListen: "127.0.0.1:0",
 		Version:   "test",
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Keyring:   noKeychain{}, // tests never touch the developer's keychain
 	}
 	if mod != nil {
 		mod(&opts)
@@ -567,3 +568,9 @@ func TestTunnelTrafficIsAcceptedButNotTrusted(t *testing.T) {
 		t.Errorf("stored %+v", ev)
 	}
 }
+
+// noKeychain is a machine without a keychain: the master key goes to the data dir's file.
+type noKeychain struct{}
+
+func (noKeychain) Get(string, string) (string, error) { return "", errors.New("no keychain here") }
+func (noKeychain) Set(string, string, string) error   { return errors.New("no keychain here") }

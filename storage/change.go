@@ -20,16 +20,34 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // EndpointChange holds endpoint fields to set; nil fields stay as they are (or take their default
 // on create).
 type EndpointChange struct {
-	Name                *string   `json:"name,omitempty"`
-	Enabled             *bool     `json:"enabled,omitempty"`
-	ResponseStatus      *int      `json:"response_status,omitempty"`
-	ResponseBody        *string   `json:"response_body,omitempty"`
-	ResponseContentType *string   `json:"response_content_type,omitempty"`
-	BodyLimit           *int64    `json:"body_limit,omitempty"`
-	Notes               *string   `json:"notes,omitempty"`
-	NotifyOn            *string   `json:"notify_on,omitempty"`
-	AlertTypes          *[]string `json:"alert_types,omitempty"`
+	Name                *string       `json:"name,omitempty"`
+	Enabled             *bool         `json:"enabled,omitempty"`
+	ResponseStatus      *int          `json:"response_status,omitempty"`
+	ResponseBody        *string       `json:"response_body,omitempty"`
+	ResponseContentType *string       `json:"response_content_type,omitempty"`
+	BodyLimit           *int64        `json:"body_limit,omitempty"`
+	Notes               *string       `json:"notes,omitempty"`
+	NotifyOn            *string       `json:"notify_on,omitempty"`
+	AlertTypes          *[]string     `json:"alert_types,omitempty"`
+	Verify              *VerifyChange `json:"verify,omitempty"`
+	// Secret sets the endpoint's signing secret. The hub seals it; Apply ignores it, so it never
+	// reaches a storage column in clear.
+	Secret *string `json:"secret,omitempty"`
 }
+
+// VerifyChange sets how an endpoint verifies what arrives.
+type VerifyChange struct {
+	Scheme        *string `json:"scheme,omitempty"`
+	Mode          *string `json:"mode,omitempty"` // off, annotate, enforce
+	WindowSeconds *int    `json:"window_seconds,omitempty"`
+	Header        *string `json:"header,omitempty"`
+	Prefix        *string `json:"prefix,omitempty"`
+	Algorithm     *string `json:"algorithm,omitempty"`
+	Encoding      *string `json:"encoding,omitempty"`
+}
+
+// Schemes are the signature schemes an endpoint can verify with (CONTRACT.md's names).
+var Schemes = []string{"homecast", "stripe", "standard-webhooks", "github", "shopify", "slack", "hmac", "shared-secret", "ha-mobile-app"}
 
 // Apply validates c and sets its fields on e; on error e may be partly changed.
 func (c EndpointChange) Apply(e *Endpoint) error {
@@ -101,6 +119,54 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 			return &FieldError{Field: "alert_types", Message: "at most 50 types"}
 		}
 		e.Settings.AlertTypes = types
+	}
+	if v := c.Verify; v != nil {
+		if err := v.apply(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v VerifyChange) apply(e *Endpoint) error {
+	if v.Scheme != nil {
+		known := *v.Scheme == ""
+		for _, s := range Schemes {
+			known = known || s == *v.Scheme
+		}
+		if !known {
+			return &FieldError{Field: "verify.scheme", Message: "must be one of " + strings.Join(Schemes, ", ")}
+		}
+		e.VerifyScheme = *v.Scheme
+	}
+	if v.Mode != nil {
+		switch *v.Mode {
+		case "off", "annotate", "enforce":
+			e.VerifyMode = *v.Mode
+		default:
+			return &FieldError{Field: "verify.mode", Message: "must be off, annotate or enforce"}
+		}
+	}
+	vs := &e.Settings.Verify
+	if v.WindowSeconds != nil {
+		if *v.WindowSeconds < 0 || *v.WindowSeconds > 86400 {
+			return &FieldError{Field: "verify.window_seconds", Message: "must be from 0 (the default, 300) to 86400"}
+		}
+		vs.WindowSeconds = *v.WindowSeconds
+	}
+	for _, f := range []struct {
+		src *string
+		dst *string
+	}{{v.Header, &vs.Header}, {v.Prefix, &vs.Prefix}, {v.Algorithm, &vs.Algorithm}, {v.Encoding, &vs.Encoding}} {
+		if f.src != nil {
+			*f.dst = strings.TrimSpace(*f.src)
+		}
+	}
+	if (e.VerifyScheme == "hmac" || e.VerifyScheme == "shared-secret") && vs.Header == "" {
+		return &FieldError{Field: "verify.header", Message: "name the header that carries the signature"}
+	}
+	if e.VerifyScheme == "" && e.VerifyMode != "off" {
+		return &FieldError{Field: "verify.scheme", Message: "choose a scheme to verify with"}
 	}
 	return nil
 }

@@ -73,7 +73,17 @@ const (
 type Settings struct {
 	NotifyOn   string   `json:"notify_on"`
 	AlertTypes []string `json:"alert_types"`
+	Verify     VerifySettings
 	extra      map[string]json.RawMessage
+}
+
+// VerifySettings are the scheme parameters beyond scheme and mode (which have their own columns).
+type VerifySettings struct {
+	WindowSeconds int    `json:"window_seconds,omitempty"` // 0: the scheme's default (300 s)
+	Header        string `json:"header,omitempty"`         // hmac, shared-secret
+	Prefix        string `json:"prefix,omitempty"`         // hmac
+	Algorithm     string `json:"algorithm,omitempty"`      // hmac: sha1, sha256, sha512
+	Encoding      string `json:"encoding,omitempty"`       // hmac: hex, base64
 }
 
 // DefaultSettings notify on alerts, where an alert is an ALERT or ANOMALY event (the types an
@@ -99,6 +109,9 @@ func (s Settings) marshal() ([]byte, error) {
 	}
 	m["notify_on"] = s.NotifyOn
 	m["alert_types"] = s.AlertTypes
+	if s.Verify != (VerifySettings{}) {
+		m["verify"] = s.Verify
+	}
 	return json.Marshal(m)
 }
 
@@ -114,8 +127,12 @@ func unmarshalSettings(b []byte) Settings {
 	if v, ok := m["alert_types"]; ok {
 		json.Unmarshal(v, &s.AlertTypes)
 	}
+	if v, ok := m["verify"]; ok {
+		json.Unmarshal(v, &s.Verify)
+	}
 	delete(m, "notify_on")
 	delete(m, "alert_types")
+	delete(m, "verify")
 	if len(m) > 0 {
 		s.extra = m
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -40,7 +41,7 @@ func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *app.Hub) {
 	a := test.NewTempApp(t)
 	opts := app.Options{
 		DataDir: t.TempDir(), Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0", Version: "test",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Keyring: noKeychain{},
 	}
 	for _, mod := range mods {
 		mod(&opts)
@@ -336,3 +337,9 @@ func TestTunnelSettingsAreRemembered(t *testing.T) {
 		t.Errorf("a damaged setting gave %+v", o)
 	}
 }
+
+// noKeychain keeps tests away from the developer's keychain.
+type noKeychain struct{}
+
+func (noKeychain) Get(string, string) (string, error) { return "", errors.New("no keychain here") }
+func (noKeychain) Set(string, string, string) error   { return errors.New("no keychain here") }

@@ -39,6 +39,9 @@ type Backend interface {
 	UpdateEndpoint(ctx context.Context, id string, c storage.EndpointChange) (storage.Endpoint, error)
 	DeleteEndpoint(ctx context.Context, id string) error
 	TestEndpoint(ctx context.Context, id string) (storage.Event, error)
+	RotateSecret(ctx context.Context, id string) (string, error)
+	RevealSecret(ctx context.Context, id string) (string, error)
+	SecretsStorage() string
 
 	Events(ctx context.Context, q storage.EventQuery) (storage.Page, error)
 	Event(ctx context.Context, id int64) (storage.Event, error)
@@ -74,6 +77,7 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("PATCH /api/v1/endpoints/{id}", s.patchEndpoint)
 	s.mux.HandleFunc("DELETE /api/v1/endpoints/{id}", s.deleteEndpoint)
 	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/rotate-secret", s.rotateSecret)
+	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/reveal-secret", s.revealSecret)
 	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/test", s.testEndpoint)
 	s.mux.HandleFunc("GET /api/v1/events", s.listEvents)
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
@@ -157,17 +161,25 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// rotateSecret answers the new secret: rotating is a moment the user needs to see it (to give
+// it to the provider). The previous secret stays valid for an hour.
 func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
-	e, err := s.b.Endpoint(r.PathValue("id"))
+	secret, err := s.b.RotateSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	if e.VerifyScheme == "" {
-		writeError(w, http.StatusConflict, "endpoint "+e.Name+" has no signature scheme, so it has no secret to rotate")
+	writeJSON(w, http.StatusOK, SecretAnswer{Secret: secret, PreviousValidFor: "1h"})
+}
+
+// revealSecret is the explicit call that returns an endpoint's secret; nothing else does.
+func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request) {
+	secret, err := s.b.RevealSecret(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
 		return
 	}
-	writeError(w, http.StatusNotImplemented, "secret rotation is not available in this version")
+	writeJSON(w, http.StatusOK, SecretAnswer{Secret: secret})
 }
 
 func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,9 @@ type Status struct {
 	PublicURL *string      `json:"public_url"`
 	Tunnel    TunnelStatus `json:"tunnel"`
 	DataDir   string       `json:"data_dir"`
+	// Secrets says where the master key of stored secrets is: "keychain", or "file" (the data
+	// dir's master-key file, where no keychain is available).
+	Secrets string `json:"secrets"`
 }
 
 // TunnelStatus is the tunnel part of Status.
@@ -119,6 +122,12 @@ type ReplayResult struct {
 	Body       string `json:"body"`
 }
 
+// SecretAnswer is the answer of rotate-secret and reveal-secret.
+type SecretAnswer struct {
+	Secret           string `json:"secret"`
+	PreviousValidFor string `json:"previous_valid_for,omitempty"`
+}
+
 // Error is every error response.
 type Error struct {
 	Error string `json:"error"`
@@ -140,6 +149,7 @@ func statusJSON(b Backend) Status {
 		PublicURL: optional(b.PublicURL()),
 		Tunnel:    tunnelJSON(t, b.Reachability()),
 		DataDir:   b.DataDir(),
+		Secrets:   b.SecretsStorage(),
 	}
 }
 

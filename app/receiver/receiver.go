@@ -27,7 +27,7 @@ const Prefix = "/webhook/"
 type Directory interface {
 	// Lookup returns the endpoint with id, or nil. gone is true when the id belonged to an
 	// endpoint that was deleted.
-	Lookup(id string) (ep *storage.Endpoint, gone bool)
+	Lookup(id string) (t *Target, gone bool)
 }
 
 // Committer stores an event durably; see ingest.Queue.Commit.
@@ -192,6 +192,16 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ev.Body, ev.Size = body, int64(len(body))
 	ev.Type = eventtype.Find(req.Header, body) // here, in parallel, not in the single writer
+	if !check(ep, ev, ev.ReceivedAt) && ep.VerifyMode == "enforce" {
+		// Kept with its body and the reason, so the user can see why it was refused.
+		ev.Status, ev.Reason, ev.ResponseStatus = storage.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
+		if err := r.store.Commit(ev); err != nil {
+			r.storageFailed(w, ev, err)
+			return
+		}
+		jsonError(w, http.StatusUnauthorized, ev.Verification.Reason)
+		return
+	}
 	ev.ResponseStatus = ep.ResponseStatus
 	if err := r.store.Commit(ev); err != nil {
 		r.storageFailed(w, ev, err)

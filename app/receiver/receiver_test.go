@@ -12,9 +12,9 @@ import (
 
 type oneEndpoint struct{ ep storage.Endpoint }
 
-func (d oneEndpoint) Lookup(id string) (*storage.Endpoint, bool) {
+func (d oneEndpoint) Lookup(id string) (*Target, bool) {
 	if id == d.ep.ID {
-		return &d.ep, false
+		return &Target{Endpoint: d.ep}, false
 	}
 	return nil, false
 }

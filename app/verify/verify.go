@@ -6,6 +6,7 @@ package verify
 
 import (
 	"crypto/hmac"
+	cryptorand "crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -328,4 +329,23 @@ func shared(cfg Config, r Request, secrets []string) Result {
 		return Result{OK: true}
 	}
 	return fail("%s does not match the secret", cfg.Header)
+}
+
+// NewSecret returns a strong secret in the format the scheme's providers use: whsec_ + base64
+// for Standard Webhooks, whsec_ + 64 hex for Homecast, 64 hex for a Home Assistant mobile_app
+// registration, and random URL-safe text for the others.
+func NewSecret(scheme string) string {
+	b := make([]byte, 32)
+	if _, err := cryptorand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	switch scheme {
+	case StandardWebhooks:
+		return "whsec_" + base64.StdEncoding.EncodeToString(b[:24])
+	case Homecast:
+		return "whsec_" + hex.EncodeToString(b)
+	case MobileApp:
+		return hex.EncodeToString(b)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }

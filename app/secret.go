@@ -1,0 +1,99 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hooktray/hooktray/app/verify"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// purposeSigning marks the secrets that verify an endpoint's requests.
+const purposeSigning = "signing"
+
+// RotationGrace is how long the previous secret stays valid after a rotation (as Shopify does).
+const RotationGrace = time.Hour
+
+// openSecrets returns an endpoint's current secrets in clear (newest first), for memory only.
+func (h *Hub) openSecrets(ctx context.Context, id string, now time.Time) ([]string, error) {
+	sealed, err := h.store.Secrets(ctx, id, purposeSigning, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(sealed))
+	for _, s := range sealed {
+		plain, err := h.box.Unseal(s.Nonce, s.Ciphertext, id)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %s: %w", id, err)
+		}
+		out = append(out, plain)
+	}
+	return out, nil
+}
+
+// addSecret seals and stores a secret; with grace > 0 the current ones stay valid that long.
+func (h *Hub) addSecret(ctx context.Context, id, secret string, grace time.Duration) error {
+	if grace >= 0 {
+		if err := h.store.ExpireSecrets(ctx, id, purposeSigning, time.Now().Add(grace)); err != nil {
+			return err
+		}
+	}
+	nonce, ct := h.box.Seal(secret, id)
+	return h.store.AddSecret(ctx, &storage.SealedSecret{EndpointID: id, Purpose: purposeSigning, Nonce: nonce, Ciphertext: ct})
+}
+
+// applySecret handles the secret part of a create or update: a given secret replaces the current
+// ones at once; an endpoint that verifies but has no secret gets a generated one.
+func (h *Hub) applySecret(ctx context.Context, ep storage.Endpoint, given *string) error {
+	switch {
+	case given != nil && *given != "":
+		return h.addSecret(ctx, ep.ID, *given, 0)
+	case ep.VerifyScheme != "":
+		have, err := h.store.Secrets(ctx, ep.ID, purposeSigning, time.Now())
+		if err != nil || len(have) > 0 {
+			return err
+		}
+		return h.addSecret(ctx, ep.ID, verify.NewSecret(ep.VerifyScheme), -1)
+	}
+	return nil
+}
+
+// RotateSecret gives the endpoint a new secret in its scheme's format and keeps the previous one
+// valid for RotationGrace. It returns the new secret: this is one of the two calls that reveal a
+// secret (RevealSecret is the other).
+func (h *Hub) RotateSecret(ctx context.Context, id string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ep, err := h.Endpoint(id)
+	if err != nil {
+		return "", err
+	}
+	if ep.VerifyScheme == "" {
+		return "", &storage.FieldError{Field: "verify.scheme", Message: "the endpoint verifies nothing, so it has no secret to rotate"}
+	}
+	secret := verify.NewSecret(ep.VerifyScheme)
+	if err := h.addSecret(ctx, id, secret, RotationGrace); err != nil {
+		return "", err
+	}
+	h.log.Info("secret rotated", "endpoint", id, "previous_valid_until", time.Now().Add(RotationGrace).Format(time.RFC3339))
+	return secret, h.reloadEndpoints(ctx)
+}
+
+// RevealSecret returns the endpoint's newest secret in clear. Nothing else returns one.
+func (h *Hub) RevealSecret(ctx context.Context, id string) (string, error) {
+	if _, err := h.Endpoint(id); err != nil {
+		return "", err
+	}
+	secrets, err := h.openSecrets(ctx, id, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if len(secrets) == 0 {
+		return "", &storage.FieldError{Field: "secret", Message: "the endpoint has no secret"}
+	}
+	return secrets[0], nil
+}
+
+// SecretsStorage says where the master key lives ("keychain" or "file"), for status.
+func (h *Hub) SecretsStorage() string { return h.box.Source }

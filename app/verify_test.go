@@ -1,0 +1,144 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+func stripeHeader(secret, body string, t time.Time) string {
+	ts := fmt.Sprint(t.Unix())
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "." + body))
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
+	h := startHub(t, nil)
+	secret := "whsec_stripe_test_secret_0123456789"
+	ep := createEndpoint(t, h, "stripe", func(c *storage.EndpointChange) {
+		scheme, mode := "stripe", "enforce"
+		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+		c.Secret = &secret
+	})
+	body := `{"id":"evt_1","type":"payment_intent.succeeded"}`
+	resp, _ := post(t, h.EndpointURL(ep.ID), []byte(body), "Stripe-Signature", stripeHeader(secret, body, time.Now()))
+	if resp.StatusCode != 200 {
+		t.Fatalf("signed request answered %d", resp.StatusCode)
+	}
+	ok := newest(t, h)
+	if ok.Status != storage.Accepted || ok.Verification.Result != "ok" || ok.Type != "payment_intent.succeeded" {
+		t.Errorf("signed event %+v", ok.Verification)
+	}
+	tampered := strings.Replace(body, "succeeded", "failed", 1)
+	resp, got := post(t, h.EndpointURL(ep.ID), []byte(tampered), "Stripe-Signature", stripeHeader(secret, body, time.Now()))
+	if resp.StatusCode != 401 || !strings.Contains(got, "signature does not match") {
+		t.Fatalf("tampered request answered %d %s", resp.StatusCode, got)
+	}
+	bad := newest(t, h)
+	if bad.Status != storage.Rejected || bad.Verification.Result != "failed" || !strings.Contains(bad.Reason, "signature does not match the secret") || string(bad.Body) != tampered {
+		t.Errorf("tampered event %+v %q", bad.Verification, bad.Reason)
+	}
+	old := stripeHeader(secret, body, time.Now().Add(-412*time.Second))
+	if resp, got := post(t, h.EndpointURL(ep.ID), []byte(body), "Stripe-Signature", old); resp.StatusCode != 401 || !strings.Contains(got, "timestamp is 412 s old (window 300 s)") {
+		t.Errorf("stale request answered %d %s", resp.StatusCode, got)
+	}
+
+	// Rotation: the new secret works at once and the old one during the grace period.
+	newSecret, err := h.RotateSecret(context.Background(), ep.ID)
+	if err != nil || newSecret == secret || newSecret == "" {
+		t.Fatalf("rotate: %q %v", newSecret, err)
+	}
+	for _, s := range []string{newSecret, secret} {
+		if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(body), "Stripe-Signature", stripeHeader(s, body, time.Now())); resp.StatusCode != 200 {
+			t.Errorf("after rotation, a request signed with %q answered %d", s[:10], resp.StatusCode)
+		}
+	}
+	if revealed, err := h.RevealSecret(context.Background(), ep.ID); err != nil || revealed != newSecret {
+		t.Errorf("reveal: %q %v", revealed, err)
+	}
+
+	// The API never shows the secret outside the reveal and rotate calls.
+	c := newAPIClient(t, h)
+	var raw map[string]any
+	c.do("GET", "/api/v1/endpoints/"+ep.ID, "", &raw)
+	if strings.Contains(fmt.Sprint(raw), secret) || strings.Contains(fmt.Sprint(raw), newSecret) {
+		t.Error("the endpoint JSON contains a secret")
+	}
+	h.Stop(context.Background())
+	for _, name := range []string{DatabaseFile, DatabaseFile + "-wal"} {
+		b, _ := os.ReadFile(filepath.Join(h.DataDir(), name))
+		if bytes.Contains(b, []byte(secret)) || bytes.Contains(b, []byte(newSecret)) {
+			t.Errorf("%s contains a secret in clear", name)
+		}
+	}
+}
+
+func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
+	h := startHub(t, nil)
+	secret := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	ep := createEndpoint(t, h, "phone", func(c *storage.EndpointChange) {
+		scheme, mode := "ha-mobile-app", "annotate"
+		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+		c.Secret = &secret
+	})
+	body := `{"type":"update_location","encrypted":true,"encrypted_data":"oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3PS9/W3rupsN+zNKKj40NJk230GrxRN31RhkVeMKEQ/B6rOjzFalvT0MUMrcpFp1nrJNpnh92UQndKQFCe457iUIh7nDx"}`
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(body)); resp.StatusCode != 200 {
+		t.Fatalf("answered %d", resp.StatusCode)
+	}
+	ev := newest(t, h)
+	if string(ev.Decrypted) != `{"gps":[12.34,56.78],"gps_accuracy":120,"battery":45}` || ev.Type != "update_location" || ev.Verification.Result != "ok" {
+		t.Errorf("event %+v decrypted %q", ev.Verification, ev.Decrypted)
+	}
+	var apiEv struct{ Decrypted string }
+	newAPIClient(t, h).do("GET", fmt.Sprintf("/api/v1/events/%d", ev.ID), "", &apiEv)
+	if !strings.Contains(apiEv.Decrypted, "gps_accuracy") {
+		t.Errorf("API decrypted %q", apiEv.Decrypted)
+	}
+	// annotate: a payload that does not open is accepted and marked.
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"type":"x","encrypted":true,"encrypted_data":"AAAA"}`)); resp.StatusCode != 200 {
+		t.Errorf("annotate mode refused a bad payload: %d", resp.StatusCode)
+	}
+	if ev := newest(t, h); ev.Verification.Result != "failed" || ev.Status != storage.Accepted {
+		t.Errorf("bad payload %+v", ev.Verification)
+	}
+}
+
+func TestVerificationSettingsAreValidated(t *testing.T) {
+	h := startHub(t, nil)
+	for _, tc := range []struct {
+		v     storage.VerifyChange
+		field string
+	}{
+		{storage.VerifyChange{Scheme: ptr("md5")}, "verify.scheme"},
+		{storage.VerifyChange{Scheme: ptr("github"), Mode: ptr("strict")}, "verify.mode"},
+		{storage.VerifyChange{Scheme: ptr("hmac"), Mode: ptr("enforce")}, "verify.header"},
+		{storage.VerifyChange{Mode: ptr("enforce")}, "verify.scheme"},
+	} {
+		name := "v"
+		_, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, Verify: &tc.v})
+		fe, ok := err.(*storage.FieldError)
+		if !ok || fe.Field != tc.field {
+			t.Errorf("%+v: %v, want a %s error", tc.v, err, tc.field)
+		}
+	}
+	// A verifying endpoint created without a secret gets one in its scheme's format.
+	name, scheme, mode := "gen", "standard-webhooks", "enforce"
+	ep, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, Verify: &storage.VerifyChange{Scheme: &scheme, Mode: &mode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := h.RevealSecret(context.Background(), ep.ID); err != nil || !strings.HasPrefix(s, "whsec_") {
+		t.Errorf("generated secret %q %v", s, err)
+	}
+}

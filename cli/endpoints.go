@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"text/tabwriter"
 
 	"github.com/hooktray/hooktray/app/api"
@@ -60,7 +61,7 @@ func (c *command) status(ctx context.Context, args []string) error {
 
 func (c *command) endpoints(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("endpoints: expected list, add, show, enable, disable, rm, rotate-secret or test")
+		return usagef("endpoints: expected list, add, show, enable, disable, rm, rotate-secret, reveal-secret or test")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -88,9 +89,16 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 			*raw = []byte(`{"deleted":"` + e.ID + `"}`)
 			return fmt.Sprintf("Deleted endpoint %s (%s); its URL now answers 410 Gone, its history stays.", e.Name, e.ID), nil
 		})
-	case "rotate-secret":
+	case "rotate-secret", "reveal-secret":
 		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
-			return nil, cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/rotate-secret", nil, nil, raw)
+			var ans api.SecretAnswer
+			if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/"+sub, nil, &ans, raw); err != nil {
+				return nil, err
+			}
+			if sub == "rotate-secret" {
+				fmt.Fprintf(c.env.Stderr, "New secret for %s; the previous one stays valid for %s. Give this one to the provider:\n", e.Name, ans.PreviousValidFor)
+			}
+			return ans.Secret, nil
 		})
 	case "test":
 		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
@@ -144,7 +152,10 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	limit := fs.Int64("body-limit", 0, "largest accepted body in bytes (default 10 MiB)")
 	notes := fs.String("notes", "", "notes for yourself")
 	disabled := fs.Bool("disabled", false, "create it paused")
-	verify := fs.String("verify", "", "signature scheme (not available in this version)")
+	verify := fs.String("verify", "", "signature scheme: homecast, stripe, standard-webhooks, github, shopify, slack, hmac, shared-secret, ha-mobile-app")
+	secret := fs.String("secret", "", "the provider's signing secret (generated in the scheme's format when left out; prefer HOOKTRAY_SECRET: flags are visible to other users)")
+	mode := fs.String("mode", "", "annotate (accept and mark) or enforce (answer 401); default enforce when --verify is given")
+	header := fs.String("signature-header", "", "hmac and shared-secret: the header that carries the signature or secret")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -156,10 +167,25 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	if *name == "" {
 		return usagef("endpoints add: --name is required")
 	}
-	if *verify != "" {
-		return fmt.Errorf("signature verification (--verify %s) is not available in this version of Hooktray", *verify)
-	}
 	change := storage.EndpointChange{Name: name}
+	if *verify != "" {
+		m := *mode
+		if m == "" {
+			m = "enforce"
+		}
+		change.Verify = &storage.VerifyChange{Scheme: verify, Mode: &m}
+		if *header != "" {
+			change.Verify.Header = header
+		}
+		if *secret == "" {
+			*secret = os.Getenv("HOOKTRAY_SECRET")
+		}
+		if *secret != "" {
+			change.Secret = secret
+		}
+	} else if *mode != "" || *secret != "" {
+		return usagef("endpoints add: --mode and --secret need --verify SCHEME")
+	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "response-status":

@@ -142,3 +142,29 @@ func TestVerificationSettingsAreValidated(t *testing.T) {
 		t.Errorf("generated secret %q %v", s, err)
 	}
 }
+
+func TestSharedSecretHeaderIsCheckedButNeverStored(t *testing.T) {
+	h := startHub(t, nil)
+	secret := "shared-secret-value-987654321"
+	ep := createEndpoint(t, h, "device", func(c *storage.EndpointChange) {
+		scheme, mode, header := "shared-secret", "enforce", "X-Device-Secret"
+		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
+		c.Secret = &secret
+	})
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Device-Secret", secret); resp.StatusCode != 200 {
+		t.Fatalf("right secret answered %d", resp.StatusCode)
+	}
+	if resp, got := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Device-Secret", "wrong"); resp.StatusCode != 401 || !strings.Contains(got, "X-Device-Secret does not match") {
+		t.Fatalf("wrong secret answered %d %s", resp.StatusCode, got)
+	}
+	if ev := newest(t, h); strings.Contains(fmt.Sprint(ev.Header), "wrong") || strings.Contains(fmt.Sprint(ev.Header), secret) {
+		t.Errorf("stored headers %v", ev.Header)
+	}
+	h.Stop(context.Background())
+	for _, name := range []string{DatabaseFile, DatabaseFile + "-wal"} {
+		b, _ := os.ReadFile(filepath.Join(h.DataDir(), name))
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s contains the shared secret", name)
+		}
+	}
+}

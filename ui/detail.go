@@ -38,21 +38,24 @@ type eventDetail struct {
 	ev *storage.Event // the event shown (full), nil when none
 	id int64          // the event being loaded or shown
 
-	title    *widget.Label
-	overview *widget.Form
-	headers  [][2]string
-	query    [][2]string
-	hdrTable *widget.Table
-	qryTable *widget.Table
-	bodyMode *widget.RadioGroup
-	bodyNote *widget.Label
-	body     *widget.TextGrid
-	tabs     *container.AppTabs
-	actions  *fyne.Container
-	copyCurl *widget.Button
-	stack    *fyne.Container
-	none     fyne.CanvasObject
-	content  fyne.CanvasObject
+	title     *widget.Label
+	overview  *widget.Form
+	headers   [][2]string
+	query     [][2]string
+	hdrTable  *widget.Table
+	qryTable  *widget.Table
+	bodyMode  *widget.RadioGroup
+	bodyNote  *widget.Label
+	body      *widget.TextGrid
+	tabs      *container.AppTabs
+	actions   *fyne.Container
+	copyCurl  *widget.Button
+	reveal    *widget.Check // include credentials and signatures in copies and exports
+	decrypted *widget.TextGrid
+	decTab    *container.TabItem
+	stack     *fyne.Container
+	none      fyne.CanvasObject
+	content   fyne.CanvasObject
 }
 
 func newEventDetail(u *UI) *eventDetail {
@@ -68,12 +71,15 @@ func newEventDetail(u *UI) *eventDetail {
 	d.bodyMode = widget.NewRadioGroup([]string{viewPretty, viewRaw, viewHex}, func(string) { d.renderBody() })
 	d.bodyMode.Horizontal = true
 	bodyTab := container.NewBorder(container.NewHBox(d.bodyMode, d.bodyNote), nil, nil, nil, container.NewScroll(d.body))
+	d.decrypted = widget.NewTextGrid()
+	d.decTab = container.NewTabItem("Decrypted", container.NewScroll(d.decrypted))
 	d.tabs = container.NewAppTabs(
 		container.NewTabItem("Overview", container.NewVScroll(d.overview)),
 		container.NewTabItem("Headers", d.hdrTable),
 		container.NewTabItem("Query", d.qryTable),
 		container.NewTabItem("Body", bodyTab),
 	)
+	d.reveal = widget.NewCheck("with credentials", nil)
 	copyBody := widget.NewButtonWithIcon("Body", theme.ContentCopyIcon(), d.copyBody)
 	d.copyCurl = widget.NewButtonWithIcon("cURL", theme.ContentCopyIcon(), func() {
 		if d.ev != nil {
@@ -84,7 +90,7 @@ func newEventDetail(u *UI) *eventDetail {
 	exportHAR := widget.NewButtonWithIcon("HAR", theme.DocumentSaveIcon(), func() { d.export("har") })
 	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), d.confirmDelete)
 	del.Importance = widget.DangerImportance
-	d.actions = container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR, layout.NewSpacer(), del)
+	d.actions = container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR, d.reveal, layout.NewSpacer(), del)
 	detail := container.NewBorder(container.NewVBox(d.title, d.actions), nil, nil, nil, d.tabs)
 	d.none = container.NewCenter(widget.NewLabel("Select an event to see its headers and body."))
 	d.stack = container.NewStack(detail, d.none)
@@ -193,6 +199,18 @@ func (d *eventDetail) display(ev storage.Event) {
 	d.hdrTable.Refresh()
 	d.qryTable.Refresh()
 
+	d.tabs.Remove(d.decTab)
+	if ev.Decrypted != nil {
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, ev.Decrypted, "", "  ") == nil {
+			d.decrypted.Rows = jsonRows(pretty.String())
+			d.decrypted.Refresh()
+		} else {
+			d.decrypted.SetText(string(ev.Decrypted))
+		}
+		d.tabs.Append(d.decTab)
+	}
+
 	mode := viewRaw
 	switch {
 	case ev.Body == nil:
@@ -290,14 +308,27 @@ func (d *eventDetail) copyBody() {
 
 // curl is the shown event as a runnable cURL command aimed at its endpoint's URL.
 func (d *eventDetail) curl() string {
-	return export.Curl(*d.ev, d.u.bestURL(d.ev.EndpointID))
+	return export.Curl(d.shareable(), d.u.bestURL(d.ev.EndpointID))
+}
+
+// shareable is the shown event as copies and exports carry it: credential and signature headers
+// masked unless "with credentials" is ticked.
+func (d *eventDetail) shareable() storage.Event {
+	if d.reveal.Checked {
+		return *d.ev
+	}
+	var extra string
+	if ep, err := d.u.hub.Endpoint(d.ev.EndpointID); err == nil {
+		extra = ep.Settings.Verify.Header
+	}
+	return export.Mask(*d.ev, extra)
 }
 
 func (d *eventDetail) export(kind string) {
 	if d.ev == nil {
 		return
 	}
-	ev := *d.ev
+	ev := d.shareable()
 	var data []byte
 	var err error
 	if kind == "har" {

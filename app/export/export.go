@@ -23,6 +23,42 @@ var skipHeaders = map[string]bool{
 	"Transfer-Encoding": true, "Te": true, "Trailer": true, "Upgrade": true, "Accept-Encoding": true,
 }
 
+// Masked replaces sensitive header values in exports.
+const Masked = "[masked by Hooktray]"
+
+// sensitiveHeaders carry credentials or signatures; exports mask them unless asked not to.
+var sensitiveHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
+	"X-Hub-Signature": true, "X-Hub-Signature-256": true, "Stripe-Signature": true,
+	"Webhook-Signature": true, "Svix-Signature": true, "X-Shopify-Hmac-Sha256": true,
+	"X-Slack-Signature": true, "X-Homecast-Signature": true, "X-Api-Key": true,
+}
+
+// Mask returns ev with credential and signature headers (and the extra ones named, such as an
+// endpoint's own signature header) replaced by Masked. The event given is not changed.
+func Mask(ev storage.Event, extra ...string) storage.Event {
+	h := make(http.Header, len(ev.Header))
+	for k, vs := range ev.Header {
+		h[k] = vs
+	}
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		sensitive := sensitiveHeaders[ck]
+		for _, e := range extra {
+			sensitive = sensitive || (e != "" && http.CanonicalHeaderKey(e) == ck)
+		}
+		if sensitive {
+			masked := make([]string, len(vs))
+			for i := range masked {
+				masked[i] = Masked
+			}
+			h[k] = masked
+		}
+	}
+	ev.Header = h
+	return ev
+}
+
 // Curl returns a POSIX shell command that sends ev again to target (the endpoint's URL), with its
 // method, query, headers and exact body. Text bodies are quoted inline; other bodies are piped in
 // from printf with octal escapes, so any byte survives the trip.

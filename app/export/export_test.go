@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +108,20 @@ func TestHAR(t *testing.T) {
 	if doc.Log.Version != "1.2" || e.Request.URL != "http://h/webhook/x?a=1&a=2" || len(e.Request.QueryString) != 2 ||
 		e.Request.PostData.Text != "/w==" || e.Request.PostData.Encoding != "base64" || e.Response.Status != 200 {
 		t.Errorf("HAR %s", b)
+	}
+}
+
+func TestMaskHidesCredentialsAndSignatures(t *testing.T) {
+	ev := storage.Event{Method: "POST", Body: []byte("{}"), Header: http.Header{
+		"Authorization": {"Bearer tok"}, "Stripe-Signature": {"t=1,v1=ab"}, "X-My-Secret": {"s3"}, "X-Custom": {"keep"}}}
+	m := Mask(ev, "x-my-secret")
+	cmd := Curl(m, "http://h/webhook/x")
+	for _, secret := range []string{"Bearer tok", "v1=ab", "s3'"} {
+		if strings.Contains(cmd, secret) {
+			t.Errorf("masked cURL contains %q:\n%s", secret, cmd)
+		}
+	}
+	if !strings.Contains(cmd, "X-Custom: keep") || ev.Header.Get("Authorization") != "Bearer tok" {
+		t.Errorf("Mask changed too much: %s / original %v", cmd, ev.Header)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"github.com/hooktray/hooktray/storage"
 )
 
+// SharedSecretMask replaces a shared-secret header's value in stored events.
+const SharedSecretMask = "[the endpoint's shared secret, not stored]"
+
 // Target is an endpoint as the receiver needs it: its settings and its current secrets, in
 // clear, in memory only.
 type Target struct {
@@ -42,6 +45,10 @@ func check(t *Target, ev *storage.Event, now time.Time) bool {
 		Scheme: t.VerifyScheme, Window: time.Duration(vs.WindowSeconds) * time.Second,
 		Header: vs.Header, Prefix: vs.Prefix, Algorithm: vs.Algorithm, Encoding: vs.Encoding,
 	}, t.Secrets, verify.Request{Header: ev.Header, Body: ev.Body, Now: now})
+	if t.VerifyScheme == verify.SharedSecret && vs.Header != "" && ev.Header.Get(vs.Header) != "" {
+		// That header carries the secret itself: it is checked, never stored.
+		ev.Header.Set(vs.Header, SharedSecretMask)
+	}
 	if res.OK {
 		ev.Verification.Result = "ok"
 		return true

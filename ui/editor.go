@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -31,6 +32,8 @@ type editor struct {
 
 	name, status, contentType, body, limit, notes, alertTypes *widget.Entry
 	notifyOn                                                  *widget.Select
+	scheme, verifyMode                                        *widget.Select
+	secret, sigHeader                                         *widget.Entry
 	form                                                      *widget.Form
 	save                                                      *widget.Button
 	dlg                                                       dialog.Dialog
@@ -95,6 +98,51 @@ func (u *UI) editEndpoint(ep *storage.Endpoint) {
 	e.alertTypes.SetText(strings.Join(ep.Settings.AlertTypes, ", "))
 	e.alertTypes.SetPlaceHolder("ALERT, ANOMALY")
 
+	e.scheme = widget.NewSelect(append([]string{"none"}, storage.Schemes...), nil)
+	e.scheme.SetSelected("none")
+	if ep.VerifyScheme != "" {
+		e.scheme.SetSelected(ep.VerifyScheme)
+	}
+	e.verifyMode = widget.NewSelect([]string{"enforce", "annotate", "off"}, nil)
+	e.verifyMode.SetSelected("enforce")
+	if ep.VerifyMode != "" && ep.VerifyScheme != "" {
+		e.verifyMode.SetSelected(ep.VerifyMode)
+	}
+	e.secret = widget.NewPasswordEntry()
+	e.secret.SetPlaceHolder("paste the provider's secret, or Generate")
+	if e.existing != nil && ep.VerifyScheme != "" {
+		e.secret.SetPlaceHolder("a secret is set; paste one to replace it (Rotate keeps the old one for an hour)")
+	}
+	e.sigHeader = widget.NewEntry()
+	e.sigHeader.SetText(ep.Settings.Verify.Header)
+	e.sigHeader.SetPlaceHolder("hmac / shared-secret: e.g. X-Signature")
+	generate := widget.NewButton("Generate", func() {
+		if e.scheme.Selected != "none" {
+			e.secret.SetText(verify.NewSecret(e.scheme.Selected))
+			e.secret.Password = false
+			e.secret.Refresh()
+		}
+	})
+	secretRow := container.NewBorder(nil, nil, nil, generate, e.secret)
+	if e.existing != nil && ep.VerifyScheme != "" {
+		id := e.existing.ID
+		rotate := widget.NewButton("Rotate", func() {
+			e.u.background(func() error {
+				s, err := e.u.hub.RotateSecret(context.Background(), id)
+				if err == nil {
+					e.u.do(func() {
+						e.secret.SetText(s)
+						e.secret.Password = false
+						e.secret.Refresh()
+						e.u.status.flash("New secret shown in the editor; the previous one stays valid for an hour")
+					})
+				}
+				return err
+			}, nil)
+		})
+		secretRow = container.NewBorder(nil, nil, nil, container.NewHBox(generate, rotate), e.secret)
+	}
+
 	e.form = widget.NewForm(
 		widget.NewFormItem("Name", e.name),
 		&widget.FormItem{Text: "Answer with", Widget: e.status, HintText: "HTTP status sent to the provider"},
@@ -103,6 +151,9 @@ func (u *UI) editEndpoint(ep *storage.Endpoint) {
 		&widget.FormItem{Text: "Body limit (MiB)", Widget: e.limit, HintText: "larger requests are refused with 413"},
 		&widget.FormItem{Text: "Notify on", Widget: e.notifyOn},
 		&widget.FormItem{Text: "Alert types", Widget: e.alertTypes, HintText: "event types that count as alerts, comma separated"},
+		&widget.FormItem{Text: "Verify", Widget: container.NewGridWithColumns(2, e.scheme, e.verifyMode), HintText: "the provider's signature scheme; enforce answers 401 to a bad signature"},
+		&widget.FormItem{Text: "Secret", Widget: secretRow},
+		&widget.FormItem{Text: "Signature header", Widget: e.sigHeader},
 		widget.NewFormItem("Notes", e.notes),
 	)
 	e.form.SetOnValidationChanged(func(err error) {
@@ -131,7 +182,7 @@ func (u *UI) editEndpoint(ep *storage.Endpoint) {
 	}
 	content := container.NewBorder(top, buttons, nil, nil, e.form)
 	e.dlg = dialog.NewCustomWithoutButtons(title, content, u.win)
-	e.dlg.Resize(fyne.NewSize(620, 560))
+	e.dlg.Resize(fyne.NewSize(660, 700))
 	u.editor = e
 	e.dlg.Show()
 	u.win.Canvas().Focus(e.name)
@@ -186,8 +237,17 @@ func (e *editor) change() (storage.EndpointChange, error) {
 		notify = storage.NotifyAlerts
 	}
 	types := strings.Split(e.alertTypes.Text, ",")
-	return storage.EndpointChange{Name: &name, ResponseStatus: &status, ResponseContentType: &ct,
-		ResponseBody: &body, BodyLimit: &limit, Notes: &notes, NotifyOn: &notify, AlertTypes: &types}, nil
+	c := storage.EndpointChange{Name: &name, ResponseStatus: &status, ResponseContentType: &ct,
+		ResponseBody: &body, BodyLimit: &limit, Notes: &notes, NotifyOn: &notify, AlertTypes: &types}
+	scheme, mode, header := e.scheme.Selected, e.verifyMode.Selected, e.sigHeader.Text
+	if scheme == "none" {
+		scheme, mode = "", "off"
+	}
+	c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
+	if secret := strings.TrimSpace(e.secret.Text); secret != "" {
+		c.Secret = &secret
+	}
+	return c, nil
 }
 
 func (e *editor) submit() {
@@ -228,6 +288,7 @@ func (e *editor) fieldError(fe *storage.FieldError) {
 	entry := map[string]*widget.Entry{
 		"name": e.name, "response_status": e.status, "response_content_type": e.contentType,
 		"response_body": e.body, "body_limit": e.limit, "notes": e.notes, "alert_types": e.alertTypes,
+		"verify.header": e.sigHeader, "secret": e.secret,
 	}[fe.Field]
 	if entry == nil {
 		e.u.showError(fe)

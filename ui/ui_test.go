@@ -343,3 +343,24 @@ type noKeychain struct{}
 
 func (noKeychain) Get(string, string) (string, error) { return "", errors.New("no keychain here") }
 func (noKeychain) Set(string, string, string) error   { return errors.New("no keychain here") }
+
+func TestEditorSetsUpVerification(t *testing.T) {
+	u, hub := newTestUI(t)
+	onUI(func() { u.editEndpoint(nil) })
+	e := u.editor
+	onUI(func() {
+		test.Type(e.name, "Payments")
+		e.scheme.SetSelected("stripe")
+		e.verifyMode.SetSelected("enforce")
+		test.Type(e.secret, "whsec_from_the_dashboard")
+		test.Tap(e.save)
+	})
+	eventually(t, "the endpoint", func() bool { return len(hub.Endpoints()) == 1 })
+	ep := hub.Endpoints()[0]
+	if ep.VerifyScheme != "stripe" || ep.VerifyMode != "enforce" {
+		t.Errorf("verify %s/%s", ep.VerifyScheme, ep.VerifyMode)
+	}
+	if s, err := hub.RevealSecret(context.Background(), ep.ID); err != nil || s != "whsec_from_the_dashboard" {
+		t.Errorf("secret %q %v", s, err)
+	}
+}

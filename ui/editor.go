@@ -111,7 +111,7 @@ func (u *UI) editEndpoint(ep *storage.Endpoint) {
 	e.secret = widget.NewPasswordEntry()
 	e.secret.SetPlaceHolder("paste the provider's secret, or Generate")
 	if e.existing != nil && ep.VerifyScheme != "" {
-		e.secret.SetPlaceHolder("a secret is set; paste one to replace it (Rotate keeps the old one for an hour)")
+		e.secret.SetPlaceHolder("set (paste one to replace it)")
 	}
 	e.sigHeader = widget.NewEntry()
 	e.sigHeader.SetText(ep.Settings.Verify.Header)

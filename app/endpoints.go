@@ -10,8 +10,22 @@ import (
 
 	"github.com/hooktray/hooktray/app/forward"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/app/route"
 	"github.com/hooktray/hooktray/storage"
 )
+
+// applyChange applies c and checks what storage cannot: a router's key path.
+func applyChange(c storage.EndpointChange, ep *storage.Endpoint) error {
+	if err := c.Apply(ep); err != nil {
+		return err
+	}
+	if kp := ep.Settings.Route.KeyPath; kp != "" {
+		if _, err := route.ParseKeyPath(kp); err != nil {
+			return &storage.FieldError{Field: "route.key_path", Message: err.Error()}
+		}
+	}
+	return nil
+}
 
 // directory is the in-memory endpoint table the receiver reads on every request. It is replaced
 // whole after every change (copy on write), so lookups take no lock.
@@ -35,6 +49,27 @@ func (d *directory) Lookup(id string) (*receiver.Target, bool) {
 	return ep, false
 }
 
+// Routed implements receiver.Directory: the enabled or paused endpoints whose keys include value.
+func (d *directory) Routed(value string) []*receiver.Target {
+	m := d.m.Load()
+	if m == nil || value == "" {
+		return nil
+	}
+	var out []*receiver.Target
+	for _, t := range *m {
+		if t.Deleted() {
+			continue
+		}
+		for _, k := range t.Settings.Keys {
+			if k == value {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
+}
+
 var _ receiver.Directory = (*directory)(nil)
 
 // reloadEndpoints reads the endpoint table into the directory. Callers hold h.mu (or are Start).
@@ -47,6 +82,11 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 	m := make(map[string]*receiver.Target, len(all))
 	for _, ep := range all {
 		t := &receiver.Target{Endpoint: ep}
+		if kp := ep.Settings.Route.KeyPath; kp != "" {
+			if parsed, err := route.ParseKeyPath(kp); err == nil {
+				t.KeyPath = &parsed
+			}
+		}
 		if ep.VerifyScheme != "" && !ep.Deleted() {
 			if t.Secrets, err = h.openSecrets(ctx, ep.ID, now); err != nil {
 				return err
@@ -106,7 +146,7 @@ func (h *Hub) CreateEndpoint(ctx context.Context, c storage.EndpointChange) (sto
 		return storage.Endpoint{}, &storage.FieldError{Field: "name", Message: "a name is required"}
 	}
 	ep := storage.NewEndpoint("")
-	if err := c.Apply(&ep); err != nil {
+	if err := applyChange(c, &ep); err != nil {
 		return storage.Endpoint{}, err
 	}
 	h.mu.Lock()
@@ -133,7 +173,7 @@ func (h *Hub) UpdateEndpoint(ctx context.Context, id string, c storage.EndpointC
 	if err != nil {
 		return storage.Endpoint{}, err
 	}
-	if err := c.Apply(&ep); err != nil {
+	if err := applyChange(c, &ep); err != nil {
 		return storage.Endpoint{}, err
 	}
 	if err := h.store.UpdateEndpoint(ctx, &ep); err != nil {

@@ -20,16 +20,18 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // EndpointChange holds endpoint fields to set; nil fields stay as they are (or take their default
 // on create).
 type EndpointChange struct {
-	Name                *string       `json:"name,omitempty"`
-	Enabled             *bool         `json:"enabled,omitempty"`
-	ResponseStatus      *int          `json:"response_status,omitempty"`
-	ResponseBody        *string       `json:"response_body,omitempty"`
-	ResponseContentType *string       `json:"response_content_type,omitempty"`
-	BodyLimit           *int64        `json:"body_limit,omitempty"`
-	Notes               *string       `json:"notes,omitempty"`
-	NotifyOn            *string       `json:"notify_on,omitempty"`
-	AlertTypes          *[]string     `json:"alert_types,omitempty"`
-	Verify              *VerifyChange `json:"verify,omitempty"`
+	Name                *string        `json:"name,omitempty"`
+	Enabled             *bool          `json:"enabled,omitempty"`
+	ResponseStatus      *int           `json:"response_status,omitempty"`
+	ResponseBody        *string        `json:"response_body,omitempty"`
+	ResponseContentType *string        `json:"response_content_type,omitempty"`
+	BodyLimit           *int64         `json:"body_limit,omitempty"`
+	Notes               *string        `json:"notes,omitempty"`
+	NotifyOn            *string        `json:"notify_on,omitempty"`
+	AlertTypes          *[]string      `json:"alert_types,omitempty"`
+	Verify              *VerifyChange  `json:"verify,omitempty"`
+	Route               *RouteSettings `json:"route,omitempty"` // make this endpoint a router
+	Keys                *[]string      `json:"keys,omitempty"`  // this endpoint's keys for routers
 	// Secret sets the endpoint's signing secret. The hub seals it; Apply ignores it, so it never
 	// reaches a storage column in clear.
 	Secret *string `json:"secret,omitempty"`
@@ -124,6 +126,19 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 		if err := v.apply(e); err != nil {
 			return err
 		}
+	}
+	if c.Route != nil {
+		// The key path's syntax is checked by the hub (app/route), which owns the language.
+		e.Settings.Route = RouteSettings{KeyPath: strings.TrimSpace(c.Route.KeyPath), QueryParam: strings.TrimSpace(c.Route.QueryParam)}
+	}
+	if c.Keys != nil {
+		var keys []string
+		for _, k := range *c.Keys {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		e.Settings.Keys = keys
 	}
 	return nil
 }

@@ -74,7 +74,18 @@ type Settings struct {
 	NotifyOn   string   `json:"notify_on"`
 	AlertTypes []string `json:"alert_types"`
 	Verify     VerifySettings
-	extra      map[string]json.RawMessage
+	// Route makes this endpoint a router: requests go to the endpoints whose Keys hold the value
+	// found by the key path, or the query parameter (Homey's webhook forwarding, seed 001).
+	Route RouteSettings
+	// Keys are this endpoint's values for routers ($key / $keys).
+	Keys  []string
+	extra map[string]json.RawMessage
+}
+
+// RouteSettings choose where a router reads the routing value.
+type RouteSettings struct {
+	KeyPath    string `json:"key_path,omitempty"`    // e.g. headers['X-Device-Id'], body.device_id
+	QueryParam string `json:"query_param,omitempty"` // e.g. homey
 }
 
 // VerifySettings are the scheme parameters beyond scheme and mode (which have their own columns).
@@ -112,6 +123,12 @@ func (s Settings) marshal() ([]byte, error) {
 	if s.Verify != (VerifySettings{}) {
 		m["verify"] = s.Verify
 	}
+	if s.Route != (RouteSettings{}) {
+		m["route"] = s.Route
+	}
+	if len(s.Keys) > 0 {
+		m["keys"] = s.Keys
+	}
 	return json.Marshal(m)
 }
 
@@ -130,9 +147,17 @@ func unmarshalSettings(b []byte) Settings {
 	if v, ok := m["verify"]; ok {
 		json.Unmarshal(v, &s.Verify)
 	}
+	if v, ok := m["route"]; ok {
+		json.Unmarshal(v, &s.Route)
+	}
+	if v, ok := m["keys"]; ok {
+		json.Unmarshal(v, &s.Keys)
+	}
 	delete(m, "notify_on")
 	delete(m, "alert_types")
 	delete(m, "verify")
+	delete(m, "route")
+	delete(m, "keys")
 	if len(m) > 0 {
 		s.extra = m
 	}

@@ -28,6 +28,8 @@ type Directory interface {
 	// Lookup returns the endpoint with id, or nil. gone is true when the id belonged to an
 	// endpoint that was deleted.
 	Lookup(id string) (t *Target, gone bool)
+	// Routed returns the endpoints whose keys include value, for routers.
+	Routed(value string) []*Target
 }
 
 // Committer stores an event durably; see ingest.Queue.Commit.
@@ -203,10 +205,28 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ev.ResponseStatus = ep.ResponseStatus
+	if value, ok := routeValue(ep, req, body); ok {
+		if targets := r.dir.Routed(value); len(targets) > 0 {
+			if err := r.dispatch(ev, targets); err != nil {
+				r.storageFailed(w, ev, err)
+				return
+			}
+			r.respond(w, ep)
+			return
+		}
+		ev.Reason = "routed to no endpoint: none has the key " + strconv.Quote(value)
+	} else if isRouter(ep) {
+		ev.Reason = "routed to no endpoint: the request has no routing value"
+	}
 	if err := r.store.Commit(ev); err != nil {
 		r.storageFailed(w, ev, err)
 		return
 	}
+	r.respond(w, ep)
+}
+
+// respond sends the endpoint's configured answer.
+func (r *Receiver) respond(w http.ResponseWriter, ep *Target) {
 	h := w.Header()
 	if ep.ResponseContentType != "" {
 		h.Set("Content-Type", ep.ResponseContentType)

@@ -19,6 +19,8 @@ func (d oneEndpoint) Lookup(id string) (*Target, bool) {
 	return nil, false
 }
 
+func (d oneEndpoint) Routed(string) []*Target { return nil }
+
 // failingStore is a database that refuses every write, as a full disk does.
 type failingStore struct{ err error }
 

@@ -3,6 +3,7 @@ package receiver
 import (
 	"time"
 
+	"github.com/hooktray/hooktray/app/route"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/storage"
 )
@@ -15,6 +16,7 @@ const SharedSecretMask = "[the endpoint's shared secret, not stored]"
 type Target struct {
 	storage.Endpoint
 	Secrets []string
+	KeyPath *route.KeyPath // parsed Settings.Route.KeyPath of a router
 }
 
 // check verifies (or, for Home Assistant, decrypts) ev's body for t, filling ev's verdict, type

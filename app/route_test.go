@@ -1,0 +1,43 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+func TestRouterDispatchesByKeyPathAndQuery(t *testing.T) {
+	h := startHub(t, nil)
+	router := createEndpoint(t, h, "homey cloud", func(c *storage.EndpointChange) {
+		c.Route = &storage.RouteSettings{KeyPath: "headers['X-Device-Id']", QueryParam: "homey"}
+	})
+	kitchen := createEndpoint(t, h, "kitchen", func(c *storage.EndpointChange) { c.Keys = &[]string{"aaabbbccc"} })
+	hall := createEndpoint(t, h, "hall", func(c *storage.EndpointChange) { c.Keys = &[]string{"ddd", "eee"} })
+
+	count := func(id string) int {
+		page, _ := h.Events(context.Background(), storage.EventQuery{EndpointID: id, Limit: 100})
+		return len(page.Events)
+	}
+	if resp, _ := post(t, h.EndpointURL(router.ID), []byte(`{"turned_on":true}`), "X-Device-Id", "aaabbbccc"); resp.StatusCode != 200 {
+		t.Fatalf("answered %d", resp.StatusCode)
+	}
+	if count(kitchen.ID) != 1 || count(hall.ID) != 0 {
+		t.Errorf("by header: kitchen %d, hall %d", count(kitchen.ID), count(hall.ID))
+	}
+	post(t, h.EndpointURL(router.ID)+"?homey=eee", []byte(`{}`))
+	if count(hall.ID) != 1 {
+		t.Errorf("by query: hall %d", count(hall.ID))
+	}
+	post(t, h.EndpointURL(router.ID), []byte(`{}`), "X-Device-Id", "nobody")
+	ev := newest(t, h)
+	if ev.EndpointID != router.ID || !strings.Contains(ev.Reason, `none has the key "nobody"`) {
+		t.Errorf("unmatched: %+v", ev)
+	}
+	name := "bad"
+	_, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, Route: &storage.RouteSettings{KeyPath: "body.a()"}})
+	if fe, ok := err.(*storage.FieldError); !ok || fe.Field != "route.key_path" {
+		t.Errorf("bad key path: %v", err)
+	}
+}

@@ -24,6 +24,11 @@ func applyChange(c storage.EndpointChange, ep *storage.Endpoint) error {
 			return &storage.FieldError{Field: "route.key_path", Message: err.Error()}
 		}
 	}
+	if tp := ep.Settings.TypePath; tp != "" {
+		if _, err := route.ParseKeyPath(tp); err != nil {
+			return &storage.FieldError{Field: "type_path", Message: err.Error()}
+		}
+	}
 	return nil
 }
 
@@ -85,6 +90,11 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 		if kp := ep.Settings.Route.KeyPath; kp != "" {
 			if parsed, err := route.ParseKeyPath(kp); err == nil {
 				t.KeyPath = &parsed
+			}
+		}
+		if tp := ep.Settings.TypePath; tp != "" {
+			if parsed, err := route.ParseKeyPath(tp); err == nil {
+				t.TypePath = &parsed
 			}
 		}
 		if ep.VerifyScheme != "" && !ep.Deleted() {

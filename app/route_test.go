@@ -41,3 +41,19 @@ func TestRouterDispatchesByKeyPathAndQuery(t *testing.T) {
 		t.Errorf("bad key path: %v", err)
 	}
 }
+
+func TestEndpointNamesWhereTheTypeIs(t *testing.T) {
+	h := startHub(t, nil)
+	ep := createEndpoint(t, h, "diagral", func(c *storage.EndpointChange) {
+		p := "body.event.kind"
+		c.TypePath = &p
+	})
+	post(t, h.EndpointURL(ep.ID), []byte(`{"type":"ignored","event":{"kind":"ANOMALY"}}`))
+	if ev := newest(t, h); ev.Type != "ANOMALY" {
+		t.Errorf("type %q", ev.Type)
+	}
+	name, bad := "x", "body..x"
+	if _, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, TypePath: &bad}); err == nil {
+		t.Error("a bad type path was saved")
+	}
+}

@@ -32,6 +32,7 @@ type EndpointChange struct {
 	Verify              *VerifyChange  `json:"verify,omitempty"`
 	Route               *RouteSettings `json:"route,omitempty"` // make this endpoint a router
 	Keys                *[]string      `json:"keys,omitempty"`  // this endpoint's keys for routers
+	TypePath            *string        `json:"type_path,omitempty"`
 	// Secret sets the endpoint's signing secret. The hub seals it; Apply ignores it, so it never
 	// reaches a storage column in clear.
 	Secret *string `json:"secret,omitempty"`
@@ -139,6 +140,9 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 			}
 		}
 		e.Settings.Keys = keys
+	}
+	if c.TypePath != nil {
+		e.Settings.TypePath = strings.TrimSpace(*c.TypePath) // syntax checked by the hub
 	}
 	return nil
 }

@@ -78,8 +78,11 @@ type Settings struct {
 	// found by the key path, or the query parameter (Homey's webhook forwarding, seed 001).
 	Route RouteSettings
 	// Keys are this endpoint's values for routers ($key / $keys).
-	Keys  []string
-	extra map[string]json.RawMessage
+	Keys []string
+	// TypePath names where this endpoint's providers put the event type, as a key path
+	// (body.alarm_type, headers['X-Event']); "" uses the providers' usual places.
+	TypePath string
+	extra    map[string]json.RawMessage
 }
 
 // RouteSettings choose where a router reads the routing value.
@@ -129,6 +132,9 @@ func (s Settings) marshal() ([]byte, error) {
 	if len(s.Keys) > 0 {
 		m["keys"] = s.Keys
 	}
+	if s.TypePath != "" {
+		m["type_path"] = s.TypePath
+	}
 	return json.Marshal(m)
 }
 
@@ -153,11 +159,15 @@ func unmarshalSettings(b []byte) Settings {
 	if v, ok := m["keys"]; ok {
 		json.Unmarshal(v, &s.Keys)
 	}
+	if v, ok := m["type_path"]; ok {
+		json.Unmarshal(v, &s.TypePath)
+	}
 	delete(m, "notify_on")
 	delete(m, "alert_types")
 	delete(m, "verify")
 	delete(m, "route")
 	delete(m, "keys")
+	delete(m, "type_path")
 	if len(m) > 0 {
 		s.extra = m
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/eventtype"
+	"github.com/hooktray/hooktray/app/route"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -194,6 +195,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ev.Body, ev.Size = body, int64(len(body))
 	ev.Type = eventtype.Find(req.Header, body) // here, in parallel, not in the single writer
+	if ep.TypePath != nil {
+		if typ, ok := ep.TypePath.Lookup(route.Request{Header: req.Header, Query: req.URL.Query(), Body: body}); ok {
+			ev.Type = typ
+		}
+	}
 	if !check(ep, ev, ev.ReceivedAt) && ep.VerifyMode == "enforce" {
 		// Kept with its body and the reason, so the user can see why it was refused.
 		ev.Status, ev.Reason, ev.ResponseStatus = storage.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized

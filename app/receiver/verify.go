@@ -15,8 +15,9 @@ const SharedSecretMask = "[the endpoint's shared secret, not stored]"
 // clear, in memory only.
 type Target struct {
 	storage.Endpoint
-	Secrets []string
-	KeyPath *route.KeyPath // parsed Settings.Route.KeyPath of a router
+	Secrets  []string
+	KeyPath  *route.KeyPath // parsed Settings.Route.KeyPath of a router
+	TypePath *route.KeyPath // parsed Settings.TypePath
 }
 
 // check verifies (or, for Home Assistant, decrypts) ev's body for t, filling ev's verdict, type

@@ -32,7 +32,8 @@ func (r Result) String() string {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Run posts body to url from conns keep-alive connections for d and measures every request.
-func Run(ctx context.Context, url string, body []byte, conns int, d time.Duration) Result {
+// hdr adds header name/value pairs to every request.
+func Run(ctx context.Context, url string, body []byte, conns int, d time.Duration, hdr ...string) Result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
@@ -55,6 +56,9 @@ func Run(ctx context.Context, url string, body []byte, conns int, d time.Duratio
 			for ctx.Err() == nil {
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
+				for i := 0; i+1 < len(hdr); i += 2 {
+					req.Header.Set(hdr[i], hdr[i+1])
+				}
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {

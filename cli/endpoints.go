@@ -56,6 +56,12 @@ func (c *command) status(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "Reachable\tNO: %s\n", *st.Tunnel.ProbeError)
 	}
 	fmt.Fprintf(w, "Data dir\t%s\n", st.DataDir)
+	switch st.Secrets {
+	case "keychain":
+		fmt.Fprintf(w, "Secrets\tencrypted; master key in the OS keychain\n")
+	case "file":
+		fmt.Fprintf(w, "Secrets\tencrypted; master key in the data dir's master-key file (no keychain available)\n")
+	}
 	return w.Flush()
 }
 

@@ -47,6 +47,10 @@ func (s *statusBar) refresh() {
 	} else if r := s.u.hub.Reachability(); !r.Reachable && r.Error != "" && r.URL == s.u.hub.PublicURL() {
 		text += " — " + r.Error
 	}
+	if s.u.hub.SecretsStorage() == "file" {
+		// No keychain (headless Linux, some desktops): say where the master key is instead.
+		text += " · secrets key in the data dir (no keychain)"
+	}
 	s.where.SetText(text)
 	s.where.Importance = widget.MediumImportance
 	if strings.Contains(text, "NOT reachable") || s.u.hub.TunnelStatus().State == tunnel.StateFailed {

@@ -59,6 +59,7 @@ func (h *Hub) retentionLoop() {
 			return
 		case <-timer.C:
 		}
+		h.dropExpiredSecrets()
 		n, err := h.store.Prune(h.ctx, h.opts.Retention, time.Now(), func() { h.sleep(5 * time.Millisecond) })
 		switch {
 		case err != nil && h.ctx.Err() == nil:
@@ -111,5 +112,19 @@ func (h *Hub) kickCheckpoint() {
 	select {
 	case h.checkpointKick <- struct{}{}:
 	default:
+	}
+}
+
+// dropExpiredSecrets ends rotation grace periods: expired secrets leave the database and the
+// receiver's memory.
+func (h *Hub) dropExpiredSecrets() {
+	n, err := h.store.DeleteExpiredSecrets(h.ctx, time.Now())
+	if err != nil || n == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.reloadEndpoints(h.ctx); err != nil && h.ctx.Err() == nil {
+		h.log.Error("reload endpoints after a rotation grace ended", "err", err)
 	}
 }

@@ -168,3 +168,40 @@ func TestSharedSecretHeaderIsCheckedButNeverStored(t *testing.T) {
 		}
 	}
 }
+
+func TestRotationGraceEnds(t *testing.T) {
+	h := startHub(t, nil)
+	secret := "gh-old-secret"
+	ep := createEndpoint(t, h, "gh", func(c *storage.EndpointChange) {
+		scheme, mode := "github", "enforce"
+		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+		c.Secret = &secret
+	})
+	if _, err := h.RotateSecret(context.Background(), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(s string) string {
+		m := hmac.New(sha256.New, []byte(s))
+		m.Write([]byte("{}"))
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
+		t.Fatalf("old secret during the grace: %d", resp.StatusCode)
+	}
+	// The grace period ends (moved to the past here rather than waiting an hour).
+	if err := h.store.ExpireSecrets(context.Background(), ep.ID, purposeSigning, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// ExpireSecrets expired the new one too; give the endpoint a fresh current secret.
+	fresh := "gh-new-secret"
+	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, storage.EndpointChange{Secret: &fresh}); err != nil {
+		t.Fatal(err)
+	}
+	h.dropExpiredSecrets()
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 401 {
+		t.Errorf("old secret after the grace: %d", resp.StatusCode)
+	}
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(fresh)); resp.StatusCode != 200 {
+		t.Errorf("current secret: %d", resp.StatusCode)
+	}
+}

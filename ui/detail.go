@@ -90,7 +90,10 @@ func newEventDetail(u *UI) *eventDetail {
 	exportHAR := widget.NewButtonWithIcon("HAR", theme.DocumentSaveIcon(), func() { d.export("har") })
 	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), d.confirmDelete)
 	del.Importance = widget.DangerImportance
-	d.actions = container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR, d.reveal, layout.NewSpacer(), del)
+	// Two short rows, so the pane's minimum width leaves room for the log beside it.
+	d.actions = container.NewVBox(
+		container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR),
+		container.NewHBox(d.reveal, layout.NewSpacer(), del))
 	detail := container.NewBorder(container.NewVBox(d.title, d.actions), nil, nil, nil, d.tabs)
 	d.none = container.NewCenter(widget.NewLabel("Select an event to see its headers and body."))
 	d.stack = container.NewStack(detail, d.none)

@@ -76,12 +76,7 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		t.Error("the endpoint JSON contains a secret")
 	}
 	h.Stop(context.Background())
-	for _, name := range []string{DatabaseFile, DatabaseFile + "-wal"} {
-		b, _ := os.ReadFile(filepath.Join(h.DataDir(), name))
-		if bytes.Contains(b, []byte(secret)) || bytes.Contains(b, []byte(newSecret)) {
-			t.Errorf("%s contains a secret in clear", name)
-		}
-	}
+	assertNotOnDisk(t, h.DataDir(), secret, newSecret)
 }
 
 func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
@@ -161,10 +156,18 @@ func TestSharedSecretHeaderIsCheckedButNeverStored(t *testing.T) {
 		t.Errorf("stored headers %v", ev.Header)
 	}
 	h.Stop(context.Background())
+	assertNotOnDisk(t, h.DataDir(), secret)
+}
+
+// assertNotOnDisk fails if the database or its WAL holds any of secrets in clear.
+func assertNotOnDisk(t *testing.T, dataDir string, secrets ...string) {
+	t.Helper()
 	for _, name := range []string{DatabaseFile, DatabaseFile + "-wal"} {
-		b, _ := os.ReadFile(filepath.Join(h.DataDir(), name))
-		if bytes.Contains(b, []byte(secret)) {
-			t.Errorf("%s contains the shared secret", name)
+		b, _ := os.ReadFile(filepath.Join(dataDir, name))
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s contains a secret in clear", name)
+			}
 		}
 	}
 }

@@ -357,11 +357,6 @@ func (h *Hub) Event(ctx context.Context, id int64) (storage.Event, error) {
 	return h.store.Event(ctx, id)
 }
 
-// EndpointStats counts an endpoint's events.
-func (h *Hub) EndpointStats(ctx context.Context, id string) (storage.EndpointStats, error) {
-	return h.store.EndpointStats(ctx, id)
-}
-
 // IndexBacklog is how many events are not yet searchable.
 func (h *Hub) IndexBacklog(ctx context.Context) (int64, error) {
 	return h.store.IndexBacklog(ctx)

@@ -326,25 +326,10 @@ func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
 	return ev, nil
 }
 
-// EndpointStats is what the endpoint list shows beside each endpoint.
+// EndpointStats is an endpoint's event count and newest event (CountByEndpoint).
 type EndpointStats struct {
 	Events int64
 	Last   time.Time // zero when none
-}
-
-// EndpointStats counts the events of one endpoint.
-func (s *Store) EndpointStats(ctx context.Context, endpointID string) (EndpointStats, error) {
-	var st EndpointStats
-	var last sql.NullInt64
-	err := s.reader.QueryRowContext(ctx, `SELECT count(*), max(received_at) FROM events WHERE endpoint_id=?`,
-		endpointID).Scan(&st.Events, &last)
-	if err != nil {
-		return st, fmt.Errorf("count events of %s: %w", endpointID, err)
-	}
-	if last.Valid {
-		st.Last = time.Unix(0, last.Int64).UTC()
-	}
-	return st, nil
 }
 
 const eventSummaryColumns = `e.id, e.endpoint_id, e.received_at, e.status, e.method, e.path, e.query,

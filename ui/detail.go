@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -355,7 +356,7 @@ func (d *eventDetail) export(kind string) {
 					d.u.showError(fmt.Errorf("export event %d: %v", ev.ID, firstErr(werr, cerr)))
 					return
 				}
-				d.u.status.flash("Exported event " + itoa(int(ev.ID)))
+				d.u.status.flash("Exported event " + strconv.FormatInt(ev.ID, 10))
 			})
 		}()
 	}, d.u.win)

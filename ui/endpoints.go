@@ -63,7 +63,7 @@ func (r *endpointRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSi
 
 func (l *endpointList) createRow() fyne.CanvasObject {
 	r := &endpointRow{
-		dot:   newDot(colorOK),
+		dot:   canvas.NewCircle(colorOK),
 		name:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		sub:   widget.NewLabel(""),
 		spark: newSparkline(),

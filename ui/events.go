@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -140,25 +141,14 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 func statusText(ev storage.Event) (string, widget.Importance) {
 	switch ev.Status {
 	case storage.Rejected:
-		return "✕ " + itoa(ev.ResponseStatus), widget.DangerImportance
+		return "✕ " + strconv.Itoa(ev.ResponseStatus), widget.DangerImportance
 	case storage.Duplicate:
 		return "↺ dup", widget.WarningImportance
 	}
 	if ev.Verification.Result == "failed" {
-		return "⚠ " + itoa(ev.ResponseStatus), widget.WarningImportance
+		return "⚠ " + strconv.Itoa(ev.ResponseStatus), widget.WarningImportance
 	}
-	return "✓ " + itoa(ev.ResponseStatus), widget.SuccessImportance
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "–"
-	}
-	b := []byte{}
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
+	return "✓ " + strconv.Itoa(ev.ResponseStatus), widget.SuccessImportance
 }
 
 // query is the storage query the filters describe.
@@ -305,9 +295,9 @@ func (l *eventLog) updateEmptyState() {
 	n := len(l.events)
 	summary := ""
 	if n > 0 {
-		summary = itoa(n) + " events"
+		summary = strconv.Itoa(n) + " events"
 		if l.next != 0 {
-			summary = itoa(n) + "+ events (more load as you scroll)"
+			summary = strconv.Itoa(n) + "+ events (more load as you scroll)"
 		}
 		if l.filtered() {
 			summary += " matching the filters"

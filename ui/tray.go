@@ -15,7 +15,7 @@ import (
 type tray struct {
 	u    *UI
 	desk desktop.App // nil where the driver has no tray
-	icon []byte      // the icon last set, so it is only replaced when the state changes
+	icon string      // the name of the icon last set, so it is only replaced when the state changes
 }
 
 func newTray(u *UI) *tray {
@@ -30,35 +30,28 @@ func (t *tray) refresh() {
 		return
 	}
 	t.desk.SetSystemTrayMenu(t.menuModel())
-	if icon := t.iconFor(); &icon[0] != firstByte(t.icon) {
-		t.icon = icon
-		t.desk.SetSystemTrayIcon(fyne.NewStaticResource("tray.png", icon))
+	if name, icon := t.iconFor(); name != t.icon {
+		t.icon = name
+		t.desk.SetSystemTrayIcon(fyne.NewStaticResource("tray-"+name+".png", icon))
 	}
-}
-
-func firstByte(b []byte) *byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return &b[0]
 }
 
 // iconFor is the tray icon for the current state: unseen alerts first, then tunnel trouble, then
 // online or local only.
-func (t *tray) iconFor() []byte {
+func (t *tray) iconFor() (string, []byte) {
 	st := t.u.hub.TunnelStatus()
 	switch {
 	case t.u.unread.Load() > 0:
-		return assets.TrayAlert
+		return "alert", assets.TrayAlert
 	case st.State == tunnel.StateFailed:
-		return assets.TrayError
+		return "error", assets.TrayError
 	case t.u.hub.PublicURL() != "":
 		if r := t.u.hub.Reachability(); !r.Checked.IsZero() && !r.Reachable {
-			return assets.TrayError // up but silent: the failure people most often miss
+			return "error", assets.TrayError // up but silent: the failure people most often miss
 		}
-		return assets.TrayOnline
+		return "online", assets.TrayOnline
 	}
-	return assets.TrayOffline
+	return "offline", assets.TrayOffline
 }
 
 // statusLine says where webhooks can reach Hooktray.

@@ -101,12 +101,6 @@ func (r *sparklineRenderer) Objects() []fyne.CanvasObject {
 
 func (r *sparklineRenderer) Destroy() {}
 
-// newDot is a small filled circle for an endpoint's state.
-func newDot(c color.Color) *canvas.Circle {
-	d := canvas.NewCircle(c)
-	return d
-}
-
 // dotLayout centres a fixed-size dot.
 type dotLayout struct{ size float32 }
 

@@ -40,7 +40,19 @@ type Committer interface {
 
 // Options tune a Receiver and its server; zero values take the defaults.
 type Options struct {
-	MaxInFlight       int           // concurrent requests before shedding with 503 (default 1024)
+	MaxInFlight int // concurrent requests before shedding with 503 (default 1024)
+	// MaxInFlightPerEndpoint and MaxInFlightPerClient keep the rest of MaxInFlight for others:
+	// one endpoint may hold at most half of it, one client address (Cf-Connecting-Ip through the
+	// tunnel, else the peer) half, and half of that on any one endpoint, by default.
+	MaxInFlightPerEndpoint int
+	MaxInFlightPerClient   int
+	// MaxBodyBytesInFlight is the memory all request bodies being read may hold together
+	// (default 256 MiB); a request that cannot get its share is answered 503 with Retry-After.
+	MaxBodyBytesInFlight int64
+	// MinBodyRate (default 1 KiB/s) is the slowest average rate a body may arrive at once
+	// BodyRateGrace (default 5 s) has passed; a slower client is cut off with 408.
+	MinBodyRate       int
+	BodyRateGrace     time.Duration
 	ReadHeaderTimeout time.Duration // default 10 s: a client that dawdles over its headers is cut off
 	ReadTimeout       time.Duration // default 2 min: whole request, body included
 	WriteTimeout      time.Duration // default 2 min
@@ -54,6 +66,21 @@ type Options struct {
 func (o *Options) setDefaults() {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 1024
+	}
+	if o.MaxInFlightPerEndpoint <= 0 {
+		o.MaxInFlightPerEndpoint = max(o.MaxInFlight/2, 1)
+	}
+	if o.MaxInFlightPerClient <= 0 {
+		o.MaxInFlightPerClient = max(o.MaxInFlight/2, 1)
+	}
+	if o.MaxBodyBytesInFlight <= 0 {
+		o.MaxBodyBytesInFlight = 256 << 20
+	}
+	if o.MinBodyRate <= 0 {
+		o.MinBodyRate = 1 << 10
+	}
+	if o.BodyRateGrace <= 0 {
+		o.BodyRateGrace = 5 * time.Second
 	}
 	if o.ReadHeaderTimeout <= 0 {
 		o.ReadHeaderTimeout = 10 * time.Second
@@ -77,16 +104,16 @@ func (o *Options) setDefaults() {
 
 // Receiver is the http.Handler for webhooks.
 type Receiver struct {
-	dir      Directory
-	store    Committer
-	opts     Options
-	inFlight chan struct{}
+	dir   Directory
+	store Committer
+	opts  Options
+	adm   *admission
 }
 
 // New returns a receiver that looks endpoints up in dir and commits through store.
 func New(dir Directory, store Committer, opts Options) *Receiver {
 	opts.setDefaults()
-	return &Receiver{dir: dir, store: store, opts: opts, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	return &Receiver{dir: dir, store: store, opts: opts, adm: newAdmission(&opts)}
 }
 
 // Server returns an http.Server for r with the hardened limits of its Options.
@@ -146,18 +173,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
-	select {
-	case r.inFlight <- struct{}{}:
-		defer func() { <-r.inFlight }()
-	default:
+	client := shareKey(req)
+	if refused := r.adm.enter(ep.ID, client); refused != admitted {
 		w.Header().Set("Retry-After", "1")
 		plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
 		return
 	}
+	defer r.adm.leave(ep.ID, client)
 
+	start := time.Now()
 	ev := &storage.Event{
 		EndpointID: ep.ID,
-		ReceivedAt: time.Now().UTC(),
+		ReceivedAt: start.UTC(),
 		Method:     req.Method,
 		Path:       req.URL.EscapedPath(),
 		Query:      req.URL.RawQuery,
@@ -168,6 +195,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	// net/http moves Host out of the header map; keep it, as it was sent.
 	req.Header["Host"] = []string{req.Host}
+	signed := maskSharedSecret(ep, ev.Header) // before anything can be recorded
 
 	switch {
 	case !ep.Enabled:
@@ -181,14 +209,26 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			fmt.Sprintf("body of %d bytes exceeds the endpoint's limit of %d bytes", req.ContentLength, ep.BodyLimit), "")
 		return
 	}
-	body, err := readBody(w, req, ep.BodyLimit)
+	bd, err := r.readBody(w, req, ep.BodyLimit, start)
+	defer bd.free() // after the commit: the body's buffer goes back to the pool
+	body := bd.bytes()
 	if err != nil {
 		ev.Size = int64(len(body))
+		w.Header().Set("Connection", "close")
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.Is(err, errNoBudget):
+			// Not recorded, like any other busy answer: the sender retries, nothing is lost.
+			w.Header().Set("Retry-After", "1")
+			plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
+		case errors.As(err, &tooLarge):
 			r.reject(w, ev, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("body exceeds the endpoint's limit of %d bytes", ep.BodyLimit), "")
-		} else {
+		case errors.Is(err, errTooSlow):
+			r.reject(w, ev, http.StatusRequestTimeout, fmt.Sprintf(
+				"body arrived too slowly (%d bytes in %s; at least %d bytes per second are needed)",
+				len(body), time.Since(start).Round(time.Millisecond), r.opts.MinBodyRate), "")
+		default:
 			r.reject(w, ev, http.StatusBadRequest, "body could not be read: "+err.Error(), "")
 		}
 		return
@@ -200,7 +240,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			ev.Type = typ
 		}
 	}
-	if !check(ep, ev, ev.ReceivedAt) && ep.VerifyMode == "enforce" {
+	if !check(ep, ev, signed, ev.ReceivedAt) && ep.VerifyMode == "enforce" {
 		// Kept with its body and the reason, so the user can see why it was refused.
 		ev.Status, ev.Reason, ev.ResponseStatus = storage.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
 		if err := r.store.Commit(ev); err != nil {
@@ -265,27 +305,24 @@ func (r *Receiver) storageFailed(w http.ResponseWriter, ev *storage.Event, err e
 	jsonError(w, http.StatusServiceUnavailable, msg)
 }
 
-// readBody reads at most limit bytes of the body. With a declared length it allocates once.
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, req.Body, limit)
-	if n := req.ContentLength; n >= 0 {
-		buf := make([]byte, n)
-		got, err := io.ReadFull(rd, buf)
-		if err != nil {
-			return buf[:got], err
-		}
-		return buf, nil
+// shareKey is the client address whose share of capacity a request takes: Cloudflare's
+// Cf-Connecting-Ip, which the edge sets on everything arriving through the tunnel, else the TCP
+// peer. A local client that invents the header only spreads itself over more shares, which the
+// per-endpoint share still bounds.
+func shareKey(req *http.Request) string {
+	if ip := strings.TrimSpace(req.Header.Get("Cf-Connecting-Ip")); ip != "" {
+		return ip
 	}
-	body, err := io.ReadAll(rd)
-	if body == nil {
-		body = []byte{}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return req.RemoteAddr
 	}
-	return body, err
+	return host
 }
 
 // clientIP is the address the request came from as proxies report it: Cloudflare's
 // Cf-Connecting-Ip, else the first X-Forwarded-For hop, else the TCP peer. It is recorded for the
-// user to read, never used to decide anything: any client can send these headers.
+// user to read; any client can send these headers.
 func clientIP(req *http.Request) string {
 	if ip := strings.TrimSpace(req.Header.Get("Cf-Connecting-Ip")); ip != "" {
 		return ip

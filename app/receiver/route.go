@@ -29,6 +29,7 @@ func (r *Receiver) dispatch(ev *storage.Event, targets []*Target) error {
 	for _, t := range targets {
 		copyEv := *ev
 		copyEv.EndpointID = t.ID
+		maskSharedSecret(t, copyEv.Header) // a target's own secret header is not stored either
 		copyEv.ResponseStatus = ev.ResponseStatus
 		if !t.Enabled {
 			copyEv.Status, copyEv.Reason, copyEv.Body = storage.Rejected, "endpoint is paused", nil

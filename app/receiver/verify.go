@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/hooktray/hooktray/app/route"
@@ -20,9 +21,32 @@ type Target struct {
 	TypePath *route.KeyPath // parsed Settings.TypePath
 }
 
+// maskSharedSecret replaces the value of the header that carries t's shared secret in h, on every
+// path (paused, oversized, unreadable, verification off), before anything is recorded. It returns
+// the header set to verify with: a copy holding the original value, or h when nothing was masked.
+func maskSharedSecret(t *Target, h http.Header) http.Header {
+	name := t.Settings.Verify.Header
+	if t.VerifyScheme != verify.SharedSecret || name == "" {
+		return h
+	}
+	key := http.CanonicalHeaderKey(name)
+	values, ok := h[key]
+	if !ok {
+		return h
+	}
+	original := h.Clone()
+	masked := make([]string, len(values))
+	for i := range masked {
+		masked[i] = SharedSecretMask
+	}
+	h[key] = masked
+	return original
+}
+
 // check verifies (or, for Home Assistant, decrypts) ev's body for t, filling ev's verdict, type
-// and decrypted payload. It reports whether the request passes.
-func check(t *Target, ev *storage.Event, now time.Time) bool {
+// and decrypted payload; signed holds the request's headers as they arrived (ev's may be masked).
+// It reports whether the request passes.
+func check(t *Target, ev *storage.Event, signed http.Header, now time.Time) bool {
 	if t.VerifyScheme == "" || t.VerifyMode == "off" || t.VerifyMode == "" {
 		return true
 	}
@@ -47,11 +71,7 @@ func check(t *Target, ev *storage.Event, now time.Time) bool {
 	res := verify.Check(verify.Config{
 		Scheme: t.VerifyScheme, Window: time.Duration(vs.WindowSeconds) * time.Second,
 		Header: vs.Header, Prefix: vs.Prefix, Algorithm: vs.Algorithm, Encoding: vs.Encoding,
-	}, t.Secrets, verify.Request{Header: ev.Header, Body: ev.Body, Now: now})
-	if t.VerifyScheme == verify.SharedSecret && vs.Header != "" && ev.Header.Get(vs.Header) != "" {
-		// That header carries the secret itself: it is checked, never stored.
-		ev.Header.Set(vs.Header, SharedSecretMask)
-	}
+	}, t.Secrets, verify.Request{Header: signed, Body: ev.Body, Now: now})
 	if res.OK {
 		ev.Verification.Result = "ok"
 		return true

@@ -1,0 +1,232 @@
+package receiver
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// admission bounds what the requests in flight may take together, so that no client, however
+// many connections it opens, exhausts the receiver: a count overall, a share per endpoint, per
+// client address and per client on one endpoint, and a budget of body bytes held in memory.
+//
+// The shares are what keeps the others served: a flood on one endpoint leaves the other half of
+// the capacity to other endpoints, and a flood from one address leaves the rest to other
+// addresses and, since one client may hold only half its share on one endpoint, to the same
+// address's requests to other endpoints (every local program shares the loopback address).
+type admission struct {
+	mu          sync.Mutex
+	total       int
+	perEndpoint map[string]int
+	perClient   map[string]int
+	perPair     map[pair]int
+	maxTotal    int
+	maxEndpoint int
+	maxClient   int
+	maxPair     int
+
+	held, maxHeld int64 // body bytes held by requests in flight, and the budget for them
+	peak          int64 // the most held since memory was last given back
+	freeing       bool  // a FreeOSMemory is running
+}
+
+// refusal says why a request was not admitted.
+type refusal int
+
+const (
+	admitted refusal = iota
+	busyTotal
+	busyEndpoint
+	busyClient
+)
+
+// pair is one client on one endpoint.
+type pair struct{ endpoint, client string }
+
+func newAdmission(o *Options) *admission {
+	return &admission{
+		perEndpoint: map[string]int{}, perClient: map[string]int{}, perPair: map[pair]int{},
+		maxTotal: o.MaxInFlight, maxEndpoint: o.MaxInFlightPerEndpoint, maxClient: o.MaxInFlightPerClient,
+		maxPair: max(o.MaxInFlightPerClient/2, 1),
+		maxHeld: o.MaxBodyBytesInFlight,
+	}
+}
+
+// enter admits a request to endpoint from client, or says which share is used up.
+func (a *admission) enter(endpoint, client string) refusal {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.total >= a.maxTotal:
+		return busyTotal
+	case a.perEndpoint[endpoint] >= a.maxEndpoint:
+		return busyEndpoint
+	case a.perClient[client] >= a.maxClient, a.perPair[pair{endpoint, client}] >= a.maxPair:
+		return busyClient
+	}
+	a.total++
+	a.perEndpoint[endpoint]++
+	a.perClient[client]++
+	a.perPair[pair{endpoint, client}]++
+	return admitted
+}
+
+// leave ends what enter admitted.
+func (a *admission) leave(endpoint, client string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.total--
+	decr(a.perEndpoint, endpoint)
+	decr(a.perClient, client)
+	decr(a.perPair, pair{endpoint, client})
+}
+
+func decr[K comparable](m map[K]int, k K) {
+	if m[k] <= 1 {
+		delete(m, k) // the maps hold only what is in flight, not every address ever seen
+		return
+	}
+	m[k]--
+}
+
+// reserve takes n bytes of the body budget, or reports that there are not that many left.
+func (a *admission) reserve(n int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.held+n > a.maxHeld {
+		return false
+	}
+	a.held += n
+	a.peak = max(a.peak, a.held)
+	return true
+}
+
+// giveBackAfter is the peak of held bytes above which the receiver returns memory to the operating
+// system once the burst is over; below it the runtime's own scavenger is enough.
+const giveBackAfter = 32 << 20
+
+// release returns n bytes to the budget. When a large burst has drained, the memory it used is
+// handed back to the operating system instead of staying in the process for the next one.
+func (a *admission) release(n int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.held -= n
+	if a.held == 0 && a.peak >= giveBackAfter && !a.freeing {
+		a.peak, a.freeing = 0, true
+		go func() {
+			debug.FreeOSMemory()
+			a.mu.Lock()
+			a.freeing = false
+			a.mu.Unlock()
+		}()
+	}
+}
+
+// Body buffers: requests start with a pooled buffer of poolBufSize and grow it only as bytes
+// actually arrive, so a Content-Length costs nothing until the body is really sent.
+const (
+	poolBufSize = 32 << 10
+	// maxPooled is the largest buffer put back into the pool; bigger ones are left to the
+	// garbage collector, so a burst of large bodies does not stay resident.
+	maxPooled = 1 << 20
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, poolBufSize); return &b }}
+
+// errNoBudget means the body budget of all requests in flight is used up.
+var errNoBudget = errors.New("the receiver's memory budget for request bodies is in use")
+
+// errTooSlow means the client sent its body more slowly than the minimum rate.
+var errTooSlow = errors.New("body arrived too slowly")
+
+// body is a request body being read into a pooled, budgeted buffer.
+type body struct {
+	buf  *[]byte
+	held int64 // bytes reserved in the budget (the buffer's capacity)
+	a    *admission
+}
+
+// free returns the buffer to the pool and its bytes to the budget. The body must not be used after.
+func (b *body) free() {
+	if b.buf == nil {
+		return
+	}
+	if cap(*b.buf) <= maxPooled {
+		*b.buf = (*b.buf)[:0]
+		bufPool.Put(b.buf)
+	}
+	b.a.release(b.held)
+	b.buf, b.held = nil, 0
+}
+
+// readBody reads at most limit bytes of req's body as it arrives. It grows the buffer only with
+// bytes received, within the shared budget (errNoBudget when it is exhausted), and cuts off a
+// client whose body, after rate.Grace, averages less than rate.Min bytes per second (errTooSlow).
+// A body over limit ends with *http.MaxBytesError. The returned body holds what was read in every
+// case; free it once the bytes are no longer needed.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, limit int64, start time.Time) (*body, error) {
+	b := &body{a: r.adm}
+	if !r.adm.reserve(poolBufSize) {
+		return b, errNoBudget
+	}
+	b.buf, b.held = bufPool.Get().(*[]byte), poolBufSize
+	rc := http.NewResponseController(w)
+	readDeadline := start.Add(r.opts.ReadTimeout)
+	src := http.MaxBytesReader(w, req.Body, limit)
+	var received int64
+	for {
+		buf := *b.buf
+		if len(buf) == cap(buf) {
+			grown := min(2*int64(cap(buf)), limit+1)
+			if grown <= int64(cap(buf)) {
+				grown = int64(cap(buf)) + poolBufSize
+			}
+			if !r.adm.reserve(grown) {
+				return b, errNoBudget
+			}
+			next := make([]byte, len(buf), grown)
+			copy(next, buf)
+			r.adm.release(b.held)
+			if cap(buf) <= maxPooled {
+				old := buf[:0]
+				bufPool.Put(&old)
+			}
+			b.held, buf = grown, next
+		}
+		// Each byte received buys 1/Min seconds beyond the grace period; a client that falls
+		// below the average rate finds its read deadline passed.
+		deadline := start.Add(r.opts.BodyRateGrace + time.Duration(received)*time.Second/time.Duration(r.opts.MinBodyRate))
+		if deadline.After(readDeadline) {
+			deadline = readDeadline
+		}
+		_ = rc.SetReadDeadline(deadline) // unsupported by test recorders: no rate check there
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		*b.buf = buf
+		received += int64(n)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return b, nil
+			}
+			if isTimeout(err) && deadline.Before(readDeadline) && time.Now().Before(readDeadline) {
+				return b, errTooSlow
+			}
+			return b, err
+		}
+	}
+}
+
+func (b *body) bytes() []byte {
+	if b.buf == nil {
+		return []byte{}
+	}
+	return *b.buf
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}

@@ -14,9 +14,10 @@ var version = "dev"
 
 func main() {
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Version: version,
-		GUI:     desktopApp(),
+		Stdout:   os.Stdout,
+		Stderr:   os.Stderr,
+		Terminal: cli.IsTerminal(os.Stdout),
+		Version:  version,
+		GUI:      desktopApp(),
 	}))
 }

@@ -84,6 +84,7 @@ type Hub struct {
 	probe    prober
 
 	recvSrv, apiSrv *http.Server
+	api             *api.Server
 	recvURL, apiURL string
 
 	ctx        context.Context // ends when Stop begins: long-lived requests (SSE) end with it
@@ -132,8 +133,12 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 
 func (h *Hub) start(ctx context.Context) error {
 	dataDir := h.opts.DataDir
-	if err := instance.Prepare(dataDir); err != nil {
+	tightened, err := instance.Prepare(dataDir)
+	if err != nil {
 		return err
+	}
+	if len(tightened) > 0 {
+		h.log.Warn("the data dir was readable by other users; made it private", "changed", tightened)
 	}
 	lock, err := instance.Acquire(dataDir)
 	if err != nil {
@@ -162,6 +167,10 @@ func (h *Hub) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := CheckAPIListen(h.opts.APIListen); err != nil {
+		recvLn.Close()
+		return err
+	}
 	apiLn, err := listen("admin API", h.opts.APIListen, "--api-listen")
 	if err != nil {
 		recvLn.Close()
@@ -182,6 +191,7 @@ func (h *Hub) start(ctx context.Context) error {
 	h.recvSrv = rcv.Server()
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
 	apiHandler.ShowWindow = h.opts.ShowWindow
+	h.api = apiHandler
 	h.apiSrv = &http.Server{
 		Handler:           apiHandler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -211,6 +221,25 @@ func (h *Hub) start(ctx context.Context) error {
 		return err
 	}
 	h.log.Info("hooktray started", "receiver", h.recvURL, "api", h.apiURL, "data_dir", dataDir)
+	return nil
+}
+
+// ErrNotLoopback means an admin API address is not on loopback. The admin API can change every
+// setting and read every event, so it never listens where another machine could reach it.
+var ErrNotLoopback = errors.New("the admin API listens on loopback only (127.0.0.1, [::1] or localhost)")
+
+// CheckAPIListen refuses an admin API address that is not on loopback.
+func CheckAPIListen(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%s: %w", addr, ErrNotLoopback)
+	}
 	return nil
 }
 
@@ -244,6 +273,9 @@ func (h *Hub) Stop(ctx context.Context) error {
 
 func (h *Hub) shutdown(ctx context.Context) error {
 	var errs []error
+	if h.api != nil {
+		h.api.CloseStreams() // first: a stream whose client stopped reading must not hold up the rest
+	}
 	if h.recvSrv != nil {
 		// First the receiver: every handler still running waits for its commit and answers.
 		if err := h.recvSrv.Shutdown(ctx); err != nil {

@@ -26,8 +26,10 @@ const (
 // when nil, the default command runs the core headless, as `serve` does.
 type Env struct {
 	Stdout, Stderr io.Writer
-	Version        string
-	GUI            func(ctx context.Context, opts app.Options, startHidden bool) error
+	// Terminal is true when Stdout is a terminal: text from webhooks is then escaped.
+	Terminal bool
+	Version  string
+	GUI      func(ctx context.Context, opts app.Options, startHidden bool) error
 }
 
 // usageError is bad usage: the CLI prints it with a hint and exits 2.
@@ -177,11 +179,14 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(fs.out, "Usage: hooktray %s\n\nFlags:\n", fs.synopsis)
+				fmt.Fprintf(fs.out, "Usage: hooktray %s\n\nFlags:\n", strings.TrimPrefix(fs.synopsis, "hooktray "))
 				fs.SetOutput(fs.out)
 				fs.PrintDefaults()
 				fs.SetOutput(io.Discard)
 				return nil, err
+			}
+			if fs.Name() == "hooktray" { // the default command: Main already says "hooktray:"
+				return nil, usagef("%v", err)
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}

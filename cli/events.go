@@ -109,12 +109,13 @@ func (c *command) eventsList(ctx context.Context, sub string, args []string) err
 		}
 		return nil
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	fmt.Fprintln(w, "ID\tRECEIVED\tENDPOINT\tMETHOD\tSTATUS\tCODE\tSIZE\tTYPE")
 	for _, ev := range list.Events {
 		writeEventRow(w, ev, names)
 	}
-	w.Flush()
+	tw.Flush()
 	if list.Next != nil {
 		fmt.Fprintf(c.env.Stderr, "More: add --before %s\n", *list.Next)
 	}
@@ -159,8 +160,9 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 		return nil
 	}
 	names, _ := endpointNames(ctx, cl)
-	out := c.env.Stdout
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	out := c.text(c.env.Stdout)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	fmt.Fprintf(w, "Event\t%d\n", ev.ID)
 	fmt.Fprintf(w, "Received\t%s\n", localTime(ev.ReceivedAt))
 	fmt.Fprintf(w, "Endpoint\t%s (%s)\n", endpointName(names, ev.EndpointID), ev.EndpointID)
@@ -181,15 +183,16 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 	if ev.Verification.Scheme != "" {
 		fmt.Fprintf(w, "Verification\t%s: %s %s\n", ev.Verification.Scheme, ev.Verification.Result, ev.Verification.Reason)
 	}
-	w.Flush()
+	tw.Flush()
 	fmt.Fprintln(out, "\nHeaders:")
-	names2 := make([]string, 0, len(ev.Headers))
-	for k := range ev.Headers {
+	headers := ev.DecodeHeaders()
+	names2 := make([]string, 0, len(headers))
+	for k := range headers {
 		names2 = append(names2, k)
 	}
 	sort.Strings(names2)
 	for _, k := range names2 {
-		for _, v := range ev.Headers[k] {
+		for _, v := range headers[k] {
 			fmt.Fprintf(out, "  %s: %s\n", k, v)
 		}
 	}
@@ -222,7 +225,7 @@ func requestTarget(ev api.Event) string {
 	if ev.Query == "" {
 		return ev.Path
 	}
-	return ev.Path + "?" + ev.Query
+	return ev.Path + "?" + ev.DecodeQuery()
 }
 
 func (c *command) eventsReplay(ctx context.Context, args []string) error {
@@ -298,14 +301,15 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 		return fmt.Errorf("open live stream: %s", resp.Status)
 	}
 
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	printEvent := func(ev api.Event, raw []byte) {
 		if *asJSON {
 			c.printRaw(raw)
 			return
 		}
 		writeEventRow(w, ev, names)
-		w.Flush()
+		tw.Flush()
 	}
 	var lastShown int64
 	if *n > 0 {

@@ -55,6 +55,9 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 				return ServeOptions{}, usagef("--public-url: %v", err)
 			}
 		}
+		if err := app.CheckAPIListen(*apiListen); err != nil {
+			return ServeOptions{}, usagef("--api-listen: %v", err)
+		}
 		token := *tunnelToken
 		if token == "" {
 			token = os.Getenv("HOOKTRAY_TUNNEL_TOKEN")

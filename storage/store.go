@@ -57,6 +57,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := inspect(ctx, path, dsn("mode=ro")); err != nil {
 		return nil, err
 	}
+	// SQLite gives the -wal and -shm files the database file's mode, so creating it private
+	// keeps the whole history private.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN, so it can never fail
 	// half-way with SQLITE_BUSY when upgrading from a read lock.
 	writer := sql.OpenDB(connector{

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -540,5 +541,25 @@ func TestEndpointSettingsRoundTrip(t *testing.T) {
 	var fe *FieldError
 	if err := (EndpointChange{NotifyOn: &bad}).Apply(&e); !errors.As(err, &fe) || fe.Field != "notify_on" {
 		t.Errorf("bad notify_on: %v", err)
+	}
+}
+
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows keeps a profile's files private by ACL")
+	}
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "a")
+	if err := s.InsertBatch(context.Background(), []*Event{event(ep.ID, `{"a":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		st, err := os.Stat(s.Path() + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(s.Path()+suffix), st.Mode().Perm())
+		}
 	}
 }

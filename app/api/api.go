@@ -58,7 +58,19 @@ type Server struct {
 	mux   *http.ServeMux
 	// ShowWindow, when set, handles POST /api/v1/window/show (the desktop app's second launch).
 	ShowWindow func()
+
+	streams       chan struct{}      // one token per open live stream: at most MaxStreams
+	streamsCtx    context.Context    // ends when CloseStreams is called
+	closeStreams  context.CancelFunc //
+	streamTimeout time.Duration      // how long one write to a stream may block
 }
+
+// MaxStreams is how many live streams may be open at once; more are answered 503. Each holds a
+// subscription buffer of streamBuffer events.
+const (
+	MaxStreams   = 64
+	streamBuffer = 256
+)
 
 // New returns the API for b, accepting requests with token and a Host naming loopback on port.
 func New(b Backend, token string, port int, log *slog.Logger) *Server {
@@ -69,7 +81,11 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
 		log:   log,
 		mux:   http.NewServeMux(),
+
+		streams:       make(chan struct{}, MaxStreams),
+		streamTimeout: 10 * time.Second,
 	}
+	s.streamsCtx, s.closeStreams = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
 	s.mux.HandleFunc("GET /api/v1/endpoints", s.listEndpoints)
 	s.mux.HandleFunc("POST /api/v1/endpoints", s.createEndpoint)
@@ -293,10 +309,27 @@ func eventID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 // without headers and body), an "event: missed" message when this client fell behind, and a
 // comment every 15 s to keep proxies from closing an idle stream.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many live streams are open (at most %d)", MaxStreams))
+		return
+	}
 	endpoint := r.URL.Query().Get("endpoint")
-	sub := s.b.Subscribe(1024)
+	sub := s.b.Subscribe(streamBuffer)
 	defer sub.Close()
 	rc := http.NewResponseController(w)
+	// A client that stops reading blocks a write at most streamTimeout; shutting down, or the
+	// request's end, unblocks it at once.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stopStreams := context.AfterFunc(s.streamsCtx, cancel)
+	defer stopStreams()
+	unblock := context.AfterFunc(ctx, func() { rc.SetWriteDeadline(time.Now()) })
+	defer unblock()
+	rc.SetWriteDeadline(time.Now().Add(s.streamTimeout))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -310,11 +343,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	defer heartbeat.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return
 		case <-heartbeat.C:
+			rc.SetWriteDeadline(time.Now().Add(s.streamTimeout))
 			io.WriteString(w, ": keep-alive\n\n")
 		case <-sub.Ready():
+			rc.SetWriteDeadline(time.Now().Add(s.streamTimeout))
 			for {
 				m, ok, err := sub.TryNext()
 				if err != nil || !ok {
@@ -337,6 +372,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// CloseStreams ends every live stream, blocked writes included: the first step of a shutdown, so
+// clients that stopped reading cannot hold it up.
+func (s *Server) CloseStreams() { s.closeStreams() }
 
 // fail turns a Backend error into a response: 404 for unknown things, 400 for invalid input,
 // 409 for a replay of a rejected event, 502 for a replay target that did not answer, 500

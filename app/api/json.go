@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"maps"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -72,15 +73,20 @@ type EndpointList struct {
 // Event is an event as the API shows it. Lists and the live stream leave out what they must
 // (see the field comments); GET /api/v1/events/{id} has everything.
 type Event struct {
-	ID           int64               `json:"id"`
-	EndpointID   string              `json:"endpoint_id"`
-	ReceivedAt   string              `json:"received_at"`
-	Method       string              `json:"method"`
-	Path         string              `json:"path"`
-	Query        string              `json:"query"`
-	Headers      map[string][]string `json:"headers,omitempty"` // not in the live stream
-	Body         *string             `json:"body,omitempty"`    // absent when not kept or not loaded
-	BodyEncoding string              `json:"body_encoding,omitempty"`
+	ID         int64  `json:"id"`
+	EndpointID string `json:"endpoint_id"`
+	ReceivedAt string `json:"received_at"`
+	Method     string `json:"method"`
+	Path       string `json:"path"`
+	Query      string `json:"query"`
+	// QueryEncoding is "base64" when the query was not UTF-8: Query then holds its bytes in base64.
+	QueryEncoding string              `json:"query_encoding,omitempty"`
+	Headers       map[string][]string `json:"headers,omitempty"` // not in the live stream
+	// HeaderEncoding names the headers with a value that is not UTF-8; every value of such a
+	// header is given in base64, so the exact bytes received survive JSON.
+	HeaderEncoding map[string]string `json:"header_encoding,omitempty"`
+	Body           *string           `json:"body,omitempty"` // absent when not kept or not loaded
+	BodyEncoding   string            `json:"body_encoding,omitempty"`
 	// BodyTruncated is true in lists when the body was too large to include.
 	BodyTruncated  bool         `json:"body_truncated,omitempty"`
 	Size           int64        `json:"size"`
@@ -206,8 +212,11 @@ func EventJSON(ev storage.Event, bodyLimit int) Event {
 	if out.Verification.Result == "" {
 		out.Verification.Result = "skipped"
 	}
+	if !utf8.ValidString(ev.Query) {
+		out.Query, out.QueryEncoding = base64.StdEncoding.EncodeToString([]byte(ev.Query)), "base64"
+	}
 	if ev.Header != nil {
-		out.Headers = ev.Header
+		out.Headers, out.HeaderEncoding = encodeHeaders(ev.Header)
 	}
 	if ev.DuplicateOf != 0 {
 		out.DuplicateOf = &ev.DuplicateOf
@@ -233,6 +242,61 @@ func encodeBody(b []byte) (string, string) {
 		return string(b), ""
 	}
 	return base64.StdEncoding.EncodeToString(b), "base64"
+}
+
+// encodeHeaders returns h as it goes into JSON: as is, or, when a header has a value that is not
+// UTF-8, a copy with that header's values in base64 and the header named in the encoding map.
+func encodeHeaders(h map[string][]string) (map[string][]string, map[string]string) {
+	var enc map[string]string
+	out := h
+	for name, values := range h {
+		valid := true
+		for _, v := range values {
+			valid = valid && utf8.ValidString(v)
+		}
+		if valid {
+			continue
+		}
+		if enc == nil {
+			enc, out = map[string]string{}, maps.Clone(h)
+		}
+		encoded := make([]string, len(values))
+		for i, v := range values {
+			encoded[i] = base64.StdEncoding.EncodeToString([]byte(v))
+		}
+		out[name], enc[name] = encoded, "base64"
+	}
+	return out, enc
+}
+
+// DecodeHeaders is the inverse of the header encoding: the exact values received.
+func (e *Event) DecodeHeaders() map[string][]string {
+	if len(e.HeaderEncoding) == 0 {
+		return e.Headers
+	}
+	out := maps.Clone(e.Headers)
+	for name := range e.HeaderEncoding {
+		decoded := make([]string, len(out[name]))
+		for i, v := range out[name] {
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				b = []byte(v)
+			}
+			decoded[i] = string(b)
+		}
+		out[name] = decoded
+	}
+	return out
+}
+
+// DecodeQuery is the inverse of the query encoding.
+func (e *Event) DecodeQuery() string {
+	if e.QueryEncoding == "base64" {
+		if b, err := base64.StdEncoding.DecodeString(e.Query); err == nil {
+			return string(b)
+		}
+	}
+	return e.Query
 }
 
 // DecodeBody is the inverse of the body encoding: the exact bytes received.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -46,19 +47,64 @@ func (e *ErrRunning) Error() string {
 }
 
 // Prepare creates the data dir (mode 0700) if needed and checks that it is writable, so the user
-// learns about a read-only dir in one sentence rather than from SQLite.
-func Prepare(dir string) error {
+// learns about a read-only dir in one sentence rather than from SQLite. The history and the keys
+// are private: an existing dir that others can read is tightened to 0700 and its files to 0600,
+// and tightened reports what it changed, for the log.
+func Prepare(dir string) (tightened []string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if tightened, err = tighten(dir); err != nil {
+		return nil, err
 	}
 	probe, err := os.CreateTemp(dir, ".write-test-*")
 	if err != nil {
-		return fmt.Errorf("data dir %s is not writable: %w", dir, unwrapPath(err))
+		return nil, fmt.Errorf("data dir %s is not writable: %w", dir, unwrapPath(err))
 	}
 	name := probe.Name()
 	probe.Close()
 	os.Remove(name)
-	return nil
+	return tightened, nil
+}
+
+// tighten takes group and other permissions off dir and everything directly in it. Folders inside
+// (such as the downloaded cloudflared's) keep their owner's permissions, executables included.
+func tighten(dir string) ([]string, error) {
+	if runtime.GOOS == "windows" {
+		return nil, nil // permissions there are ACLs, private to the user's profile by default
+	}
+	var changed []string
+	chmod := func(path string, mode os.FileMode) error {
+		if mode&0o077 == 0 {
+			return nil
+		}
+		if err := os.Chmod(path, mode&^0o077); err != nil {
+			return fmt.Errorf("make %s private: %w", path, err)
+		}
+		changed = append(changed, fmt.Sprintf("%s (%#o → %#o)", path, mode.Perm(), (mode &^ 0o077).Perm()))
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := chmod(dir, st.Mode().Perm()); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !(info.Mode().IsRegular() || info.IsDir()) {
+			continue
+		}
+		if err := chmod(filepath.Join(dir, e.Name()), info.Mode().Perm()); err != nil {
+			return nil, err
+		}
+	}
+	return changed, nil
 }
 
 func unwrapPath(err error) error {

@@ -70,7 +70,47 @@ func TestPrepareRefusesAReadOnlyDir(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o500)
 	defer os.Chmod(dir, 0o700)
-	if err := Prepare(dir); err == nil {
+	if _, err := Prepare(dir); err == nil {
 		t.Error("Prepare accepted a read-only dir")
+	}
+}
+
+func TestPrepareMakesTheDataDirPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows keeps a profile's files private by ACL")
+	}
+	parent := t.TempDir()
+	fresh := filepath.Join(parent, "new")
+	if _, err := Prepare(fresh); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o700 {
+		t.Errorf("new data dir has mode %v, want 0700", st.Mode().Perm())
+	}
+
+	old := filepath.Join(parent, "old")
+	os.Mkdir(old, 0o755)
+	os.Chmod(old, 0o755) // whatever the umask
+	for _, name := range []string{"hooktray.db", "hooktray.db-wal", "hooktray.db-shm"} {
+		os.WriteFile(filepath.Join(old, name), []byte("x"), 0o644)
+		os.Chmod(filepath.Join(old, name), 0o644)
+	}
+	tightened, err := Prepare(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tightened) != 4 {
+		t.Errorf("reported %d changes, want 4: %v", len(tightened), tightened)
+	}
+	if st, _ := os.Stat(old); st.Mode().Perm() != 0o700 {
+		t.Errorf("existing data dir left at %v", st.Mode().Perm())
+	}
+	for _, name := range []string{"hooktray.db", "hooktray.db-wal", "hooktray.db-shm"} {
+		if st, _ := os.Stat(filepath.Join(old, name)); st.Mode().Perm() != 0o600 {
+			t.Errorf("%s left at %v", name, st.Mode().Perm())
+		}
+	}
+	if again, _ := Prepare(old); len(again) != 0 {
+		t.Errorf("a private dir was changed again: %v", again)
 	}
 }

@@ -15,6 +15,7 @@ func (h *Hub) indexLoop() {
 	for {
 		for {
 			n, err := h.store.IndexPending(h.ctx, indexChunk)
+			h.noteStorageError(err)
 			if err != nil {
 				if h.ctx.Err() == nil {
 					h.log.Error("full-text indexing failed; retrying", "err", err)
@@ -61,6 +62,7 @@ func (h *Hub) retentionLoop() {
 		}
 		h.dropExpiredSecrets()
 		n, err := h.store.Prune(h.ctx, h.opts.Retention, time.Now(), func() { h.sleep(5 * time.Millisecond) })
+		h.noteStorageError(err)
 		switch {
 		case err != nil && h.ctx.Err() == nil:
 			h.log.Error("retention failed; will retry", "err", err)

@@ -85,6 +85,7 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 	}
 	now := time.Now()
 	m := make(map[string]*receiver.Target, len(all))
+	var locked []string // endpoints none of whose secrets can be read
 	for _, ep := range all {
 		t := &receiver.Target{Endpoint: ep}
 		if kp := ep.Settings.Route.KeyPath; kp != "" {
@@ -98,13 +99,19 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 			}
 		}
 		if ep.VerifyScheme != "" && !ep.Deleted() {
-			if t.Secrets, err = h.openSecrets(ctx, ep.ID, now); err != nil {
+			var unreadable int
+			if t.Secrets, unreadable, err = h.openSecrets(ctx, ep.ID, now); err != nil {
 				return err
+			}
+			t.SecretsUnreadable = unreadable > 0 && len(t.Secrets) == 0
+			if t.SecretsUnreadable {
+				locked = append(locked, ep.Name)
 			}
 		}
 		m[ep.ID] = t
 	}
 	h.dir.m.Store(&m)
+	h.noteUnreadableSecrets(locked)
 	h.changes.Publish(EndpointsChanged)
 	return nil
 }

@@ -80,6 +80,7 @@ type Hub struct {
 	feed     live.Feed[storage.Event]
 	changes  live.Feed[Change]
 	activity activity
+	health   health
 	tunnel   tunnelState
 	probe    prober
 
@@ -152,10 +153,14 @@ func (h *Hub) start(ctx context.Context) error {
 	if keys == nil {
 		keys = secrets.OSKeyring{}
 	}
-	if h.box, err = secrets.Open(dataDir, keys); err != nil {
+	if h.store, err = storage.Open(ctx, filepath.Join(dataDir, DatabaseFile)); err != nil {
 		return err
 	}
-	if h.store, err = storage.Open(ctx, filepath.Join(dataDir, DatabaseFile)); err != nil {
+	sealed, err := h.store.HasSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	if h.box, err = secrets.Open(dataDir, keys, sealed); err != nil {
 		return err
 	}
 	if err := h.reloadEndpoints(ctx); err != nil {
@@ -187,7 +192,7 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	recvOpts := h.opts.Receiver
 	recvOpts.ProbeSecret = h.probe.secret
-	rcv := receiver.New(&h.dir, h.queue, recvOpts)
+	rcv := receiver.New(&h.dir, watchedQueue{h}, recvOpts)
 	h.recvSrv = rcv.Server()
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
 	apiHandler.ShowWindow = h.opts.ShowWindow
@@ -381,12 +386,16 @@ func (h *Hub) Version() string { return h.opts.Version }
 
 // Events returns a page of history; see storage.EventQuery.
 func (h *Hub) Events(ctx context.Context, q storage.EventQuery) (storage.Page, error) {
-	return h.store.ListEvents(ctx, q)
+	p, err := h.store.ListEvents(ctx, q)
+	h.noteStorageError(err)
+	return p, err
 }
 
 // Event returns one event with headers and body.
 func (h *Hub) Event(ctx context.Context, id int64) (storage.Event, error) {
-	return h.store.Event(ctx, id)
+	ev, err := h.store.Event(ctx, id)
+	h.noteStorageError(err)
+	return ev, err
 }
 
 // IndexBacklog is how many events are not yet searchable.

@@ -208,3 +208,50 @@ func TestRotationGraceEnds(t *testing.T) {
 		t.Errorf("current secret: %d", resp.StatusCode)
 	}
 }
+
+func TestMissingMasterKeyNeverLocksTheUserOut(t *testing.T) {
+	dir := t.TempDir()
+	secret := "gh-secret-before-the-key-was-lost"
+	sign := func(s string) string {
+		m := hmac.New(sha256.New, []byte(s))
+		m.Write([]byte("{}"))
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	h := startHub(t, func(o *Options) { o.DataDir = dir })
+	ep := createEndpoint(t, h, "github-repo", func(c *storage.EndpointChange) {
+		scheme, mode := "github", "enforce"
+		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+		c.Secret = &secret
+	})
+	h.Stop(context.Background())
+	keyFile := filepath.Join(dir, "master-key")
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+
+	h = startHub(t, func(o *Options) { o.DataDir = dir })
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("a new master key was written while sealed secrets exist")
+	}
+	if e := h.SecretsError(); !strings.Contains(e, "github-repo") || !strings.Contains(e, "master-key") {
+		t.Errorf("status does not say which secrets cannot be read and where the key belongs: %q", e)
+	}
+	resp, got := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret))
+	if resp.StatusCode != 401 || !strings.Contains(got, "master key is missing") {
+		t.Errorf("enforce endpoint without its key answered %d %s, want 401 saying why", resp.StatusCode, got)
+	}
+	if _, err := h.RevealSecret(context.Background(), ep.ID); err == nil {
+		t.Error("an unreadable secret was revealed")
+	}
+
+	// The user enters the secret again: only now is a key made, and the endpoint verifies.
+	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, storage.EndpointChange{Secret: &secret}); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.SecretsError(); e != "" {
+		t.Errorf("after the secret was entered again: %q", e)
+	}
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
+		t.Errorf("re-entered secret: %d", resp.StatusCode)
+	}
+}

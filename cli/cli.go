@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/storage"
 )
 
 // Exit codes, as CONTRACT.md fixes them.
@@ -47,6 +48,7 @@ Usage:
   hooktray status [--json]
   hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
   hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
+  hooktray db recover                    copy what can be read of a damaged history into a new file
   hooktray version
 
 Global flags:
@@ -72,6 +74,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	case errors.As(err, &ni):
 		fmt.Fprintf(env.Stderr, "hooktray: %s\n", ni.msg)
 		return exitUsage
+	case storage.IsDamaged(err):
+		fmt.Fprintf(env.Stderr, "hooktray: %s\nMove the file aside to start a new history, or run 'hooktray db recover' to copy what can be read into a new file.\n", err)
+		return exitFail
 	default:
 		fmt.Fprintf(env.Stderr, "hooktray: %s\n", err)
 		return exitFail
@@ -112,6 +117,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.endpoints(ctx, rest)
 	case "events", "event":
 		return c.events(ctx, rest)
+	case "db":
+		return c.db(ctx, rest)
 	case "subscriptions":
 		return errors.New("subscriptions are not available in this version of Hooktray")
 	case "version":

@@ -43,6 +43,12 @@ func (c *command) status(ctx context.Context, args []string) error {
 		public = *st.PublicURL
 	}
 	fmt.Fprintf(w, "Public URL\t%s\n", public)
+	if st.StorageError != nil {
+		fmt.Fprintf(w, "STORAGE\t%s (run 'hooktray db recover' once Hooktray is stopped)\n", *st.StorageError)
+	}
+	if st.SecretsError != nil {
+		fmt.Fprintf(w, "SECRETS\t%s\n", *st.SecretsError)
+	}
 	fmt.Fprintf(w, "Tunnel\t%s, %s\n", st.Tunnel.Mode, st.Tunnel.State)
 	if st.Tunnel.Error != nil {
 		fmt.Fprintf(w, "\t%s\n", *st.Tunnel.Error)

@@ -111,6 +111,8 @@ CREATE TABLE subscriptions (
 	updated_at  INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: the file says it is Hooktray's, so another program's database is never mistaken for it.
+	fmt.Sprintf(`PRAGMA application_id = %d;`, ApplicationID),
 }
 
 // SchemaVersion is the schema version this build writes.

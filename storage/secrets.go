@@ -67,6 +67,16 @@ func (s *Store) Secrets(ctx context.Context, endpointID, purpose string, now tim
 	return out, rows.Err()
 }
 
+// HasSecrets reports whether any sealed secret is stored: then the master key that sealed it must
+// never be replaced by a new one.
+func (s *Store) HasSecrets(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM secrets LIMIT 1)`).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for stored secrets: %w", err)
+	}
+	return n > 0, nil
+}
+
 // DeleteExpiredSecrets removes secrets whose grace period is over.
 func (s *Store) DeleteExpiredSecrets(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.writer.ExecContext(ctx, `DELETE FROM secrets WHERE expires_at IS NOT NULL AND expires_at <= ?`, now.UnixNano())

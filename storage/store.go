@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
@@ -101,8 +102,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// inspect refuses an existing file that is not a Hooktray database, reading it only: opening the
-// writer would already switch it to WAL mode.
+// ApplicationID marks a SQLite file as Hooktray's history (PRAGMA application_id, "HkTy").
+const ApplicationID = 0x486b5479
+
+// expectedTables are the tables every Hooktray schema has; a database from before the
+// application id was set is recognised by them.
+var expectedTables = []string{"meta", "endpoints", "events", "events_fts", "secrets"}
+
+// QuickCheckTime bounds the damage check at open, so a very large history still starts promptly;
+// what is not checked in time is checked by SQLite as it is read.
+const QuickCheckTime = 3 * time.Second
+
+// DamagedError means SQLite found the database damaged. Hooktray refuses to write to it, so
+// nothing more is lost; the user moves it aside or recovers what can be read.
+type DamagedError struct {
+	Path     string
+	Findings string // SQLite's own words, first lines
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("the history %s is damaged (%s)", e.Path, e.Findings)
+}
+
+// IsDamaged reports whether err says the database file is damaged, at open or later.
+func IsDamaged(err error) bool {
+	var de *DamagedError
+	if errors.As(err, &de) {
+		return true
+	}
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
+}
+
+// inspect refuses an existing file that is not a Hooktray database, or one that is damaged,
+// reading it only: opening the writer would already switch it to WAL mode.
 func inspect(ctx context.Context, path, readOnlyDSN string) error {
 	exists, err := checkHeader(path)
 	if err != nil || !exists {
@@ -113,20 +146,88 @@ func inspect(ctx context.Context, path, readOnlyDSN string) error {
 		return fmt.Errorf("open database %s: %w", path, err)
 	}
 	defer db.Close()
-	var version, tables int
+	var appID, version int
+	if err := db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		return describeOpenError(path, err)
+	}
 	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 		return describeOpenError(path, err)
 	}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+	tables := map[string]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table'`)
+	if err != nil {
 		return describeOpenError(path, err)
 	}
-	if version == 0 && tables > 0 {
-		return fmt.Errorf("%s: %w (it is a SQLite database of another program); move it away or choose another --data-dir", path, ErrNotDatabase)
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return describeOpenError(path, err)
+		}
+		tables[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return describeOpenError(path, err)
+	}
+	switch {
+	case appID == ApplicationID:
+	case appID != 0:
+		return fmt.Errorf("%s: %w (it belongs to another program, application id %#x)", path, ErrNotDatabase, appID)
+	case version == 0 && len(tables) == 0:
+		// A new, empty database.
+	case version == 0:
+		return fmt.Errorf("%s: %w (it is a SQLite database of another program)", path, ErrNotDatabase)
+	default:
+		// Written before the application id was set: Hooktray's only if its tables are there.
+		for _, t := range expectedTables {
+			if !tables[t] {
+				return fmt.Errorf("%s: %w (it is a SQLite database of another program: it has no %s table)", path, ErrNotDatabase, t)
+			}
+		}
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("%s: schema version %d was written by a newer Hooktray (this one knows %d); upgrade Hooktray", path, version, len(migrations))
 	}
+	return quickCheck(ctx, db, path)
+}
+
+// quickCheck runs SQLite's quick_check for at most QuickCheckTime and refuses a damaged file.
+func quickCheck(ctx context.Context, db *sql.DB, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, QuickCheckTime)
+	defer cancel()
+	findings, err := checkLines(ctx, db, `PRAGMA quick_check(20)`)
+	switch {
+	case ctx.Err() != nil:
+		return nil // out of time: a very large history; SQLite reports damage when it reads it
+	case err != nil && IsDamaged(err):
+		return &DamagedError{Path: path, Findings: err.Error()}
+	case err != nil:
+		return describeOpenError(path, err)
+	case findings != "ok":
+		return &DamagedError{Path: path, Findings: findings}
+	}
 	return nil
+}
+
+// checkLines runs an integrity pragma and joins what it reports (the first few lines).
+func checkLines(ctx context.Context, db *sql.DB, pragma string) (string, error) {
+	rows, err := db.QueryContext(ctx, pragma)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		if len(lines) < 3 {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "; "), rows.Err()
 }
 
 // checkHeader refuses a non-empty file that does not start with SQLite's magic bytes, before
@@ -174,8 +275,10 @@ func describeOpenError(path string, err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		switch se.Code {
-		case sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
+		case sqlite3.ErrNotADB:
 			return fmt.Errorf("%s: %w (%v); move it away to start a new history", path, ErrNotDatabase, err)
+		case sqlite3.ErrCorrupt:
+			return &DamagedError{Path: path, Findings: err.Error()}
 		case sqlite3.ErrCantOpen, sqlite3.ErrPerm, sqlite3.ErrReadonly:
 			return fmt.Errorf("open database %s: cannot open or write it (%v); check the data dir's permissions", path, err)
 		}

@@ -112,12 +112,27 @@ func TestOpenRefusesWhatIsNotOurs(t *testing.T) {
 	db.Close()
 	foreignBefore, _ := os.ReadFile(foreign)
 
+	// Another program's database whose user_version happens to be 1, as Hooktray's first was.
+	lookalike := filepath.Join(dir, "lookalike.db")
+	db, _ = sql.Open("sqlite3", lookalike)
+	db.Exec(`CREATE TABLE events (id INTEGER PRIMARY KEY); PRAGMA user_version = 1`)
+	db.Close()
+	lookalikeBefore, _ := os.ReadFile(lookalike)
+
+	otherApp := filepath.Join(dir, "other-app.db")
+	db, _ = sql.Open("sqlite3", otherApp)
+	db.Exec(`PRAGMA application_id = 1234; CREATE TABLE t (x)`)
+	db.Close()
+	otherAppBefore, _ := os.ReadFile(otherApp)
+
 	corrupt := filepath.Join(dir, "corrupt.db")
 	s, err := Open(context.Background(), corrupt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
+	os.Remove(corrupt + "-wal")
+	os.Remove(corrupt + "-shm")
 	raw, _ := os.ReadFile(corrupt)
 	for i := 100; i < len(raw); i++ {
 		raw[i] = 0xA5
@@ -130,6 +145,8 @@ func TestOpenRefusesWhatIsNotOurs(t *testing.T) {
 	}{
 		{"a text file is refused", garbage, content},
 		{"another program's database is refused", foreign, foreignBefore},
+		{"another program's database at user_version 1 is refused", lookalike, lookalikeBefore},
+		{"another program's application id is refused", otherApp, otherAppBefore},
 		{"a database with garbage pages is refused", corrupt, raw},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,12 +155,15 @@ func TestOpenRefusesWhatIsNotOurs(t *testing.T) {
 				s.Close()
 				t.Fatal("Open succeeded")
 			}
-			if !errors.Is(err, ErrNotDatabase) {
-				t.Errorf("err = %v, want ErrNotDatabase", err)
+			if !errors.Is(err, ErrNotDatabase) && !IsDamaged(err) {
+				t.Errorf("err = %v, want ErrNotDatabase or damaged", err)
 			}
 			after, _ := os.ReadFile(tc.path)
 			if !bytes.Equal(after, tc.want) {
 				t.Error("the file was modified")
+			}
+			if _, err := os.Stat(tc.path + "-wal"); err == nil && strings.Contains(tc.name, "another program") {
+				t.Error("a -wal file was created beside it: it was switched to WAL mode")
 			}
 		})
 	}
@@ -562,4 +582,82 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 			t.Errorf("%s has mode %v, want 0600", filepath.Base(s.Path()+suffix), st.Mode().Perm())
 		}
 	}
+}
+
+// damage fills a few pages in the middle of a closed database with garbage, as a failing disk
+// would, and returns the file's new contents.
+func damage(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := PageSize
+	pages := len(raw) / page
+	if pages < 8 {
+		t.Fatalf("the test database has only %d pages", pages)
+	}
+	for p := pages / 2; p < pages/2+2; p++ {
+		for i := p * page; i < (p+1)*page; i++ {
+			raw[i] = byte(i*7) ^ 0x5a
+		}
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestDamagedDatabaseIsRefusedAndRecovered(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hooktray.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := newEndpoint(t, s, "a")
+	const total = 3000
+	for range total / 100 {
+		var batch []*Event
+		for range 100 {
+			batch = append(batch, event(ep.ID, `{"payload":"`+strings.Repeat("x", 400)+`"}`))
+		}
+		if err := s.InsertBatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	damaged := damage(t, path)
+
+	_, err = Open(ctx, path)
+	var de *DamagedError
+	if !errors.As(err, &de) {
+		t.Fatalf("Open of a damaged database: %v, want a DamagedError", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, damaged) {
+		t.Error("Open modified the damaged file")
+	}
+
+	dest := filepath.Join(dir, "recovered.db")
+	rep, err := Recover(ctx, path, dest)
+	if err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	if rep.Copied["endpoints"] != 1 || rep.Copied["events"] == 0 || rep.Copied["events"] > total {
+		t.Fatalf("recovered %v (skipped %v)", rep.Copied, rep.Skipped)
+	}
+	r, err := Open(ctx, dest)
+	if err != nil {
+		t.Fatalf("the recovered database does not open: %v", err)
+	}
+	defer r.Close()
+	if res, err := r.IntegrityCheck(ctx); err != nil || res != "ok" {
+		t.Errorf("recovered database integrity: %q %v", res, err)
+	}
+	page, err := r.ListEvents(ctx, EventQuery{Limit: 1})
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("recovered events cannot be listed: %v", err)
+	}
+	t.Logf("recovered %d of %d events (%d ids in damaged pages)", rep.Copied["events"], total, rep.Skipped["events"])
 }

@@ -51,11 +51,19 @@ func (s *statusBar) refresh() {
 		// No keychain (headless Linux, some desktops): say where the master key is instead.
 		text += " · secrets key in the data dir (no keychain)"
 	}
-	s.where.SetText(text)
-	s.where.Importance = widget.MediumImportance
+	importance := widget.MediumImportance
 	if strings.Contains(text, "NOT reachable") || s.u.hub.TunnelStatus().State == tunnel.StateFailed {
-		s.where.Importance = widget.WarningImportance
+		importance = widget.WarningImportance
 	}
+	// What needs the user's hand comes first: damage to the history, secrets that cannot be read.
+	if e := s.u.hub.SecretsError(); e != "" {
+		text, importance = "Secrets: "+e+" · "+text, widget.DangerImportance
+	}
+	if e := s.u.hub.StorageError(); e != "" {
+		text, importance = "Storage: "+e+" (quit, then run 'hooktray db recover') · "+text, widget.DangerImportance
+	}
+	s.where.SetText(text)
+	s.where.Importance = importance
 	s.where.Refresh()
 	if s.u.hub.CloudflaredMissing() {
 		s.download.Show()

@@ -19,6 +19,8 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/app/instance"
@@ -66,10 +68,19 @@ func Run(ctx context.Context, opts app.Options, startHidden bool) error {
 		return nil
 	}
 	if err != nil {
+		if storage.IsDamaged(err) {
+			err = fmt.Errorf("%w. Move the file aside to start a new history, or run 'hooktray db recover' to copy what can be read into a new file", err)
+		}
+		if !startHidden {
+			showStartError(a, err) // a double-clicked app has no terminal to print to
+		}
 		return err
 	}
 	ui := New(hub, a)
 	u.Store(ui)
+	if e := hub.SecretsError(); e != "" {
+		ui.do(func() { ui.showError(errors.New(e)) })
+	}
 
 	go func() {
 		select {
@@ -284,6 +295,10 @@ func (u *UI) followChanges(ctx context.Context) {
 					u.log.reload()
 					u.endpoints.refreshActivity()
 				}
+			case app.StorageChanged:
+				if e := u.hub.StorageError(); e != "" {
+					u.showError(fmt.Errorf("%s. Quit Hooktray, then run 'hooktray db recover' to copy what can be read into a new file", e))
+				}
 			}
 			u.status.refresh()
 			u.tray.refresh()
@@ -343,4 +358,18 @@ func (u *UI) background(fn func() error, done func()) {
 func (u *UI) copyText(what, text string) {
 	u.app.Clipboard().SetContent(text)
 	u.status.flash("Copied " + what)
+}
+
+// showStartError shows why Hooktray could not start in a window of its own, until it is closed.
+func showStartError(a fyne.App, err error) {
+	w := a.NewWindow("Hooktray could not start")
+	msg := widget.NewLabel(err.Error())
+	msg.Wrapping = fyne.TextWrapWord
+	quit := widget.NewButton("Quit", a.Quit)
+	quit.Importance = widget.HighImportance
+	w.SetContent(container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), quit), nil, nil, msg))
+	w.Resize(fyne.NewSize(560, 220))
+	w.SetOnClosed(a.Quit)
+	w.Show()
+	a.Run()
 }

@@ -42,6 +42,8 @@ type Backend interface {
 	RotateSecret(ctx context.Context, id string) (string, error)
 	RevealSecret(ctx context.Context, id string) (string, error)
 	SecretsStorage() string
+	SecretsError() string
+	StorageError() string
 
 	Events(ctx context.Context, q storage.EventQuery) (storage.Page, error)
 	Event(ctx context.Context, id int64) (storage.Event, error)

@@ -28,6 +28,10 @@ type Status struct {
 	// Secrets says where the master key of stored secrets is: "keychain", or "file" (the data
 	// dir's master-key file, where no keychain is available).
 	Secrets string `json:"secrets"`
+	// SecretsError names the endpoints whose stored secrets cannot be read and how to mend it.
+	SecretsError *string `json:"secrets_error"`
+	// StorageError says the database was found damaged since start (null: no damage seen).
+	StorageError *string `json:"storage_error"`
 }
 
 // TunnelStatus is the tunnel part of Status.
@@ -156,6 +160,9 @@ func statusJSON(b Backend) Status {
 		Tunnel:    tunnelJSON(t, b.Reachability()),
 		DataDir:   b.DataDir(),
 		Secrets:   b.SecretsStorage(),
+
+		SecretsError: optional(b.SecretsError()),
+		StorageError: optional(b.StorageError()),
 	}
 }
 

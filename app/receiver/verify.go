@@ -19,7 +19,13 @@ type Target struct {
 	Secrets  []string
 	KeyPath  *route.KeyPath // parsed Settings.Route.KeyPath of a router
 	TypePath *route.KeyPath // parsed Settings.TypePath
+	// SecretsUnreadable: the endpoint has stored secrets but none can be opened (the master key
+	// is missing), so its verification fails with that reason rather than "no secret".
+	SecretsUnreadable bool
 }
+
+// unreadableReason is the verdict while an endpoint's secrets cannot be opened.
+const unreadableReason = "the endpoint's secret cannot be read (the master key is missing): restore the key or enter the secret again"
 
 // maskSharedSecret replaces the value of the header that carries t's shared secret in h, on every
 // path (paused, oversized, unreadable, verification off), before anything is recorded. It returns
@@ -51,6 +57,10 @@ func check(t *Target, ev *storage.Event, signed http.Header, now time.Time) bool
 		return true
 	}
 	ev.Verification.Scheme = t.VerifyScheme
+	if t.SecretsUnreadable {
+		ev.Verification.Result, ev.Verification.Reason = "failed", unreadableReason
+		return false
+	}
 	if t.VerifyScheme == verify.MobileApp {
 		reason := "the endpoint has no registration secret"
 		for _, s := range t.Secrets {

@@ -22,7 +22,14 @@ import (
 const (
 	SourceKeychain = "keychain"
 	SourceFile     = "file"
+	// SourceMissing: stored secrets exist but their master key was found nowhere. Nothing seals
+	// or opens until the key is restored or the user enters a secret again (see Create).
+	SourceMissing = "missing"
 )
+
+// ErrKeyMissing means the master key of the stored secrets is gone (deleted file, another
+// machine's keychain): they cannot be read until it is put back.
+var ErrKeyMissing = errors.New("the master key of the stored secrets is missing")
 
 // keyFile is the fallback key file in the data dir.
 const keyFile = "master-key"
@@ -47,43 +54,72 @@ const service = "Hooktray"
 // Box seals and opens secrets with the master key.
 type Box struct {
 	key    []byte
-	Source string // SourceKeychain or SourceFile: shown in status, so a fallback is visible
+	Source string // SourceKeychain, SourceFile or SourceMissing: shown in status
+	// where the key is looked for, to create one on request when it is missing
+	dataDir string
+	kr      Keyring
 }
 
-// Open loads the data dir's master key, creating one on first use: from the key file if one
-// exists (a fallback once chosen stays, or secrets would become unreadable), else from the
-// keychain, else in a new key file with mode 0600.
-func Open(dataDir string, kr Keyring) (*Box, error) {
+// Open loads the data dir's master key: from the key file if one exists (a fallback once chosen
+// stays, or secrets would become unreadable), else from the keychain. When there is none it
+// creates one (in the keychain, else in a 0600 key file) — unless sealed secrets exist: a new key
+// would make them unreadable for good, and leave the wrong key where the user would restore the
+// right one. Then the Box is returned without a key (Source SourceMissing).
+func Open(dataDir string, kr Keyring, sealedExist bool) (*Box, error) {
+	b := &Box{dataDir: dataDir, kr: kr}
 	path := filepath.Join(dataDir, keyFile)
-	if b, err := os.ReadFile(path); err == nil {
-		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if text, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(text)))
 		if err != nil || len(key) != chacha20poly1305.KeySize {
 			return nil, fmt.Errorf("the master key file %s is damaged; without it the stored secrets cannot be read", path)
 		}
-		return &Box{key: key, Source: SourceFile}, nil
+		b.key, b.Source = key, SourceFile
+		return b, nil
 	}
-	user := "master-key " + dirID(dataDir)
 	if kr != nil {
-		s, err := kr.Get(service, user)
+		s, err := kr.Get(service, b.keychainUser())
 		if err == nil {
 			key, derr := base64.StdEncoding.DecodeString(s)
 			if derr != nil || len(key) != chacha20poly1305.KeySize {
 				return nil, errors.New("the master key in the keychain is damaged; the stored secrets cannot be read")
 			}
-			return &Box{key: key, Source: SourceKeychain}, nil
-		}
-		if errors.Is(err, keyring.ErrNotFound) {
-			key := newKey()
-			if err := kr.Set(service, user, base64.StdEncoding.EncodeToString(key)); err == nil {
-				return &Box{key: key, Source: SourceKeychain}, nil
-			}
+			b.key, b.Source = key, SourceKeychain
+			return b, nil
 		}
 	}
+	if sealedExist {
+		b.Source = SourceMissing
+		return b, nil
+	}
+	return b, b.Create()
+}
+
+func (b *Box) keychainUser() string { return "master-key " + dirID(b.dataDir) }
+
+// Where says where the master key is kept or, when it is missing, where it is looked for.
+func (b *Box) Where() string {
+	return fmt.Sprintf("the file %s, or the keychain item %q of service %q", filepath.Join(b.dataDir, keyFile), b.keychainUser(), service)
+}
+
+// Missing reports whether stored secrets exist without their key.
+func (b *Box) Missing() bool { return b.key == nil }
+
+// Create makes a new master key, in the keychain if there is one, else in a 0600 key file. Open
+// calls it for a new data dir; after a key went missing, only an explicit action of the user
+// (entering a secret again) does, knowing that the old secrets stay unreadable.
+func (b *Box) Create() error {
 	key := newKey()
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write the master key file: %w", err)
+	if b.kr != nil {
+		if err := b.kr.Set(service, b.keychainUser(), base64.StdEncoding.EncodeToString(key)); err == nil {
+			b.key, b.Source = key, SourceKeychain
+			return nil
+		}
 	}
-	return &Box{key: key, Source: SourceFile}, nil
+	if err := os.WriteFile(filepath.Join(b.dataDir, keyFile), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the master key file: %w", err)
+	}
+	b.key, b.Source = key, SourceFile
+	return nil
 }
 
 // dirID names a data dir's key in the keychain, so several data dirs do not share one.
@@ -101,8 +137,12 @@ func newKey() []byte {
 	return key
 }
 
+// ErrWrongKey means a stored secret was sealed with another master key than the one in use.
+var ErrWrongKey = errors.New("a stored secret does not decrypt with this master key")
+
 // Seal encrypts a secret; ad binds it to where it belongs (the endpoint id), so a ciphertext
 // copied to another endpoint does not open.
+// The Box must have a key (see Missing).
 func (b *Box) Seal(plaintext, ad string) (nonce, ciphertext []byte) {
 	aead, _ := chacha20poly1305.NewX(b.key)
 	nonce = make([]byte, aead.NonceSize())
@@ -112,13 +152,16 @@ func (b *Box) Seal(plaintext, ad string) (nonce, ciphertext []byte) {
 
 // Unseal decrypts what Seal produced for the same ad.
 func (b *Box) Unseal(nonce, ciphertext []byte, ad string) (string, error) {
+	if b.key == nil {
+		return "", ErrKeyMissing
+	}
 	aead, _ := chacha20poly1305.NewX(b.key)
 	if len(nonce) != aead.NonceSize() {
 		return "", errors.New("stored secret has a bad nonce")
 	}
 	p, err := aead.Open(nil, nonce, ciphertext, []byte(ad))
 	if err != nil {
-		return "", errors.New("a stored secret does not decrypt with this master key")
+		return "", ErrWrongKey
 	}
 	return string(p), nil
 }

@@ -43,14 +43,14 @@ func (m *memKeyring) Set(s, u, v string) error {
 func TestMasterKeyLivesInTheKeychainWhenThereIsOne(t *testing.T) {
 	dir := t.TempDir()
 	kr := &memKeyring{items: map[string]string{}}
-	b1, err := Open(dir, kr)
+	b1, err := Open(dir, kr, false)
 	if err != nil || b1.Source != SourceKeychain {
 		t.Fatalf("Open = %+v, %v", b1, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, keyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a key file was written although the keychain works")
 	}
-	b2, _ := Open(dir, kr)
+	b2, _ := Open(dir, kr, false)
 	nonce, ct := b1.Seal("s3cret", "ep1")
 	if got, err := b2.Unseal(nonce, ct, "ep1"); err != nil || got != "s3cret" {
 		t.Errorf("reopened box: %q %v", got, err)
@@ -63,7 +63,7 @@ func TestMasterKeyLivesInTheKeychainWhenThereIsOne(t *testing.T) {
 func TestWithoutAKeychainTheKeyFallsBackToA0600File(t *testing.T) {
 	dir := t.TempDir()
 	kr := &memKeyring{broken: true}
-	b, err := Open(dir, kr)
+	b, err := Open(dir, kr, false)
 	if err != nil || b.Source != SourceFile {
 		t.Fatalf("Open = %+v, %v", b, err)
 	}
@@ -73,20 +73,20 @@ func TestWithoutAKeychainTheKeyFallsBackToA0600File(t *testing.T) {
 	}
 	// The keychain coming back later does not strand the secrets sealed with the file's key.
 	kr.broken, kr.items = false, map[string]string{}
-	b2, _ := Open(dir, kr)
+	b2, _ := Open(dir, kr, false)
 	nonce, ct := b.Seal("x", "ep")
 	if got, err := b2.Unseal(nonce, ct, "ep"); err != nil || got != "x" || b2.Source != SourceFile {
 		t.Errorf("after the keychain appeared: %q %v %s", got, err, b2.Source)
 	}
 	os.WriteFile(filepath.Join(dir, keyFile), []byte("garbage"), 0o600)
-	if _, err := Open(dir, kr); err == nil {
+	if _, err := Open(dir, kr, false); err == nil {
 		t.Error("a damaged key file was accepted")
 	}
 }
 
 func TestTheDatabaseNeverHoldsASecretInClear(t *testing.T) {
 	dir := t.TempDir()
-	box, err := Open(dir, &memKeyring{broken: true})
+	box, err := Open(dir, &memKeyring{broken: true}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"sync"
+
+	"github.com/hooktray/hooktray/storage"
+)
+
+// health remembers the storage problem the user must hear about: SQLite finding the database
+// damaged after it was opened. Other storage errors (a full disk, a busy lock) pass and are
+// answered 503 at the time; damage does not heal by itself.
+type health struct {
+	mu      sync.Mutex
+	damaged string
+	// lockedSecrets names the endpoints none of whose stored secrets can be opened.
+	lockedSecrets []string
+}
+
+// StorageChanged: the database was found damaged.
+const StorageChanged Change = "storage"
+
+// noteStorageError records err if it says the database is damaged.
+func (h *Hub) noteStorageError(err error) {
+	if err == nil || !storage.IsDamaged(err) {
+		return
+	}
+	h.health.mu.Lock()
+	first := h.health.damaged == ""
+	if first {
+		h.health.damaged = "the history database is damaged (" + err.Error() + "); stop Hooktray and recover it"
+	}
+	h.health.mu.Unlock()
+	if first {
+		h.log.Error("the database is damaged: stop Hooktray and recover it", "path", h.store.Path(), "err", err)
+		h.changes.Publish(StorageChanged)
+	}
+}
+
+// StorageError is a sentence about damage SQLite found in the database since start, or "".
+func (h *Hub) StorageError() string {
+	h.health.mu.Lock()
+	defer h.health.mu.Unlock()
+	return h.health.damaged
+}
+
+// watchedQueue is the receiver's Committer: the ingest queue, noting damage on the way.
+type watchedQueue struct{ h *Hub }
+
+func (w watchedQueue) Commit(ev *storage.Event) error {
+	err := w.h.queue.Commit(ev)
+	w.h.noteStorageError(err)
+	return err
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/secrets"
 	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/tunnel"
 )
 
 // DatabaseFile is the history's file name inside the data dir.
@@ -184,6 +185,9 @@ func (h *Hub) start(ctx context.Context) error {
 	h.recvURL = "http://" + recvLn.Addr().String()
 	h.apiURL = "http://" + apiLn.Addr().String()
 	probeChanges := h.SubscribeChanges() // before the tunnel can change
+	if pid := tunnel.StopLeftover(dataDir, 3*time.Second); pid != 0 {
+		h.log.Warn("stopped a cloudflared left running by an earlier run that did not end cleanly", "pid", pid)
+	}
 	h.startTunnel(ctx)
 
 	h.probe.secret, h.probe.kick, h.probe.client = newProbeSecret(), make(chan struct{}, 1), h.opts.ProbeClient

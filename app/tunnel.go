@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -77,7 +78,7 @@ func (h *Hub) startTunnel(ctx context.Context) {
 		}
 		cf = &tunnel.Cloudflared{
 			Binary: bin, Mode: mode, Token: o.Token, Hostname: o.PublicURL,
-			Origin: h.recvURL, StateDir: h.opts.DataDir, Log: h.tunnel.log,
+			Origin: h.recvURL, StateDir: h.opts.DataDir, Log: h.tunnel.log, Watchdog: watchdogExe(),
 			OnStatus: h.setTunnel,
 			// Leaves time within the 5 s a stopping Hooktray has (CONTRACT.md).
 			StopGrace: 3 * time.Second,
@@ -220,4 +221,16 @@ func (h *Hub) PublicURL() string {
 		return st.URL
 	}
 	return ""
+}
+
+// watchdogExe is this executable where cloudflared must run under its watchdog (macOS), else "".
+func watchdogExe() string {
+	if !tunnel.NeedsWatchdog() {
+		return ""
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return exe
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/tunnel"
 )
 
 // Exit codes, as CONTRACT.md fixes them.
@@ -32,6 +33,11 @@ type Env struct {
 	Version  string
 	GUI      func(ctx context.Context, opts app.Options, startHidden bool) error
 }
+
+// watchdogExit carries the watchdog's exit code out through Main.
+type watchdogExit int
+
+func (w watchdogExit) Error() string { return fmt.Sprintf("cloudflared exited with %d", int(w)) }
 
 // usageError is bad usage: the CLI prints it with a hint and exits 2.
 type usageError struct{ msg string }
@@ -63,9 +69,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 	err := run(ctx, args, env)
 	var ue *usageError
 	var ni *errNoInstance
+	var wd watchdogExit
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &wd):
+		return int(wd)
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
@@ -84,6 +93,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 func run(ctx context.Context, args []string, env Env) error {
+	if len(args) > 0 && args[0] == tunnel.WatchdogCommand {
+		return watchdogExit(tunnel.RunWatchdog(args[1:]))
+	}
 	global := flag.NewFlagSet("hooktray", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
 	dataDir := global.String("data-dir", "", "")

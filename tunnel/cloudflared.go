@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -85,6 +84,9 @@ type Cloudflared struct {
 	Origin   string // the receiver's URL: the only thing the tunnel may reach
 	// StateDir keeps the rate-limit cool-down across restarts ("" keeps it in memory only).
 	StateDir string
+	// Watchdog, when set, is Hooktray's own executable: cloudflared then runs under it (see
+	// WatchdogCommand), for OSes that cannot tie a child to its parent.
+	Watchdog string
 	Log      *LogBuffer
 	// OnStatus is called with every state change, from the runner's goroutine.
 	OnStatus func(Status)
@@ -130,6 +132,9 @@ func (c *Cloudflared) publish(st Status) {
 // Run keeps the tunnel up until ctx ends, then stops cloudflared and reports StateOff.
 func (c *Cloudflared) Run(ctx context.Context) {
 	c.defaults()
+	if pid := StopLeftover(c.StateDir, c.StopGrace); pid != 0 {
+		c.Log.Add(fmt.Sprintf("hooktray: stopped cloudflared (pid %d) left over from an earlier run", pid))
+	}
 	failures := 0
 	for {
 		if until := c.cooldownUntil(); time.Now().Before(until) {
@@ -184,6 +189,18 @@ func (c *Cloudflared) runOnce(ctx context.Context) runResult {
 		args = append(args, "--url", c.Origin)
 	}
 	cmd := exec.Command(c.Binary, args...)
+	if c.Watchdog != "" {
+		cmd = exec.Command(c.Watchdog, append([]string{WatchdogCommand, c.Binary}, args...)...)
+	}
+	tie(cmd)
+	var lifeline io.Closer // the watchdog's standard input: closed when Hooktray stops or dies
+	if c.Watchdog != "" {
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			return runResult{reason: "cannot start cloudflared: " + err.Error()}
+		}
+		lifeline = w
+	}
 	cmd.Env = os.Environ()
 	if c.Mode == Token {
 		cmd.Env = append(cmd.Env, "TUNNEL_TOKEN="+c.Token) // never on the command line
@@ -196,6 +213,16 @@ func (c *Cloudflared) runOnce(ctx context.Context) runResult {
 	if err := cmd.Start(); err != nil {
 		return runResult{reason: "cannot start cloudflared: " + err.Error()}
 	}
+	release, err := afterStart(cmd)
+	if err != nil {
+		c.Log.Add("hooktray: cloudflared could not be tied to Hooktray's lifetime: " + err.Error())
+	}
+	defer release()
+	if lifeline != nil {
+		defer lifeline.Close()
+	}
+	c.recordChild(cmd.Process, cmd.Path)
+	defer c.forgetChild()
 	c.Log.Add(fmt.Sprintf("hooktray: started %s (pid %d)", strings.Join(append([]string{c.Binary}, args...), " "), cmd.Process.Pid))
 	var mu sync.Mutex
 	var rateLimited, badToken bool
@@ -307,18 +334,15 @@ func ready(client *http.Client, metrics string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// stop asks cloudflared to finish (SIGTERM, or kill on Windows) and kills it after StopGrace.
+// stop asks cloudflared's process group to finish (SIGTERM, or kill on Windows) and kills it
+// after StopGrace.
 func (c *Cloudflared) stop(cmd *exec.Cmd, exited <-chan error) {
-	if runtime.GOOS == "windows" {
-		cmd.Process.Kill()
-	} else {
-		cmd.Process.Signal(syscall.SIGTERM)
-	}
+	stopGroup(cmd.Process.Pid, false)
 	select {
 	case <-exited:
 	case <-time.After(c.StopGrace):
 		c.Log.Add("hooktray: cloudflared did not stop in time; killing it")
-		cmd.Process.Kill()
+		stopGroup(cmd.Process.Pid, true)
 		<-exited
 	}
 }

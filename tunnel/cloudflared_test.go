@@ -18,6 +18,10 @@ import (
 var fake string // the fake cloudflared, built once
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == WatchdogCommand {
+		// The test binary stands in for Hooktray's as the watchdog.
+		os.Exit(RunWatchdog(os.Args[2:]))
+	}
 	dir, err := os.MkdirTemp("", "fakecloudflared-")
 	if err != nil {
 		panic(err)

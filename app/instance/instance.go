@@ -81,7 +81,7 @@ func tighten(dir string) ([]string, error) {
 		if err := os.Chmod(path, mode&^0o077); err != nil {
 			return fmt.Errorf("make %s private: %w", path, err)
 		}
-		changed = append(changed, fmt.Sprintf("%s (%#o → %#o)", path, mode.Perm(), (mode &^ 0o077).Perm()))
+		changed = append(changed, fmt.Sprintf("%s (%#o → %#o)", path, mode.Perm(), (mode&^0o077).Perm()))
 		return nil
 	}
 	st, err := os.Stat(dir)

@@ -87,6 +87,7 @@ type Hub struct {
 
 	recvSrv, apiSrv *http.Server
 	api             *api.Server
+	unused          [2]idleNew // connections of the receiver and the API that never sent a byte
 	recvURL, apiURL string
 
 	ctx        context.Context // ends when Stop begins: long-lived requests (SSE) end with it
@@ -198,6 +199,7 @@ func (h *Hub) start(ctx context.Context) error {
 	recvOpts.ProbeSecret = h.probe.secret
 	rcv := receiver.New(&h.dir, watchedQueue{h}, recvOpts)
 	h.recvSrv = rcv.Server()
+	h.recvSrv.ConnState = h.unused[0].track
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
 	apiHandler.ShowWindow = h.opts.ShowWindow
 	h.api = apiHandler
@@ -206,6 +208,7 @@ func (h *Hub) start(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return h.ctx },
+		ConnState:         h.unused[1].track,
 	}
 	for _, s := range []struct {
 		srv *http.Server
@@ -285,6 +288,8 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	if h.api != nil {
 		h.api.CloseStreams() // first: a stream whose client stopped reading must not hold up the rest
 	}
+	h.unused[0].closeAll()
+	h.unused[1].closeAll()
 	if h.recvSrv != nil {
 		// First the receiver: every handler still running waits for its commit and answers.
 		if err := h.recvSrv.Shutdown(ctx); err != nil {

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-var binary string
+var binary, fakeCloudflared string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hooktray-e2e-")
@@ -31,6 +31,13 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build hooktray:", err)
+		os.Exit(1)
+	}
+	fakeCloudflared = filepath.Join(dir, "cloudflared")
+	build = exec.Command("go", "build", "-o", fakeCloudflared, "../tunnel/internal/fakecloudflared")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the stand-in cloudflared:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -67,7 +74,7 @@ type server struct {
 	t        *testing.T
 	dataDir  string
 	cmd      *exec.Cmd
-	stderr   *bytes.Buffer
+	stderr   *syncBuffer
 	receiver string
 	api      string
 }
@@ -85,7 +92,7 @@ func startServe(t *testing.T, dataDir string, extra ...string) *server {
 func tryServe(t *testing.T, dataDir string, extra ...string) (*server, error) {
 	args := append([]string{"--data-dir", dataDir, "serve", "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

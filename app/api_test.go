@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -236,5 +237,35 @@ func TestSecondLaunchAsksTheRunningInstanceToShowItsWindow(t *testing.T) {
 	headless := startHub(t, nil)
 	if err := instance.AskToShow(context.Background(), headless.DataDir()); err == nil || !strings.Contains(err.Error(), "headless") {
 		t.Errorf("asking a headless instance: %v", err)
+	}
+}
+
+func TestAPIKeepsNonUTF8HeadersAndQueryExact(t *testing.T) {
+	h := startHub(t, nil)
+	c := newAPIClient(t, h)
+	ep := createEndpoint(t, h, "bytes", nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhook/%s?name=caf\xe9 HTTP/1.1\r\nHost: x\r\nX-Latin1: caf\xe9\r\nX-Plain: ok\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", ep.ID)
+	if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("request answered %v %v", resp, err)
+	}
+	var list api.EventList
+	c.do("GET", "/api/v1/events?limit=1", "", &list)
+	var ev api.Event
+	if len(list.Events) != 1 || c.do("GET", fmt.Sprintf("/api/v1/events/%d", list.Events[0].ID), "", &ev) != 200 {
+		t.Fatalf("no event: %+v", list)
+	}
+	if ev.QueryEncoding != "base64" || ev.DecodeQuery() != "name=caf\xe9" {
+		t.Errorf("query %q (%s), want the exact bytes in base64", ev.Query, ev.QueryEncoding)
+	}
+	if ev.HeaderEncoding["X-Latin1"] != "base64" || ev.DecodeHeaders()["X-Latin1"][0] != "caf\xe9" {
+		t.Errorf("header X-Latin1 %q (%v), want the exact bytes in base64", ev.Headers["X-Latin1"], ev.HeaderEncoding)
+	}
+	if _, marked := ev.HeaderEncoding["X-Plain"]; marked || ev.Headers["X-Plain"][0] != "ok" {
+		t.Errorf("a UTF-8 header was encoded: %v %v", ev.Headers["X-Plain"], ev.HeaderEncoding)
 	}
 }

@@ -125,6 +125,8 @@ func TestBadUsageExits2(t *testing.T) {
 		{[]string{"serve", "--tunnel", "warp"}, "unknown tunnel mode"},
 		{[]string{"serve", "--public-url", "ftp://x"}, "https://"},
 		{[]string{"serve", "--keep-days", "-1"}, "negative"},
+		{[]string{"serve", "--api-listen", "0.0.0.0:0"}, "loopback only"},
+		{[]string{"serve", "--api-listen", "[::]:8792"}, "loopback only"},
 		{[]string{"endpoints"}, "expected list"},
 		{[]string{"endpoints", "add"}, "--name is required"},
 		{[]string{"events", "show"}, "expected one event id"},
@@ -137,6 +139,9 @@ func TestBadUsageExits2(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
 			}
 		})
+	}
+	if r := hooktray(t, dir, "--bogus"); strings.Contains(r.stderr, "hooktray: hooktray:") {
+		t.Errorf("the program's name is said twice: %q", r.stderr)
 	}
 	if r := hooktray(t, dir, "--help"); r.code != 0 || !strings.Contains(r.stdout, "hooktray serve") {
 		t.Errorf("--help: %+v", r)

@@ -351,3 +351,45 @@ func TestShutdownIsCleanWithStalledStreams(t *testing.T) {
 		t.Errorf("SIGTERM: exit %d after %s, want 0 within 5 s: %s", code, took, s.stderr.String())
 	}
 }
+
+func TestTerminalIsNotControlledByWebhooks(t *testing.T) {
+	script, err := lookPath("script")
+	if err != nil {
+		t.Skip("needs script(1) to give the CLI a terminal")
+	}
+	dir := t.TempDir()
+	s := startServe(t, dir)
+	url := strings.TrimSpace(hooktray(t, dir, "endpoints", "add", "--name", "term").stdout)
+	evil := "\x1b]0;pwned\x07\x1b[2J\u009b31m"
+	// The type arrives JSON-escaped and is stored decoded; the body carries the bytes raw.
+	if code, err := s.post(url, `{"type":"\u001b]0;pwned\u0007"}`); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	if code, err := s.post(url, "line one\nline two\ttabbed "+evil); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	onTerminal := func(args ...string) string {
+		cmdline := binary + " --data-dir " + dir + " " + strings.Join(args, " ")
+		out, err := execCommand(script, "-qec", cmdline, "/dev/null").Output()
+		if err != nil {
+			t.Fatalf("%s: %v", cmdline, err)
+		}
+		return string(out)
+	}
+	for _, args := range [][]string{{"events", "show", "2"}, {"events", "show", "1"}, {"events", "list"}} {
+		out := onTerminal(args...)
+		if strings.ContainsAny(out, "\x1b\x07\u009b") {
+			t.Errorf("%v wrote control characters to the terminal: %q", args, out)
+		}
+		if !strings.Contains(out, `\x1b]0;pwned\x07`) {
+			t.Errorf("%v does not show the escaped sequence: %q", args, out)
+		}
+	}
+	// Piped, the body stays exact; --json is exact everywhere.
+	if r := hooktray(t, dir, "events", "show", "2"); !strings.Contains(r.stdout, evil) {
+		t.Errorf("piped output was changed: %q", r.stdout)
+	}
+	if out := onTerminal("events", "show", "2", "--json"); !strings.Contains(out, `\u001b]0;pwned\u0007`) {
+		t.Errorf("--json on a terminal is not the API's JSON: %q", out)
+	}
+}

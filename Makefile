@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS_ := -tags '$(TAGS)'
 
-.PHONY: all build run serve test race crashtest bench lint setup clean
+.PHONY: all build run serve test race crashtest fuzz bench lint setup clean
 
 all: build
 
@@ -30,6 +30,11 @@ test: setup
 
 race: setup
 	$(GO) test $(GOFLAGS_) -race -count=1 ./...
+
+# Every fuzz target for FUZZTIME each (CI: 20 s).
+FUZZTIME ?= 20s
+fuzz: setup
+	FUZZTIME=$(FUZZTIME) TAGS='$(TAGS)' ./scripts/fuzz.sh
 
 crashtest: setup
 	$(GO) test $(GOFLAGS_) -count=1 -v -run TestKillDuringLoadLosesNothingAcknowledged ./e2e/

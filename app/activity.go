@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -21,7 +22,7 @@ type activity struct {
 	mu      sync.Mutex
 	ready   bool
 	byID    map[string]*endpointActivity
-	pending []storage.Event // arrivals while loading
+	pending []hook.Event // arrivals while loading
 }
 
 type endpointActivity struct {
@@ -49,7 +50,7 @@ func (a *endpointActivity) bucket(at time.Time) {
 	a.minutes[slot]++
 }
 
-func (a *activity) observe(evs []storage.Event) {
+func (a *activity) observe(evs []hook.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.ready {

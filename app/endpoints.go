@@ -11,22 +11,22 @@ import (
 	"github.com/hooktray/hooktray/app/forward"
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/route"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // applyChange applies c and checks what storage cannot: a router's key path.
-func applyChange(c storage.EndpointChange, ep *storage.Endpoint) error {
+func applyChange(c hook.EndpointChange, ep *hook.Endpoint) error {
 	if err := c.Apply(ep); err != nil {
 		return err
 	}
 	if kp := ep.Settings.Route.KeyPath; kp != "" {
 		if _, err := route.ParseKeyPath(kp); err != nil {
-			return &storage.FieldError{Field: "route.key_path", Message: err.Error()}
+			return &hook.FieldError{Field: "route.key_path", Message: err.Error()}
 		}
 	}
 	if tp := ep.Settings.TypePath; tp != "" {
 		if _, err := route.ParseKeyPath(tp); err != nil {
-			return &storage.FieldError{Field: "type_path", Message: err.Error()}
+			return &hook.FieldError{Field: "type_path", Message: err.Error()}
 		}
 	}
 	return nil
@@ -117,12 +117,12 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 }
 
 // Endpoints returns the endpoints that exist (not deleted), oldest first.
-func (h *Hub) Endpoints() []storage.Endpoint {
+func (h *Hub) Endpoints() []hook.Endpoint {
 	m := h.dir.m.Load()
 	if m == nil {
 		return nil
 	}
-	out := make([]storage.Endpoint, 0, len(*m))
+	out := make([]hook.Endpoint, 0, len(*m))
 	for _, t := range *m {
 		if !t.Deleted() {
 			out = append(out, t.Endpoint)
@@ -132,7 +132,7 @@ func (h *Hub) Endpoints() []storage.Endpoint {
 	return out
 }
 
-func sortEndpoints(eps []storage.Endpoint) {
+func sortEndpoints(eps []hook.Endpoint) {
 	// Creation order is what people expect in a list they built one at a time.
 	for i := 1; i < len(eps); i++ {
 		for j := i; j > 0 && less(eps[j], eps[j-1]); j-- {
@@ -141,41 +141,41 @@ func sortEndpoints(eps []storage.Endpoint) {
 	}
 }
 
-func less(a, b storage.Endpoint) bool {
+func less(a, b hook.Endpoint) bool {
 	if !a.CreatedAt.Equal(b.CreatedAt) {
 		return a.CreatedAt.Before(b.CreatedAt)
 	}
 	return a.ID < b.ID
 }
 
-// Endpoint returns one existing endpoint; storage.ErrNotFound (wrapped) if unknown or deleted.
-func (h *Hub) Endpoint(id string) (storage.Endpoint, error) {
+// Endpoint returns one existing endpoint; hook.ErrNotFound (wrapped) if unknown or deleted.
+func (h *Hub) Endpoint(id string) (hook.Endpoint, error) {
 	t, _ := h.dir.Lookup(id)
 	if t == nil {
-		return storage.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, storage.ErrNotFound)
+		return hook.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, hook.ErrNotFound)
 	}
 	return t.Endpoint, nil
 }
 
 // CreateEndpoint creates an endpoint from c (Name required). Invalid fields give *FieldError.
-func (h *Hub) CreateEndpoint(ctx context.Context, c storage.EndpointChange) (storage.Endpoint, error) {
+func (h *Hub) CreateEndpoint(ctx context.Context, c hook.EndpointChange) (hook.Endpoint, error) {
 	if c.Name == nil {
-		return storage.Endpoint{}, &storage.FieldError{Field: "name", Message: "a name is required"}
+		return hook.Endpoint{}, &hook.FieldError{Field: "name", Message: "a name is required"}
 	}
-	ep := storage.NewEndpoint("")
+	ep := hook.NewEndpoint("")
 	if err := applyChange(c, &ep); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.store.CreateEndpoint(ctx, &ep); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	if err := h.applySecret(ctx, ep, c.Secret); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	if err := h.reloadEndpoints(ctx); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	h.log.Info("endpoint created", "id", ep.ID, "name", ep.Name)
 	return ep, nil
@@ -183,31 +183,31 @@ func (h *Hub) CreateEndpoint(ctx context.Context, c storage.EndpointChange) (sto
 
 // UpdateEndpoint applies c to an existing endpoint. Pausing (Enabled=false) takes effect for the
 // next request that arrives.
-func (h *Hub) UpdateEndpoint(ctx context.Context, id string, c storage.EndpointChange) (storage.Endpoint, error) {
+func (h *Hub) UpdateEndpoint(ctx context.Context, id string, c hook.EndpointChange) (hook.Endpoint, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ep, err := h.Endpoint(id)
 	if err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	if err := applyChange(c, &ep); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	if err := h.store.UpdateEndpoint(ctx, &ep); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	if err := h.applySecret(ctx, ep, c.Secret); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	if err := h.reloadEndpoints(ctx); err != nil {
-		return storage.Endpoint{}, err
+		return hook.Endpoint{}, err
 	}
 	return ep, nil
 }
 
 // SetEnabled pauses or resumes an endpoint.
-func (h *Hub) SetEnabled(ctx context.Context, id string, enabled bool) (storage.Endpoint, error) {
-	return h.UpdateEndpoint(ctx, id, storage.EndpointChange{Enabled: &enabled})
+func (h *Hub) SetEnabled(ctx context.Context, id string, enabled bool) (hook.Endpoint, error) {
+	return h.UpdateEndpoint(ctx, id, hook.EndpointChange{Enabled: &enabled})
 }
 
 // DeleteEndpoint deletes an endpoint: its URL answers 410 from now on; its history stays.
@@ -238,28 +238,28 @@ func (h *Hub) PublicEndpointURL(id string) string {
 
 // TestEndpoint sends a sample webhook to the endpoint through the local receiver, as a provider
 // would, and returns the event it produced.
-func (h *Hub) TestEndpoint(ctx context.Context, id string) (storage.Event, error) {
+func (h *Hub) TestEndpoint(ctx context.Context, id string) (hook.Event, error) {
 	if _, err := h.Endpoint(id); err != nil {
-		return storage.Event{}, err
+		return hook.Event{}, err
 	}
 	sub := h.Subscribe(64)
 	defer sub.Close()
 	body := `{"type":"hooktray.test","message":"Test webhook sent by Hooktray"}`
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.EndpointURL(id), strings.NewReader(body))
 	if err != nil {
-		return storage.Event{}, fmt.Errorf("test endpoint: %w", err)
+		return hook.Event{}, fmt.Errorf("test endpoint: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Hooktray-Test/"+h.opts.Version)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return storage.Event{}, fmt.Errorf("test endpoint: %w", err)
+		return hook.Event{}, fmt.Errorf("test endpoint: %w", err)
 	}
 	resp.Body.Close()
 	for {
 		m, err := sub.Next(ctx)
 		if err != nil {
-			return storage.Event{}, fmt.Errorf("test endpoint: waiting for the event: %w", err)
+			return hook.Event{}, fmt.Errorf("test endpoint: waiting for the event: %w", err)
 		}
 		if m.Event.EndpointID == id && m.Event.Method == http.MethodPost {
 			return h.store.Event(ctx, m.Event.ID)
@@ -275,7 +275,7 @@ func (h *Hub) Replay(ctx context.Context, eventID int64, to string) (forward.Res
 		return forward.Result{}, err
 	}
 	if to == "" {
-		return forward.Result{}, &storage.FieldError{Field: "to", Message: "this endpoint has no forward targets; give a URL to send the event to"}
+		return forward.Result{}, &hook.FieldError{Field: "to", Message: "this endpoint has no forward targets; give a URL to send the event to"}
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	return forward.Send(ctx, client, ev, to)

@@ -3,6 +3,7 @@ package app
 import (
 	"sync"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -46,7 +47,7 @@ func (h *Hub) StorageError() string {
 // watchedQueue is the receiver's Committer: the ingest queue, noting damage on the way.
 type watchedQueue struct{ h *Hub }
 
-func (w watchedQueue) Commit(ev *storage.Event) error {
+func (w watchedQueue) Commit(ev *hook.Event) error {
 	err := w.h.queue.Commit(ev)
 	w.h.noteStorageError(err)
 	return err

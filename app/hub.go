@@ -21,6 +21,7 @@ import (
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/secrets"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 	"github.com/hooktray/hooktray/tunnel"
 )
@@ -41,7 +42,7 @@ type Options struct {
 	APIListen string // admin API address; default DefaultAPIListen
 	Version   string
 	Tunnel    TunnelOptions
-	Retention storage.Retention // the zero value means storage.DefaultRetention (30 days)
+	Retention hook.Retention // the zero value means hook.DefaultRetention (30 days)
 	Receiver  receiver.Options
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
@@ -78,7 +79,7 @@ type Hub struct {
 	box      *secrets.Box // seals endpoint secrets; the master key is in the keychain or a file
 	queue    *ingest.Queue
 	dir      directory
-	feed     live.Feed[storage.Event]
+	feed     live.Feed[hook.Event]
 	changes  live.Feed[Change]
 	activity activity
 	health   health
@@ -113,8 +114,8 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.APIListen == "" {
 		opts.APIListen = DefaultAPIListen
 	}
-	if opts.Retention == (storage.Retention{}) {
-		opts.Retention = storage.DefaultRetention
+	if opts.Retention == (hook.Retention{}) {
+		opts.Retention = hook.DefaultRetention
 	}
 	if opts.RetentionEvery <= 0 {
 		opts.RetentionEvery = time.Minute
@@ -327,8 +328,8 @@ func (h *Hub) shutdown(ctx context.Context) error {
 }
 
 // committed runs on the ingest writer after each commit: it must not block.
-func (h *Hub) committed(evs []*storage.Event) {
-	summaries := make([]storage.Event, len(evs))
+func (h *Hub) committed(evs []*hook.Event) {
+	summaries := make([]hook.Event, len(evs))
 	for i, ev := range evs {
 		summaries[i] = summary(ev)
 	}
@@ -342,7 +343,7 @@ func (h *Hub) committed(evs []*storage.Event) {
 }
 
 // summary is what the live feed carries: an event without headers and body.
-func summary(ev *storage.Event) storage.Event {
+func summary(ev *hook.Event) hook.Event {
 	s := *ev
 	s.Header, s.Body, s.Decrypted = nil, nil, nil
 	return s
@@ -350,7 +351,7 @@ func summary(ev *storage.Event) storage.Event {
 
 // Subscribe returns a live feed of newly stored events (summaries without headers and body) with
 // room for size of them; see live.Subscription for what happens when the subscriber falls behind.
-func (h *Hub) Subscribe(size int) *live.Subscription[storage.Event] {
+func (h *Hub) Subscribe(size int) *live.Subscription[hook.Event] {
 	return h.feed.Subscribe(size)
 }
 
@@ -393,15 +394,15 @@ func (h *Hub) DataDir() string { return h.opts.DataDir }
 // Version is the running build's version.
 func (h *Hub) Version() string { return h.opts.Version }
 
-// Events returns a page of history; see storage.EventQuery.
-func (h *Hub) Events(ctx context.Context, q storage.EventQuery) (storage.Page, error) {
+// Events returns a page of history; see hook.EventQuery.
+func (h *Hub) Events(ctx context.Context, q hook.EventQuery) (hook.Page, error) {
 	p, err := h.store.ListEvents(ctx, q)
 	h.noteStorageError(err)
 	return p, err
 }
 
 // Event returns one event with headers and body.
-func (h *Hub) Event(ctx context.Context, id int64) (storage.Event, error) {
+func (h *Hub) Event(ctx context.Context, id int64) (hook.Event, error) {
 	ev, err := h.store.Event(ctx, id)
 	h.noteStorageError(err)
 	return ev, err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -44,9 +45,9 @@ func startHub(t *testing.T, mod func(*Options)) *Hub {
 	return h
 }
 
-func createEndpoint(t *testing.T, h *Hub, name string, mod func(*storage.EndpointChange)) storage.Endpoint {
+func createEndpoint(t *testing.T, h *Hub, name string, mod func(*hook.EndpointChange)) hook.Endpoint {
 	t.Helper()
-	c := storage.EndpointChange{Name: &name}
+	c := hook.EndpointChange{Name: &name}
 	if mod != nil {
 		mod(&c)
 	}
@@ -72,9 +73,9 @@ func post(t *testing.T, url string, body []byte, hdr ...string) (*http.Response,
 	return resp, string(b)
 }
 
-func newest(t *testing.T, h *Hub) storage.Event {
+func newest(t *testing.T, h *Hub) hook.Event {
 	t.Helper()
-	page, err := h.Events(context.Background(), storage.EventQuery{Limit: 1})
+	page, err := h.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err != nil || len(page.Events) == 0 {
 		t.Fatalf("no events: %v", err)
 	}
@@ -87,7 +88,7 @@ func newest(t *testing.T, h *Hub) storage.Event {
 
 func countEvents(t *testing.T, h *Hub) int {
 	t.Helper()
-	page, err := h.Events(context.Background(), storage.EventQuery{Limit: 1000})
+	page, err := h.Events(context.Background(), hook.EventQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestReceiverStoresBeforeAnswering(t *testing.T) {
 	}
 	// The answer came after the commit, so the event is readable now, without waiting.
 	ev := newest(t, h)
-	if ev.Status != storage.Accepted || !bytes.Equal(ev.Body, body) || ev.Query != "x=1&y=%20" ||
+	if ev.Status != hook.Accepted || !bytes.Equal(ev.Body, body) || ev.Query != "x=1&y=%20" ||
 		ev.Method != "POST" || ev.ClientIP != "203.0.113.9" || !strings.HasPrefix(ev.RemoteAddr, "127.0.0.1:") {
 		t.Errorf("stored %+v", ev)
 	}
@@ -116,11 +117,11 @@ func TestReceiverStoresBeforeAnswering(t *testing.T) {
 
 func TestReceiverAnswers(t *testing.T) {
 	h := startHub(t, nil)
-	ep := createEndpoint(t, h, "demo", func(c *storage.EndpointChange) {
+	ep := createEndpoint(t, h, "demo", func(c *hook.EndpointChange) {
 		limit, status, body, ct := int64(100), 202, "accepted, thanks", "text/plain"
 		c.BodyLimit, c.ResponseStatus, c.ResponseBody, c.ResponseContentType = &limit, &status, &body, &ct
 	})
-	paused := createEndpoint(t, h, "paused", func(c *storage.EndpointChange) { f := false; c.Enabled = &f })
+	paused := createEndpoint(t, h, "paused", func(c *hook.EndpointChange) { f := false; c.Enabled = &f })
 	gone := createEndpoint(t, h, "gone", nil)
 	if err := h.DeleteEndpoint(context.Background(), gone.ID); err != nil {
 		t.Fatal(err)
@@ -132,16 +133,16 @@ func TestReceiverAnswers(t *testing.T) {
 		url        string
 		body       []byte
 		want       int
-		wantStored *storage.Status
+		wantStored *hook.Status
 		reason     string
 	}{
-		{"the configured response is sent", h.EndpointURL(ep.ID), []byte("hi"), 202, ptr(storage.Accepted), ""},
-		{"an empty body is accepted", h.EndpointURL(ep.ID), []byte{}, 202, ptr(storage.Accepted), ""},
-		{"a binary body is accepted", h.EndpointURL(ep.ID), []byte{0, 0xff, 0xfe}, 202, ptr(storage.Accepted), ""},
-		{"a body over the limit is refused and recorded", h.EndpointURL(ep.ID), bytes.Repeat([]byte("x"), 101), 413, ptr(storage.Rejected), "exceeds"},
-		{"a paused endpoint answers 503 and records", h.EndpointURL(paused.ID), []byte("x"), 503, ptr(storage.Rejected), "paused"},
+		{"the configured response is sent", h.EndpointURL(ep.ID), []byte("hi"), 202, ptr(hook.Accepted), ""},
+		{"an empty body is accepted", h.EndpointURL(ep.ID), []byte{}, 202, ptr(hook.Accepted), ""},
+		{"a binary body is accepted", h.EndpointURL(ep.ID), []byte{0, 0xff, 0xfe}, 202, ptr(hook.Accepted), ""},
+		{"a body over the limit is refused and recorded", h.EndpointURL(ep.ID), bytes.Repeat([]byte("x"), 101), 413, ptr(hook.Rejected), "exceeds"},
+		{"a paused endpoint answers 503 and records", h.EndpointURL(paused.ID), []byte("x"), 503, ptr(hook.Rejected), "paused"},
 		{"a deleted endpoint answers 410", h.EndpointURL(gone.ID), []byte("x"), 410, nil, ""},
-		{"an unknown id answers 404", base + "/webhook/" + storage.NewEndpointID(), []byte("x"), 404, nil, ""},
+		{"an unknown id answers 404", base + "/webhook/" + hook.NewEndpointID(), []byte("x"), 404, nil, ""},
 		{"an id with odd characters answers 404", base + "/webhook/..%2F..%2Fetc%2Fpasswd%00aaaaaaaa", []byte("x"), 404, nil, ""},
 		{"a sub-path answers 404", h.EndpointURL(ep.ID) + "/extra", []byte("x"), 404, nil, ""},
 		{"the root answers 404", base + "/", []byte("x"), 404, nil, ""},
@@ -167,7 +168,7 @@ func TestReceiverAnswers(t *testing.T) {
 			if after != before+1 || ev.Status != *tc.wantStored || !strings.Contains(ev.Reason, tc.reason) {
 				t.Fatalf("stored %d events, newest %v %q", after-before, ev.Status, ev.Reason)
 			}
-			if ev.Status == storage.Rejected {
+			if ev.Status == hook.Rejected {
 				if ev.Body != nil {
 					t.Error("a rejected request kept its body")
 				}
@@ -185,7 +186,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestChunkedBodyOverLimit(t *testing.T) {
 	h := startHub(t, nil)
-	ep := createEndpoint(t, h, "small", func(c *storage.EndpointChange) { l := int64(1000); c.BodyLimit = &l })
+	ep := createEndpoint(t, h, "small", func(c *hook.EndpointChange) { l := int64(1000); c.BodyLimit = &l })
 	pr, pw := io.Pipe()
 	go func() {
 		for range 10 {
@@ -202,7 +203,7 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Fatalf("status %d, want 413", resp.StatusCode)
 	}
-	if ev := newest(t, h); ev.Status != storage.Rejected || ev.Body != nil {
+	if ev := newest(t, h); ev.Status != hook.Rejected || ev.Body != nil {
 		t.Errorf("stored %v with body %v", ev.Status, ev.Body != nil)
 	}
 }
@@ -220,7 +221,7 @@ func TestDuplicateDeliveriesAreAcknowledgedOnce(t *testing.T) {
 			if r1.StatusCode != 200 || r2.StatusCode != 200 {
 				t.Fatalf("answers %d, %d", r1.StatusCode, r2.StatusCode)
 			}
-			if first.Status != storage.Accepted || second.Status != storage.Duplicate || second.DuplicateOf != first.ID {
+			if first.Status != hook.Accepted || second.Status != hook.Duplicate || second.DuplicateOf != first.ID {
 				t.Errorf("first %v, second %v of %d", first.Status, second.Status, second.DuplicateOf)
 			}
 		})
@@ -326,7 +327,7 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 	}
 	for i := range 20 {
 		name := fmt.Sprintf("busy %d", i)
-		if _, err := h.UpdateEndpoint(ctx, ep.ID, storage.EndpointChange{Name: &name}); err != nil {
+		if _, err := h.UpdateEndpoint(ctx, ep.ID, hook.EndpointChange{Name: &name}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h.SetEnabled(ctx, ep.ID, i%2 == 0); err != nil {
@@ -344,11 +345,11 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 	if len(unexpected) > 0 {
 		t.Errorf("unexpected answers: %v", unexpected)
 	}
-	accepted := storage.Accepted
-	page, _ := h.Events(ctx, storage.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000})
+	accepted := hook.Accepted
+	page, _ := h.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000})
 	total := len(page.Events)
 	for page.Next != 0 {
-		page, _ = h.Events(ctx, storage.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000, Before: page.Next})
+		page, _ = h.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000, Before: page.Next})
 		total += len(page.Events)
 	}
 	if total != oks || oks == 0 {
@@ -405,7 +406,7 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	page, _ := s.ListEvents(context.Background(), storage.EventQuery{WithBody: true})
+	page, _ := s.ListEvents(context.Background(), hook.EventQuery{WithBody: true})
 	if len(page.Events) != 1 || string(page.Events[0].Body) != "half!!" {
 		t.Errorf("after stop: %+v", page.Events)
 	}
@@ -527,7 +528,7 @@ func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	if a := waitFor(h2, ep.ID, 7); a.Events != 7 || a.PerMinute[59]+a.PerMinute[58] != 7 {
 		t.Errorf("after restart %+v", a)
 	}
-	page, _ := h2.Events(context.Background(), storage.EventQuery{Limit: 1})
+	page, _ := h2.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err := h2.DeleteEvent(context.Background(), page.Events[0].ID); err != nil {
 		t.Fatal(err)
 	}

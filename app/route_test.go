@@ -5,19 +5,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func TestRouterDispatchesByKeyPathAndQuery(t *testing.T) {
 	h := startHub(t, nil)
-	router := createEndpoint(t, h, "homey cloud", func(c *storage.EndpointChange) {
-		c.Route = &storage.RouteSettings{KeyPath: "headers['X-Device-Id']", QueryParam: "homey"}
+	router := createEndpoint(t, h, "homey cloud", func(c *hook.EndpointChange) {
+		c.Route = &hook.RouteSettings{KeyPath: "headers['X-Device-Id']", QueryParam: "homey"}
 	})
-	kitchen := createEndpoint(t, h, "kitchen", func(c *storage.EndpointChange) { c.Keys = &[]string{"aaabbbccc"} })
-	hall := createEndpoint(t, h, "hall", func(c *storage.EndpointChange) { c.Keys = &[]string{"ddd", "eee"} })
+	kitchen := createEndpoint(t, h, "kitchen", func(c *hook.EndpointChange) { c.Keys = &[]string{"aaabbbccc"} })
+	hall := createEndpoint(t, h, "hall", func(c *hook.EndpointChange) { c.Keys = &[]string{"ddd", "eee"} })
 
 	count := func(id string) int {
-		page, _ := h.Events(context.Background(), storage.EventQuery{EndpointID: id, Limit: 100})
+		page, _ := h.Events(context.Background(), hook.EventQuery{EndpointID: id, Limit: 100})
 		return len(page.Events)
 	}
 	if resp, _ := post(t, h.EndpointURL(router.ID), []byte(`{"turned_on":true}`), "X-Device-Id", "aaabbbccc"); resp.StatusCode != 200 {
@@ -36,15 +36,15 @@ func TestRouterDispatchesByKeyPathAndQuery(t *testing.T) {
 		t.Errorf("unmatched: %+v", ev)
 	}
 	name := "bad"
-	_, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, Route: &storage.RouteSettings{KeyPath: "body.a()"}})
-	if fe, ok := err.(*storage.FieldError); !ok || fe.Field != "route.key_path" {
+	_, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, Route: &hook.RouteSettings{KeyPath: "body.a()"}})
+	if fe, ok := err.(*hook.FieldError); !ok || fe.Field != "route.key_path" {
 		t.Errorf("bad key path: %v", err)
 	}
 }
 
 func TestEndpointNamesWhereTheTypeIs(t *testing.T) {
 	h := startHub(t, nil)
-	ep := createEndpoint(t, h, "diagral", func(c *storage.EndpointChange) {
+	ep := createEndpoint(t, h, "diagral", func(c *hook.EndpointChange) {
 		p := "body.event.kind"
 		c.TypePath = &p
 	})
@@ -53,7 +53,7 @@ func TestEndpointNamesWhereTheTypeIs(t *testing.T) {
 		t.Errorf("type %q", ev.Type)
 	}
 	name, bad := "x", "body..x"
-	if _, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, TypePath: &bad}); err == nil {
+	if _, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, TypePath: &bad}); err == nil {
 		t.Error("a bad type path was saved")
 	}
 }

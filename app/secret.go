@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/verify"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -87,7 +88,7 @@ func (h *Hub) addSecret(ctx context.Context, id, secret string, grace time.Durat
 
 // applySecret handles the secret part of a create or update: a given secret replaces the current
 // ones at once; an endpoint that verifies but has no secret gets a generated one.
-func (h *Hub) applySecret(ctx context.Context, ep storage.Endpoint, given *string) error {
+func (h *Hub) applySecret(ctx context.Context, ep hook.Endpoint, given *string) error {
 	switch {
 	case given != nil && *given != "":
 		return h.addSecret(ctx, ep.ID, *given, 0)
@@ -112,7 +113,7 @@ func (h *Hub) RotateSecret(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	if ep.VerifyScheme == "" {
-		return "", &storage.FieldError{Field: "verify.scheme", Message: "the endpoint verifies nothing, so it has no secret to rotate"}
+		return "", &hook.FieldError{Field: "verify.scheme", Message: "the endpoint verifies nothing, so it has no secret to rotate"}
 	}
 	secret := verify.NewSecret(ep.VerifyScheme)
 	if err := h.addSecret(ctx, id, secret, RotationGrace); err != nil {
@@ -132,10 +133,10 @@ func (h *Hub) RevealSecret(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	if len(secrets) == 0 && unreadable > 0 {
-		return "", &storage.FieldError{Field: "secret", Message: "the endpoint's secret cannot be read: its master key is missing; restore it or enter the secret again"}
+		return "", &hook.FieldError{Field: "secret", Message: "the endpoint's secret cannot be read: its master key is missing; restore it or enter the secret again"}
 	}
 	if len(secrets) == 0 {
-		return "", &storage.FieldError{Field: "secret", Message: "the endpoint has no secret"}
+		return "", &hook.FieldError{Field: "secret", Message: "the endpoint has no secret"}
 	}
 	return secrets[0], nil
 }

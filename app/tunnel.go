@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/instance"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -118,21 +118,21 @@ func (h *Hub) restartTunnel(ctx context.Context) {
 }
 
 // SetTunnel changes how endpoints become public (the desktop app's tunnel settings) and restarts
-// the tunnel. Invalid options give *storage.FieldError naming the field.
+// the tunnel. Invalid options give *hook.FieldError naming the field.
 func (h *Hub) SetTunnel(ctx context.Context, o TunnelOptions) error {
 	if _, err := tunnel.ParseMode(string(o.Mode)); err != nil {
-		return &storage.FieldError{Field: "mode", Message: err.Error()}
+		return &hook.FieldError{Field: "mode", Message: err.Error()}
 	}
 	if o.PublicURL != "" {
 		if err := tunnel.ValidatePublicURL(o.PublicURL); err != nil {
-			return &storage.FieldError{Field: "public_url", Message: err.Error()}
+			return &hook.FieldError{Field: "public_url", Message: err.Error()}
 		}
 	}
 	if o.Mode == tunnel.External && o.PublicURL == "" {
-		return &storage.FieldError{Field: "public_url", Message: "give the public URL you already have"}
+		return &hook.FieldError{Field: "public_url", Message: "give the public URL you already have"}
 	}
 	if o.Mode == tunnel.Token && o.PublicURL == "" {
-		return &storage.FieldError{Field: "public_url", Message: "give the named tunnel's public hostname"}
+		return &hook.FieldError{Field: "public_url", Message: "give the named tunnel's public hostname"}
 	}
 	h.tunnel.mu.Lock()
 	if o.Cloudflared == "" {

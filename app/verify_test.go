@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func stripeHeader(secret, body string, t time.Time) string {
@@ -26,9 +26,9 @@ func stripeHeader(secret, body string, t time.Time) string {
 func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 	h := startHub(t, nil)
 	secret := "whsec_stripe_test_secret_0123456789"
-	ep := createEndpoint(t, h, "stripe", func(c *storage.EndpointChange) {
-		scheme, mode := "stripe", "enforce"
-		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+	ep := createEndpoint(t, h, "stripe", func(c *hook.EndpointChange) {
+		scheme, mode := hook.Scheme("stripe"), hook.VerifyMode("enforce")
+		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
 		c.Secret = &secret
 	})
 	body := `{"id":"evt_1","type":"payment_intent.succeeded"}`
@@ -37,7 +37,7 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		t.Fatalf("signed request answered %d", resp.StatusCode)
 	}
 	ok := newest(t, h)
-	if ok.Status != storage.Accepted || ok.Verification.Result != "ok" || ok.Type != "payment_intent.succeeded" {
+	if ok.Status != hook.Accepted || ok.Verification.Result != "ok" || ok.Type != "payment_intent.succeeded" {
 		t.Errorf("signed event %+v", ok.Verification)
 	}
 	tampered := strings.Replace(body, "succeeded", "failed", 1)
@@ -46,7 +46,7 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		t.Fatalf("tampered request answered %d %s", resp.StatusCode, got)
 	}
 	bad := newest(t, h)
-	if bad.Status != storage.Rejected || bad.Verification.Result != "failed" || !strings.Contains(bad.Reason, "signature does not match the secret") || string(bad.Body) != tampered {
+	if bad.Status != hook.Rejected || bad.Verification.Result != "failed" || !strings.Contains(bad.Reason, "signature does not match the secret") || string(bad.Body) != tampered {
 		t.Errorf("tampered event %+v %q", bad.Verification, bad.Reason)
 	}
 	old := stripeHeader(secret, body, time.Now().Add(-412*time.Second))
@@ -82,9 +82,9 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
 	h := startHub(t, nil)
 	secret := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	ep := createEndpoint(t, h, "phone", func(c *storage.EndpointChange) {
-		scheme, mode := "ha-mobile-app", "annotate"
-		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+	ep := createEndpoint(t, h, "phone", func(c *hook.EndpointChange) {
+		scheme, mode := hook.Scheme("ha-mobile-app"), hook.VerifyMode("annotate")
+		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
 		c.Secret = &secret
 	})
 	body := `{"type":"update_location","encrypted":true,"encrypted_data":"oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3PS9/W3rupsN+zNKKj40NJk230GrxRN31RhkVeMKEQ/B6rOjzFalvT0MUMrcpFp1nrJNpnh92UQndKQFCe457iUIh7nDx"}`
@@ -104,7 +104,7 @@ func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
 	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"type":"x","encrypted":true,"encrypted_data":"AAAA"}`)); resp.StatusCode != 200 {
 		t.Errorf("annotate mode refused a bad payload: %d", resp.StatusCode)
 	}
-	if ev := newest(t, h); ev.Verification.Result != "failed" || ev.Status != storage.Accepted {
+	if ev := newest(t, h); ev.Verification.Result != "failed" || ev.Status != hook.Accepted {
 		t.Errorf("bad payload %+v", ev.Verification)
 	}
 }
@@ -112,24 +112,24 @@ func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
 func TestVerificationSettingsAreValidated(t *testing.T) {
 	h := startHub(t, nil)
 	for _, tc := range []struct {
-		v     storage.VerifyChange
+		v     hook.VerifyChange
 		field string
 	}{
-		{storage.VerifyChange{Scheme: ptr("md5")}, "verify.scheme"},
-		{storage.VerifyChange{Scheme: ptr("github"), Mode: ptr("strict")}, "verify.mode"},
-		{storage.VerifyChange{Scheme: ptr("hmac"), Mode: ptr("enforce")}, "verify.header"},
-		{storage.VerifyChange{Mode: ptr("enforce")}, "verify.scheme"},
+		{hook.VerifyChange{Scheme: ptr(hook.Scheme("md5"))}, "verify.scheme"},
+		{hook.VerifyChange{Scheme: ptr(hook.SchemeGitHub), Mode: ptr(hook.VerifyMode("strict"))}, "verify.mode"},
+		{hook.VerifyChange{Scheme: ptr(hook.SchemeHMAC), Mode: ptr(hook.VerifyEnforce)}, "verify.header"},
+		{hook.VerifyChange{Mode: ptr(hook.VerifyEnforce)}, "verify.scheme"},
 	} {
 		name := "v"
-		_, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, Verify: &tc.v})
-		fe, ok := err.(*storage.FieldError)
+		_, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, Verify: &tc.v})
+		fe, ok := err.(*hook.FieldError)
 		if !ok || fe.Field != tc.field {
 			t.Errorf("%+v: %v, want a %s error", tc.v, err, tc.field)
 		}
 	}
 	// A verifying endpoint created without a secret gets one in its scheme's format.
-	name, scheme, mode := "gen", "standard-webhooks", "enforce"
-	ep, err := h.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name, Verify: &storage.VerifyChange{Scheme: &scheme, Mode: &mode}})
+	name, scheme, mode := "gen", hook.SchemeStandardWebhooks, hook.VerifyEnforce
+	ep, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, Verify: &hook.VerifyChange{Scheme: &scheme, Mode: &mode}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +141,9 @@ func TestVerificationSettingsAreValidated(t *testing.T) {
 func TestSharedSecretHeaderIsCheckedButNeverStored(t *testing.T) {
 	h := startHub(t, nil)
 	secret := "shared-secret-value-987654321"
-	ep := createEndpoint(t, h, "device", func(c *storage.EndpointChange) {
-		scheme, mode, header := "shared-secret", "enforce", "X-Device-Secret"
-		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
+	ep := createEndpoint(t, h, "device", func(c *hook.EndpointChange) {
+		scheme, mode, header := hook.Scheme("shared-secret"), hook.VerifyMode("enforce"), "X-Device-Secret"
+		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
 		c.Secret = &secret
 	})
 	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Device-Secret", secret); resp.StatusCode != 200 {
@@ -175,9 +175,9 @@ func assertNotOnDisk(t *testing.T, dataDir string, secrets ...string) {
 func TestRotationGraceEnds(t *testing.T) {
 	h := startHub(t, nil)
 	secret := "gh-old-secret"
-	ep := createEndpoint(t, h, "gh", func(c *storage.EndpointChange) {
-		scheme, mode := "github", "enforce"
-		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+	ep := createEndpoint(t, h, "gh", func(c *hook.EndpointChange) {
+		scheme, mode := hook.Scheme("github"), hook.VerifyMode("enforce")
+		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
 		c.Secret = &secret
 	})
 	if _, err := h.RotateSecret(context.Background(), ep.ID); err != nil {
@@ -197,7 +197,7 @@ func TestRotationGraceEnds(t *testing.T) {
 	}
 	// ExpireSecrets expired the new one too; give the endpoint a fresh current secret.
 	fresh := "gh-new-secret"
-	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, storage.EndpointChange{Secret: &fresh}); err != nil {
+	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, hook.EndpointChange{Secret: &fresh}); err != nil {
 		t.Fatal(err)
 	}
 	h.dropExpiredSecrets()
@@ -218,9 +218,9 @@ func TestMissingMasterKeyNeverLocksTheUserOut(t *testing.T) {
 		return "sha256=" + hex.EncodeToString(m.Sum(nil))
 	}
 	h := startHub(t, func(o *Options) { o.DataDir = dir })
-	ep := createEndpoint(t, h, "github-repo", func(c *storage.EndpointChange) {
-		scheme, mode := "github", "enforce"
-		c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode}
+	ep := createEndpoint(t, h, "github-repo", func(c *hook.EndpointChange) {
+		scheme, mode := hook.Scheme("github"), hook.VerifyMode("enforce")
+		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
 		c.Secret = &secret
 	})
 	h.Stop(context.Background())
@@ -245,7 +245,7 @@ func TestMissingMasterKeyNeverLocksTheUserOut(t *testing.T) {
 	}
 
 	// The user enters the secret again: only now is a key made, and the endpoint verifies.
-	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, storage.EndpointChange{Secret: &secret}); err != nil {
+	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, hook.EndpointChange{Secret: &secret}); err != nil {
 		t.Fatal(err)
 	}
 	if e := h.SecretsError(); e != "" {

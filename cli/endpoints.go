@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hooktray/hooktray/app/api"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func (c *command) status(ctx context.Context, args []string) error {
@@ -91,7 +91,7 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
 			var out api.Endpoint
 			return out, cl.do(ctx, http.MethodPatch, "/api/v1/endpoints/"+pathEscape(e.ID),
-				storage.EndpointChange{Enabled: &enabled}, &out, raw)
+				hook.EndpointChange{Enabled: &enabled}, &out, raw)
 		})
 	case "rm", "delete":
 		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
@@ -179,13 +179,13 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	if *name == "" {
 		return usagef("endpoints add: --name is required")
 	}
-	change := storage.EndpointChange{Name: name}
+	change := hook.EndpointChange{Name: name}
 	if *verify != "" {
-		m := *mode
+		m, s := hook.VerifyMode(*mode), hook.Scheme(*verify)
 		if m == "" {
-			m = "enforce"
+			m = hook.VerifyEnforce
 		}
-		change.Verify = &storage.VerifyChange{Scheme: verify, Mode: &m}
+		change.Verify = &hook.VerifyChange{Scheme: &s, Mode: &m}
 		if *header != "" {
 			change.Verify.Header = header
 		}

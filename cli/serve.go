@@ -14,7 +14,7 @@ import (
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/app/instance"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -75,14 +75,14 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			APIListen: *apiListen,
 			Version:   c.env.Version,
 			Tunnel:    app.TunnelOptions{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
-			Retention: storage.Retention{
+			Retention: hook.Retention{
 				MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
 				MaxEvents: *keepEvents,
 				MaxBytes:  *keepMB << 20,
 			},
 			Logger: slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
 		}
-		if opts.Retention == (storage.Retention{}) {
+		if opts.Retention == (hook.Retention{}) {
 			opts.Retention.MaxAge = 100 * 365 * 24 * time.Hour // "keep forever", not "use the default"
 		}
 		return ServeOptions{Hub: opts}, nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -89,7 +90,7 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("integrity check: %q, %v", res, err)
 	}
 	stored := map[string]bool{}
-	q := storage.EventQuery{Limit: storage.MaxPage, WithBody: true}
+	q := hook.EventQuery{Limit: hook.MaxPage, WithBody: true}
 	for {
 		page, err := store.ListEvents(context.Background(), q)
 		if err != nil {

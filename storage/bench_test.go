@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
 func BenchmarkInsertBatch(b *testing.B) {
@@ -18,15 +20,15 @@ func BenchmarkInsertBatch(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			ep := NewEndpoint("bench")
+			ep := hook.NewEndpoint("bench")
 			s.CreateEndpoint(context.Background(), &ep)
 			body := []byte(strings.Repeat("x", 1024))
 			h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}, "Content-Length": {"1024"}, "Accept-Encoding": {"gzip"}, "Host": {"127.0.0.1:8791"}}
-			evs := make([]*Event, size)
+			evs := make([]*hook.Event, size)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for j := range evs {
-					evs[j] = &Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Path: "/webhook/" + ep.ID, Header: h, Body: body, Size: 1024, RemoteAddr: "127.0.0.1:5555", ClientIP: "127.0.0.1", ResponseStatus: 200}
+					evs[j] = &hook.Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Path: "/webhook/" + ep.ID, Header: h, Body: body, Size: 1024, RemoteAddr: "127.0.0.1:5555", ClientIP: "127.0.0.1", ResponseStatus: 200}
 				}
 				if err := s.InsertBatch(context.Background(), evs); err != nil {
 					b.Fatal(err)

@@ -10,79 +10,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
-
-// Status says what the receiver did with a request.
-type Status int
-
-const (
-	// Accepted requests were stored with their body and acknowledged with the endpoint's response.
-	Accepted Status = 0
-	// Rejected requests were refused (paused endpoint, oversized body, bad signature); their body is
-	// not kept.
-	Rejected Status = 1
-	// Duplicate requests repeated a delivery id already accepted; acknowledged, not a new event.
-	Duplicate Status = 2
-)
-
-// String is the status as the API and CLI spell it.
-func (s Status) String() string {
-	switch s {
-	case Accepted:
-		return "accepted"
-	case Rejected:
-		return "rejected"
-	case Duplicate:
-		return "duplicate"
-	}
-	return fmt.Sprintf("status(%d)", int(s))
-}
-
-// ParseStatus is the inverse of Status.String.
-func ParseStatus(s string) (Status, bool) {
-	switch s {
-	case "accepted":
-		return Accepted, true
-	case "rejected":
-		return Rejected, true
-	case "duplicate":
-		return Duplicate, true
-	}
-	return 0, false
-}
-
-// Verification is the signature verdict recorded with an event.
-type Verification struct {
-	Scheme string // "" when the endpoint verifies nothing
-	Result string // ok | failed | skipped
-	Reason string // a sentence when failed
-}
-
-// Event is one received HTTP request. ID is assigned when it is committed.
-type Event struct {
-	ID             int64
-	EndpointID     string
-	ReceivedAt     time.Time
-	Status         Status
-	Method         string
-	Path           string
-	Query          string // raw query string, without '?'
-	Header         http.Header
-	Body           []byte // nil when not kept
-	Size           int64
-	RemoteAddr     string
-	ClientIP       string
-	DeliveryID     string
-	DuplicateOf    int64
-	Reason         string
-	ResponseStatus int
-	Type           string
-	Verification   Verification
-	Decrypted      []byte
-}
-
-// BodyKept reports whether the body was stored (rejected requests keep none).
-func (e *Event) BodyKept() bool { return e.Body != nil }
 
 // EncodeHeader writes h as "Name: value\r\n" lines sorted by name, the order and form a person
 // reads in a raw HTTP dump. Values never contain CR or LF (net/http refuses those).
@@ -132,7 +62,7 @@ const insertEventSQL = `INSERT INTO events (endpoint_id, received_at, status, me
 // accepted event whose delivery id was already accepted for the same endpoint (earlier, or earlier
 // in this batch) is stored as Duplicate with DuplicateOf set. On error nothing was committed and
 // every ID is reset to 0.
-func (s *Store) InsertBatch(ctx context.Context, evs []*Event) (err error) {
+func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -152,7 +82,7 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*Event) (err error) {
 	var seen map[[2]string]int64 // delivery ids accepted earlier in this batch
 	hbuf := make([]byte, 0, 1024)
 	for _, ev := range evs {
-		if ev.DeliveryID != "" && ev.Status == Accepted {
+		if ev.DeliveryID != "" && ev.Status == hook.Accepted {
 			key := [2]string{ev.EndpointID, ev.DeliveryID}
 			first := seen[key]
 			if first == 0 {
@@ -163,14 +93,14 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*Event) (err error) {
 				}
 			}
 			if first != 0 {
-				ev.Status, ev.DuplicateOf = Duplicate, first
+				ev.Status, ev.DuplicateOf = hook.Duplicate, first
 			}
 		}
 		hbuf = EncodeHeader(hbuf[:0], ev.Header)
 		res, err := stmt.ExecContext(ctx, ev.EndpointID, ev.ReceivedAt.UnixNano(), int(ev.Status),
 			ev.Method, ev.Path, ev.Query, hbuf, ev.Body, ev.Size, ev.RemoteAddr, ev.ClientIP,
 			nullString(ev.DeliveryID), nullInt(ev.DuplicateOf), ev.Reason, ev.ResponseStatus,
-			nullString(ev.Type), ev.Verification.Scheme, verifyResult(ev.Verification.Result),
+			nullString(ev.Type), ev.Verification.Scheme, string(ev.Verification.Result),
 			ev.Verification.Reason, ev.Decrypted)
 		if err != nil {
 			return fmt.Errorf("insert event: %w", err)
@@ -178,7 +108,7 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*Event) (err error) {
 		if ev.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		if ev.Status == Accepted && ev.DeliveryID != "" {
+		if ev.Status == hook.Accepted && ev.DeliveryID != "" {
 			if seen == nil {
 				seen = map[[2]string]int64{}
 			}
@@ -189,13 +119,6 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*Event) (err error) {
 		return fmt.Errorf("commit ingest: %w", err)
 	}
 	return nil
-}
-
-func verifyResult(r string) string {
-	if r == "" {
-		return "skipped"
-	}
-	return r
 }
 
 func nullString(s string) any {
@@ -212,35 +135,13 @@ func nullInt(n int64) any {
 	return n
 }
 
-// EventQuery selects a page of history, newest first.
-type EventQuery struct {
-	EndpointID string // "" for all endpoints
-	Text       string // full-text search (see SearchExpr); "" for no search
-	Status     *Status
-	Method     string
-	Type       string
-	Before     int64 // only ids below this (the previous page's cursor); 0 for the newest
-	Limit      int   // clamped to 1..1000; 0 means 100
-	// WithBody loads bodies and headers; pages for lists can leave them out.
-	WithBody bool
-}
-
-// MaxPage is the largest page ListEvents returns.
-const MaxPage = 1000
-
-// Page is a slice of history and the cursor for the next (older) one, 0 when there is none.
-type Page struct {
-	Events []Event
-	Next   int64
-}
-
 // ListEvents returns events matching q, newest first.
-func (s *Store) ListEvents(ctx context.Context, q EventQuery) (Page, error) {
+func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (hook.Page, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	limit = min(limit, MaxPage)
+	limit = min(limit, hook.MaxPage)
 	cols := eventSummaryColumns
 	if q.WithBody {
 		cols = eventFullColumns
@@ -253,7 +154,7 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) (Page, error) {
 	if q.Text != "" {
 		expr := SearchExpr(q.Text)
 		if expr == "" {
-			return Page{}, nil
+			return hook.Page{}, nil
 		}
 		from = "events_fts f JOIN events e ON e.id = f.rowid"
 		where = append(where, "events_fts MATCH ?")
@@ -292,19 +193,19 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) (Page, error) {
 
 	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {
-		return Page{}, fmt.Errorf("list events: %w", err)
+		return hook.Page{}, fmt.Errorf("list events: %w", err)
 	}
 	defer rows.Close()
-	var page Page
+	var page hook.Page
 	for rows.Next() {
 		ev, err := scanEvent(rows, q.WithBody)
 		if err != nil {
-			return Page{}, fmt.Errorf("list events: %w", err)
+			return hook.Page{}, fmt.Errorf("list events: %w", err)
 		}
 		page.Events = append(page.Events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return Page{}, fmt.Errorf("list events: %w", err)
+		return hook.Page{}, fmt.Errorf("list events: %w", err)
 	}
 	if len(page.Events) > limit {
 		page.Events = page.Events[:limit]
@@ -314,14 +215,14 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) (Page, error) {
 }
 
 // Event returns one event with headers and body; ErrNotFound if there is none with that id.
-func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
+func (s *Store) Event(ctx context.Context, id int64) (hook.Event, error) {
 	row := s.reader.QueryRowContext(ctx, `SELECT `+eventFullColumns+` FROM events e WHERE e.id=?`, id)
 	ev, err := scanEvent(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, fmt.Errorf("event %d: %w", id, ErrNotFound)
+		return hook.Event{}, fmt.Errorf("event %d: %w", id, hook.ErrNotFound)
 	}
 	if err != nil {
-		return Event{}, fmt.Errorf("read event %d: %w", id, err)
+		return hook.Event{}, fmt.Errorf("read event %d: %w", id, err)
 	}
 	return ev, nil
 }
@@ -338,8 +239,8 @@ const eventSummaryColumns = `e.id, e.endpoint_id, e.received_at, e.status, e.met
 
 const eventFullColumns = eventSummaryColumns + `, e.headers, e.body, e.decrypted`
 
-func scanEvent(r scanner, full bool) (Event, error) {
-	var ev Event
+func scanEvent(r scanner, full bool) (hook.Event, error) {
+	var ev hook.Event
 	var received int64
 	var status int
 	var delivery, typ sql.NullString
@@ -352,16 +253,16 @@ func scanEvent(r scanner, full bool) (Event, error) {
 		dest = append(dest, &headers, &ev.Body, &ev.Decrypted)
 	}
 	if err := r.Scan(dest...); err != nil {
-		return Event{}, err
+		return hook.Event{}, err
 	}
 	ev.ReceivedAt = time.Unix(0, received).UTC()
-	ev.Status = Status(status)
+	ev.Status = hook.Status(status)
 	ev.DeliveryID = delivery.String
 	ev.DuplicateOf = dupOf.Int64
 	ev.Type = typ.String
 	if full {
 		ev.Header = DecodeHeader(headers)
-		if ev.Body == nil && ev.Status != Rejected {
+		if ev.Body == nil && ev.Status != hook.Rejected {
 			ev.Body = []byte{} // an empty body that was kept, as opposed to none kept
 		}
 	}
@@ -393,7 +294,7 @@ func (s *Store) DeleteEvent(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete event %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("event %d: %w", id, ErrNotFound)
+		return fmt.Errorf("event %d: %w", id, hook.ErrNotFound)
 	}
 	return tx.Commit()
 }

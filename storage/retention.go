@@ -6,17 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
-
-// Retention bounds the history. A zero field means no limit of that kind.
-type Retention struct {
-	MaxAge    time.Duration // events older than this are removed
-	MaxEvents int64         // only the newest MaxEvents are kept
-	MaxBytes  int64         // the oldest events go until the database's used pages fit
-}
-
-// DefaultRetention keeps everything for 30 days.
-var DefaultRetention = Retention{MaxAge: 30 * 24 * time.Hour}
 
 // pruneChunk is how many events one pruning transaction deletes: small enough that ingest waits
 // for it only a few milliseconds.
@@ -25,7 +17,7 @@ const pruneChunk = 500
 // Prune removes what r says to remove, oldest first, in small transactions. Between chunks it
 // calls pause (which may sleep, to leave room for ingest) and stops early when ctx ends. It
 // returns the number of events removed.
-func (s *Store) Prune(ctx context.Context, r Retention, now time.Time, pause func()) (int64, error) {
+func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, pause func()) (int64, error) {
 	var removed int64
 	upTo, err := s.pruneBound(ctx, r, now)
 	if err != nil {
@@ -74,7 +66,7 @@ func (s *Store) Prune(ctx context.Context, r Retention, now time.Time, pause fun
 
 // pruneBound returns the highest event id that age and count limits remove (0 for none). It reads
 // through the read pool, so the scans it needs never hold the write lock.
-func (s *Store) pruneBound(ctx context.Context, r Retention, now time.Time) (int64, error) {
+func (s *Store) pruneBound(ctx context.Context, r hook.Retention, now time.Time) (int64, error) {
 	var bound int64
 	if r.MaxAge > 0 {
 		cutoff := now.Add(-r.MaxAge).UnixNano()

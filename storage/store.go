@@ -22,9 +22,6 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// ErrNotFound is returned (wrapped) when an endpoint or event does not exist.
-var ErrNotFound = errors.New("not found")
-
 // ErrNotDatabase means the file at the database path is not a Hooktray database. Open never
 // modifies such a file.
 var ErrNotDatabase = errors.New("not a Hooktray database")

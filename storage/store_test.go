@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
 func openTemp(t *testing.T) *Store {
@@ -26,26 +28,26 @@ func openTemp(t *testing.T) *Store {
 	return s
 }
 
-func newEndpoint(t *testing.T, s *Store, name string) Endpoint {
+func newEndpoint(t *testing.T, s *Store, name string) hook.Endpoint {
 	t.Helper()
-	e := NewEndpoint(name)
+	e := hook.NewEndpoint(name)
 	if err := s.CreateEndpoint(context.Background(), &e); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func event(endpoint string, body string, hdr ...string) *Event {
+func event(endpoint string, body string, hdr ...string) *hook.Event {
 	h := http.Header{}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		h.Add(hdr[i], hdr[i+1])
 	}
-	return &Event{EndpointID: endpoint, ReceivedAt: time.Now().UTC(), Method: "POST",
+	return &hook.Event{EndpointID: endpoint, ReceivedAt: time.Now().UTC(), Method: "POST",
 		Path: "/webhook/" + endpoint, Header: h, Body: []byte(body), Size: int64(len(body)),
 		RemoteAddr: "127.0.0.1:1234", ClientIP: "127.0.0.1", ResponseStatus: 200}
 }
 
-func insert(t *testing.T, s *Store, evs ...*Event) {
+func insert(t *testing.T, s *Store, evs ...*hook.Event) {
 	t.Helper()
 	if err := s.InsertBatch(context.Background(), evs); err != nil {
 		t.Fatal(err)
@@ -71,7 +73,7 @@ func TestOpenCreatesSchemaAndReopens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := NewEndpoint("demo")
+	e := hook.NewEndpoint("demo")
 	if err := s.CreateEndpoint(context.Background(), &e); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestOpenCreatesSchemaAndReopens(t *testing.T) {
 	}
 	defer s.Close()
 	got, err := s.Endpoint(context.Background(), e.ID)
-	if err != nil || got.Name != "demo" || !got.Enabled || got.BodyLimit != DefaultBodyLimit {
+	if err != nil || got.Name != "demo" || !got.Enabled || got.BodyLimit != hook.DefaultBodyLimit {
 		t.Fatalf("after reopen got %+v, %v", got, err)
 	}
 	var mode string
@@ -187,17 +189,17 @@ func TestEndpointLifecycle(t *testing.T) {
 	if err := s.DeleteEndpoint(ctx, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteEndpoint(ctx, e.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("second delete: %v, want ErrNotFound", err)
+	if err := s.DeleteEndpoint(ctx, e.ID); !errors.Is(err, hook.ErrNotFound) {
+		t.Errorf("second delete: %v, want hook.ErrNotFound", err)
 	}
-	if err := s.UpdateEndpoint(ctx, &e); !errors.Is(err, ErrNotFound) {
-		t.Errorf("update of deleted: %v, want ErrNotFound", err)
+	if err := s.UpdateEndpoint(ctx, &e); !errors.Is(err, hook.ErrNotFound) {
+		t.Errorf("update of deleted: %v, want hook.ErrNotFound", err)
 	}
 	got, _ = s.Endpoint(ctx, e.ID)
 	if !got.Deleted() {
 		t.Error("deleted endpoint not marked deleted")
 	}
-	if _, err := s.Endpoint(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Endpoint(ctx, "nope"); !errors.Is(err, hook.ErrNotFound) {
 		t.Errorf("unknown endpoint: %v", err)
 	}
 }
@@ -206,7 +208,7 @@ func TestInsertBatchStoresExactBytesAndAssignsIDs(t *testing.T) {
 	s := openTemp(t)
 	ep := newEndpoint(t, s, "raw")
 	binary := []byte{0, 0xff, 0xfe, '\n', 0x80}
-	evs := []*Event{event(ep.ID, string(binary), "Content-Type", "application/octet-stream"),
+	evs := []*hook.Event{event(ep.ID, string(binary), "Content-Type", "application/octet-stream"),
 		event(ep.ID, ""), event(ep.ID, "caf\xe9 latin-1", "X-Multi", "a", "X-Multi", "b")}
 	evs[0].Query = "a=1&b=%20"
 	insert(t, s, evs...)
@@ -245,24 +247,24 @@ func TestDuplicateDeliveryIDs(t *testing.T) {
 	otherEndpoint.DeliveryID = "d1"
 	insert(t, s, again, sameBatch1, sameBatch2, otherEndpoint)
 
-	if again.Status != Duplicate || again.DuplicateOf != first.ID {
+	if again.Status != hook.Duplicate || again.DuplicateOf != first.ID {
 		t.Errorf("repeat across batches: status %v of %d", again.Status, again.DuplicateOf)
 	}
-	if sameBatch1.Status != Accepted || sameBatch2.Status != Duplicate || sameBatch2.DuplicateOf != sameBatch1.ID {
+	if sameBatch1.Status != hook.Accepted || sameBatch2.Status != hook.Duplicate || sameBatch2.DuplicateOf != sameBatch1.ID {
 		t.Errorf("repeat within a batch: %v, %v of %d", sameBatch1.Status, sameBatch2.Status, sameBatch2.DuplicateOf)
 	}
-	if otherEndpoint.Status != Accepted {
+	if otherEndpoint.Status != hook.Accepted {
 		t.Error("the same delivery id on another endpoint is a duplicate")
 	}
 
 	// A delivery rejected (paused endpoint) and retried later is accepted, not a duplicate.
 	rejected := event(a.ID, "")
-	rejected.Status, rejected.DeliveryID, rejected.Body = Rejected, "d3", nil
+	rejected.Status, rejected.DeliveryID, rejected.Body = hook.Rejected, "d3", nil
 	insert(t, s, rejected)
 	retry := event(a.ID, "3")
 	retry.DeliveryID = "d3"
 	insert(t, s, retry)
-	if retry.Status != Accepted {
+	if retry.Status != hook.Accepted {
 		t.Errorf("retry after rejection: %v", retry.Status)
 	}
 }
@@ -270,7 +272,7 @@ func TestDuplicateDeliveryIDs(t *testing.T) {
 func TestListPagesNewestFirst(t *testing.T) {
 	s := openTemp(t)
 	a, b := newEndpoint(t, s, "a"), newEndpoint(t, s, "b")
-	var evs []*Event
+	var evs []*hook.Event
 	for i := range 25 {
 		ep := a.ID
 		if i%5 == 0 {
@@ -282,7 +284,7 @@ func TestListPagesNewestFirst(t *testing.T) {
 	ctx := context.Background()
 
 	var seen []int64
-	q := EventQuery{EndpointID: a.ID, Limit: 7}
+	q := hook.EventQuery{EndpointID: a.ID, Limit: 7}
 	for {
 		page, err := s.ListEvents(ctx, q)
 		if err != nil {
@@ -307,12 +309,12 @@ func TestListPagesNewestFirst(t *testing.T) {
 			t.Fatalf("not newest first: %v", seen)
 		}
 	}
-	page, _ := s.ListEvents(ctx, EventQuery{Limit: 5000})
+	page, _ := s.ListEvents(ctx, hook.EventQuery{Limit: 5000})
 	if len(page.Events) != 25 || page.Next != 0 {
 		t.Errorf("clamped page: %d events, next %d", len(page.Events), page.Next)
 	}
-	rej := Rejected
-	page, _ = s.ListEvents(ctx, EventQuery{Status: &rej})
+	rej := hook.Rejected
+	page, _ = s.ListEvents(ctx, hook.EventQuery{Status: &rej})
 	if len(page.Events) != 0 {
 		t.Errorf("status filter: %d rejected events, want 0", len(page.Events))
 	}
@@ -328,7 +330,7 @@ func TestSearch(t *testing.T) {
 		event(ep.ID, string([]byte{0xff, 0x00, 'g', 'a', 'r', 'a', 'g', 'e'})),
 	)
 	ctx := context.Background()
-	if page, _ := s.ListEvents(ctx, EventQuery{Text: "garage"}); len(page.Events) != 0 {
+	if page, _ := s.ListEvents(ctx, hook.EventQuery{Text: "garage"}); len(page.Events) != 0 {
 		t.Fatal("unindexed events were found")
 	}
 	indexAll(t, s)
@@ -354,7 +356,7 @@ func TestSearch(t *testing.T) {
 		{`-`, 0},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			page, err := s.ListEvents(ctx, EventQuery{Text: tc.query})
+			page, err := s.ListEvents(ctx, hook.EventQuery{Text: tc.query})
 			if err != nil {
 				t.Fatalf("search error: %v", err)
 			}
@@ -363,7 +365,7 @@ func TestSearch(t *testing.T) {
 			}
 		})
 	}
-	if page, _ := s.ListEvents(ctx, EventQuery{}); len(page.Events) != 4 {
+	if page, _ := s.ListEvents(ctx, hook.EventQuery{}); len(page.Events) != 4 {
 		t.Error("a search dropped the events table")
 	}
 	backlog, err := s.IndexBacklog(ctx)
@@ -378,7 +380,7 @@ func TestPrune(t *testing.T) {
 		s := openTemp(t)
 		ep := newEndpoint(t, s, "age")
 		now := time.Now().UTC()
-		var evs []*Event
+		var evs []*hook.Event
 		for i := range 1200 {
 			ev := event(ep.ID, "x")
 			ev.ReceivedAt = now.Add(-time.Duration(1200-i) * time.Hour)
@@ -386,33 +388,33 @@ func TestPrune(t *testing.T) {
 		}
 		insert(t, s, evs...)
 		indexAll(t, s)
-		removed, err := s.Prune(ctx, Retention{MaxAge: 100 * time.Hour}, now, nil)
+		removed, err := s.Prune(ctx, hook.Retention{MaxAge: 100 * time.Hour}, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if removed != 1100 {
 			t.Errorf("removed %d, want 1100", removed)
 		}
-		page, _ := s.ListEvents(ctx, EventQuery{Limit: 1000})
+		page, _ := s.ListEvents(ctx, hook.EventQuery{Limit: 1000})
 		if len(page.Events) != 100 || page.Events[99].ID != evs[1100].ID {
 			t.Errorf("kept %d events", len(page.Events))
 		}
-		if page, _ := s.ListEvents(ctx, EventQuery{Text: "webhook", Limit: 1000}); len(page.Events) != 100 {
+		if page, _ := s.ListEvents(ctx, hook.EventQuery{Text: "webhook", Limit: 1000}); len(page.Events) != 100 {
 			t.Errorf("search finds %d events after pruning, want 100", len(page.Events))
 		}
 	})
 	t.Run("by count keeps the newest", func(t *testing.T) {
 		s := openTemp(t)
 		ep := newEndpoint(t, s, "count")
-		var evs []*Event
+		var evs []*hook.Event
 		for range 1234 {
 			evs = append(evs, event(ep.ID, "x"))
 		}
 		insert(t, s, evs...)
-		if _, err := s.Prune(ctx, Retention{MaxEvents: 1000}, time.Now(), nil); err != nil {
+		if _, err := s.Prune(ctx, hook.Retention{MaxEvents: 1000}, time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
-		page, _ := s.ListEvents(ctx, EventQuery{Limit: 1000})
+		page, _ := s.ListEvents(ctx, hook.EventQuery{Limit: 1000})
 		if len(page.Events) != 1000 || page.Next != 0 || page.Events[0].ID != evs[1233].ID {
 			t.Errorf("kept %d events, next %d", len(page.Events), page.Next)
 		}
@@ -422,7 +424,7 @@ func TestPrune(t *testing.T) {
 		ep := newEndpoint(t, s, "size")
 		big := strings.Repeat("y", 8<<10)
 		for range 5 {
-			var evs []*Event
+			var evs []*hook.Event
 			for range 200 {
 				evs = append(evs, event(ep.ID, big))
 			}
@@ -431,7 +433,7 @@ func TestPrune(t *testing.T) {
 		before, _ := s.UsedBytes(ctx)
 		s.writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		st, _ := os.Stat(s.Path())
-		if _, err := s.Prune(ctx, Retention{MaxBytes: 2 << 20}, time.Now(), nil); err != nil {
+		if _, err := s.Prune(ctx, hook.Retention{MaxBytes: 2 << 20}, time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		after, _ := s.UsedBytes(ctx)
@@ -443,7 +445,7 @@ func TestPrune(t *testing.T) {
 		if st2.Size() >= st.Size() {
 			t.Errorf("file did not shrink: %d → %d", st.Size(), st2.Size())
 		}
-		page, _ := s.ListEvents(ctx, EventQuery{Limit: 1000})
+		page, _ := s.ListEvents(ctx, hook.EventQuery{Limit: 1000})
 		if len(page.Events) == 0 {
 			t.Error("everything was removed")
 		}
@@ -452,7 +454,7 @@ func TestPrune(t *testing.T) {
 		s := openTemp(t)
 		ep := newEndpoint(t, s, "default")
 		insert(t, s, event(ep.ID, "x"))
-		if n, err := s.Prune(ctx, DefaultRetention, time.Now(), nil); n != 0 || err != nil {
+		if n, err := s.Prune(ctx, hook.DefaultRetention, time.Now(), nil); n != 0 || err != nil {
 			t.Errorf("removed %d, %v", n, err)
 		}
 	})
@@ -482,7 +484,7 @@ func TestFullDatabaseIsReportedAsFull(t *testing.T) {
 	if _, err := s.writer.Exec(fmt.Sprintf(`PRAGMA max_page_count=%d`, pages+1)); err != nil {
 		t.Fatal(err)
 	}
-	var evs []*Event
+	var evs []*hook.Event
 	for range 50 {
 		evs = append(evs, event(ep.ID, strings.Repeat("z", 4096)))
 	}
@@ -495,7 +497,7 @@ func TestFullDatabaseIsReportedAsFull(t *testing.T) {
 			t.Fatal("an event of a failed batch kept an id")
 		}
 	}
-	if page, _ := s.ListEvents(context.Background(), EventQuery{}); len(page.Events) != 0 {
+	if page, _ := s.ListEvents(context.Background(), hook.EventQuery{}); len(page.Events) != 0 {
 		t.Errorf("%d events of a failed batch are visible", len(page.Events))
 	}
 }
@@ -505,7 +507,7 @@ func TestDeleteEventAndActivityQueries(t *testing.T) {
 	ctx := context.Background()
 	a, b := newEndpoint(t, s, "a"), newEndpoint(t, s, "b")
 	now := time.Now().UTC()
-	var evs []*Event
+	var evs []*hook.Event
 	for i := range 10 {
 		ev := event(a.ID, "findme")
 		if i%2 == 1 {
@@ -528,13 +530,13 @@ func TestDeleteEventAndActivityQueries(t *testing.T) {
 	if err := s.DeleteEvent(ctx, evs[3].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Event(ctx, evs[3].ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Event(ctx, evs[3].ID); !errors.Is(err, hook.ErrNotFound) {
 		t.Errorf("deleted event still readable: %v", err)
 	}
-	if page, _ := s.ListEvents(ctx, EventQuery{Text: "findme"}); len(page.Events) != 9 {
+	if page, _ := s.ListEvents(ctx, hook.EventQuery{Text: "findme"}); len(page.Events) != 9 {
 		t.Errorf("search finds %d after delete, want 9", len(page.Events))
 	}
-	if err := s.DeleteEvent(ctx, evs[3].ID); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteEvent(ctx, evs[3].ID); !errors.Is(err, hook.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 }
@@ -542,24 +544,27 @@ func TestDeleteEventAndActivityQueries(t *testing.T) {
 func TestEndpointSettingsRoundTrip(t *testing.T) {
 	s := openTemp(t)
 	e := newEndpoint(t, s, "settings")
-	if e.Settings.NotifyOn != NotifyAlerts || !e.Settings.IsAlert("alert") || e.Settings.IsAlert("STATUS") {
+	if e.Settings.NotifyOn != hook.NotifyAlerts || !e.Settings.IsAlert("alert") || e.Settings.IsAlert("STATUS") {
 		t.Errorf("defaults %+v", e.Settings)
 	}
-	every, types := NotifyEvery, []string{" DOORBELL ", "", "motion"}
-	if err := (EndpointChange{NotifyOn: &every, AlertTypes: &types}).Apply(&e); err != nil {
+	every, types := hook.NotifyEvery, []string{" DOORBELL ", "", "motion"}
+	if err := (hook.EndpointChange{NotifyOn: &every, AlertTypes: &types}).Apply(&e); err != nil {
 		t.Fatal(err)
 	}
-	e.Settings.extra = map[string]json.RawMessage{"future": json.RawMessage(`{"kept":true}`)}
+	// A key a newer version wrote survives this version's update.
+	if err := json.Unmarshal([]byte(`{"notify_on":"every","alert_types":["DOORBELL","motion"],"future":{"kept":true}}`), &e.Settings); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.UpdateEndpoint(context.Background(), &e); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Endpoint(context.Background(), e.ID)
-	if got.Settings.NotifyOn != NotifyEvery || fmt.Sprint(got.Settings.AlertTypes) != "[DOORBELL motion]" || string(got.Settings.extra["future"]) != `{"kept":true}` {
+	if got.Settings.NotifyOn != hook.NotifyEvery || fmt.Sprint(got.Settings.AlertTypes) != "[DOORBELL motion]" || !strings.Contains(mustJSON(t, got.Settings), `"future":{"kept":true}`) {
 		t.Errorf("after round trip %+v", got.Settings)
 	}
 	bad := "sometimes"
-	var fe *FieldError
-	if err := (EndpointChange{NotifyOn: &bad}).Apply(&e); !errors.As(err, &fe) || fe.Field != "notify_on" {
+	var fe *hook.FieldError
+	if err := (hook.EndpointChange{NotifyOn: &bad}).Apply(&e); !errors.As(err, &fe) || fe.Field != "notify_on" {
 		t.Errorf("bad notify_on: %v", err)
 	}
 }
@@ -570,7 +575,7 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 	}
 	s := openTemp(t)
 	ep := newEndpoint(t, s, "a")
-	if err := s.InsertBatch(context.Background(), []*Event{event(ep.ID, `{"a":1}`)}); err != nil {
+	if err := s.InsertBatch(context.Background(), []*hook.Event{event(ep.ID, `{"a":1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -619,7 +624,7 @@ func TestDamagedDatabaseIsRefusedAndRecovered(t *testing.T) {
 	ep := newEndpoint(t, s, "a")
 	const total = 3000
 	for range total / 100 {
-		var batch []*Event
+		var batch []*hook.Event
 		for range 100 {
 			batch = append(batch, event(ep.ID, `{"payload":"`+strings.Repeat("x", 400)+`"}`))
 		}
@@ -655,9 +660,18 @@ func TestDamagedDatabaseIsRefusedAndRecovered(t *testing.T) {
 	if res, err := r.IntegrityCheck(ctx); err != nil || res != "ok" {
 		t.Errorf("recovered database integrity: %q %v", res, err)
 	}
-	page, err := r.ListEvents(ctx, EventQuery{Limit: 1})
+	page, err := r.ListEvents(ctx, hook.EventQuery{Limit: 1})
 	if err != nil || len(page.Events) != 1 {
 		t.Fatalf("recovered events cannot be listed: %v", err)
 	}
 	t.Logf("recovered %d of %d events (%d ids in damaged pages)", rep.Copied["events"], total, rep.Skipped["events"])
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -20,7 +20,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app/export"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // maxBodyView is the most of a body the detail pane draws; exports and copies carry all of it.
@@ -36,8 +36,8 @@ const (
 // eventDetail is the right pane: one event's overview, headers, query and body, with actions.
 type eventDetail struct {
 	u  *UI
-	ev *storage.Event // the event shown (full), nil when none
-	id int64          // the event being loaded or shown
+	ev *hook.Event // the event shown (full), nil when none
+	id int64       // the event being loaded or shown
 
 	title     *widget.Label
 	overview  *widget.Form
@@ -148,7 +148,7 @@ func (d *eventDetail) clear() {
 	d.none.Show()
 }
 
-func (d *eventDetail) display(ev storage.Event) {
+func (d *eventDetail) display(ev hook.Event) {
 	d.ev = &ev
 	d.stack.Objects[0].Show()
 	d.none.Hide()
@@ -179,7 +179,7 @@ func (d *eventDetail) display(ev storage.Event) {
 	}
 	verdict := "not configured for this endpoint"
 	if ev.Verification.Scheme != "" {
-		verdict = ev.Verification.Scheme + ": " + ev.Verification.Result + withReason(ev.Verification.Reason)
+		verdict = fmt.Sprintf("%s: %s%s", ev.Verification.Scheme, ev.Verification.Result, withReason(ev.Verification.Reason))
 	}
 	add("Verification", verdict)
 	d.overview.Refresh()
@@ -237,7 +237,7 @@ func withReason(r string) string {
 	return " — " + r
 }
 
-func requestTarget(ev storage.Event) string {
+func requestTarget(ev hook.Event) string {
 	if ev.Query == "" {
 		return ev.Path
 	}
@@ -317,7 +317,7 @@ func (d *eventDetail) curl() string {
 
 // shareable is the shown event as copies and exports carry it: credential and signature headers
 // masked unless "with credentials" is ticked.
-func (d *eventDetail) shareable() storage.Event {
+func (d *eventDetail) shareable() hook.Event {
 	if d.reveal.Checked {
 		return *d.ev
 	}

@@ -15,20 +15,20 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app/verify"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 var notifyChoices = []string{"Alerts only", "Every event", "Never"}
 
 var notifyValues = map[string]string{
-	"Alerts only": storage.NotifyAlerts, "Every event": storage.NotifyEvery, "Never": storage.NotifyNever,
+	"Alerts only": hook.NotifyAlerts, "Every event": hook.NotifyEvery, "Never": hook.NotifyNever,
 }
 
 // editor is the endpoint editor: create a new endpoint or change, copy the URLs of, and delete an
 // existing one. Invalid fields say why next to themselves.
 type editor struct {
 	u        *UI
-	existing *storage.Endpoint
+	existing *hook.Endpoint
 
 	name, status, contentType, body, limit, notes, alertTypes *widget.Entry
 	notifyOn                                                  *widget.Select
@@ -40,9 +40,9 @@ type editor struct {
 }
 
 // editEndpoint opens the editor; ep nil creates a new endpoint.
-func (u *UI) editEndpoint(ep *storage.Endpoint) {
+func (u *UI) editEndpoint(ep *hook.Endpoint) {
 	e := &editor{u: u, existing: ep}
-	defaults := storage.NewEndpoint("")
+	defaults := hook.NewEndpoint("")
 	if ep == nil {
 		ep = &defaults
 	}
@@ -98,15 +98,19 @@ func (u *UI) editEndpoint(ep *storage.Endpoint) {
 	e.alertTypes.SetText(strings.Join(ep.Settings.AlertTypes, ", "))
 	e.alertTypes.SetPlaceHolder("ALERT, ANOMALY")
 
-	e.scheme = widget.NewSelect(append([]string{"none"}, storage.Schemes...), nil)
-	e.scheme.SetSelected("none")
-	if ep.VerifyScheme != "" {
-		e.scheme.SetSelected(ep.VerifyScheme)
+	schemes := []string{"none"}
+	for _, s := range hook.Schemes {
+		schemes = append(schemes, string(s))
 	}
-	e.verifyMode = widget.NewSelect([]string{"enforce", "annotate", "off"}, nil)
-	e.verifyMode.SetSelected("enforce")
-	if ep.VerifyMode != "" && ep.VerifyScheme != "" {
-		e.verifyMode.SetSelected(ep.VerifyMode)
+	e.scheme = widget.NewSelect(schemes, nil)
+	e.scheme.SetSelected("none")
+	if ep.VerifyScheme != hook.SchemeNone {
+		e.scheme.SetSelected(string(ep.VerifyScheme))
+	}
+	e.verifyMode = widget.NewSelect([]string{string(hook.VerifyEnforce), string(hook.VerifyAnnotate), string(hook.VerifyOff)}, nil)
+	e.verifyMode.SetSelected(string(hook.VerifyEnforce))
+	if ep.VerifyMode != "" && ep.VerifyScheme != hook.SchemeNone {
+		e.verifyMode.SetSelected(string(ep.VerifyMode))
 	}
 	e.secret = widget.NewPasswordEntry()
 	e.secret.SetPlaceHolder("paste the provider's secret, or Generate")
@@ -118,7 +122,7 @@ func (u *UI) editEndpoint(ep *storage.Endpoint) {
 	e.sigHeader.SetPlaceHolder("hmac / shared-secret: e.g. X-Signature")
 	generate := widget.NewButton("Generate", func() {
 		if e.scheme.Selected != "none" {
-			e.secret.SetText(verify.NewSecret(e.scheme.Selected))
+			e.secret.SetText(verify.NewSecret(hook.Scheme(e.scheme.Selected)))
 			e.secret.Password = false
 			e.secret.Refresh()
 		}
@@ -215,16 +219,16 @@ func parseMiB(s string) (int64, error) {
 		return 0, errors.New("a size in MiB, such as 10 or 0.5")
 	}
 	n := int64(f * (1 << 20))
-	if n < 1 || n > storage.MaxBodyLimit {
-		return 0, fmt.Errorf("between 1 byte and %d MiB", storage.MaxBodyLimit>>20)
+	if n < 1 || n > hook.MaxBodyLimit {
+		return 0, fmt.Errorf("between 1 byte and %d MiB", hook.MaxBodyLimit>>20)
 	}
 	return n, nil
 }
 
 // change is what the form says, as an EndpointChange.
-func (e *editor) change() (storage.EndpointChange, error) {
+func (e *editor) change() (hook.EndpointChange, error) {
 	if err := e.form.Validate(); err != nil {
-		return storage.EndpointChange{}, err
+		return hook.EndpointChange{}, err
 	}
 	name := strings.TrimSpace(e.name.Text)
 	status, _ := strconv.Atoi(strings.TrimSpace(e.status.Text))
@@ -234,16 +238,16 @@ func (e *editor) change() (storage.EndpointChange, error) {
 	notes := e.notes.Text
 	notify := notifyValues[e.notifyOn.Selected]
 	if notify == "" {
-		notify = storage.NotifyAlerts
+		notify = hook.NotifyAlerts
 	}
 	types := strings.Split(e.alertTypes.Text, ",")
-	c := storage.EndpointChange{Name: &name, ResponseStatus: &status, ResponseContentType: &ct,
+	c := hook.EndpointChange{Name: &name, ResponseStatus: &status, ResponseContentType: &ct,
 		ResponseBody: &body, BodyLimit: &limit, Notes: &notes, NotifyOn: &notify, AlertTypes: &types}
-	scheme, mode, header := e.scheme.Selected, e.verifyMode.Selected, e.sigHeader.Text
-	if scheme == "none" {
-		scheme, mode = "", "off"
+	scheme, mode, header := hook.Scheme(e.scheme.Selected), hook.VerifyMode(e.verifyMode.Selected), e.sigHeader.Text
+	if e.scheme.Selected == "none" {
+		scheme, mode = hook.SchemeNone, hook.VerifyOff
 	}
-	c.Verify = &storage.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
+	c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
 	if secret := strings.TrimSpace(e.secret.Text); secret != "" {
 		c.Secret = &secret
 	}
@@ -257,7 +261,7 @@ func (e *editor) submit() {
 	}
 	e.save.Disable()
 	go func() {
-		var ep storage.Endpoint
+		var ep hook.Endpoint
 		var err error
 		if e.existing == nil {
 			ep, err = e.u.hub.CreateEndpoint(context.Background(), c)
@@ -266,7 +270,7 @@ func (e *editor) submit() {
 		}
 		e.u.do(func() {
 			e.save.Enable()
-			var fe *storage.FieldError
+			var fe *hook.FieldError
 			switch {
 			case errors.As(err, &fe):
 				e.fieldError(fe)
@@ -284,7 +288,7 @@ func (e *editor) submit() {
 }
 
 // fieldError shows a validation error from the hub next to its field.
-func (e *editor) fieldError(fe *storage.FieldError) {
+func (e *editor) fieldError(fe *hook.FieldError) {
 	entry := map[string]*widget.Entry{
 		"name": e.name, "response_status": e.status, "response_content_type": e.contentType,
 		"response_body": e.body, "body_limit": e.limit, "notes": e.notes, "alert_types": e.alertTypes,

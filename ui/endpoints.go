@@ -11,14 +11,14 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // endpointList is the left pane: "All endpoints", then each endpoint with its state, activity
 // and a switch that pauses or resumes it.
 type endpointList struct {
 	u        *UI
-	items    []storage.Endpoint
+	items    []hook.Endpoint
 	list     *widget.List
 	add      *widget.Button
 	selected string // endpoint id, "" for all

@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 const (
@@ -34,8 +34,8 @@ type eventLog struct {
 	method *widget.Select
 	typ    *widget.Entry
 
-	events   []storage.Event // summaries, newest first
-	next     int64           // cursor of the next older page, 0 when none
+	events   []hook.Event // summaries, newest first
+	next     int64        // cursor of the next older page, 0 when none
 	loading  bool
 	gen      int   // bumped by every reload, so late answers of an older query are dropped
 	selected int64 // the event shown in the detail pane
@@ -138,11 +138,11 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 }
 
 // statusText is an event's status as the log shows it: the answer and, for refusals, why.
-func statusText(ev storage.Event) (string, widget.Importance) {
+func statusText(ev hook.Event) (string, widget.Importance) {
 	switch ev.Status {
-	case storage.Rejected:
+	case hook.Rejected:
 		return "✕ " + strconv.Itoa(ev.ResponseStatus), widget.DangerImportance
-	case storage.Duplicate:
+	case hook.Duplicate:
 		return "↺ dup", widget.WarningImportance
 	}
 	if ev.Verification.Result == "failed" {
@@ -152,10 +152,10 @@ func statusText(ev storage.Event) (string, widget.Importance) {
 }
 
 // query is the storage query the filters describe.
-func (l *eventLog) query() storage.EventQuery {
-	q := storage.EventQuery{EndpointID: l.endpoint, Text: strings.TrimSpace(l.search.Text), Limit: pageSize,
+func (l *eventLog) query() hook.EventQuery {
+	q := hook.EventQuery{EndpointID: l.endpoint, Text: strings.TrimSpace(l.search.Text), Limit: pageSize,
 		Type: strings.TrimSpace(l.typ.Text)}
-	if s, ok := storage.ParseStatus(l.status.Selected); ok {
+	if s, ok := hook.ParseStatus(l.status.Selected); ok {
 		q.Status = &s
 	}
 	if m := l.method.Selected; m != allChoices && m != "" {
@@ -171,7 +171,7 @@ func (l *eventLog) filtered() bool {
 
 // matches reports whether a live event belongs in the list as filtered. Full-text search cannot
 // be judged here (and the index lags a moment), so a search shows what it found until rerun.
-func (l *eventLog) matches(ev storage.Event) bool {
+func (l *eventLog) matches(ev hook.Event) bool {
 	q := l.query()
 	switch {
 	case q.Text != "":
@@ -207,7 +207,7 @@ func (l *eventLog) reloadSoon() {
 // reload reads the newest page for the current filters in the background.
 func (l *eventLog) reload() {
 	l.gen++
-	l.fetch(l.query(), func(page storage.Page) {
+	l.fetch(l.query(), func(page hook.Page) {
 		l.events, l.next = page.Events, page.Next
 		l.list.Refresh()
 		l.restoreSelection()
@@ -221,7 +221,7 @@ func (l *eventLog) loadMore() {
 	}
 	q := l.query()
 	q.Before = l.next
-	l.fetch(q, func(page storage.Page) {
+	l.fetch(q, func(page hook.Page) {
 		l.events = append(l.events, page.Events...)
 		l.next = page.Next
 		l.list.Refresh()
@@ -230,7 +230,7 @@ func (l *eventLog) loadMore() {
 
 // fetch runs q off the UI goroutine and applies its page on it, unless a reload has started
 // since (its answer would be for filters no longer shown).
-func (l *eventLog) fetch(q storage.EventQuery, apply func(storage.Page)) {
+func (l *eventLog) fetch(q hook.EventQuery, apply func(hook.Page)) {
 	l.loading = true
 	gen := l.gen
 	go func() {
@@ -251,8 +251,8 @@ func (l *eventLog) fetch(q storage.EventQuery, apply func(storage.Page)) {
 }
 
 // prepend adds live events (oldest first, as published) to the top of the list.
-func (l *eventLog) prepend(evs []storage.Event) {
-	var fresh []storage.Event
+func (l *eventLog) prepend(evs []hook.Event) {
+	var fresh []hook.Event
 	for i := len(evs) - 1; i >= 0; i-- {
 		if l.matches(evs[i]) {
 			fresh = append(fresh, evs[i])

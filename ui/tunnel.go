@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -64,7 +64,7 @@ func (u *UI) editTunnel() {
 		go func() {
 			err := u.hub.SetTunnel(context.Background(), o)
 			u.do(func() {
-				var fe *storage.FieldError
+				var fe *hook.FieldError
 				if errors.As(err, &fe) {
 					dialog.ShowError(errors.New(fe.Message), u.win)
 					return

@@ -26,6 +26,7 @@ import (
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/app/notify"
 	"github.com/hooktray/hooktray/assets"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -217,7 +218,7 @@ func (u *UI) followEvents(ctx context.Context) {
 	defer u.wg.Done()
 	sub := u.hub.Subscribe(4096)
 	defer sub.Close()
-	var batch []storage.Event
+	var batch []hook.Event
 	missed := false
 	var flush <-chan time.Time
 	for {
@@ -263,7 +264,7 @@ func (u *UI) followEvents(ctx context.Context) {
 }
 
 // consider notifies about an event if its endpoint wants that, and counts unseen alerts.
-func (u *UI) consider(ev storage.Event) {
+func (u *UI) consider(ev hook.Event) {
 	ep, err := u.hub.Endpoint(ev.EndpointID)
 	if err != nil {
 		return

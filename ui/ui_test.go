@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hooktray/hooktray/app"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -110,9 +110,9 @@ func send(t *testing.T, url, body string, hdr ...string) {
 	resp.Body.Close()
 }
 
-func mustCreate(t *testing.T, hub *app.Hub, name string) storage.Endpoint {
+func mustCreate(t *testing.T, hub *app.Hub, name string) hook.Endpoint {
 	t.Helper()
-	ep, err := hub.CreateEndpoint(context.Background(), storage.EndpointChange{Name: &name})
+	ep, err := hub.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestCopyAsCurlIsExactAndRuns(t *testing.T) {
 		t.Fatalf("running it: %v %s", err, out)
 	}
 	eventually(t, "the replayed event", func() bool { return len(u.log.events) == 2 })
-	page, _ := hub.Events(context.Background(), storage.EventQuery{Limit: 2, WithBody: true})
+	page, _ := hub.Events(context.Background(), hook.EventQuery{Limit: 2, WithBody: true})
 	a, b := page.Events[0], page.Events[1]
 	if string(a.Body) != string(b.Body) || a.Query != b.Query || a.Header.Get("X-Custom") != "yes" {
 		t.Errorf("the cURL command sent %q ?%s, the original %q ?%s", a.Body, a.Query, b.Body, b.Query)

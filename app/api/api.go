@@ -18,7 +18,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/forward"
 	"github.com/hooktray/hooktray/app/live"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -33,21 +33,21 @@ type Backend interface {
 	EndpointURL(id string) string
 	PublicEndpointURL(id string) string
 
-	Endpoints() []storage.Endpoint
-	Endpoint(id string) (storage.Endpoint, error)
-	CreateEndpoint(ctx context.Context, c storage.EndpointChange) (storage.Endpoint, error)
-	UpdateEndpoint(ctx context.Context, id string, c storage.EndpointChange) (storage.Endpoint, error)
+	Endpoints() []hook.Endpoint
+	Endpoint(id string) (hook.Endpoint, error)
+	CreateEndpoint(ctx context.Context, c hook.EndpointChange) (hook.Endpoint, error)
+	UpdateEndpoint(ctx context.Context, id string, c hook.EndpointChange) (hook.Endpoint, error)
 	DeleteEndpoint(ctx context.Context, id string) error
-	TestEndpoint(ctx context.Context, id string) (storage.Event, error)
+	TestEndpoint(ctx context.Context, id string) (hook.Event, error)
 	RotateSecret(ctx context.Context, id string) (string, error)
 	RevealSecret(ctx context.Context, id string) (string, error)
 	SecretsStorage() string
 	SecretsError() string
 	StorageError() string
 
-	Events(ctx context.Context, q storage.EventQuery) (storage.Page, error)
-	Event(ctx context.Context, id int64) (storage.Event, error)
-	Subscribe(size int) *live.Subscription[storage.Event]
+	Events(ctx context.Context, q hook.EventQuery) (hook.Page, error)
+	Event(ctx context.Context, id int64) (hook.Event, error)
+	Subscribe(size int) *live.Subscription[hook.Event]
 	Replay(ctx context.Context, eventID int64, to string) (forward.Result, error)
 }
 
@@ -137,7 +137,7 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) {
-	var c storage.EndpointChange
+	var c hook.EndpointChange
 	if !readJSON(w, r, &c) {
 		return
 	}
@@ -159,7 +159,7 @@ func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request) {
-	var c storage.EndpointChange
+	var c hook.EndpointChange
 	if !readJSON(w, r, &c) {
 		return
 	}
@@ -230,15 +230,15 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // eventQuery reads GET /events parameters: endpoint, q, limit, before, status, method, type.
-func eventQuery(r *http.Request) (storage.EventQuery, error) {
+func eventQuery(r *http.Request) (hook.EventQuery, error) {
 	v := r.URL.Query()
-	q := storage.EventQuery{EndpointID: v.Get("endpoint"), Text: v.Get("q"), Method: v.Get("method"), Type: v.Get("type"), WithBody: true}
+	q := hook.EventQuery{EndpointID: v.Get("endpoint"), Text: v.Get("q"), Method: v.Get("method"), Type: v.Get("type"), WithBody: true}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			return q, fmt.Errorf("limit must be a whole number from 1 to %d", storage.MaxPage)
+			return q, fmt.Errorf("limit must be a whole number from 1 to %d", hook.MaxPage)
 		}
-		q.Limit = min(n, storage.MaxPage)
+		q.Limit = min(n, hook.MaxPage)
 	}
 	if s := v.Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -248,7 +248,7 @@ func eventQuery(r *http.Request) (storage.EventQuery, error) {
 		q.Before = n
 	}
 	if s := v.Get("status"); s != "" {
-		st, ok := storage.ParseStatus(s)
+		st, ok := hook.ParseStatus(s)
 		if !ok {
 			return q, errors.New("status must be accepted, rejected or duplicate")
 		}
@@ -383,9 +383,9 @@ func (s *Server) CloseStreams() { s.closeStreams() }
 // 409 for a replay of a rejected event, 502 for a replay target that did not answer, 500
 // otherwise (logged).
 func (s *Server) fail(w http.ResponseWriter, err error) {
-	var fe *storage.FieldError
+	var fe *hook.FieldError
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, hook.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, Error{Error: fe.Error(), Field: fe.Field})

@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -179,14 +179,14 @@ func tunnelJSON(t tunnel.Status, r tunnel.Reachability) TunnelStatus {
 	return out
 }
 
-func endpointJSON(b Backend, e storage.Endpoint) Endpoint {
+func endpointJSON(b Backend, e hook.Endpoint) Endpoint {
 	return Endpoint{
 		ID:                  e.ID,
 		Name:                e.Name,
 		Enabled:             e.Enabled,
 		URL:                 b.EndpointURL(e.ID),
 		PublicURL:           optional(b.PublicEndpointURL(e.ID)),
-		Verify:              Verify{Scheme: e.VerifyScheme, Mode: e.VerifyMode},
+		Verify:              Verify{Scheme: string(e.VerifyScheme), Mode: string(e.VerifyMode)},
 		ResponseStatus:      e.ResponseStatus,
 		ResponseBody:        string(e.ResponseBody),
 		ResponseContentType: e.ResponseContentType,
@@ -198,7 +198,7 @@ func endpointJSON(b Backend, e storage.Endpoint) Endpoint {
 }
 
 // EventJSON converts a stored event. bodyLimit caps the body carried (-1: no cap).
-func EventJSON(ev storage.Event, bodyLimit int) Event {
+func EventJSON(ev hook.Event, bodyLimit int) Event {
 	out := Event{
 		ID:             ev.ID,
 		EndpointID:     ev.EndpointID,
@@ -209,7 +209,7 @@ func EventJSON(ev storage.Event, bodyLimit int) Event {
 		Size:           ev.Size,
 		Status:         ev.Status.String(),
 		Reason:         ev.Reason,
-		Verification:   Verification{Scheme: ev.Verification.Scheme, Result: ev.Verification.Result, Reason: ev.Verification.Reason},
+		Verification:   Verification{Scheme: string(ev.Verification.Scheme), Result: string(ev.Verification.Result), Reason: ev.Verification.Reason},
 		Type:           optional(ev.Type),
 		ClientIP:       ev.ClientIP,
 		RemoteAddr:     ev.RemoteAddr,

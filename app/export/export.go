@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hooktray/hooktray/app/api"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // skipHeaders are not copied into a re-sent request: the client sets them itself, or they
@@ -36,7 +36,7 @@ var sensitiveHeaders = map[string]bool{
 
 // Mask returns ev with credential and signature headers (and the extra ones named, such as an
 // endpoint's own signature header) replaced by Masked. The event given is not changed.
-func Mask(ev storage.Event, extra ...string) storage.Event {
+func Mask(ev hook.Event, extra ...string) hook.Event {
 	h := make(http.Header, len(ev.Header))
 	for k, vs := range ev.Header {
 		h[k] = vs
@@ -62,7 +62,7 @@ func Mask(ev storage.Event, extra ...string) storage.Event {
 // Curl returns a POSIX shell command that sends ev again to target (the endpoint's URL), with its
 // method, query, headers and exact body. Text bodies are quoted inline; other bodies are piped in
 // from printf with octal escapes, so any byte survives the trip.
-func Curl(ev storage.Event, target string) string {
+func Curl(ev hook.Event, target string) string {
 	u := target
 	if ev.Query != "" {
 		u += "?" + ev.Query
@@ -132,13 +132,13 @@ func printfEscape(b []byte) string {
 }
 
 // JSON is the event as the admin API shows it, indented.
-func JSON(ev storage.Event) ([]byte, error) {
+func JSON(ev hook.Event) ([]byte, error) {
 	return json.MarshalIndent(api.EventJSON(ev, -1), "", "  ")
 }
 
 // HAR returns a HAR 1.2 document with the event as its one entry's request and Hooktray's answer
 // as the response. target is the URL the request was sent to.
-func HAR(ev storage.Event, target, version string) ([]byte, error) {
+func HAR(ev hook.Event, target, version string) ([]byte, error) {
 	type nv struct {
 		Name  string `json:"name"`
 		Value string `json:"value"`

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func TestCurlText(t *testing.T) {
-	ev := storage.Event{Method: "POST", Query: "a=1&b=it's", Body: []byte(`{"msg":"it's here"}`),
+	ev := hook.Event{Method: "POST", Query: "a=1&b=it's", Body: []byte(`{"msg":"it's here"}`),
 		Header: http.Header{"Content-Type": {"application/json"}, "Host": {"x"}, "Content-Length": {"20"}, "X-Sig": {"t=1,v1=ab"}}}
 	want := `curl -X 'POST' 'http://127.0.0.1:8791/webhook/abc?a=1&b=it'\''s' \
   -H 'Content-Type: application/json' \
@@ -53,7 +53,7 @@ func TestCurlRuns(t *testing.T) {
 	for i := range allBytes {
 		allBytes[i] = byte(i)
 	}
-	for _, ev := range []storage.Event{
+	for _, ev := range []hook.Event{
 		{Method: "POST", Query: "x=%20y", Body: []byte("line 1\nline 'two' $HOME `cmd` \\ %s"), Header: http.Header{"X-A": {"1"}}},
 		{Method: "PUT", Body: allBytes, Header: http.Header{"Content-Type": {"application/octet-stream"}}},
 		{Method: "DELETE", Body: []byte{}},
@@ -82,7 +82,7 @@ func TestCurlRuns(t *testing.T) {
 }
 
 func TestHAR(t *testing.T) {
-	ev := storage.Event{ID: 7, Method: "POST", Query: "a=1&a=2", Body: []byte{0xff}, Size: 1, ResponseStatus: 200,
+	ev := hook.Event{ID: 7, Method: "POST", Query: "a=1&a=2", Body: []byte{0xff}, Size: 1, ResponseStatus: 200,
 		Header: http.Header{"Content-Type": {"application/octet-stream"}}, ReceivedAt: time.Unix(0, 0)}
 	b, err := HAR(ev, "http://h/webhook/x", "test")
 	if err != nil {
@@ -112,7 +112,7 @@ func TestHAR(t *testing.T) {
 }
 
 func TestMaskHidesCredentialsAndSignatures(t *testing.T) {
-	ev := storage.Event{Method: "POST", Body: []byte("{}"), Header: http.Header{
+	ev := hook.Event{Method: "POST", Body: []byte("{}"), Header: http.Header{
 		"Authorization": {"Bearer tok"}, "Stripe-Signature": {"t=1,v1=ab"}, "X-My-Secret": {"s3"}, "X-Custom": {"keep"}}}
 	m := Mask(ev, "x-my-secret")
 	cmd := Curl(m, "http://h/webhook/x")

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // shellWords splits a command the way a POSIX shell does for what Curl writes: single-quoted
@@ -96,7 +96,7 @@ func FuzzCurl(f *testing.F) {
 		if method == "" || name == "" || !validToken(name) || !validValue(value) {
 			return // not something the receiver can have stored
 		}
-		ev := storage.Event{Method: method, Query: query, Body: body, Header: http.Header{name: {value}}}
+		ev := hook.Event{Method: method, Query: query, Body: body, Header: http.Header{name: {value}}}
 		words, pipeAt := shellWords(t, Curl(ev, "http://127.0.0.1:8791/webhook/abc"))
 		stdin := []byte(nil)
 		if pipeAt >= 0 {
@@ -173,7 +173,7 @@ func FuzzHAR(f *testing.F) {
 	f.Add("POST", "a=1", "X-A", "1", []byte(`{"a":1}`))
 	f.Add("POST", "%zz", "X-Bin", "caf\xe9", []byte{0xff, 0xfe, 0})
 	f.Fuzz(func(t *testing.T, method, query, name, value string, body []byte) {
-		ev := storage.Event{Method: method, Query: query, Body: body, Header: http.Header{name: {value}}}
+		ev := hook.Event{Method: method, Query: query, Body: body, Header: http.Header{name: {value}}}
 		doc, err := HAR(ev, "http://127.0.0.1:8791/webhook/abc", "test")
 		if err != nil {
 			t.Fatal(err)

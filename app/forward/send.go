@@ -12,7 +12,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // ErrTarget wraps every failure to reach a target (refused, timed out, not an http(s) URL).
@@ -38,12 +38,12 @@ var hopHeaders = map[string]bool{
 // Send re-sends ev's method, headers, query and body to target (an absolute http(s) URL; ev's query
 // string is appended). A target that answers at all, whatever the status, is a Result; only a
 // request that could not be made or got no answer is an error.
-func Send(ctx context.Context, client *http.Client, ev storage.Event, target string) (Result, error) {
+func Send(ctx context.Context, client *http.Client, ev hook.Event, target string) (Result, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Result{}, fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrTarget, target)
 	}
-	if !ev.BodyKept() && ev.Status == storage.Rejected {
+	if !ev.BodyKept() && ev.Status == hook.Rejected {
 		return Result{}, fmt.Errorf("%w: event %d was rejected, so its body was not kept", ErrNothingToSend, ev.ID)
 	}
 	if ev.Query != "" {

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // ErrStopped is returned by Commit once the queue has stopped; the request was not stored.
@@ -16,7 +16,7 @@ var ErrStopped = errors.New("hooktray is shutting down")
 
 // Store is what the queue writes to: *storage.Store.
 type Store interface {
-	InsertBatch(ctx context.Context, evs []*storage.Event) error
+	InsertBatch(ctx context.Context, evs []*hook.Event) error
 }
 
 // Options tune a Queue; zero values take the defaults.
@@ -29,7 +29,7 @@ type Options struct {
 	// Committed, if set, is called by the writer after each successful commit, after every caller
 	// of the batch has been released. It must not block: it is where the live feed and the indexer
 	// are told about new events.
-	Committed func(evs []*storage.Event)
+	Committed func(evs []*hook.Event)
 }
 
 // Queue is the group-commit writer. Create it with New; stop it with Close.
@@ -44,7 +44,7 @@ type Queue struct {
 }
 
 type job struct {
-	ev   *storage.Event
+	ev   *hook.Event
 	done chan error
 }
 
@@ -72,7 +72,7 @@ func New(store Store, opts Options) *Queue {
 // changed to Duplicate), or with the storage error that prevented it. The caller must not touch
 // ev until Commit returns. It does not give up when ctx ends: a request already queued is
 // committed regardless, so an acknowledged request and the database always agree.
-func (q *Queue) Commit(ev *storage.Event) error {
+func (q *Queue) Commit(ev *hook.Event) error {
 	select {
 	case <-q.stop:
 		return ErrStopped
@@ -110,7 +110,7 @@ func (q *Queue) Close() {
 func (q *Queue) run() {
 	defer close(q.exited)
 	batch := make([]*job, 0, q.opts.MaxBatch)
-	evs := make([]*storage.Event, 0, q.opts.MaxBatch)
+	evs := make([]*hook.Event, 0, q.opts.MaxBatch)
 	for {
 		var first *job
 		select {
@@ -148,7 +148,7 @@ func (q *Queue) gather(batch []*job) []*job {
 	return batch
 }
 
-func (q *Queue) commit(batch []*job, evs []*storage.Event) []*storage.Event {
+func (q *Queue) commit(batch []*job, evs []*hook.Event) []*hook.Event {
 	evs = evs[:0]
 	for _, j := range batch {
 		evs = append(evs, j.ev)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -19,7 +20,7 @@ type countingStore struct {
 	fail    atomic.Pointer[error]
 }
 
-func (c *countingStore) InsertBatch(ctx context.Context, evs []*storage.Event) error {
+func (c *countingStore) InsertBatch(ctx context.Context, evs []*hook.Event) error {
 	c.batches.Add(1)
 	if err := c.fail.Load(); err != nil {
 		return *err
@@ -28,27 +29,27 @@ func (c *countingStore) InsertBatch(ctx context.Context, evs []*storage.Event) e
 	return c.Store.InsertBatch(ctx, evs)
 }
 
-func openStore(t *testing.T) (*countingStore, storage.Endpoint) {
+func openStore(t *testing.T) (*countingStore, hook.Endpoint) {
 	s, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "hooktray.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	ep := storage.NewEndpoint("q")
+	ep := hook.NewEndpoint("q")
 	if err := s.CreateEndpoint(context.Background(), &ep); err != nil {
 		t.Fatal(err)
 	}
 	return &countingStore{Store: s}, ep
 }
 
-func newEvent(ep storage.Endpoint) *storage.Event {
-	return &storage.Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Body: []byte("{}"), ResponseStatus: 200}
+func newEvent(ep hook.Endpoint) *hook.Event {
+	return &hook.Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Body: []byte("{}"), ResponseStatus: 200}
 }
 
 func TestConcurrentCommitsShareTransactions(t *testing.T) {
 	store, ep := openStore(t)
 	var committed atomic.Int64
-	q := New(store, Options{Committed: func(evs []*storage.Event) { committed.Add(int64(len(evs))) }})
+	q := New(store, Options{Committed: func(evs []*hook.Event) { committed.Add(int64(len(evs))) }})
 	defer q.Close()
 	const n = 200
 	var wg sync.WaitGroup
@@ -121,7 +122,7 @@ func TestCloseCommitsWhatIsQueuedAndRefusesMore(t *testing.T) {
 	if err := q.Commit(newEvent(ep)); !errors.Is(err, ErrStopped) {
 		t.Errorf("Commit after Close = %v", err)
 	}
-	page, _ := store.ListEvents(context.Background(), storage.EventQuery{Limit: 1000})
+	page, _ := store.ListEvents(context.Background(), hook.EventQuery{Limit: 1000})
 	if int64(len(page.Events)) != ok.Load() {
 		t.Errorf("%d commits succeeded, %d events stored", ok.Load(), len(page.Events))
 	}

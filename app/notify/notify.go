@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // Notifier sends at most one notification per Window; what arrives in between is summarised at
@@ -29,15 +29,15 @@ type Notifier struct {
 
 // Wants reports whether ev on ep should be notified: accepted events, filtered by the endpoint's
 // notify setting.
-func Wants(ep storage.Endpoint, ev storage.Event) (want, alert bool) {
-	if ev.Status != storage.Accepted {
+func Wants(ep hook.Endpoint, ev hook.Event) (want, alert bool) {
+	if ev.Status != hook.Accepted {
 		return false, false
 	}
 	alert = ep.Settings.IsAlert(ev.Type)
 	switch ep.Settings.NotifyOn {
-	case storage.NotifyEvery:
+	case hook.NotifyEvery:
 		return true, alert
-	case storage.NotifyAlerts:
+	case hook.NotifyAlerts:
 		return alert, alert
 	}
 	return false, false
@@ -45,7 +45,7 @@ func Wants(ep storage.Endpoint, ev storage.Event) (want, alert bool) {
 
 // Observe considers one new event and notifies, now or in the next summary, if it should.
 // It returns whether the event was an alert the user wants to hear about.
-func (n *Notifier) Observe(ep storage.Endpoint, ev storage.Event) bool {
+func (n *Notifier) Observe(ep hook.Endpoint, ev hook.Event) bool {
 	want, alert := Wants(ep, ev)
 	if !want {
 		return false
@@ -119,7 +119,7 @@ func (n *Notifier) Stop() {
 	}
 }
 
-func single(ep storage.Endpoint, ev storage.Event, alert bool) (string, string) {
+func single(ep hook.Endpoint, ev hook.Event, alert bool) (string, string) {
 	title := "Webhook on " + ep.Name
 	if ev.Type != "" {
 		title = ev.Type + " on " + ep.Name

@@ -6,24 +6,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func TestWants(t *testing.T) {
-	ep := storage.NewEndpoint("alarm")
-	alert := storage.Event{Status: storage.Accepted, Type: "alert"}
-	status := storage.Event{Status: storage.Accepted, Type: "STATUS"}
-	rejected := storage.Event{Status: storage.Rejected, Type: "ALERT"}
+	ep := hook.NewEndpoint("alarm")
+	alert := hook.Event{Status: hook.Accepted, Type: "alert"}
+	status := hook.Event{Status: hook.Accepted, Type: "STATUS"}
+	rejected := hook.Event{Status: hook.Rejected, Type: "ALERT"}
 	for _, tc := range []struct {
 		notify string
-		ev     storage.Event
+		ev     hook.Event
 		want   bool
 	}{
-		{storage.NotifyAlerts, alert, true},
-		{storage.NotifyAlerts, status, false},
-		{storage.NotifyAlerts, rejected, false},
-		{storage.NotifyEvery, status, true},
-		{storage.NotifyNever, alert, false},
+		{hook.NotifyAlerts, alert, true},
+		{hook.NotifyAlerts, status, false},
+		{hook.NotifyAlerts, rejected, false},
+		{hook.NotifyEvery, status, true},
+		{hook.NotifyNever, alert, false},
 	} {
 		ep.Settings.NotifyOn = tc.notify
 		if got, _ := Wants(ep, tc.ev); got != tc.want {
@@ -40,14 +40,14 @@ func TestABurstBecomesOneSummary(t *testing.T) {
 		sent = append(sent, title+" | "+body)
 		mu.Unlock()
 	}}
-	alarm, door := storage.NewEndpoint("alarm"), storage.NewEndpoint("door")
-	alarm.Settings.NotifyOn, door.Settings.NotifyOn = storage.NotifyEvery, storage.NotifyEvery
+	alarm, door := hook.NewEndpoint("alarm"), hook.NewEndpoint("door")
+	alarm.Settings.NotifyOn, door.Settings.NotifyOn = hook.NotifyEvery, hook.NotifyEvery
 	for i := range 300 {
 		ep := alarm
 		if i%3 == 0 {
 			ep = door
 		}
-		n.Observe(ep, storage.Event{Status: storage.Accepted, Type: "ALERT", Method: "POST", ReceivedAt: time.Now()})
+		n.Observe(ep, hook.Event{Status: hook.Accepted, Type: "ALERT", Method: "POST", ReceivedAt: time.Now()})
 	}
 	time.Sleep(500 * time.Millisecond)
 	mu.Lock()

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // counting is a committer that counts what it stored, by status.
 type counting struct{ accepted, rejected atomic.Int64 }
 
-func (c *counting) Commit(ev *storage.Event) error {
-	if ev.Status == storage.Rejected {
+func (c *counting) Commit(ev *hook.Event) error {
+	if ev.Status == hook.Rejected {
 		c.rejected.Add(1)
 	} else {
 		c.accepted.Add(1)
@@ -31,7 +31,7 @@ func (c *counting) Commit(ev *storage.Event) error {
 // receiver must not panic, and must never answer 2xx without having stored a row for it.
 func FuzzReceiverConnection(f *testing.F) {
 	const id = "AAAAAAAAAAAAAAAAAAAAAA"
-	ep := storage.NewEndpoint("fuzz")
+	ep := hook.NewEndpoint("fuzz")
 	ep.ID, ep.BodyLimit = id, 1<<16
 	store := &counting{}
 	r := New(endpoints{id: ep}, store, Options{MaxInFlight: 64})

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // endpoints is a directory of several endpoints.
-type endpoints map[string]storage.Endpoint
+type endpoints map[string]hook.Endpoint
 
 func (d endpoints) Lookup(id string) (*Target, bool) {
 	if ep, ok := d[id]; ok {
@@ -30,10 +30,10 @@ func (endpoints) Routed(string) []*Target { return nil }
 // recorder keeps what was committed, as the ingest queue would store it.
 type recorder struct {
 	mu  sync.Mutex
-	evs []storage.Event
+	evs []hook.Event
 }
 
-func (r *recorder) Commit(ev *storage.Event) error {
+func (r *recorder) Commit(ev *hook.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := *ev
@@ -43,10 +43,10 @@ func (r *recorder) Commit(ev *storage.Event) error {
 	return nil
 }
 
-func (r *recorder) events() []storage.Event {
+func (r *recorder) events() []hook.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]storage.Event(nil), r.evs...)
+	return append([]hook.Event(nil), r.evs...)
 }
 
 func serve(t *testing.T, d Directory, c Committer, opts Options) (*Receiver, string) {
@@ -91,7 +91,7 @@ func (a *admission) snapshot() (total int, held int64) {
 }
 
 func TestAnnouncedLengthCostsNothingUntilSent(t *testing.T) {
-	ep := storage.NewEndpoint("a")
+	ep := hook.NewEndpoint("a")
 	r, base := serve(t, endpoints{ep.ID: ep}, &recorder{}, Options{})
 	for range 50 {
 		stalled(t, base, ep.ID, 10<<20, 1, "")
@@ -103,7 +103,7 @@ func TestAnnouncedLengthCostsNothingUntilSent(t *testing.T) {
 }
 
 func TestBodyBudgetRefusesWith503AndComesBack(t *testing.T) {
-	ep := storage.NewEndpoint("a")
+	ep := hook.NewEndpoint("a")
 	rec := &recorder{}
 	r, base := serve(t, endpoints{ep.ID: ep}, rec, Options{MaxBodyBytesInFlight: 4 * poolBufSize})
 	var conns []net.Conn
@@ -135,7 +135,7 @@ func TestBodyBudgetRefusesWith503AndComesBack(t *testing.T) {
 }
 
 func TestLargeBodyGrowsWithinBudget(t *testing.T) {
-	ep := storage.NewEndpoint("a")
+	ep := hook.NewEndpoint("a")
 	rec := &recorder{}
 	r, base := serve(t, endpoints{ep.ID: ep}, rec, Options{})
 	want := strings.Repeat("0123456789abcdef", 300_000) // 4.8 MB, read in growing steps
@@ -152,7 +152,7 @@ func TestLargeBodyGrowsWithinBudget(t *testing.T) {
 }
 
 func TestSlowBodyIsCutOff(t *testing.T) {
-	ep := storage.NewEndpoint("a")
+	ep := hook.NewEndpoint("a")
 	rec := &recorder{}
 	_, base := serve(t, endpoints{ep.ID: ep}, rec, Options{BodyRateGrace: 50 * time.Millisecond})
 	conn := stalled(t, base, ep.ID, 100_000, 10, "")
@@ -165,13 +165,13 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 		t.Errorf("a stalled body answered %d, want 408", resp.StatusCode)
 	}
 	evs := rec.events()
-	if len(evs) != 1 || evs[0].Status != storage.Rejected || !strings.Contains(evs[0].Reason, "too slowly") {
+	if len(evs) != 1 || evs[0].Status != hook.Rejected || !strings.Contains(evs[0].Reason, "too slowly") {
 		t.Errorf("recorded %+v, want one rejected event saying it was too slow", evs)
 	}
 }
 
 func TestFloodOnOneEndpointLeavesOthersServed(t *testing.T) {
-	a, b := storage.NewEndpoint("a"), storage.NewEndpoint("b")
+	a, b := hook.NewEndpoint("a"), hook.NewEndpoint("b")
 	for _, tc := range []struct {
 		name   string
 		header func(i int) string
@@ -217,7 +217,7 @@ func TestFloodOnOneEndpointLeavesOthersServed(t *testing.T) {
 
 func TestSharedSecretIsNeverRecorded(t *testing.T) {
 	const secret = "s3cr3t-value-never-stored"
-	base := storage.NewEndpoint("a")
+	base := hook.NewEndpoint("a")
 	base.VerifyScheme, base.Settings.Verify.Header = "shared-secret", "X-Secret"
 	paused, off, enforce := base, base, base
 	paused.Enabled = false
@@ -227,7 +227,7 @@ func TestSharedSecretIsNeverRecorded(t *testing.T) {
 	small.VerifyMode, small.BodyLimit = "annotate", 4
 	for _, tc := range []struct {
 		name string
-		ep   storage.Endpoint
+		ep   hook.Endpoint
 		body string
 	}{
 		{"paused", paused, `{}`},

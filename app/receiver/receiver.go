@@ -17,6 +17,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/eventtype"
 	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -35,7 +36,7 @@ type Directory interface {
 
 // Committer stores an event durably; see ingest.Queue.Commit.
 type Committer interface {
-	Commit(ev *storage.Event) error
+	Commit(ev *hook.Event) error
 }
 
 // Options tune a Receiver and its server; zero values take the defaults.
@@ -182,7 +183,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.adm.leave(ep.ID, client)
 
 	start := time.Now()
-	ev := &storage.Event{
+	ev := &hook.Event{
 		EndpointID: ep.ID,
 		ReceivedAt: start.UTC(),
 		Method:     req.Method,
@@ -242,7 +243,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if !check(ep, ev, signed, ev.ReceivedAt) && ep.VerifyMode == "enforce" {
 		// Kept with its body and the reason, so the user can see why it was refused.
-		ev.Status, ev.Reason, ev.ResponseStatus = storage.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
+		ev.Status, ev.Reason, ev.ResponseStatus = hook.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
 		if err := r.store.Commit(ev); err != nil {
 			r.storageFailed(w, ev, err)
 			return
@@ -283,8 +284,8 @@ func (r *Receiver) respond(w http.ResponseWriter, ep *Target) {
 }
 
 // reject records a refused request (without its body) and answers it.
-func (r *Receiver) reject(w http.ResponseWriter, ev *storage.Event, status int, reason, retryAfter string) {
-	ev.Status, ev.Reason, ev.ResponseStatus, ev.Body = storage.Rejected, reason, status, nil
+func (r *Receiver) reject(w http.ResponseWriter, ev *hook.Event, status int, reason, retryAfter string) {
+	ev.Status, ev.Reason, ev.ResponseStatus, ev.Body = hook.Rejected, reason, status, nil
 	if err := r.store.Commit(ev); err != nil {
 		r.storageFailed(w, ev, err)
 		return
@@ -295,7 +296,7 @@ func (r *Receiver) reject(w http.ResponseWriter, ev *storage.Event, status int, 
 	jsonError(w, status, reason)
 }
 
-func (r *Receiver) storageFailed(w http.ResponseWriter, ev *storage.Event, err error) {
+func (r *Receiver) storageFailed(w http.ResponseWriter, ev *hook.Event, err error) {
 	r.opts.Logger.Error("request not stored; answered 503", "endpoint", ev.EndpointID, "err", err)
 	w.Header().Set("Retry-After", "5")
 	msg := "storage unavailable, retry later"

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
-type oneEndpoint struct{ ep storage.Endpoint }
+type oneEndpoint struct{ ep hook.Endpoint }
 
 func (d oneEndpoint) Lookup(id string) (*Target, bool) {
 	if id == d.ep.ID {
@@ -24,15 +24,15 @@ func (d oneEndpoint) Routed(string) []*Target { return nil }
 // failingStore is a database that refuses every write, as a full disk does.
 type failingStore struct{ err error }
 
-func (f failingStore) Commit(*storage.Event) error { return f.err }
+func (f failingStore) Commit(*hook.Event) error { return f.err }
 
 func TestStorageFailureNeverAnswers2xx(t *testing.T) {
-	ep := storage.NewEndpoint("x")
+	ep := hook.NewEndpoint("x")
 	paused := ep
 	paused.Enabled = false
 	for _, tc := range []struct {
 		name string
-		ep   storage.Endpoint
+		ep   hook.Endpoint
 		body string
 	}{
 		{"accepted request", ep, `{"a":1}`},
@@ -51,7 +51,7 @@ func TestStorageFailureNeverAnswers2xx(t *testing.T) {
 
 func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{
-		storage.NewEndpointID():                 true,
+		hook.NewEndpointID():                    true,
 		"short":                                 false,
 		"has/slash/aaaaaaaaaaaaaaaa":            false,
 		"has%20space_aaaaaaaaaaaaaaa":           false,

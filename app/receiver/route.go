@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hooktray/hooktray/app/route"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func isRouter(t *Target) bool { return t.KeyPath != nil || t.Settings.Route.QueryParam != "" }
@@ -25,14 +25,14 @@ func routeValue(t *Target, req *http.Request, body []byte) (string, bool) {
 
 // dispatch stores the request as an event of each target endpoint; a paused target records it as
 // rejected, as a direct request would be.
-func (r *Receiver) dispatch(ev *storage.Event, targets []*Target) error {
+func (r *Receiver) dispatch(ev *hook.Event, targets []*Target) error {
 	for _, t := range targets {
 		copyEv := *ev
 		copyEv.EndpointID = t.ID
 		maskSharedSecret(t, copyEv.Header) // a target's own secret header is not stored either
 		copyEv.ResponseStatus = ev.ResponseStatus
 		if !t.Enabled {
-			copyEv.Status, copyEv.Reason, copyEv.Body = storage.Rejected, "endpoint is paused", nil
+			copyEv.Status, copyEv.Reason, copyEv.Body = hook.Rejected, "endpoint is paused", nil
 		}
 		if err := r.store.Commit(&copyEv); err != nil {
 			return err

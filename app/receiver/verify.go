@@ -6,7 +6,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/route"
 	"github.com/hooktray/hooktray/app/verify"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // SharedSecretMask replaces a shared-secret header's value in stored events.
@@ -15,7 +15,7 @@ const SharedSecretMask = "[the endpoint's shared secret, not stored]"
 // Target is an endpoint as the receiver needs it: its settings and its current secrets, in
 // clear, in memory only.
 type Target struct {
-	storage.Endpoint
+	hook.Endpoint
 	Secrets  []string
 	KeyPath  *route.KeyPath // parsed Settings.Route.KeyPath of a router
 	TypePath *route.KeyPath // parsed Settings.TypePath
@@ -32,7 +32,7 @@ const unreadableReason = "the endpoint's secret cannot be read (the master key i
 // the header set to verify with: a copy holding the original value, or h when nothing was masked.
 func maskSharedSecret(t *Target, h http.Header) http.Header {
 	name := t.Settings.Verify.Header
-	if t.VerifyScheme != verify.SharedSecret || name == "" {
+	if t.VerifyScheme != hook.SchemeSharedSecret || name == "" {
 		return h
 	}
 	key := http.CanonicalHeaderKey(name)
@@ -52,7 +52,7 @@ func maskSharedSecret(t *Target, h http.Header) http.Header {
 // check verifies (or, for Home Assistant, decrypts) ev's body for t, filling ev's verdict, type
 // and decrypted payload; signed holds the request's headers as they arrived (ev's may be masked).
 // It reports whether the request passes.
-func check(t *Target, ev *storage.Event, signed http.Header, now time.Time) bool {
+func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
 	if t.VerifyScheme == "" || t.VerifyMode == "off" || t.VerifyMode == "" {
 		return true
 	}
@@ -61,7 +61,7 @@ func check(t *Target, ev *storage.Event, signed http.Header, now time.Time) bool
 		ev.Verification.Result, ev.Verification.Reason = "failed", unreadableReason
 		return false
 	}
-	if t.VerifyScheme == verify.MobileApp {
+	if t.VerifyScheme == hook.SchemeMobileApp {
 		reason := "the endpoint has no registration secret"
 		for _, s := range t.Secrets {
 			typ, data, err := verify.Decrypt(s, ev.Body)

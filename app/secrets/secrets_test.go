@@ -11,6 +11,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -94,7 +95,7 @@ func TestTheDatabaseNeverHoldsASecretInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := storage.NewEndpoint("secretive")
+	ep := hook.NewEndpoint("secretive")
 	s.CreateEndpoint(context.Background(), &ep)
 	secret := "whsec_THIS-MUST-NEVER-BE-IN-THE-FILE-0123456789"
 	nonce, ct := box.Seal(secret, ep.ID)

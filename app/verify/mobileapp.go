@@ -11,9 +11,6 @@ import (
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
-// MobileApp is the scheme of Home Assistant mobile_app registrations: payloads arrive encrypted
-// with the registration's secret instead of signed.
-const MobileApp = "ha-mobile-app"
 
 // Envelope is a mobile_app webhook body.
 type Envelope struct {

@@ -20,18 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Scheme names, as CONTRACT.md spells them in verify.scheme.
-const (
-	Homecast         = "homecast"
-	Stripe           = "stripe"
-	StandardWebhooks = "standard-webhooks"
-	GitHub           = "github"
-	Shopify          = "shopify"
-	Slack            = "slack"
-	HMAC             = "hmac"
-	SharedSecret     = "shared-secret"
+	"github.com/hooktray/hooktray/hook"
 )
 
 // DefaultWindow is how old (or how far in the future) a signed timestamp may be.
@@ -39,7 +29,7 @@ const DefaultWindow = 300 * time.Second
 
 // Config is an endpoint's verification settings.
 type Config struct {
-	Scheme string
+	Scheme hook.Scheme
 	Window time.Duration // for schemes that sign a timestamp; 0 means DefaultWindow
 	// Generic HMAC: the header, an optional prefix before the signature ("sha256="), the
 	// algorithm (sha1, sha256, sha512) and the encoding (hex, base64).
@@ -71,21 +61,21 @@ func Check(cfg Config, secrets []string, r Request) Result {
 		window = DefaultWindow
 	}
 	switch cfg.Scheme {
-	case Homecast:
+	case hook.SchemeHomecast:
 		return timestamped(r, window, secrets, "X-Homecast-Signature", func(s string) []byte { return []byte(s) })
-	case Stripe:
+	case hook.SchemeStripe:
 		return timestamped(r, window, secrets, "Stripe-Signature", func(s string) []byte { return []byte(s) })
-	case StandardWebhooks:
+	case hook.SchemeStandardWebhooks:
 		return standardWebhooks(r, window, secrets)
-	case GitHub:
+	case hook.SchemeGitHub:
 		return bodyHMAC(r, secrets, "X-Hub-Signature-256", "sha256=", sha256.New, hex.EncodeToString)
-	case Shopify:
+	case hook.SchemeShopify:
 		return bodyHMAC(r, secrets, "X-Shopify-Hmac-Sha256", "", sha256.New, base64.StdEncoding.EncodeToString)
-	case Slack:
+	case hook.SchemeSlack:
 		return slack(r, window, secrets)
-	case HMAC:
+	case hook.SchemeHMAC:
 		return generic(cfg, r, secrets)
-	case SharedSecret:
+	case hook.SchemeSharedSecret:
 		return shared(cfg, r, secrets)
 	}
 	return fail("unknown signature scheme %q", cfg.Scheme)
@@ -334,17 +324,17 @@ func shared(cfg Config, r Request, secrets []string) Result {
 // NewSecret returns a strong secret in the format the scheme's providers use: whsec_ + base64
 // for Standard Webhooks, whsec_ + 64 hex for Homecast, 64 hex for a Home Assistant mobile_app
 // registration, and random URL-safe text for the others.
-func NewSecret(scheme string) string {
+func NewSecret(scheme hook.Scheme) string {
 	b := make([]byte, 32)
 	if _, err := cryptorand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}
 	switch scheme {
-	case StandardWebhooks:
+	case hook.SchemeStandardWebhooks:
 		return "whsec_" + base64.StdEncoding.EncodeToString(b[:24])
-	case Homecast:
+	case hook.SchemeHomecast:
 		return "whsec_" + hex.EncodeToString(b)
-	case MobileApp:
+	case hook.SchemeMobileApp:
 		return hex.EncodeToString(b)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)

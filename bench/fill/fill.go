@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -29,7 +30,7 @@ func History(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	defer s.Close()
-	page, err := s.ListEvents(ctx, storage.EventQuery{Limit: 1})
+	page, err := s.ListEvents(ctx, hook.EventQuery{Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func History(ctx context.Context, dir string, n int) error {
 		return nil
 	}
 	fmt.Printf("populating %s with %d events (kept for the next run)…\n", dir, n-int(have))
-	ep := storage.NewEndpoint("history")
+	ep := hook.NewEndpoint("history")
 	if err := s.CreateEndpoint(ctx, &ep); err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func History(ctx context.Context, dir string, n int) error {
 	hdr := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Diagral-Cloud/2.1"}, "X-Device-Id": {"dev-1"}}
 	start := time.Now()
 	for done := int(have); done < n; {
-		batch := make([]*storage.Event, 0, 1000)
+		batch := make([]*hook.Event, 0, 1000)
 		for range min(1000, n-done) {
 			var b strings.Builder
 			b.WriteString(`{"type":"STATUS","device":"`)
@@ -63,7 +64,7 @@ func History(ctx context.Context, dir string, n int) error {
 			}
 			b.WriteString(`","n":` + strconv.Itoa(done) + `}`)
 			body := []byte(b.String())
-			batch = append(batch, &storage.Event{EndpointID: ep.ID, ReceivedAt: time.Now().UTC(), Method: "POST",
+			batch = append(batch, &hook.Event{EndpointID: ep.ID, ReceivedAt: time.Now().UTC(), Method: "POST",
 				Path: "/webhook/" + ep.ID, Header: hdr, Body: body, Size: int64(len(body)),
 				RemoteAddr: "127.0.0.1:1", ClientIP: "127.0.0.1", ResponseStatus: 200})
 			done++

@@ -1,4 +1,4 @@
-package storage
+package hook
 
 import (
 	"fmt"
@@ -40,17 +40,14 @@ type EndpointChange struct {
 
 // VerifyChange sets how an endpoint verifies what arrives.
 type VerifyChange struct {
-	Scheme        *string `json:"scheme,omitempty"`
-	Mode          *string `json:"mode,omitempty"` // off, annotate, enforce
-	WindowSeconds *int    `json:"window_seconds,omitempty"`
-	Header        *string `json:"header,omitempty"`
-	Prefix        *string `json:"prefix,omitempty"`
-	Algorithm     *string `json:"algorithm,omitempty"`
-	Encoding      *string `json:"encoding,omitempty"`
+	Scheme        *Scheme     `json:"scheme,omitempty"`
+	Mode          *VerifyMode `json:"mode,omitempty"`
+	WindowSeconds *int        `json:"window_seconds,omitempty"`
+	Header        *string     `json:"header,omitempty"`
+	Prefix        *string     `json:"prefix,omitempty"`
+	Algorithm     *string     `json:"algorithm,omitempty"`
+	Encoding      *string     `json:"encoding,omitempty"`
 }
-
-// Schemes are the signature schemes an endpoint can verify with (CONTRACT.md's names).
-var Schemes = []string{"homecast", "stripe", "standard-webhooks", "github", "shopify", "slack", "hmac", "shared-secret", "ha-mobile-app"}
 
 // Apply validates c and sets its fields on e; on error e may be partly changed.
 func (c EndpointChange) Apply(e *Endpoint) error {
@@ -149,22 +146,18 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 
 func (v VerifyChange) apply(e *Endpoint) error {
 	if v.Scheme != nil {
-		known := *v.Scheme == ""
-		for _, s := range Schemes {
-			known = known || s == *v.Scheme
+		s, err := ParseScheme(string(*v.Scheme))
+		if err != nil {
+			return &FieldError{Field: "verify.scheme", Message: "must be one of " + SchemeList()}
 		}
-		if !known {
-			return &FieldError{Field: "verify.scheme", Message: "must be one of " + strings.Join(Schemes, ", ")}
-		}
-		e.VerifyScheme = *v.Scheme
+		e.VerifyScheme = s
 	}
 	if v.Mode != nil {
-		switch *v.Mode {
-		case "off", "annotate", "enforce":
-			e.VerifyMode = *v.Mode
-		default:
+		m, err := ParseVerifyMode(string(*v.Mode))
+		if err != nil {
 			return &FieldError{Field: "verify.mode", Message: "must be off, annotate or enforce"}
 		}
+		e.VerifyMode = m
 	}
 	vs := &e.Settings.Verify
 	if v.WindowSeconds != nil {
@@ -181,10 +174,10 @@ func (v VerifyChange) apply(e *Endpoint) error {
 			*f.dst = strings.TrimSpace(*f.src)
 		}
 	}
-	if (e.VerifyScheme == "hmac" || e.VerifyScheme == "shared-secret") && vs.Header == "" {
+	if e.VerifyScheme.HeaderNamed() && vs.Header == "" {
 		return &FieldError{Field: "verify.header", Message: "name the header that carries the signature"}
 	}
-	if e.VerifyScheme == "" && e.VerifyMode != "off" {
+	if e.VerifyScheme == SchemeNone && e.VerifyMode != VerifyOff {
 		return &FieldError{Field: "verify.scheme", Message: "choose a scheme to verify with"}
 	}
 	return nil

@@ -1,0 +1,101 @@
+package hook
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Status says what the receiver did with a request.
+type Status int
+
+const (
+	// Accepted requests were stored with their body and acknowledged with the endpoint's response.
+	Accepted Status = 0
+	// Rejected requests were refused (paused endpoint, oversized body, bad signature); their body is
+	// not kept.
+	Rejected Status = 1
+	// Duplicate requests repeated a delivery id already accepted; acknowledged, not a new event.
+	Duplicate Status = 2
+)
+
+// String is the status as the API and CLI spell it.
+func (s Status) String() string {
+	switch s {
+	case Accepted:
+		return "accepted"
+	case Rejected:
+		return "rejected"
+	case Duplicate:
+		return "duplicate"
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// ParseStatus is the inverse of Status.String.
+func ParseStatus(s string) (Status, bool) {
+	switch s {
+	case "accepted":
+		return Accepted, true
+	case "rejected":
+		return Rejected, true
+	case "duplicate":
+		return Duplicate, true
+	}
+	return 0, false
+}
+
+// Verification is the signature verdict recorded with an event.
+type Verification struct {
+	Scheme Scheme // SchemeNone when the endpoint verifies nothing
+	Result VerifyResult
+	Reason string // a sentence when failed
+}
+
+// Event is one received HTTP request. ID is assigned when it is committed.
+type Event struct {
+	ID             int64
+	EndpointID     string
+	ReceivedAt     time.Time
+	Status         Status
+	Method         string
+	Path           string
+	Query          string // raw query string, without '?'
+	Header         http.Header
+	Body           []byte // nil when not kept
+	Size           int64
+	RemoteAddr     string
+	ClientIP       string
+	DeliveryID     string
+	DuplicateOf    int64
+	Reason         string
+	ResponseStatus int
+	Type           string
+	Verification   Verification
+	Decrypted      []byte
+}
+
+// BodyKept reports whether the body was stored (rejected requests keep none).
+func (e *Event) BodyKept() bool { return e.Body != nil }
+
+// EventQuery selects a page of history, newest first.
+type EventQuery struct {
+	EndpointID string // "" for all endpoints
+	Text       string // full-text search (see SearchExpr); "" for no search
+	Status     *Status
+	Method     string
+	Type       string
+	Before     int64 // only ids below this (the previous page's cursor); 0 for the newest
+	Limit      int   // clamped to 1..1000; 0 means 100
+	// WithBody loads bodies and headers; pages for lists can leave them out.
+	WithBody bool
+}
+
+// MaxPage is the largest page ListEvents returns.
+const MaxPage = 1000
+
+// Page is a slice of history and the cursor for the next (older) one, 0 when there is none.
+type Page struct {
+	Events []Event
+	Next   int64
+}

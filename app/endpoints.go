@@ -98,7 +98,7 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 				t.TypePath = &parsed
 			}
 		}
-		if ep.VerifyScheme != "" && !ep.Deleted() {
+		if ep.VerifyScheme != hook.SchemeNone && !ep.Deleted() {
 			var unreadable int
 			if t.Secrets, unreadable, err = h.openSecrets(ctx, ep.ID, now); err != nil {
 				return err

@@ -92,7 +92,7 @@ func (h *Hub) applySecret(ctx context.Context, ep hook.Endpoint, given *string) 
 	switch {
 	case given != nil && *given != "":
 		return h.addSecret(ctx, ep.ID, *given, 0)
-	case ep.VerifyScheme != "":
+	case ep.VerifyScheme != hook.SchemeNone:
 		have, err := h.store.Secrets(ctx, ep.ID, purposeSigning, time.Now())
 		if err != nil || len(have) > 0 {
 			return err
@@ -112,7 +112,7 @@ func (h *Hub) RotateSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if ep.VerifyScheme == "" {
+	if ep.VerifyScheme == hook.SchemeNone {
 		return "", &hook.FieldError{Field: "verify.scheme", Message: "the endpoint verifies nothing, so it has no secret to rotate"}
 	}
 	secret := verify.NewSecret(ep.VerifyScheme)

@@ -178,7 +178,7 @@ func (d *eventDetail) display(ev hook.Event) {
 		add("Duplicate of", fmt.Sprintf("event %d", ev.DuplicateOf))
 	}
 	verdict := "not configured for this endpoint"
-	if ev.Verification.Scheme != "" {
+	if ev.Verification.Scheme != hook.SchemeNone {
 		verdict = fmt.Sprintf("%s: %s%s", ev.Verification.Scheme, ev.Verification.Result, withReason(ev.Verification.Reason))
 	}
 	add("Verification", verdict)

@@ -114,7 +114,7 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) {
 	}
 	e.secret = widget.NewPasswordEntry()
 	e.secret.SetPlaceHolder("paste the provider's secret, or Generate")
-	if e.existing != nil && ep.VerifyScheme != "" {
+	if e.existing != nil && ep.VerifyScheme != hook.SchemeNone {
 		e.secret.SetPlaceHolder("set (paste one to replace it)")
 	}
 	e.sigHeader = widget.NewEntry()
@@ -128,7 +128,7 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) {
 		}
 	})
 	secretRow := container.NewBorder(nil, nil, nil, generate, e.secret)
-	if e.existing != nil && ep.VerifyScheme != "" {
+	if e.existing != nil && ep.VerifyScheme != hook.SchemeNone {
 		id := e.existing.ID
 		rotate := widget.NewButton("Rotate", func() {
 			e.u.background(func() error {

@@ -145,7 +145,7 @@ func statusText(ev hook.Event) (string, widget.Importance) {
 	case hook.Duplicate:
 		return "↺ dup", widget.WarningImportance
 	}
-	if ev.Verification.Result == "failed" {
+	if ev.Verification.Result == hook.ResultFailed {
 		return "⚠ " + strconv.Itoa(ev.ResponseStatus), widget.WarningImportance
 	}
 	return "✓ " + strconv.Itoa(ev.ResponseStatus), widget.SuccessImportance

@@ -217,7 +217,7 @@ func EventJSON(ev hook.Event, bodyLimit int) Event {
 		ResponseStatus: ev.ResponseStatus,
 	}
 	if out.Verification.Result == "" {
-		out.Verification.Result = "skipped"
+		out.Verification.Result = string(hook.ResultSkipped)
 	}
 	if !utf8.ValidString(ev.Query) {
 		out.Query, out.QueryEncoding = base64.StdEncoding.EncodeToString([]byte(ev.Query)), "base64"

@@ -241,7 +241,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			ev.Type = typ
 		}
 	}
-	if !check(ep, ev, signed, ev.ReceivedAt) && ep.VerifyMode == "enforce" {
+	if !check(ep, ev, signed, ev.ReceivedAt) && ep.VerifyMode == hook.VerifyEnforce {
 		// Kept with its body and the reason, so the user can see why it was refused.
 		ev.Status, ev.Reason, ev.ResponseStatus = hook.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
 		if err := r.store.Commit(ev); err != nil {

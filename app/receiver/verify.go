@@ -53,12 +53,12 @@ func maskSharedSecret(t *Target, h http.Header) http.Header {
 // and decrypted payload; signed holds the request's headers as they arrived (ev's may be masked).
 // It reports whether the request passes.
 func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
-	if t.VerifyScheme == "" || t.VerifyMode == "off" || t.VerifyMode == "" {
+	if t.VerifyScheme == hook.SchemeNone || !t.VerifyMode.Checks() {
 		return true
 	}
 	ev.Verification.Scheme = t.VerifyScheme
 	if t.SecretsUnreadable {
-		ev.Verification.Result, ev.Verification.Reason = "failed", unreadableReason
+		ev.Verification.Result, ev.Verification.Reason = hook.ResultFailed, unreadableReason
 		return false
 	}
 	if t.VerifyScheme == hook.SchemeMobileApp {
@@ -66,7 +66,7 @@ func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
 		for _, s := range t.Secrets {
 			typ, data, err := verify.Decrypt(s, ev.Body)
 			if err == nil {
-				ev.Verification.Result, ev.Decrypted = "ok", data
+				ev.Verification.Result, ev.Decrypted = hook.ResultOK, data
 				if typ != "" {
 					ev.Type = typ
 				}
@@ -74,7 +74,7 @@ func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
 			}
 			reason = err.Error()
 		}
-		ev.Verification.Result, ev.Verification.Reason = "failed", reason
+		ev.Verification.Result, ev.Verification.Reason = hook.ResultFailed, reason
 		return false
 	}
 	vs := t.Settings.Verify
@@ -83,9 +83,9 @@ func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
 		Header: vs.Header, Prefix: vs.Prefix, Algorithm: vs.Algorithm, Encoding: vs.Encoding,
 	}, t.Secrets, verify.Request{Header: signed, Body: ev.Body, Now: now})
 	if res.OK {
-		ev.Verification.Result = "ok"
+		ev.Verification.Result = hook.ResultOK
 		return true
 	}
-	ev.Verification.Result, ev.Verification.Reason = "failed", res.Reason
+	ev.Verification.Result, ev.Verification.Reason = hook.ResultFailed, res.Reason
 	return false
 }

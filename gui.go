@@ -6,9 +6,22 @@ import (
 	"context"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/tunnel"
 	"github.com/hooktray/hooktray/ui"
 )
 
-// desktopApp is the default command: the Fyne desktop app. Build with -tags nogui for a headless
-// binary without Fyne and its system libraries.
-func desktopApp() func(context.Context, app.Options, bool) error { return ui.Run }
+// desktopApp is the default command: the Fyne desktop app on the core that app.Start makes. Build
+// with -tags nogui for a headless binary without Fyne and its system libraries.
+func desktopApp() func(context.Context, app.Options, bool) error {
+	return func(ctx context.Context, opts app.Options, hidden bool) error {
+		start := func(ctx context.Context, t tunnel.Settings, showWindow func()) (ui.Core, error) {
+			opts.Tunnel, opts.ShowWindow = t, showWindow
+			hub, err := app.Start(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			return hub, nil
+		}
+		return ui.Run(ctx, start, opts.Tunnel, hidden)
+	}
+}

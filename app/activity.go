@@ -9,13 +9,6 @@ import (
 	"github.com/hooktray/hooktray/storage"
 )
 
-// Activity is what the endpoint list shows beside an endpoint.
-type Activity struct {
-	Events    int64
-	Last      time.Time // zero when there is none
-	PerMinute [60]int   // events in each of the last 60 minutes, oldest first
-}
-
 // activity keeps per-endpoint counts in memory, loaded once in the background at start and then
 // followed from the ingest feed, so the GUI never counts a large table.
 type activity struct {
@@ -114,10 +107,10 @@ func (a *activity) load(ctx context.Context, store *storage.Store, now time.Time
 }
 
 // snapshot returns an endpoint's activity as of now.
-func (a *activity) snapshot(id string, now time.Time) Activity {
+func (a *activity) snapshot(id string, now time.Time) hook.Activity {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out Activity
+	var out hook.Activity
 	ea := a.byID[id]
 	if ea == nil {
 		return out
@@ -134,8 +127,8 @@ func (a *activity) snapshot(id string, now time.Time) Activity {
 	return out
 }
 
-// Activity returns an endpoint's event count, newest event and events per minute over the last
+// hook.Activity returns an endpoint's event count, newest event and events per minute over the last
 // hour. It answers from memory.
-func (h *Hub) Activity(endpointID string) Activity {
+func (h *Hub) Activity(endpointID string) hook.Activity {
 	return h.activity.snapshot(endpointID, time.Now())
 }

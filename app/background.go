@@ -2,6 +2,8 @@ package app
 
 import (
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
 // indexChunk is how many events one indexing transaction takes: a few milliseconds of work, so
@@ -70,7 +72,7 @@ func (h *Hub) retentionLoop() {
 			h.log.Info("retention removed old events", "events", n)
 			h.reloadActivity()
 			h.kickCheckpoint()
-			h.changes.Publish(HistoryChanged)
+			h.changes.Publish(hook.HistoryChanged)
 		}
 		timer.Reset(h.opts.RetentionEvery)
 	}

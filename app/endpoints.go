@@ -112,7 +112,7 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 	}
 	h.dir.m.Store(&m)
 	h.noteUnreadableSecrets(locked)
-	h.changes.Publish(EndpointsChanged)
+	h.changes.Publish(hook.EndpointsChanged)
 	return nil
 }
 

@@ -1,10 +1,10 @@
 package app
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/hooktray/hooktray/hook"
-	"github.com/hooktray/hooktray/storage"
 )
 
 // health remembers the storage problem the user must hear about: SQLite finding the database
@@ -17,12 +17,9 @@ type health struct {
 	lockedSecrets []string
 }
 
-// StorageChanged: the database was found damaged.
-const StorageChanged Change = "storage"
-
 // noteStorageError records err if it says the database is damaged.
 func (h *Hub) noteStorageError(err error) {
-	if err == nil || !storage.IsDamaged(err) {
+	if !errors.Is(err, hook.ErrDamaged) {
 		return
 	}
 	h.health.mu.Lock()
@@ -33,7 +30,7 @@ func (h *Hub) noteStorageError(err error) {
 	h.health.mu.Unlock()
 	if first {
 		h.log.Error("the database is damaged: stop Hooktray and recover it", "path", h.store.Path(), "err", err)
-		h.changes.Publish(StorageChanged)
+		h.changes.Publish(hook.StorageChanged)
 	}
 }
 

@@ -41,7 +41,7 @@ type Options struct {
 	Listen    string // receiver address; default DefaultListen; port 0 picks a free port
 	APIListen string // admin API address; default DefaultAPIListen
 	Version   string
-	Tunnel    TunnelOptions
+	Tunnel    tunnel.Settings
 	Retention hook.Retention // the zero value means hook.DefaultRetention (30 days)
 	Receiver  receiver.Options
 	Logger    *slog.Logger // default slog.Default()
@@ -57,18 +57,6 @@ type Options struct {
 	ShowWindow func()
 }
 
-// Change says what changed, for views that follow the hub (the tray menu, the endpoint list).
-type Change string
-
-// Changes.
-const (
-	EndpointsChanged Change = "endpoints"
-	TunnelChanged    Change = "tunnel"
-	HistoryChanged   Change = "history" // events were removed (retention, deletion)
-	// ReachabilityChanged: a probe found the public URL reachable, or no longer.
-	ReachabilityChanged Change = "reachability"
-)
-
 // Hub is a running Hooktray core. Create it with Start; stop it with Stop.
 type Hub struct {
 	opts     Options
@@ -80,7 +68,7 @@ type Hub struct {
 	queue    *ingest.Queue
 	dir      directory
 	feed     live.Feed[hook.Event]
-	changes  live.Feed[Change]
+	changes  live.Feed[hook.Change]
 	activity activity
 	health   health
 	tunnel   tunnelState
@@ -356,7 +344,7 @@ func (h *Hub) Subscribe(size int) *live.Subscription[hook.Event] {
 }
 
 // SubscribeChanges returns a feed of what changed besides new events.
-func (h *Hub) SubscribeChanges() *live.Subscription[Change] {
+func (h *Hub) SubscribeChanges() *live.Subscription[hook.Change] {
 	return h.changes.Subscribe(16)
 }
 
@@ -366,7 +354,7 @@ func (h *Hub) DeleteEvent(ctx context.Context, id int64) error {
 		return err
 	}
 	h.reloadActivity()
-	h.changes.Publish(HistoryChanged)
+	h.changes.Publish(hook.HistoryChanged)
 	return nil
 }
 

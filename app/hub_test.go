@@ -497,7 +497,7 @@ func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	h := startHub(t, func(o *Options) { o.DataDir = dir })
 	ep := createEndpoint(t, h, "busy", nil)
 	quiet := createEndpoint(t, h, "quiet", nil)
-	waitFor := func(h *Hub, id string, n int64) Activity {
+	waitFor := func(h *Hub, id string, n int64) hook.Activity {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -52,7 +53,7 @@ func (h *Hub) ProbeNow() {
 
 // probeLoop probes the public URL when it appears or changes, every probeEvery while online, and
 // on demand. It sleeps while there is no public URL.
-func (h *Hub) probeLoop(changes *live.Subscription[Change]) {
+func (h *Hub) probeLoop(changes *live.Subscription[hook.Change]) {
 	defer h.background.Done()
 	defer changes.Close()
 	timer := time.NewTimer(time.Hour)
@@ -72,7 +73,7 @@ func (h *Hub) probeLoop(changes *live.Subscription[Change]) {
 			h.log.Warn("public URL not reachable", "url", url, "reason", r.Error)
 		}
 		if changed {
-			h.changes.Publish(ReachabilityChanged)
+			h.changes.Publish(hook.ReachabilityChanged)
 		}
 		timer.Reset(probeEvery)
 	}
@@ -92,7 +93,7 @@ func (h *Hub) probeLoop(changes *live.Subscription[Change]) {
 				if err != nil || !ok {
 					break
 				}
-				tunnelChanged = tunnelChanged || m.Event == TunnelChanged
+				tunnelChanged = tunnelChanged || m.Event == hook.TunnelChanged
 			}
 			if tunnelChanged && h.PublicURL() != h.Reachability().URL {
 				probe()

@@ -41,7 +41,7 @@ func TestProbeThroughAnExternalURLThatLeadsHere(t *testing.T) {
 	addr := freePort(t)
 	h := startHub(t, func(o *Options) {
 		o.Listen = addr
-		o.Tunnel = TunnelOptions{PublicURL: "http://" + addr}
+		o.Tunnel = tunnel.Settings{PublicURL: "http://" + addr}
 	})
 	r := waitProbe(t, h)
 	if !r.Reachable || r.Error != "" || r.RTT <= 0 {
@@ -73,7 +73,7 @@ func TestProbeThroughAQuickTunnel(t *testing.T) {
 	}}
 	h := startHub(t, func(o *Options) {
 		o.Listen = addr
-		o.Tunnel = TunnelOptions{Mode: tunnel.Quick, Cloudflared: bin}
+		o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin}
 		o.ProbeClient = edge
 	})
 	st := waitTunnel(t, h, tunnel.StateOnline)
@@ -93,7 +93,7 @@ func TestProbeReportsAURLThatDoesNotLeadHere(t *testing.T) {
 		{"nothing answers", "http://" + freePort(t), "did not come back"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{PublicURL: tc.url} })
+			h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: tc.url} })
 			r := waitProbe(t, h)
 			if r.Reachable || !strings.Contains(r.Error, tc.want) || strings.Contains(r.Error, receiver.ProbePrefix) {
 				t.Errorf("probe %+v (it must say why without showing the secret probe path)", r)

@@ -14,14 +14,6 @@ import (
 	"github.com/hooktray/hooktray/tunnel"
 )
 
-// TunnelOptions choose how endpoints become public.
-type TunnelOptions struct {
-	Mode        tunnel.Mode // "" means external when PublicURL is set, else off
-	Token       string      // named tunnel token (mode token)
-	PublicURL   string      // external base URL (priority over a quick tunnel), or a named tunnel's hostname
-	Cloudflared string      // path to the cloudflared binary ("" to look for it)
-}
-
 // tunnelState holds the current tunnel status and the cloudflared log.
 type tunnelState struct {
 	mu      sync.Mutex
@@ -101,7 +93,7 @@ func (h *Hub) startTunnel(ctx context.Context) {
 			cf.Run(ctx)
 		}()
 	}
-	h.changes.Publish(TunnelChanged)
+	h.changes.Publish(hook.TunnelChanged)
 }
 
 // restartTunnel stops the running cloudflared, if any, and starts the tunnel again.
@@ -119,7 +111,7 @@ func (h *Hub) restartTunnel(ctx context.Context) {
 
 // SetTunnel changes how endpoints become public (the desktop app's tunnel settings) and restarts
 // the tunnel. Invalid options give *hook.FieldError naming the field.
-func (h *Hub) SetTunnel(ctx context.Context, o TunnelOptions) error {
+func (h *Hub) SetTunnel(ctx context.Context, o tunnel.Settings) error {
 	if _, err := tunnel.ParseMode(string(o.Mode)); err != nil {
 		return &hook.FieldError{Field: "mode", Message: err.Error()}
 	}
@@ -149,7 +141,7 @@ func (h *Hub) SetTunnel(ctx context.Context, o TunnelOptions) error {
 
 // TunnelSettings returns the tunnel options in force, without the token (HasToken says whether
 // one is set).
-func (h *Hub) TunnelSettings() (o TunnelOptions, hasToken bool) {
+func (h *Hub) TunnelSettings() (o tunnel.Settings, hasToken bool) {
 	h.tunnel.mu.Lock()
 	defer h.tunnel.mu.Unlock()
 	o = h.opts.Tunnel
@@ -200,7 +192,7 @@ func (h *Hub) setTunnel(st tunnel.Status) {
 	if st.State != old.State && st.Error != "" {
 		h.log.Warn("tunnel", "state", st.State, "reason", st.Error)
 	}
-	h.changes.Publish(TunnelChanged)
+	h.changes.Publish(hook.TunnelChanged)
 }
 
 // TunnelStatus reports the tunnel's mode, state, public URL and last error.

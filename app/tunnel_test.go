@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -42,7 +43,7 @@ func waitTunnel(t *testing.T, h *Hub, want tunnel.State) tunnel.Status {
 
 func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
 	bin := fakeCloudflared(t)
-	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Quick, Cloudflared: bin} })
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin} })
 	changes := h.SubscribeChanges()
 	defer changes.Close()
 	ep := createEndpoint(t, h, "public", nil)
@@ -60,9 +61,9 @@ func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
 	for !saw {
 		m, err := changes.Next(ctx)
 		if err != nil {
-			t.Fatal("no TunnelChanged published")
+			t.Fatal("no hook.TunnelChanged published")
 		}
-		saw = m.Event == TunnelChanged
+		saw = m.Event == hook.TunnelChanged
 	}
 	if !strings.Contains(strings.Join(h.TunnelLog(), "\n"), "Your quick Tunnel has been created") {
 		t.Errorf("tunnel log %q", h.TunnelLog())
@@ -74,7 +75,7 @@ func TestExternalURLTakesPriorityOverAQuickTunnel(t *testing.T) {
 	args := filepath.Join(t.TempDir(), "args")
 	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
 	h := startHub(t, func(o *Options) {
-		o.Tunnel = TunnelOptions{Mode: tunnel.Quick, Cloudflared: bin, PublicURL: "https://hooks.example.com/"}
+		o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin, PublicURL: "https://hooks.example.com/"}
 	})
 	if st := h.TunnelStatus(); st.State != tunnel.StateOnline || st.URL != "https://hooks.example.com" {
 		t.Errorf("status %+v", st)
@@ -87,7 +88,7 @@ func TestExternalURLTakesPriorityOverAQuickTunnel(t *testing.T) {
 
 func TestWithoutCloudflaredEverythingWorksLocally(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Quick} })
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Quick} })
 	st := h.TunnelStatus()
 	if st.State != tunnel.StateFailed || !strings.Contains(st.Error, "cloudflared is not installed") || h.PublicURL() != "" {
 		t.Errorf("status %+v", st)
@@ -107,7 +108,7 @@ func TestWithoutCloudflaredEverythingWorksLocally(t *testing.T) {
 }
 
 func TestNamedTunnelWithoutTokenSaysWhatIsMissing(t *testing.T) {
-	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Token} })
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Token} })
 	if st := h.TunnelStatus(); st.State != tunnel.StateFailed || !strings.Contains(st.Error, "token") {
 		t.Errorf("status %+v", st)
 	}
@@ -116,7 +117,7 @@ func TestNamedTunnelWithoutTokenSaysWhatIsMissing(t *testing.T) {
 func TestMissingCloudflaredCanBeInstalledIntoTheDataDir(t *testing.T) {
 	bin := fakeCloudflared(t)
 	t.Setenv("PATH", t.TempDir())
-	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Quick} })
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Quick} })
 	if !h.CloudflaredMissing() {
 		t.Fatal("CloudflaredMissing is false without a binary")
 	}
@@ -136,21 +137,21 @@ func TestMissingCloudflaredCanBeInstalledIntoTheDataDir(t *testing.T) {
 
 func TestSetTunnelSwitchesModes(t *testing.T) {
 	bin := fakeCloudflared(t)
-	h := startHub(t, func(o *Options) { o.Tunnel = TunnelOptions{Mode: tunnel.Off, Cloudflared: bin} })
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Off, Cloudflared: bin} })
 	if st := h.TunnelStatus(); st.State != tunnel.StateOff {
 		t.Fatalf("status %+v", st)
 	}
-	if err := h.SetTunnel(context.Background(), TunnelOptions{Mode: tunnel.Quick}); err != nil {
+	if err := h.SetTunnel(context.Background(), tunnel.Settings{Mode: tunnel.Quick}); err != nil {
 		t.Fatal(err)
 	}
 	quick := waitTunnel(t, h, tunnel.StateOnline)
-	if err := h.SetTunnel(context.Background(), TunnelOptions{Mode: tunnel.External, PublicURL: "https://hooks.example.com"}); err != nil {
+	if err := h.SetTunnel(context.Background(), tunnel.Settings{Mode: tunnel.External, PublicURL: "https://hooks.example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	if st := h.TunnelStatus(); st.URL != "https://hooks.example.com" || st.URL == quick.URL {
 		t.Errorf("after switching to external: %+v", st)
 	}
-	if err := h.SetTunnel(context.Background(), TunnelOptions{Mode: tunnel.External}); err == nil {
+	if err := h.SetTunnel(context.Background(), tunnel.Settings{Mode: tunnel.External}); err == nil {
 		t.Error("external without a URL was accepted")
 	}
 	if o, _ := h.TunnelSettings(); o.Mode != tunnel.External || o.Cloudflared != bin {

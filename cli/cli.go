@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/hooktray/hooktray/app"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -83,7 +83,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	case errors.As(err, &ni):
 		fmt.Fprintf(env.Stderr, "hooktray: %s\n", ni.msg)
 		return exitUsage
-	case storage.IsDamaged(err):
+	case errors.Is(err, hook.ErrDamaged):
 		fmt.Fprintf(env.Stderr, "hooktray: %s\nMove the file aside to start a new history, or run 'hooktray db recover' to copy what can be read into a new file.\n", err)
 		return exitFail
 	default:

@@ -23,10 +23,6 @@ type ServeOptions struct {
 	Hub app.Options
 }
 
-// shutdownGrace is how long a stopping instance waits for in-flight requests (CONTRACT.md: exit
-// within 5 s).
-const shutdownGrace = 4 * time.Second
-
 func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error)) {
 	fs := c.flags(name, name+" [flags]")
 	listen := fs.String("listen", app.DefaultListen, "webhook receiver address (port 0: any free port)")
@@ -74,7 +70,7 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			Listen:    *listen,
 			APIListen: *apiListen,
 			Version:   c.env.Version,
-			Tunnel:    app.TunnelOptions{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
+			Tunnel:    tunnel.Settings{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
 			Retention: hook.Retention{
 				MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
 				MaxEvents: *keepEvents,
@@ -124,11 +120,7 @@ func (c *command) start(ctx context.Context, args []string) error {
 	if lock, err := instance.Acquire(opts.Hub.DataDir); err == nil {
 		lock.Release()
 	} else if running := (*instance.ErrRunning)(nil); errors.As(err, &running) {
-		if err := instance.AskToShow(ctx, opts.Hub.DataDir); err != nil {
-			fmt.Fprintf(c.env.Stderr, "Hooktray is already running on %s (%v).\n", opts.Hub.DataDir, err)
-			return nil
-		}
-		fmt.Fprintln(c.env.Stderr, "Hooktray is already running; its window was brought to the front.")
+		fmt.Fprintln(c.env.Stderr, instance.HandOver(ctx, opts.Hub.DataDir))
 		return nil
 	}
 	switch {
@@ -186,7 +178,7 @@ func Serve(ctx context.Context, opts ServeOptions, stderr interface{ Write([]byt
 	fmt.Fprintf(stderr, "Admin API at %s; data in %s. Create an endpoint with: hooktray endpoints add --name NAME\n", hub.APIURL(), hub.DataDir())
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "Stopping: finishing requests in flight…")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), instance.ShutdownGrace)
 	defer cancel()
 	if err := hub.Stop(sctx); err != nil {
 		return fmt.Errorf("stop: %w", err)

@@ -8,3 +8,12 @@ import "errors"
 
 // ErrNotFound is returned (wrapped) when an endpoint or event does not exist.
 var ErrNotFound = errors.New("not found")
+
+// Storage failures the layers above tell apart (errors.Is), whatever database is underneath.
+var (
+	// ErrStorageFull: the disk (or the database's size limit) is full; requests are refused
+	// with 503 until there is room again.
+	ErrStorageFull = errors.New("storage full")
+	// ErrDamaged: the history database is damaged; Hooktray stops writing to it.
+	ErrDamaged = errors.New("the history database is damaged")
+)

@@ -63,6 +63,7 @@ const insertEventSQL = `INSERT INTO events (endpoint_id, received_at, status, me
 // in this batch) is stored as Duplicate with DuplicateOf set. On error nothing was committed and
 // every ID is reset to 0.
 func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) {
+	defer func() { err = classify(err) }()
 	if len(evs) == 0 {
 		return nil
 	}
@@ -136,7 +137,8 @@ func nullInt(n int64) any {
 }
 
 // ListEvents returns events matching q, newest first.
-func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (hook.Page, error) {
+func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (_ hook.Page, err error) {
+	defer func() { err = classify(err) }()
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
@@ -215,7 +217,8 @@ func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (hook.Page, e
 }
 
 // Event returns one event with headers and body; ErrNotFound if there is none with that id.
-func (s *Store) Event(ctx context.Context, id int64) (hook.Event, error) {
+func (s *Store) Event(ctx context.Context, id int64) (_ hook.Event, err error) {
+	defer func() { err = classify(err) }()
 	row := s.reader.QueryRowContext(ctx, `SELECT `+eventFullColumns+` FROM events e WHERE e.id=?`, id)
 	ev, err := scanEvent(row, true)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -40,9 +40,10 @@ func SearchExpr(input string) string {
 // it indexed. It runs in its own short transaction so ingest waits at most one chunk; the index
 // can be rebuilt from the events, so it commits without an fsync of its own (the next durable
 // ingest commit flushes it).
-func (s *Store) IndexPending(ctx context.Context, max int) (int, error) {
+func (s *Store) IndexPending(ctx context.Context, max int) (_ int, err error) {
+	defer func() { err = classify(err) }()
 	n := 0
-	err := s.relaxedWrite(ctx, func(tx *sql.Tx) error {
+	err = s.relaxedWrite(ctx, func(tx *sql.Tx) error {
 		watermark, err := metaValue(ctx, tx, "index_watermark")
 		if err != nil {
 			return err

@@ -17,7 +17,8 @@ const pruneChunk = 500
 // Prune removes what r says to remove, oldest first, in small transactions. Between chunks it
 // calls pause (which may sleep, to leave room for ingest) and stops early when ctx ends. It
 // returns the number of events removed.
-func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, pause func()) (int64, error) {
+func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, pause func()) (_ int64, err error) {
+	defer func() { err = classify(err) }()
 	var removed int64
 	upTo, err := s.pruneBound(ctx, r, now)
 	if err != nil {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
 // ErrNotDatabase means the file at the database path is not a Hooktray database. Open never
@@ -121,10 +123,12 @@ func (e *DamagedError) Error() string {
 	return fmt.Sprintf("the history %s is damaged (%s)", e.Path, e.Findings)
 }
 
+// Unwrap makes errors.Is(err, hook.ErrDamaged) true.
+func (e *DamagedError) Unwrap() error { return hook.ErrDamaged }
+
 // IsDamaged reports whether err says the database file is damaged, at open or later.
 func IsDamaged(err error) bool {
-	var de *DamagedError
-	if errors.As(err, &de) {
+	if errors.Is(err, hook.ErrDamaged) {
 		return true
 	}
 	var se sqlite3.Error
@@ -362,5 +366,19 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 // callers can tell the user what to do about it.
 func IsStorageFull(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.Code == sqlite3.ErrFull
+	return errors.Is(err, hook.ErrStorageFull) || errors.As(err, &se) && se.Code == sqlite3.ErrFull
+}
+
+// classify marks SQLite's errors that the layers above act on with hook's sentinels, so that
+// they can tell a full disk and a damaged file apart without knowing SQLite.
+func classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case IsStorageFull(err) && !errors.Is(err, hook.ErrStorageFull):
+		return fmt.Errorf("%w: %w", hook.ErrStorageFull, err)
+	case IsDamaged(err) && !errors.Is(err, hook.ErrDamaged):
+		return fmt.Errorf("%w: %w", hook.ErrDamaged, err)
+	}
+	return err
 }

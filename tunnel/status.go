@@ -68,3 +68,11 @@ type Reachability struct {
 	RTT       time.Duration
 	Error     string // why not, as a sentence
 }
+
+// Settings choose how endpoints become public.
+type Settings struct {
+	Mode        Mode   // "" means external when PublicURL is set, else off
+	Token       string // named tunnel token (mode token)
+	PublicURL   string // external base URL (priority over a quick tunnel), or a named tunnel's hostname
+	Cloudflared string // path to the cloudflared binary ("" to look for it)
+}

@@ -8,7 +8,6 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
@@ -26,12 +25,12 @@ var tunnelModes = map[string]tunnel.Mode{
 	tunnelChoices[0]: tunnel.Quick, tunnelChoices[1]: tunnel.Token, tunnelChoices[2]: tunnel.External, tunnelChoices[3]: tunnel.Off,
 }
 
-func loadTunnelSettings(p fyne.Preferences) app.TunnelOptions {
+func loadTunnelSettings(p fyne.Preferences) tunnel.Settings {
 	mode, err := tunnel.ParseMode(p.StringWithFallback(prefTunnelMode, string(tunnel.Quick)))
 	if err != nil {
 		mode = tunnel.Quick
 	}
-	return app.TunnelOptions{Mode: mode, PublicURL: p.String(prefPublicURL)}
+	return tunnel.Settings{Mode: mode, PublicURL: p.String(prefPublicURL)}
 }
 
 // editTunnel opens the tunnel settings: how endpoints become public.
@@ -60,7 +59,7 @@ func (u *UI) editTunnel() {
 		if !ok {
 			return
 		}
-		o := app.TunnelOptions{Mode: tunnelModes[mode.Selected], PublicURL: publicURL.Text, Token: token.Text}
+		o := tunnel.Settings{Mode: tunnelModes[mode.Selected], PublicURL: publicURL.Text, Token: token.Text}
 		go func() {
 			err := u.hub.SetTunnel(context.Background(), o)
 			u.do(func() {

@@ -1,7 +1,7 @@
 // Package ui is Hooktray's desktop app: the main window (endpoints, live event log, event detail),
-// the endpoint editor and the tray menu. It talks to the core only through *app.Hub: its methods,
-// its live feed of events and its feed of changes. Hub calls that touch the disk run off the UI
-// goroutine; their results come back through fyne.Do.
+// the endpoint editor and the tray menu. It talks to the core only through the Core interface: its
+// methods, its live feed of events and its feed of changes. Calls that touch the disk run off the
+// UI goroutine; their results come back through fyne.Do.
 package ui
 
 import (
@@ -22,12 +22,11 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/app/notify"
 	"github.com/hooktray/hooktray/assets"
 	"github.com/hooktray/hooktray/hook"
-	"github.com/hooktray/hooktray/storage"
+	"github.com/hooktray/hooktray/tunnel"
 )
 
 // AppID is the app's reverse-DNS id (FyneApp.toml), under which Fyne keeps its preferences.
@@ -37,39 +36,36 @@ const AppID = "io.hooktray.app"
 // burst of hundreds of webhooks a second leaves scrolling and typing smooth.
 const refreshEvery = 100 * time.Millisecond
 
-// Run starts the hub and the desktop app and returns when the user quits. If another instance
-// runs on the same data dir, it asks that one to show its window and returns nil. With
+// Run starts the core with start and the desktop app, and returns when the user quits. t are the
+// tunnel settings from the command line; without any, those saved in the app are used. If another
+// instance runs on the same data dir, it asks that one to show its window and returns nil. With
 // startHidden the app starts in the tray only.
-func Run(ctx context.Context, opts app.Options, startHidden bool) error {
+func Run(ctx context.Context, start Launch, t tunnel.Settings, startHidden bool) error {
 	// Before anything starts, so an early SIGINT still ends in a clean stop.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	var u atomic.Pointer[UI]
-	opts.ShowWindow = func() {
+	showWindow := func() {
 		if ui := u.Load(); ui != nil {
 			ui.do(ui.ShowWindow)
 		}
 	}
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	if opts.Tunnel.Mode == "" && opts.Tunnel.PublicURL == "" {
+	if t.Mode == "" && t.PublicURL == "" {
 		// No tunnel flags: the settings saved in the app, by default a quick tunnel.
 		saved := loadTunnelSettings(a.Preferences())
-		saved.Token, saved.Cloudflared = opts.Tunnel.Token, opts.Tunnel.Cloudflared
-		opts.Tunnel = saved
+		saved.Token, saved.Cloudflared = t.Token, t.Cloudflared
+		t = saved
 	}
-	hub, err := app.Start(ctx, opts)
-	var running *instance.ErrRunning
-	if errors.As(err, &running) {
-		if err := instance.AskToShow(ctx, opts.DataDir); err != nil {
-			return fmt.Errorf("%v, and it could not be asked to show its window: %w", running, err)
-		}
-		fmt.Fprintln(os.Stderr, "Hooktray is already running; its window was brought to the front.")
+	hub, err := start(ctx, t, showWindow)
+	if running := (*instance.ErrRunning)(nil); errors.As(err, &running) {
+		fmt.Fprintln(os.Stderr, instance.HandOver(ctx, running.Dir))
 		return nil
 	}
 	if err != nil {
-		if storage.IsDamaged(err) {
+		if errors.Is(err, hook.ErrDamaged) {
 			err = fmt.Errorf("%w. Move the file aside to start a new history, or run 'hooktray db recover' to copy what can be read into a new file", err)
 		}
 		if !startHidden {
@@ -98,14 +94,14 @@ func Run(ctx context.Context, opts app.Options, startHidden bool) error {
 	}
 	a.Run()
 	ui.Stop()
-	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), instance.ShutdownGrace)
 	defer cancel()
 	return hub.Stop(sctx)
 }
 
 // UI is the desktop app's state: one main window, the tray and the live update loop.
 type UI struct {
-	hub *app.Hub
+	hub Core
 	app fyne.App
 	win fyne.Window
 	// do runs a function on the UI goroutine: fyne.Do, or the test's own UI loop.
@@ -129,9 +125,9 @@ type UI struct {
 }
 
 // New builds the window and tray for hub in the Fyne app a. Call Start to follow the hub.
-func New(hub *app.Hub, a fyne.App) *UI { return newUI(hub, a, fyne.Do) }
+func New(hub Core, a fyne.App) *UI { return newUI(hub, a, fyne.Do) }
 
-func newUI(hub *app.Hub, a fyne.App, do func(func())) *UI {
+func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	u := &UI{hub: hub, app: a, do: do}
 	u.win = a.NewWindow("Hooktray")
 	u.win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
@@ -288,15 +284,15 @@ func (u *UI) followChanges(ctx context.Context) {
 		change := m.Event
 		u.do(func() {
 			switch change {
-			case app.EndpointsChanged:
+			case hook.EndpointsChanged:
 				u.endpoints.reload()
 				u.log.endpointsChanged()
-			case app.HistoryChanged:
+			case hook.HistoryChanged:
 				if u.visible.Load() {
 					u.log.reload()
 					u.endpoints.refreshActivity()
 				}
-			case app.StorageChanged:
+			case hook.StorageChanged:
 				if e := u.hub.StorageError(); e != "" {
 					u.showError(fmt.Errorf("%s. Quit Hooktray, then run 'hooktray db recover' to copy what can be read into a new file", e))
 				}

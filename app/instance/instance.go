@@ -247,6 +247,19 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
+// ShutdownGrace is how long a stopping instance lets requests in flight finish: SIGINT or SIGTERM
+// ends Hooktray within 5 s, this and the final flush included.
+const ShutdownGrace = 4 * time.Second
+
+// HandOver is a second launch on a data dir that an instance already runs on: it asks that one to
+// show its window, and returns what to tell the user.
+func HandOver(ctx context.Context, dir string) string {
+	if err := AskToShow(ctx, dir); err != nil {
+		return fmt.Sprintf("Hooktray is already running on %s, and it could not be asked to show its window (%v).", dir, err)
+	}
+	return "Hooktray is already running; its window was brought to the front."
+}
+
 // AskToShow asks the instance running on dir to show its window (a second launch of the desktop
 // app does this, then exits).
 func AskToShow(ctx context.Context, dir string) error {

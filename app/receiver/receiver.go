@@ -18,7 +18,6 @@ import (
 	"github.com/hooktray/hooktray/app/eventtype"
 	"github.com/hooktray/hooktray/app/route"
 	"github.com/hooktray/hooktray/hook"
-	"github.com/hooktray/hooktray/storage"
 )
 
 // Prefix is the path under which endpoints receive.
@@ -300,7 +299,7 @@ func (r *Receiver) storageFailed(w http.ResponseWriter, ev *hook.Event, err erro
 	r.opts.Logger.Error("request not stored; answered 503", "endpoint", ev.EndpointID, "err", err)
 	w.Header().Set("Retry-After", "5")
 	msg := "storage unavailable, retry later"
-	if storage.IsStorageFull(err) {
+	if errors.Is(err, hook.ErrStorageFull) {
 		msg = "storage full, retry later"
 	}
 	jsonError(w, http.StatusServiceUnavailable, msg)

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
-
 // Envelope is a mobile_app webhook body.
 type Envelope struct {
 	Type          string          `json:"type"`

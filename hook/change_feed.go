@@ -1,0 +1,16 @@
+package hook
+
+// Change says what changed besides new events, for views that follow the core (the tray menu, the
+// endpoint list, the status bar).
+type Change string
+
+// Changes.
+const (
+	EndpointsChanged Change = "endpoints"
+	TunnelChanged    Change = "tunnel"
+	HistoryChanged   Change = "history" // events were removed (retention, deletion)
+	// ReachabilityChanged: a probe found the public URL reachable, or no longer.
+	ReachabilityChanged Change = "reachability"
+	// StorageChanged: the database was found damaged.
+	StorageChanged Change = "storage"
+)

@@ -1,0 +1,53 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/hooktray/hooktray/app/live"
+	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+// Core is what the desktop app needs of Hooktray's core; app.Hub implements it. The GUI depends
+// on this interface, not on the core's package, so nothing of storage reaches it.
+type Core interface {
+	Version() string
+	ReceiverURL() string
+	PublicURL() string
+	EndpointURL(id string) string
+	PublicEndpointURL(id string) string
+	SecretsStorage() string
+	SecretsError() string
+	StorageError() string
+	Stop(ctx context.Context) error
+
+	Endpoints() []hook.Endpoint
+	Endpoint(id string) (hook.Endpoint, error)
+	CreateEndpoint(ctx context.Context, c hook.EndpointChange) (hook.Endpoint, error)
+	UpdateEndpoint(ctx context.Context, id string, c hook.EndpointChange) (hook.Endpoint, error)
+	SetEnabled(ctx context.Context, id string, enabled bool) (hook.Endpoint, error)
+	DeleteEndpoint(ctx context.Context, id string) error
+	RotateSecret(ctx context.Context, id string) (string, error)
+	RevealSecret(ctx context.Context, id string) (string, error)
+	Activity(endpointID string) hook.Activity
+
+	Events(ctx context.Context, q hook.EventQuery) (hook.Page, error)
+	Event(ctx context.Context, id int64) (hook.Event, error)
+	DeleteEvent(ctx context.Context, id int64) error
+	IndexBacklog(ctx context.Context) (int64, error)
+	Subscribe(size int) *live.Subscription[hook.Event]
+	SubscribeChanges() *live.Subscription[hook.Change]
+
+	TunnelStatus() tunnel.Status
+	TunnelSettings() (s tunnel.Settings, hasToken bool)
+	SetTunnel(ctx context.Context, s tunnel.Settings) error
+	TunnelLog() []string
+	Reachability() tunnel.Reachability
+	ProbeNow()
+	CloudflaredMissing() bool
+	InstallCloudflared(ctx context.Context, progress func(done, total int64)) error
+}
+
+// Launch starts the core for the desktop app with the tunnel settings t; showWindow is what a
+// second launch of Hooktray asks the running one to do. main supplies it (app.Start).
+type Launch func(ctx context.Context, t tunnel.Settings, showWindow func()) (Core, error)

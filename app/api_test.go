@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/app/instance"
 )
 
@@ -77,7 +77,7 @@ func TestAPIRefusesWithoutTokenOrLoopbackHost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var e api.Error
+			var e apijson.Error
 			json.NewDecoder(resp.Body).Decode(&e)
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
@@ -94,18 +94,18 @@ func TestAPIEndpointsAndEvents(t *testing.T) {
 	h := startHub(t, nil)
 	c := newAPIClient(t, h)
 
-	var st api.Status
+	var st apijson.Status
 	if c.do("GET", "/api/v1/status", "", &st) != 200 || st.Tunnel.State != "off" || st.PublicURL != nil || st.Receiver != h.ReceiverURL() {
 		t.Fatalf("status %+v", st)
 	}
-	var ep api.Endpoint
+	var ep apijson.Endpoint
 	if code := c.do("POST", "/api/v1/endpoints", `{"name":"demo"}`, &ep); code != 201 {
 		t.Fatalf("create: %d", code)
 	}
 	if ep.URL != h.EndpointURL(ep.ID) || !ep.Enabled || ep.Verify.Mode != "off" || ep.PublicURL != nil {
 		t.Errorf("created %+v", ep)
 	}
-	var e api.Error
+	var e apijson.Error
 	if code := c.do("POST", "/api/v1/endpoints", `{"name":""}`, &e); code != 400 || e.Field != "name" {
 		t.Errorf("empty name: %d %+v", code, e)
 	}
@@ -127,7 +127,7 @@ func TestAPIEndpointsAndEvents(t *testing.T) {
 	}
 	post(t, ep.URL, []byte{0xff, 0xfe})
 
-	var list api.EventList
+	var list apijson.EventList
 	if c.do("GET", "/api/v1/events?limit=3&endpoint="+ep.ID, "", &list) != 200 || len(list.Events) != 3 || list.Next == nil {
 		t.Fatalf("first page: %+v", list)
 	}
@@ -137,7 +137,7 @@ func TestAPIEndpointsAndEvents(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339Nano, list.Events[0].ReceivedAt); err != nil || !strings.HasSuffix(list.Events[0].ReceivedAt, "Z") {
 		t.Errorf("received_at %q", list.Events[0].ReceivedAt)
 	}
-	var page2 api.EventList
+	var page2 apijson.EventList
 	c.do("GET", "/api/v1/events?limit=3&before="+*list.Next, "", &page2)
 	if len(page2.Events) != 3 || page2.Events[0].ID >= list.Events[2].ID {
 		t.Errorf("second page %+v", page2.Events)
@@ -148,7 +148,7 @@ func TestAPIEndpointsAndEvents(t *testing.T) {
 	if code := c.do("GET", "/api/v1/events?limit=abc", "", &e); code != 400 {
 		t.Errorf("limit=abc: %d", code)
 	}
-	var one api.Event
+	var one apijson.Event
 	if c.do("GET", fmt.Sprintf("/api/v1/events/%d", page2.Events[0].ID), "", &one) != 200 || one.Headers["User-Agent"] == nil {
 		t.Errorf("one event: %+v", one)
 	}
@@ -211,7 +211,7 @@ func TestAPIStreamsNewEvents(t *testing.T) {
 		if !ok {
 			continue
 		}
-		var ev api.Event
+		var ev apijson.Event
 		if err := json.Unmarshal([]byte(data), &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -253,9 +253,9 @@ func TestAPIKeepsNonUTF8HeadersAndQueryExact(t *testing.T) {
 	if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("request answered %v %v", resp, err)
 	}
-	var list api.EventList
+	var list apijson.EventList
 	c.do("GET", "/api/v1/events?limit=1", "", &list)
-	var ev api.Event
+	var ev apijson.Event
 	if len(list.Events) != 1 || c.do("GET", fmt.Sprintf("/api/v1/events/%d", list.Events[0].ID), "", &ev) != 200 {
 		t.Fatalf("no event: %+v", list)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/app/instance"
 )
 
@@ -83,7 +83,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, out any,
 		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var e api.Error
+		var e apijson.Error
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			return &apiError{Status: resp.StatusCode, Message: e.Error}
 		}
@@ -101,12 +101,12 @@ func (c *client) do(ctx context.Context, method, path string, body any, out any,
 }
 
 // resolveEndpoint accepts an endpoint's id or its name (case-insensitive, when unique).
-func (c *client) resolveEndpoint(ctx context.Context, idOrName string) (api.Endpoint, error) {
-	var list api.EndpointList
+func (c *client) resolveEndpoint(ctx context.Context, idOrName string) (apijson.Endpoint, error) {
+	var list apijson.EndpointList
 	if err := c.do(ctx, http.MethodGet, "/api/v1/endpoints", nil, &list, nil); err != nil {
-		return api.Endpoint{}, err
+		return apijson.Endpoint{}, err
 	}
-	var byName []api.Endpoint
+	var byName []apijson.Endpoint
 	for _, e := range list.Endpoints {
 		if e.ID == idOrName {
 			return e, nil
@@ -119,9 +119,9 @@ func (c *client) resolveEndpoint(ctx context.Context, idOrName string) (api.Endp
 	case 1:
 		return byName[0], nil
 	case 0:
-		return api.Endpoint{}, &apiError{Status: 404, Message: fmt.Sprintf("no endpoint with id or name %q (see `hooktray endpoints list`)", idOrName)}
+		return apijson.Endpoint{}, &apiError{Status: 404, Message: fmt.Sprintf("no endpoint with id or name %q (see `hooktray endpoints list`)", idOrName)}
 	}
-	return api.Endpoint{}, &apiError{Status: 409, Message: fmt.Sprintf("%d endpoints are named %q; use the id", len(byName), idOrName)}
+	return apijson.Endpoint{}, &apiError{Status: 409, Message: fmt.Sprintf("%d endpoints are named %q; use the id", len(byName), idOrName)}
 }
 
 func pathEscape(s string) string { return url.PathEscape(s) }

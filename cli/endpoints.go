@@ -8,7 +8,7 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -26,7 +26,7 @@ func (c *command) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var st api.Status
+	var st apijson.Status
 	var raw []byte
 	if err := cl.do(ctx, http.MethodGet, "/api/v1/status", nil, &st, &raw); err != nil {
 		return err
@@ -82,19 +82,19 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 	case "add", "create":
 		return c.endpointsAdd(ctx, args)
 	case "show":
-		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
-			var out api.Endpoint
+		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
+			var out apijson.Endpoint
 			return out, cl.do(ctx, http.MethodGet, "/api/v1/endpoints/"+pathEscape(e.ID), nil, &out, raw)
 		})
 	case "enable", "disable", "pause", "resume":
 		enabled := sub == "enable" || sub == "resume"
-		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
-			var out api.Endpoint
+		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
+			var out apijson.Endpoint
 			return out, cl.do(ctx, http.MethodPatch, "/api/v1/endpoints/"+pathEscape(e.ID),
 				hook.EndpointChange{Enabled: &enabled}, &out, raw)
 		})
 	case "rm", "delete":
-		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
+		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
 			if err := cl.do(ctx, http.MethodDelete, "/api/v1/endpoints/"+pathEscape(e.ID), nil, nil, nil); err != nil {
 				return nil, err
 			}
@@ -102,8 +102,8 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 			return fmt.Sprintf("Deleted endpoint %s (%s); its URL now answers 410 Gone, its history stays.", e.Name, e.ID), nil
 		})
 	case "rotate-secret", "reveal-secret":
-		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
-			var ans api.SecretAnswer
+		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
+			var ans apijson.SecretAnswer
 			if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/"+sub, nil, &ans, raw); err != nil {
 				return nil, err
 			}
@@ -113,8 +113,8 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 			return ans.Secret, nil
 		})
 	case "test":
-		return c.endpointAction(ctx, sub, args, func(cl *client, e api.Endpoint, raw *[]byte) (any, error) {
-			var ev api.Event
+		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
+			var ev apijson.Event
 			if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/test", nil, &ev, raw); err != nil {
 				return nil, err
 			}
@@ -134,7 +134,7 @@ func (c *command) endpointsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list api.EndpointList
+	var list apijson.EndpointList
 	var raw []byte
 	if err := cl.do(ctx, http.MethodGet, "/api/v1/endpoints", nil, &list, &raw); err != nil {
 		return err
@@ -220,7 +220,7 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var e api.Endpoint
+	var e apijson.Endpoint
 	var raw []byte
 	if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints", change, &e, &raw); err != nil {
 		return err
@@ -238,7 +238,7 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 // endpointAction runs an action on the endpoint named by the one positional argument and prints
 // its result: the API's JSON with --json, else a sentence or the endpoint's details.
 func (c *command) endpointAction(ctx context.Context, sub string, args []string,
-	action func(cl *client, e api.Endpoint, raw *[]byte) (any, error)) error {
+	action func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error)) error {
 	fs := c.flags("endpoints "+sub, "endpoints "+sub+" ID|NAME [--json]")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	pos, err := fs.parse(args)
@@ -269,13 +269,13 @@ func (c *command) endpointAction(ctx context.Context, sub string, args []string,
 	switch v := out.(type) {
 	case string:
 		fmt.Fprintln(c.env.Stdout, v)
-	case api.Endpoint:
+	case apijson.Endpoint:
 		c.printEndpoint(v)
 	}
 	return nil
 }
 
-func (c *command) printEndpoint(e api.Endpoint) {
+func (c *command) printEndpoint(e apijson.Endpoint) {
 	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "ID\t%s\n", e.ID)
 	fmt.Fprintf(w, "Name\t%s\n", e.Name)
@@ -306,7 +306,7 @@ func enabledWord(enabled bool) string {
 }
 
 // bestURL is the URL to give a provider: the public one when there is one.
-func bestURL(e api.Endpoint) string {
+func bestURL(e apijson.Endpoint) string {
 	if e.PublicURL != nil {
 		return *e.PublicURL
 	}

@@ -16,7 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/app/apijson"
 )
 
 func (c *command) events(ctx context.Context, args []string) error {
@@ -92,7 +92,7 @@ func (c *command) eventsList(ctx context.Context, sub string, args []string) err
 	if *status != "" {
 		v.Set("status", *status)
 	}
-	var list api.EventList
+	var list apijson.EventList
 	var raw []byte
 	if err := cl.do(ctx, http.MethodGet, "/api/v1/events?"+v.Encode(), nil, &list, &raw); err != nil {
 		return err
@@ -122,7 +122,7 @@ func (c *command) eventsList(ctx context.Context, sub string, args []string) err
 	return nil
 }
 
-func writeEventRow(w io.Writer, ev api.Event, names map[string]string) {
+func writeEventRow(w io.Writer, ev apijson.Event, names map[string]string) {
 	typ := "-"
 	if ev.Type != nil {
 		typ = *ev.Type
@@ -150,7 +150,7 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ev api.Event
+	var ev apijson.Event
 	var raw []byte
 	if err := cl.do(ctx, http.MethodGet, "/api/v1/events/"+pathEscape(id), nil, &ev, &raw); err != nil {
 		return err
@@ -221,7 +221,7 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 	return nil
 }
 
-func requestTarget(ev api.Event) string {
+func requestTarget(ev apijson.Event) string {
 	if ev.Query == "" {
 		return ev.Path
 	}
@@ -244,7 +244,7 @@ func (c *command) eventsReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var res api.ReplayResult
+	var res apijson.ReplayResult
 	var raw []byte
 	if err := cl.do(ctx, http.MethodPost, "/api/v1/events/"+pathEscape(id)+"/replay", map[string]string{"to": *to}, &res, &raw); err != nil {
 		return err
@@ -303,7 +303,7 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 	w := c.text(tw)
-	printEvent := func(ev api.Event, raw []byte) {
+	printEvent := func(ev apijson.Event, raw []byte) {
 		if *asJSON {
 			c.printRaw(raw)
 			return
@@ -317,7 +317,7 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 		if id := filter.Get("endpoint"); id != "" {
 			v.Set("endpoint", id)
 		}
-		var list api.EventList
+		var list apijson.EventList
 		if err := cl.do(ctx, http.MethodGet, "/api/v1/events?"+v.Encode(), nil, &list, nil); err != nil {
 			return err
 		}
@@ -345,12 +345,12 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 		case strings.HasPrefix(line, "data: "):
 			data := []byte(strings.TrimPrefix(line, "data: "))
 			if event == "missed" {
-				var m api.Missed
+				var m apijson.Missed
 				json.Unmarshal(data, &m)
 				fmt.Fprintf(c.env.Stderr, "(fell behind and missed %d events; `hooktray events list` shows them)\n", m.Missed)
 				continue
 			}
-			var ev api.Event
+			var ev apijson.Event
 			if err := json.Unmarshal(data, &ev); err != nil || ev.ID <= lastShown {
 				continue
 			}
@@ -373,7 +373,7 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 }
 
 func endpointNames(ctx context.Context, cl *client) (map[string]string, error) {
-	var list api.EndpointList
+	var list apijson.EndpointList
 	if err := cl.do(ctx, http.MethodGet, "/api/v1/endpoints", nil, &list, nil); err != nil {
 		return nil, err
 	}

@@ -16,48 +16,79 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/app/forward"
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
-// Backend is what the API serves: *app.Hub.
-type Backend interface {
+// The API's view of the core, by role, so each handler depends on just what it uses (as net/http
+// keeps Handler to one method). *app.Hub implements all of them.
+
+// StatusSource answers GET /status.
+type StatusSource interface {
 	Version() string
 	DataDir() string
 	ReceiverURL() string
 	PublicURL() string
 	TunnelStatus() tunnel.Status
 	Reachability() tunnel.Reachability
-	EndpointURL(id string) string
-	PublicEndpointURL(id string) string
+	SecretsStorage() string
+	SecretsError() string
+	StorageError() string
+}
 
+// EndpointStore keeps endpoints and tells their URLs.
+type EndpointStore interface {
 	Endpoints() []hook.Endpoint
 	Endpoint(id string) (hook.Endpoint, error)
 	CreateEndpoint(ctx context.Context, c hook.EndpointChange) (hook.Endpoint, error)
 	UpdateEndpoint(ctx context.Context, id string, c hook.EndpointChange) (hook.Endpoint, error)
 	DeleteEndpoint(ctx context.Context, id string) error
-	TestEndpoint(ctx context.Context, id string) (hook.Event, error)
+	EndpointURL(id string) string
+	PublicEndpointURL(id string) string
+}
+
+// SecretKeeper rotates and reveals endpoint secrets: the only two ways one is ever shown.
+type SecretKeeper interface {
 	RotateSecret(ctx context.Context, id string) (string, error)
 	RevealSecret(ctx context.Context, id string) (string, error)
-	SecretsStorage() string
-	SecretsError() string
-	StorageError() string
+}
 
+// History reads stored events and follows new ones.
+type History interface {
 	Events(ctx context.Context, q hook.EventQuery) (hook.Page, error)
 	Event(ctx context.Context, id int64) (hook.Event, error)
 	Subscribe(size int) *live.Subscription[hook.Event]
+}
+
+// Sender sends requests: a test webhook to an endpoint, a replay of a stored one.
+type Sender interface {
+	TestEndpoint(ctx context.Context, id string) (hook.Event, error)
 	Replay(ctx context.Context, eventID int64, to string) (forward.Result, error)
+}
+
+// Backend is everything the API serves.
+type Backend interface {
+	StatusSource
+	EndpointStore
+	SecretKeeper
+	History
+	Sender
 }
 
 // Server is the admin API handler.
 type Server struct {
-	b     Backend
-	token []byte
-	hosts map[string]bool
-	log   *slog.Logger
-	mux   *http.ServeMux
+	core      StatusSource
+	endpoints EndpointStore
+	secrets   SecretKeeper
+	history   History
+	sender    Sender
+	token     []byte
+	hosts     map[string]bool
+	log       *slog.Logger
+	mux       *http.ServeMux
 	// ShowWindow, when set, handles POST /api/v1/window/show (the desktop app's second launch).
 	ShowWindow func()
 
@@ -78,7 +109,7 @@ const (
 func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	p := strconv.Itoa(port)
 	s := &Server{
-		b:     b,
+		core: b, endpoints: b, secrets: b, history: b, sender: b,
 		token: []byte(token),
 		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
 		log:   log,
@@ -125,13 +156,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, statusJSON(s.b))
+	writeJSON(w, http.StatusOK, statusJSON(s.core))
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
-	list := EndpointList{Endpoints: []Endpoint{}}
-	for _, e := range s.b.Endpoints() {
-		list.Endpoints = append(list.Endpoints, endpointJSON(s.b, e))
+	list := apijson.EndpointList{Endpoints: []apijson.Endpoint{}}
+	for _, e := range s.endpoints.Endpoints() {
+		list.Endpoints = append(list.Endpoints, endpointJSON(s.endpoints, e))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -141,21 +172,21 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &c) {
 		return
 	}
-	e, err := s.b.CreateEndpoint(r.Context(), c)
+	e, err := s.endpoints.CreateEndpoint(r.Context(), c)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, endpointJSON(s.b, e))
+	writeJSON(w, http.StatusCreated, endpointJSON(s.endpoints, e))
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) {
-	e, err := s.b.Endpoint(r.PathValue("id"))
+	e, err := s.endpoints.Endpoint(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, endpointJSON(s.b, e))
+	writeJSON(w, http.StatusOK, endpointJSON(s.endpoints, e))
 }
 
 func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request) {
@@ -163,16 +194,16 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &c) {
 		return
 	}
-	e, err := s.b.UpdateEndpoint(r.Context(), r.PathValue("id"), c)
+	e, err := s.endpoints.UpdateEndpoint(r.Context(), r.PathValue("id"), c)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, endpointJSON(s.b, e))
+	writeJSON(w, http.StatusOK, endpointJSON(s.endpoints, e))
 }
 
 func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	if err := s.b.DeleteEndpoint(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.endpoints.DeleteEndpoint(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -182,33 +213,33 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
 // rotateSecret answers the new secret: rotating is a moment the user needs to see it (to give
 // it to the provider). The previous secret stays valid for an hour.
 func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
-	secret, err := s.b.RotateSecret(r.Context(), r.PathValue("id"))
+	secret, err := s.secrets.RotateSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SecretAnswer{Secret: secret, PreviousValidFor: "1h"})
+	writeJSON(w, http.StatusOK, apijson.SecretAnswer{Secret: secret, PreviousValidFor: "1h"})
 }
 
 // revealSecret is the explicit call that returns an endpoint's secret; nothing else does.
 func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request) {
-	secret, err := s.b.RevealSecret(r.Context(), r.PathValue("id"))
+	secret, err := s.secrets.RevealSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SecretAnswer{Secret: secret})
+	writeJSON(w, http.StatusOK, apijson.SecretAnswer{Secret: secret})
 }
 
 func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	ev, err := s.b.TestEndpoint(ctx, r.PathValue("id"))
+	ev, err := s.sender.TestEndpoint(ctx, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EventJSON(ev, -1))
+	writeJSON(w, http.StatusOK, apijson.EventJSON(ev, -1))
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
@@ -217,14 +248,14 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	page, err := s.b.Events(r.Context(), q)
+	page, err := s.history.Events(r.Context(), q)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	list := EventList{Events: make([]Event, 0, len(page.Events)), Next: cursor(page.Next)}
+	list := apijson.EventList{Events: make([]apijson.Event, 0, len(page.Events)), Next: apijson.Cursor(page.Next)}
 	for _, ev := range page.Events {
-		list.Events = append(list.Events, EventJSON(ev, listBodyLimit))
+		list.Events = append(list.Events, apijson.EventJSON(ev, apijson.ListBodyLimit))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -262,12 +293,12 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, err := s.b.Event(r.Context(), id)
+	ev, err := s.history.Event(r.Context(), id)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EventJSON(ev, -1))
+	writeJSON(w, http.StatusOK, apijson.EventJSON(ev, -1))
 }
 
 func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
@@ -281,12 +312,12 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !readJSON(w, r, &req) {
 		return
 	}
-	res, err := s.b.Replay(r.Context(), id, req.To)
+	res, err := s.sender.Replay(r.Context(), id, req.To)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
+	writeJSON(w, http.StatusOK, apijson.ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
 }
 
 func (s *Server) showWindow(w http.ResponseWriter, r *http.Request) {
@@ -320,7 +351,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	endpoint := r.URL.Query().Get("endpoint")
-	sub := s.b.Subscribe(streamBuffer)
+	sub := s.history.Subscribe(streamBuffer)
 	defer sub.Close()
 	rc := http.NewResponseController(w)
 	// A client that stops reading blocks a write at most streamTimeout; shutting down, or the
@@ -358,14 +389,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 					break
 				}
 				if m.Missed > 0 {
-					b, _ := json.Marshal(Missed{Missed: m.Missed})
+					b, _ := json.Marshal(apijson.Missed{Missed: m.Missed})
 					fmt.Fprintf(w, "event: missed\ndata: %s\n\n", b)
 					continue
 				}
 				if endpoint != "" && m.Event.EndpointID != endpoint {
 					continue
 				}
-				b, _ := json.Marshal(EventJSON(m.Event, 0))
+				b, _ := json.Marshal(apijson.EventJSON(m.Event, 0))
 				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.Event.ID, b)
 			}
 		}
@@ -388,7 +419,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, hook.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.As(err, &fe):
-		writeJSON(w, http.StatusBadRequest, Error{Error: fe.Error(), Field: fe.Field})
+		writeJSON(w, http.StatusBadRequest, apijson.Error{Error: fe.Error(), Field: fe.Field})
 	case errors.Is(err, forward.ErrNothingToSend):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, forward.ErrTarget):
@@ -424,5 +455,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, Error{Error: msg})
+	writeJSON(w, status, apijson.Error{Error: msg})
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/hooktray/hooktray/app/api"
+	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -133,7 +133,7 @@ func printfEscape(b []byte) string {
 
 // JSON is the event as the admin API shows it, indented.
 func JSON(ev hook.Event) ([]byte, error) {
-	return json.MarshalIndent(api.EventJSON(ev, -1), "", "  ")
+	return json.MarshalIndent(apijson.EventJSON(ev, -1), "", "  ")
 }
 
 // HAR returns a HAR 1.2 document with the event as its one entry's request and Hooktray's answer

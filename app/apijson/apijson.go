@@ -1,0 +1,298 @@
+// Package apijson holds the admin API's JSON shapes and the conversions of domain values into
+// them, shared by the API's handlers, the CLI that reads them and exports that write them.
+package apijson
+
+import (
+	"encoding/base64"
+	"maps"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+// TimeFormat is RFC 3339 in UTC with nanoseconds, fixed width so the strings sort by time.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// ListBodyLimit is the largest body an event list carries; larger ones are left out of lists and
+// marked body_truncated (GET /events/{id} always has the whole body).
+const ListBodyLimit = 64 << 10
+
+// Status is GET /api/v1/status.
+type Status struct {
+	Version   string       `json:"version"`
+	Receiver  string       `json:"receiver"`
+	PublicURL *string      `json:"public_url"`
+	Tunnel    TunnelStatus `json:"tunnel"`
+	DataDir   string       `json:"data_dir"`
+	// Secrets says where the master key of stored secrets is: "keychain", or "file" (the data
+	// dir's master-key file, where no keychain is available).
+	Secrets string `json:"secrets"`
+	// SecretsError names the endpoints whose stored secrets cannot be read and how to mend it.
+	SecretsError *string `json:"secrets_error"`
+	// StorageError says the database was found damaged since start (null: no damage seen).
+	StorageError *string `json:"storage_error"`
+}
+
+// TunnelStatus is the tunnel part of Status.
+type TunnelStatus struct {
+	Mode  string  `json:"mode"`
+	State string  `json:"state"`
+	URL   *string `json:"url"`
+	Error *string `json:"error"`
+	// Reachable is whether the last probe through the public URL came back (null: not probed).
+	Reachable  *bool   `json:"reachable"`
+	RTTMS      *int64  `json:"rtt_ms,omitempty"`
+	ProbeError *string `json:"probe_error,omitempty"`
+}
+
+// Endpoint is an endpoint as the API shows it. It never carries a secret.
+type Endpoint struct {
+	ID                  string    `json:"id"`
+	Name                string    `json:"name"`
+	Enabled             bool      `json:"enabled"`
+	URL                 string    `json:"url"`
+	PublicURL           *string   `json:"public_url"`
+	Verify              Verify    `json:"verify"`
+	ResponseStatus      int       `json:"response_status"`
+	ResponseBody        string    `json:"response_body"`
+	ResponseContentType string    `json:"response_content_type"`
+	BodyLimit           int64     `json:"body_limit"`
+	Notes               string    `json:"notes"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+}
+
+// Verify is an endpoint's signature scheme and mode.
+type Verify struct {
+	Scheme string `json:"scheme"`
+	Mode   string `json:"mode"`
+}
+
+// EndpointList is GET /api/v1/endpoints.
+type EndpointList struct {
+	Endpoints []Endpoint `json:"endpoints"`
+}
+
+// Event is an event as the API shows it. Lists and the live stream leave out what they must
+// (see the field comments); GET /api/v1/events/{id} has everything.
+type Event struct {
+	ID         int64  `json:"id"`
+	EndpointID string `json:"endpoint_id"`
+	ReceivedAt string `json:"received_at"`
+	Method     string `json:"method"`
+	Path       string `json:"path"`
+	Query      string `json:"query"`
+	// QueryEncoding is "base64" when the query was not UTF-8: Query then holds its bytes in base64.
+	QueryEncoding string              `json:"query_encoding,omitempty"`
+	Headers       map[string][]string `json:"headers,omitempty"` // not in the live stream
+	// HeaderEncoding names the headers with a value that is not UTF-8; every value of such a
+	// header is given in base64, so the exact bytes received survive JSON.
+	HeaderEncoding map[string]string `json:"header_encoding,omitempty"`
+	Body           *string           `json:"body,omitempty"` // absent when not kept or not loaded
+	BodyEncoding   string            `json:"body_encoding,omitempty"`
+	// BodyTruncated is true in lists when the body was too large to include.
+	BodyTruncated  bool         `json:"body_truncated,omitempty"`
+	Size           int64        `json:"size"`
+	Status         string       `json:"status"`
+	Reason         string       `json:"reason,omitempty"`
+	Verification   Verification `json:"verification"`
+	Type           *string      `json:"type"`
+	ClientIP       string       `json:"client_ip"`
+	RemoteAddr     string       `json:"remote_addr"`
+	DeliveryID     *string      `json:"delivery_id"`
+	DuplicateOf    *int64       `json:"duplicate_of,omitempty"`
+	ResponseStatus int          `json:"response_status"`
+	Decrypted      *string      `json:"decrypted,omitempty"`
+}
+
+// Verification is an event's signature verdict.
+type Verification struct {
+	Scheme string `json:"scheme"`
+	Result string `json:"result"`
+	Reason string `json:"reason"`
+}
+
+// EventList is GET /api/v1/events. Next is the cursor for the following (older) page.
+type EventList struct {
+	Events []Event `json:"events"`
+	Next   *string `json:"next"`
+}
+
+// Missed is the live stream's "missed" message: the subscriber fell behind and should reload.
+type Missed struct {
+	Missed int `json:"missed"`
+}
+
+// ReplayResult is POST /api/v1/events/{id}/replay.
+type ReplayResult struct {
+	To         string `json:"to"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Body       string `json:"body"`
+}
+
+// SecretAnswer is the answer of rotate-secret and reveal-secret.
+type SecretAnswer struct {
+	Secret           string `json:"secret"`
+	PreviousValidFor string `json:"previous_valid_for,omitempty"`
+}
+
+// Error is every error response.
+type Error struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"` // the invalid field, for validation errors
+}
+
+// Optional is s, or null when it is empty.
+func Optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// EventJSON converts a stored event. bodyLimit caps the body carried (-1: no cap).
+func EventJSON(ev hook.Event, bodyLimit int) Event {
+	out := Event{
+		ID:             ev.ID,
+		EndpointID:     ev.EndpointID,
+		ReceivedAt:     ev.ReceivedAt.UTC().Format(TimeFormat),
+		Method:         ev.Method,
+		Path:           ev.Path,
+		Query:          ev.Query,
+		Size:           ev.Size,
+		Status:         ev.Status.String(),
+		Reason:         ev.Reason,
+		Verification:   Verification{Scheme: string(ev.Verification.Scheme), Result: string(ev.Verification.Result), Reason: ev.Verification.Reason},
+		Type:           Optional(ev.Type),
+		ClientIP:       ev.ClientIP,
+		RemoteAddr:     ev.RemoteAddr,
+		DeliveryID:     Optional(ev.DeliveryID),
+		ResponseStatus: ev.ResponseStatus,
+	}
+	if out.Verification.Result == "" {
+		out.Verification.Result = string(hook.ResultSkipped)
+	}
+	if !utf8.ValidString(ev.Query) {
+		out.Query, out.QueryEncoding = base64.StdEncoding.EncodeToString([]byte(ev.Query)), "base64"
+	}
+	if ev.Header != nil {
+		out.Headers, out.HeaderEncoding = encodeHeaders(ev.Header)
+	}
+	if ev.DuplicateOf != 0 {
+		out.DuplicateOf = &ev.DuplicateOf
+	}
+	if ev.Body != nil {
+		if bodyLimit >= 0 && len(ev.Body) > bodyLimit {
+			out.BodyTruncated = true
+		} else {
+			body, enc := encodeBody(ev.Body)
+			out.Body, out.BodyEncoding = &body, enc
+		}
+	}
+	if ev.Decrypted != nil {
+		d := string(ev.Decrypted)
+		out.Decrypted = &d
+	}
+	return out
+}
+
+// encodeBody returns the body as a JSON string: as is when it is UTF-8, else base64.
+func encodeBody(b []byte) (string, string) {
+	if utf8.Valid(b) {
+		return string(b), ""
+	}
+	return base64.StdEncoding.EncodeToString(b), "base64"
+}
+
+// encodeHeaders returns h as it goes into JSON: as is, or, when a header has a value that is not
+// UTF-8, a copy with that header's values in base64 and the header named in the encoding map.
+func encodeHeaders(h map[string][]string) (map[string][]string, map[string]string) {
+	var enc map[string]string
+	out := h
+	for name, values := range h {
+		valid := true
+		for _, v := range values {
+			valid = valid && utf8.ValidString(v)
+		}
+		if valid {
+			continue
+		}
+		if enc == nil {
+			enc, out = map[string]string{}, maps.Clone(h)
+		}
+		encoded := make([]string, len(values))
+		for i, v := range values {
+			encoded[i] = base64.StdEncoding.EncodeToString([]byte(v))
+		}
+		out[name], enc[name] = encoded, "base64"
+	}
+	return out, enc
+}
+
+// DecodeHeaders is the inverse of the header encoding: the exact values received.
+func (e *Event) DecodeHeaders() map[string][]string {
+	if len(e.HeaderEncoding) == 0 {
+		return e.Headers
+	}
+	out := maps.Clone(e.Headers)
+	for name := range e.HeaderEncoding {
+		decoded := make([]string, len(out[name]))
+		for i, v := range out[name] {
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				b = []byte(v)
+			}
+			decoded[i] = string(b)
+		}
+		out[name] = decoded
+	}
+	return out
+}
+
+// DecodeQuery is the inverse of the query encoding.
+func (e *Event) DecodeQuery() string {
+	if e.QueryEncoding == "base64" {
+		if b, err := base64.StdEncoding.DecodeString(e.Query); err == nil {
+			return string(b)
+		}
+	}
+	return e.Query
+}
+
+// DecodeBody is the inverse of the body encoding: the exact bytes received.
+func (e *Event) DecodeBody() ([]byte, error) {
+	if e.Body == nil {
+		return nil, nil
+	}
+	if e.BodyEncoding == "base64" {
+		return base64.StdEncoding.DecodeString(*e.Body)
+	}
+	return []byte(*e.Body), nil
+}
+
+// Cursor is the next-page cursor for id, or null when there is no next page.
+func Cursor(id int64) *string {
+	if id == 0 {
+		return nil
+	}
+	s := strconv.FormatInt(id, 10)
+	return &s
+}
+
+// TunnelJSON is the tunnel part of the status; reachability counts only for the current URL.
+func TunnelJSON(t tunnel.Status, r tunnel.Reachability) TunnelStatus {
+	out := TunnelStatus{Mode: string(t.Mode), State: string(t.State), URL: Optional(t.URL), Error: Optional(t.Error)}
+	if t.State == tunnel.StateOnline && !r.Checked.IsZero() && r.URL == t.URL {
+		out.Reachable = &r.Reachable
+		if r.Reachable {
+			ms := r.RTT.Milliseconds()
+			out.RTTMS = &ms
+		}
+		out.ProbeError = Optional(r.Error)
+	}
+	return out
+}

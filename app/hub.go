@@ -159,7 +159,7 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	h.queue = ingest.New(h.store, ingest.Options{Committed: h.committed})
 
-	recvLn, err := listen("receiver", h.opts.Listen, "--listen")
+	recvLn, err := listen(ReceiverListener, h.opts.Listen)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (h *Hub) start(ctx context.Context) error {
 		recvLn.Close()
 		return err
 	}
-	apiLn, err := listen("admin API", h.opts.APIListen, "--api-listen")
+	apiLn, err := listen(APIListener, h.opts.APIListen)
 	if err != nil {
 		recvLn.Close()
 		return err
@@ -244,16 +244,40 @@ func CheckAPIListen(addr string) error {
 	return nil
 }
 
+// Listener names what a ListenError is about.
+type Listener string
+
+// Hooktray's two listeners.
+const (
+	ReceiverListener Listener = "receiver"
+	APIListener      Listener = "admin API"
+)
+
+// ListenError is a listener that could not open; the CLI and the GUI say how to choose another
+// address in their own words.
+type ListenError struct {
+	Listener Listener
+	Addr     string
+	InUse    bool // another program has the port
+	Err      error
+}
+
+func (e *ListenError) Error() string {
+	if e.InUse {
+		return fmt.Sprintf("%s: address %s is already in use by another program", e.Listener, e.Addr)
+	}
+	return fmt.Sprintf("%s: listen on %s: %v", e.Listener, e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
 // listen opens a TCP listener with an error a user can act on.
-func listen(what, addr, flag string) (net.Listener, error) {
+func listen(what Listener, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
-	if err == nil {
-		return ln, nil
+	if err != nil {
+		return nil, &ListenError{Listener: what, Addr: addr, InUse: errors.Is(err, syscall.EADDRINUSE), Err: err}
 	}
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("%s: address %s is already in use by another program; choose another with %s (port 0 picks a free one)", what, addr, flag)
-	}
-	return nil, fmt.Errorf("%s: listen on %s: %w", what, addr, err)
+	return ln, nil
 }
 
 func (h *Hub) runtime() instance.Runtime {

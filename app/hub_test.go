@@ -434,8 +434,9 @@ func TestPortInUse(t *testing.T) {
 	dir := t.TempDir()
 	_, err = Start(context.Background(), Options{DataDir: dir, Listen: ln.Addr().String(), APIListen: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "--listen") {
-		t.Fatalf("err = %v", err)
+	var le *ListenError
+	if !errors.As(err, &le) || !le.InUse || le.Listener != ReceiverListener || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("err = %v, want a ListenError saying the receiver's port is in use", err)
 	}
 	// Nothing is left locked or announced: a retry on a free port works.
 	if _, err := os.Stat(filepath.Join(dir, instance.RuntimeFile)); !errors.Is(err, os.ErrNotExist) {

@@ -55,9 +55,9 @@ func (h *Hub) startTunnel(ctx context.Context) {
 		// An external URL the user already has wins over any tunnel (as in the Diagral seed).
 		st.State, st.URL = tunnel.StateOnline, strings.TrimRight(o.PublicURL, "/")
 	case mode == tunnel.External:
-		st.State, st.Error = tunnel.StateFailed, "tunnel mode external needs --public-url"
+		st.State, st.Error = tunnel.StateFailed, "the external tunnel mode needs the public URL you already have (reverse proxy, port forward)"
 	case mode == tunnel.Token && o.Token == "":
-		st.State, st.Error = tunnel.StateFailed, "a named tunnel needs its token: --tunnel-token or HOOKTRAY_TUNNEL_TOKEN (copy it from the Cloudflare dashboard)"
+		st.State, st.Error = tunnel.StateFailed, "a named tunnel needs its token: copy it from the Cloudflare dashboard"
 	case mode == tunnel.Quick || mode == tunnel.Token:
 		bin, err := tunnel.FindCloudflared(o.Cloudflared, h.opts.DataDir)
 		if err == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/storage"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -32,6 +33,22 @@ type Env struct {
 	Terminal bool
 	Version  string
 	GUI      func(ctx context.Context, opts app.Options, startHidden bool) error
+}
+
+// hint is what the command line adds to an error of a lower layer: the flag that mends it.
+func hint(err error) string {
+	var le *app.ListenError
+	switch {
+	case errors.As(err, &le) && le.Listener == app.ReceiverListener:
+		return "choose another address with --listen (port 0 picks a free one)"
+	case errors.As(err, &le):
+		return "choose another address with --api-listen (port 0 picks a free one)"
+	case errors.Is(err, storage.ErrNoFTS5):
+		return "build it with -tags sqlite_fts5 (make build)"
+	case errors.Is(err, storage.ErrNotDatabase):
+		return "or choose another --data-dir"
+	}
+	return ""
 }
 
 // watchdogExit carries the watchdog's exit code out through Main.
@@ -83,6 +100,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	case errors.As(err, &ni):
 		fmt.Fprintf(env.Stderr, "hooktray: %s\n", ni.msg)
 		return exitUsage
+	case hint(err) != "":
+		fmt.Fprintf(env.Stderr, "hooktray: %s; %s\n", err, hint(err))
+		return exitFail
 	case errors.Is(err, hook.ErrDamaged):
 		fmt.Fprintf(env.Stderr, "hooktray: %s\nMove the file aside to start a new history, or run 'hooktray db recover' to copy what can be read into a new file.\n", err)
 		return exitFail

@@ -29,7 +29,7 @@ import (
 var ErrNotDatabase = errors.New("not a Hooktray database")
 
 // ErrNoFTS5 means the binary was built without SQLite's FTS5 module (build tag sqlite_fts5).
-var ErrNoFTS5 = errors.New("this build of Hooktray lacks SQLite FTS5; build it with -tags sqlite_fts5 (make build)")
+var ErrNoFTS5 = errors.New("this build of Hooktray lacks SQLite's full-text search (FTS5)")
 
 // Store is an open Hooktray database. It is safe for concurrent use.
 type Store struct {

@@ -36,7 +36,7 @@ func binaryName() string {
 func FindCloudflared(explicit, dataDir string) (string, error) {
 	if explicit != "" {
 		if st, err := os.Stat(explicit); err != nil || st.IsDir() {
-			return "", fmt.Errorf("%w at %s (from --cloudflared)", ErrNoBinary, explicit)
+			return "", fmt.Errorf("%w at %s, the path given for it", ErrNoBinary, explicit)
 		}
 		return explicit, nil
 	}
@@ -55,7 +55,7 @@ func FindCloudflared(explicit, dataDir string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("%w: install it from Cloudflare (packages for Debian, Homebrew and winget exist), put it next to hooktray, or pass --cloudflared PATH; until then endpoints are reachable locally only", ErrNoBinary)
+	return "", fmt.Errorf("%w: install it from Cloudflare (packages for Debian, Homebrew and winget exist), put it next to hooktray, or give its path; until then endpoints are reachable locally only", ErrNoBinary)
 }
 
 // Version runs `cloudflared --version` and returns its first line, checking that the binary runs.
@@ -306,7 +306,7 @@ loop:
 func (c *Cloudflared) publicURL(client *http.Client, metrics string) (string, error) {
 	if c.Mode == Token {
 		if c.Hostname == "" {
-			return "", errors.New("the named tunnel is connected; give its public hostname (--public-url) so endpoints can show their URLs")
+			return "", errors.New("the named tunnel is connected; give its public hostname as the public URL so endpoints can show their URLs")
 		}
 		return "https://" + strings.TrimPrefix(strings.TrimPrefix(c.Hostname, "https://"), "http://"), nil
 	}

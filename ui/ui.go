@@ -65,6 +65,9 @@ func Run(ctx context.Context, start Launch, t tunnel.Settings, startHidden bool)
 		return nil
 	}
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("%w. Quit the program that uses it, or start Hooktray with another address (hooktray --listen 127.0.0.1:0)", err)
+		}
 		if errors.Is(err, hook.ErrDamaged) {
 			err = fmt.Errorf("%w. Move the file aside to start a new history, or run 'hooktray db recover' to copy what can be read into a new file", err)
 		}

@@ -52,7 +52,7 @@ func (s *statusBar) refresh() {
 		text += " · secrets key in the data dir (no keychain)"
 	}
 	importance := widget.MediumImportance
-	if strings.Contains(text, "NOT reachable") || s.u.hub.TunnelStatus().State == tunnel.StateFailed {
+	if currentReach(s.u.hub).trouble() {
 		importance = widget.WarningImportance
 	}
 	// What needs the user's hand comes first: damage to the history, secrets that cannot be read.

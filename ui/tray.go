@@ -36,19 +36,54 @@ func (t *tray) refresh() {
 	}
 }
 
+// reach is how webhooks can reach Hooktray now: it picks the tray icon and the status bar's
+// colour, and statusLine says it in words.
+type reach int
+
+const (
+	reachLocal      reach = iota // no public URL: local only
+	reachConnecting              // a tunnel is starting or reconnecting
+	reachChecking                // public URL, reachability not known yet
+	reachOnline                  // public URL, and a probe came back through it
+	reachSilent                  // public URL, but probes do not come back: the failure people miss
+	reachFailed                  // the tunnel failed
+)
+
+// trouble reports whether the user should look: the tunnel failed, or the public URL is silent.
+func (r reach) trouble() bool { return r == reachSilent || r == reachFailed }
+
+// currentReach works out reach from the core's tunnel status and last probe.
+func currentReach(c Core) reach {
+	st := c.TunnelStatus()
+	if url := c.PublicURL(); url != "" {
+		r := c.Reachability()
+		switch {
+		case r.Checked.IsZero() || r.URL != url:
+			return reachChecking
+		case r.Reachable:
+			return reachOnline
+		}
+		return reachSilent
+	}
+	switch st.State {
+	case tunnel.StateFailed:
+		return reachFailed
+	case tunnel.StateStarting, tunnel.StateReconnecting:
+		return reachConnecting
+	}
+	return reachLocal
+}
+
 // iconFor is the tray icon for the current state: unseen alerts first, then tunnel trouble, then
 // online or local only.
 func (t *tray) iconFor() (string, []byte) {
-	st := t.u.hub.TunnelStatus()
+	r := currentReach(t.u.hub)
 	switch {
 	case t.u.unread.Load() > 0:
 		return "alert", assets.TrayAlert
-	case st.State == tunnel.StateFailed:
+	case r.trouble():
 		return "error", assets.TrayError
-	case t.u.hub.PublicURL() != "":
-		if r := t.u.hub.Reachability(); !r.Checked.IsZero() && !r.Reachable {
-			return "error", assets.TrayError // up but silent: the failure people most often miss
-		}
+	case r == reachOnline || r == reachChecking:
 		return "online", assets.TrayOnline
 	}
 	return "offline", assets.TrayOffline
@@ -56,20 +91,16 @@ func (t *tray) iconFor() (string, []byte) {
 
 // statusLine says where webhooks can reach Hooktray.
 func statusLine(u *UI) string {
-	st := u.hub.TunnelStatus()
-	switch url := u.hub.PublicURL(); {
-	case url != "":
-		r := u.hub.Reachability()
-		switch {
-		case r.Checked.IsZero() || r.URL != url:
-			return "Online, checking reachability: " + url
-		case r.Reachable:
-			return fmt.Sprintf("Online, reachable (%d ms): %s", r.RTT.Milliseconds(), url)
-		}
-		return "Online but NOT reachable: " + url
-	case st.State == tunnel.StateFailed:
+	switch r := currentReach(u.hub); r {
+	case reachChecking:
+		return "Online, checking reachability: " + u.hub.PublicURL()
+	case reachOnline:
+		return fmt.Sprintf("Online, reachable (%d ms): %s", u.hub.Reachability().RTT.Milliseconds(), u.hub.PublicURL())
+	case reachSilent:
+		return "Online but NOT reachable: " + u.hub.PublicURL()
+	case reachFailed:
 		return "Local only (tunnel failed): " + u.hub.ReceiverURL()
-	case st.State == tunnel.StateStarting || st.State == tunnel.StateReconnecting:
+	case reachConnecting:
 		return "Connecting tunnel… local: " + u.hub.ReceiverURL()
 	}
 	return "Local only: " + u.hub.ReceiverURL()

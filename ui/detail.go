@@ -35,7 +35,11 @@ const (
 
 // eventDetail is the right pane: one event's overview, headers, query and body, with actions.
 type eventDetail struct {
-	u  *UI
+	u *UI
+	// OnDeleted is called after the event shown was deleted; NameOf names an endpoint by id.
+	OnDeleted func(id int64)
+	NameOf    func(id string) string
+
 	ev *hook.Event // the event shown (full), nil when none
 	id int64       // the event being loaded or shown
 
@@ -162,7 +166,7 @@ func (d *eventDetail) display(ev hook.Event) {
 	}
 	add("Status", ev.Status.String()+withReason(ev.Reason))
 	add("Received", ev.ReceivedAt.Local().Format("Mon 2 Jan 2006 15:04:05.000"))
-	add("Endpoint", d.u.endpoints.name(ev.EndpointID))
+	add("Endpoint", d.NameOf(ev.EndpointID))
 	add("Answered", fmt.Sprintf("%d", ev.ResponseStatus))
 	add("Client", ev.ClientIP+" (connection from "+ev.RemoteAddr+")")
 	add("Size", humanSize(ev.Size))
@@ -356,7 +360,7 @@ func (d *eventDetail) export(kind string) {
 					d.u.showError(fmt.Errorf("export event %d: %v", ev.ID, firstErr(werr, cerr)))
 					return
 				}
-				d.u.status.flash("Exported event " + strconv.FormatInt(ev.ID, 10))
+				d.u.say("Exported event " + strconv.FormatInt(ev.ID, 10))
 			})
 		}()
 	}, d.u.win)
@@ -384,8 +388,7 @@ func (d *eventDetail) confirmDelete() {
 		}
 		d.u.background(func() error { return d.u.hub.DeleteEvent(context.Background(), id) }, func() {
 			d.clear()
-			d.u.log.selected = 0
-			d.u.log.reload()
+			d.OnDeleted(id)
 		})
 	}, d.u.win)
 }

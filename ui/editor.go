@@ -29,6 +29,8 @@ var notifyValues = map[string]string{
 type editor struct {
 	u        *UI
 	existing *hook.Endpoint
+	// OnSaved is called with the endpoint after a successful save.
+	OnSaved func(ep hook.Endpoint)
 
 	name, status, contentType, body, limit, notes, alertTypes *widget.Entry
 	notifyOn                                                  *widget.Select
@@ -40,8 +42,8 @@ type editor struct {
 }
 
 // editEndpoint opens the editor; ep nil creates a new endpoint.
-func (u *UI) editEndpoint(ep *hook.Endpoint) {
-	e := &editor{u: u, existing: ep}
+func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
+	e := &editor{u: u, existing: ep, OnSaved: func(ep hook.Endpoint) { u.endpoints.selectEndpoint(ep.ID) }}
 	defaults := hook.NewEndpoint("")
 	if ep == nil {
 		ep = &defaults
@@ -138,7 +140,7 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) {
 						e.secret.SetText(s)
 						e.secret.Password = false
 						e.secret.Refresh()
-						e.u.status.flash("New secret shown in the editor; the previous one stays valid for an hour")
+						e.u.say("New secret shown in the editor; the previous one stays valid for an hour")
 					})
 				}
 				return err
@@ -187,9 +189,9 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) {
 	content := container.NewBorder(top, buttons, nil, nil, e.form)
 	e.dlg = dialog.NewCustomWithoutButtons(title, content, u.win)
 	e.dlg.Resize(fyne.NewSize(660, 700))
-	u.editor = e
 	e.dlg.Show()
 	u.win.Canvas().Focus(e.name)
+	return e
 }
 
 // urlBox shows an endpoint's local and public URLs with copy buttons.
@@ -278,9 +280,9 @@ func (e *editor) submit() {
 				e.u.showError(err)
 			default:
 				e.dlg.Hide()
-				e.u.endpoints.selectEndpoint(ep.ID)
+				e.OnSaved(ep)
 				if e.existing == nil {
-					e.u.status.flash("Created " + ep.Name + ": send webhooks to " + e.u.bestURL(ep.ID))
+					e.u.say("Created " + ep.Name + ": send webhooks to " + e.u.bestURL(ep.ID))
 				}
 			}
 		})
@@ -311,18 +313,8 @@ func (e *editor) confirmDelete() {
 			}
 			e.u.background(func() error { return e.u.hub.DeleteEndpoint(context.Background(), ep.ID) }, func() {
 				e.dlg.Hide()
-				e.u.status.flash("Deleted " + ep.Name)
+				e.u.say("Deleted " + ep.Name)
 			})
 		}, e.u.win)
 }
 
-// selectEndpoint selects an endpoint in the list (after creating it, say).
-func (l *endpointList) selectEndpoint(id string) {
-	l.items = l.u.hub.Endpoints()
-	l.list.Refresh()
-	for i, ep := range l.items {
-		if ep.ID == id {
-			l.list.Select(i + 1)
-		}
-	}
-}

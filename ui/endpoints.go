@@ -17,7 +17,13 @@ import (
 // endpointList is the left pane: "All endpoints", then each endpoint with its state, activity
 // and a switch that pauses or resumes it.
 type endpointList struct {
-	u        *UI
+	u *UI
+	// OnSelected is called with the endpoint chosen ("" for all), OnAdd for "New", OnEdit with
+	// the endpoint whose pencil was pressed.
+	OnSelected func(id string)
+	OnAdd      func()
+	OnEdit     func(ep hook.Endpoint)
+
 	items    []hook.Endpoint
 	list     *widget.List
 	add      *widget.Button
@@ -50,9 +56,9 @@ func newEndpointList(u *UI) *endpointList {
 		if id > 0 && id <= len(l.items) {
 			l.selected = l.items[id-1].ID
 		}
-		u.log.setEndpoint(l.selected)
+		l.OnSelected(l.selected)
 	}
-	l.add = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), func() { u.editEndpoint(nil) })
+	l.add = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), func() { l.OnAdd() })
 	l.add.Importance = widget.HighImportance
 	title := widget.NewLabelWithStyle("Endpoints", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	l.content = container.NewBorder(container.NewBorder(nil, nil, nil, l.add, title), nil, nil, nil, l.list)
@@ -126,7 +132,7 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	r.edit.Show()
 	r.edit.OnTapped = func() {
 		if cur, err := l.u.hub.Endpoint(epID); err == nil {
-			l.u.editEndpoint(&cur)
+			l.OnEdit(cur)
 		}
 	}
 }
@@ -170,4 +176,15 @@ func (u *UI) setEnabled(id string, on bool) {
 		_, err := u.hub.SetEnabled(context.Background(), id, on)
 		return err
 	}, nil)
+}
+
+// selectEndpoint selects an endpoint in the list (after creating it, say).
+func (l *endpointList) selectEndpoint(id string) {
+	l.items = l.u.hub.Endpoints()
+	l.list.Refresh()
+	for i, ep := range l.items {
+		if ep.ID == id {
+			l.list.Select(i + 1)
+		}
+	}
 }

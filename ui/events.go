@@ -26,7 +26,13 @@ var logColumns = columns{widths: []float32{88, 56, -1, 88, 64, 64}}
 // eventLog is the middle pane: search and filters over a virtualised list of events, newest
 // first, read page by page from SQLite and followed live.
 type eventLog struct {
-	u        *UI
+	u *UI
+	// OnSelected is called with the event chosen; OnCreateEndpoint by the empty state's button.
+	OnSelected       func(id int64)
+	OnCreateEndpoint func()
+	// NameOf names an endpoint by id, for the rows.
+	NameOf func(id string) string
+
 	endpoint string // "" for all
 
 	search *widget.Entry
@@ -68,7 +74,7 @@ func newEventLog(u *UI) *eventLog {
 	l.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(l.events) && l.events[id].ID != l.selected {
 			l.selected = l.events[id].ID
-			u.detail.show(l.selected)
+			l.OnSelected(l.selected)
 		}
 	}
 	l.summary = widget.NewLabel("")
@@ -125,7 +131,7 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	r := o.(*eventRow)
 	r.time.SetText(ev.ReceivedAt.Local().Format("15:04:05"))
 	r.method.SetText(ev.Method)
-	r.endpoint.SetText(l.u.endpoints.name(ev.EndpointID))
+	r.endpoint.SetText(l.NameOf(ev.EndpointID))
 	typ := ev.Type
 	if typ == "" {
 		typ = "–"
@@ -307,7 +313,7 @@ func (l *eventLog) updateEmptyState() {
 	endpoints := l.u.hub.Endpoints()
 	switch {
 	case len(endpoints) == 0:
-		create := widget.NewButtonWithIcon("Create an endpoint", theme.ContentAddIcon(), func() { l.u.editEndpoint(nil) })
+		create := widget.NewButtonWithIcon("Create an endpoint", theme.ContentAddIcon(), func() { l.OnCreateEndpoint() })
 		create.Importance = widget.HighImportance
 		l.setEmpty(widget.NewLabelWithStyle("Welcome to Hooktray", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
 			widget.NewLabelWithStyle("Create an endpoint, then send a webhook to its URL.\nEvery request it receives shows up here, live.", fyne.TextAlignCenter, fyne.TextStyle{}),
@@ -346,4 +352,10 @@ func (l *eventLog) setEmpty(objs ...fyne.CanvasObject) {
 	card := widget.NewCard("", "", container.NewVBox(objs...))
 	l.empty.Objects = []fyne.CanvasObject{card}
 	l.empty.Refresh()
+}
+
+// clearSelection forgets the selected event (it was deleted, say).
+func (l *eventLog) clearSelection() {
+	l.selected = 0
+	l.list.UnselectAll()
 }

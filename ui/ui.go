@@ -115,7 +115,6 @@ type UI struct {
 	detail    *eventDetail
 	status    *statusBar
 	tray      *tray
-	editor    *editor // the endpoint editor last opened (tests drive it)
 
 	notifier *notify.Notifier
 	visible  atomic.Bool  // the window is shown (nothing redraws while hidden)
@@ -142,6 +141,18 @@ func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	u.endpoints = newEndpointList(u)
 	u.status = newStatusBar(u)
 	u.tray = newTray(u)
+	// The panes know nothing of each other; what one does that concerns another is wired here.
+	u.endpoints.OnSelected = u.log.setEndpoint
+	u.endpoints.OnAdd = func() { u.editEndpoint(nil) }
+	u.endpoints.OnEdit = func(ep hook.Endpoint) { u.editEndpoint(&ep) }
+	u.log.OnSelected = u.detail.show
+	u.log.OnCreateEndpoint = func() { u.editEndpoint(nil) }
+	u.log.NameOf = u.endpoints.name
+	u.detail.NameOf = u.endpoints.name
+	u.detail.OnDeleted = func(int64) {
+		u.log.clearSelection()
+		u.log.reload()
+	}
 
 	split := container.NewHSplit(u.log.content, u.detail.content)
 	split.Offset = 0.55
@@ -165,9 +176,6 @@ func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	u.endpoints.reload()
 	return u
 }
-
-// Window is the main window.
-func (u *UI) Window() fyne.Window { return u.win }
 
 // ShowWindow shows and focuses the main window and catches it up with what happened while it was
 // hidden. Call it on the UI goroutine.
@@ -357,7 +365,7 @@ func (u *UI) background(fn func() error, done func()) {
 // copyText puts text on the clipboard and says so in the status bar.
 func (u *UI) copyText(what, text string) {
 	u.app.Clipboard().SetContent(text)
-	u.status.flash("Copied " + what)
+	u.say("Copied " + what)
 }
 
 // showStartError shows why Hooktray could not start in a window of its own, until it is closed.
@@ -373,3 +381,6 @@ func showStartError(a fyne.App, err error) {
 	w.Show()
 	a.Run()
 }
+
+// say confirms something briefly in the status bar.
+func (u *UI) say(msg string) { u.status.flash(msg) }

@@ -121,8 +121,11 @@ func mustCreate(t *testing.T, hub *app.Hub, name string) hook.Endpoint {
 
 func TestCreateEndpointThroughTheForm(t *testing.T) {
 	u, hub := newTestUI(t)
-	onUI(func() { test.Tap(u.endpoints.add) })
-	e := u.editor
+	var e *editor
+	onUI(func() {
+		u.endpoints.OnAdd = func() { e = u.editEndpoint(nil) } // what the window wires, keeping the editor
+		test.Tap(u.endpoints.add)
+	})
 	onUI(func() {
 		test.Type(e.status, "x") // "200x": not a status
 		e.submit()
@@ -346,8 +349,8 @@ func (noKeychain) Set(string, string, string) error   { return errors.New("no ke
 
 func TestEditorSetsUpVerification(t *testing.T) {
 	u, hub := newTestUI(t)
-	onUI(func() { u.editEndpoint(nil) })
-	e := u.editor
+	var e *editor
+	onUI(func() { e = u.editEndpoint(nil) })
 	onUI(func() {
 		test.Type(e.name, "Payments")
 		e.scheme.SetSelected("stripe")

@@ -24,8 +24,8 @@ run: build
 serve: build
 	./bin/hooktray serve
 
+# vet runs in lint; go test runs its own quick subset of it.
 test: setup
-	$(GO) vet $(GOFLAGS_) ./...
 	$(GO) test $(GOFLAGS_) -count=1 ./...
 
 race: setup
@@ -49,9 +49,11 @@ bench: build
 	./bin/bench-history
 	./bin/bench-gui
 
+# staticcheck is pinned in go.mod as a tool (go get -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2).
 lint: setup
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting" >&2; exit 1; }
 	$(GO) vet $(GOFLAGS_) ./...
+	$(GO) tool staticcheck $(GOFLAGS_) ./...
 
 clean:
 	rm -rf bin

@@ -63,7 +63,7 @@ func (h *Hub) retentionLoop() {
 		case <-timer.C:
 		}
 		h.dropExpiredSecrets()
-		n, err := h.store.Prune(h.ctx, h.opts.Retention, time.Now(), func() { h.sleep(5 * time.Millisecond) })
+		n, err := h.store.Prune(h.ctx, *h.opts.Retention, time.Now(), func() { h.sleep(5 * time.Millisecond) })
 		h.noteStorageError(err)
 		switch {
 		case err != nil && h.ctx.Err() == nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -132,20 +133,15 @@ func (h *Hub) Endpoints() []hook.Endpoint {
 	return out
 }
 
+// sortEndpoints puts endpoints in creation order: what people expect in a list they built one at
+// a time.
 func sortEndpoints(eps []hook.Endpoint) {
-	// Creation order is what people expect in a list they built one at a time.
-	for i := 1; i < len(eps); i++ {
-		for j := i; j > 0 && less(eps[j], eps[j-1]); j-- {
-			eps[j], eps[j-1] = eps[j-1], eps[j]
+	slices.SortFunc(eps, func(a, b hook.Endpoint) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
 		}
-	}
-}
-
-func less(a, b hook.Endpoint) bool {
-	if !a.CreatedAt.Equal(b.CreatedAt) {
-		return a.CreatedAt.Before(b.CreatedAt)
-	}
-	return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
+	})
 }
 
 // Endpoint returns one existing endpoint; hook.ErrNotFound (wrapped) if unknown or deleted.

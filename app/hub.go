@@ -42,7 +42,7 @@ type Options struct {
 	APIListen string // admin API address; default DefaultAPIListen
 	Version   string
 	Tunnel    tunnel.Settings
-	Retention hook.Retention // the zero value means hook.DefaultRetention (30 days)
+	Retention *hook.Retention // nil means hook.DefaultRetention (30 days); hook.KeepForever removes nothing
 	Receiver  receiver.Options
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
@@ -102,8 +102,8 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.APIListen == "" {
 		opts.APIListen = DefaultAPIListen
 	}
-	if opts.Retention == (hook.Retention{}) {
-		opts.Retention = hook.DefaultRetention
+	if opts.Retention == nil {
+		opts.Retention = &hook.DefaultRetention
 	}
 	if opts.RetentionEvery <= 0 {
 		opts.RetentionEvery = time.Minute

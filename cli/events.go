@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/apijson"
+	"github.com/hooktray/hooktray/hook"
 )
 
 func (c *command) events(ctx context.Context, args []string) error {
@@ -132,7 +133,7 @@ func writeEventRow(w io.Writer, ev apijson.Event, names map[string]string) {
 		status += " (" + ev.Reason + ")"
 	}
 	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", ev.ID, localTime(ev.ReceivedAt), endpointName(names, ev.EndpointID),
-		ev.Method, status, ev.ResponseStatus, humanSize(ev.Size), typ)
+		ev.Method, status, ev.ResponseStatus, hook.Bytes(ev.Size).String(), typ)
 }
 
 func (c *command) eventsShow(ctx context.Context, args []string) error {
@@ -176,7 +177,7 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "Duplicate of\t%d\n", *ev.DuplicateOf)
 	}
 	fmt.Fprintf(w, "Client\t%s (peer %s)\n", ev.ClientIP, ev.RemoteAddr)
-	fmt.Fprintf(w, "Size\t%s\n", humanSize(ev.Size))
+	fmt.Fprintf(w, "Size\t%s\n", hook.Bytes(ev.Size).String())
 	if ev.Type != nil {
 		fmt.Fprintf(w, "Type\t%s\n", *ev.Type)
 	}
@@ -221,12 +222,7 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 	return nil
 }
 
-func requestTarget(ev apijson.Event) string {
-	if ev.Query == "" {
-		return ev.Path
-	}
-	return ev.Path + "?" + ev.DecodeQuery()
-}
+func requestTarget(ev apijson.Event) string { return hook.RequestTarget(ev.Path, ev.DecodeQuery()) }
 
 func (c *command) eventsReplay(ctx context.Context, args []string) error {
 	fs := c.flags("events replay", "events replay ID --to URL [--json]")
@@ -400,15 +396,4 @@ func localTime(rfc string) string {
 		return rfc
 	}
 	return t.Local().Format("2006-01-02 15:04:05.000")
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n < 1024:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-	default:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
 }

@@ -71,16 +71,13 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			APIListen: *apiListen,
 			Version:   c.env.Version,
 			Tunnel:    tunnel.Settings{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
-			Retention: hook.Retention{
-				MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
-				MaxEvents: *keepEvents,
-				MaxBytes:  *keepMB << 20,
-			},
-			Logger: slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
+			Logger:    slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
 		}
-		if opts.Retention == (hook.Retention{}) {
-			opts.Retention.MaxAge = 100 * 365 * 24 * time.Hour // "keep forever", not "use the default"
-		}
+		opts.Retention = &hook.Retention{
+			MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
+			MaxEvents: *keepEvents,
+			MaxBytes:  *keepMB << 20,
+		} // all zero (--keep-days 0 alone) is hook.KeepForever
 		return ServeOptions{Hub: opts}, nil
 	}
 }

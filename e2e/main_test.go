@@ -27,7 +27,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "hooktray")
-	build := exec.Command("go", "build", "-tags", "sqlite_fts5 migrated_fynedo", "-o", binary, "..")
+	tags, err := buildTags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-tags", tags, "-o", binary, "..")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build hooktray:", err)
@@ -43,6 +48,21 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildTags reads the build tags from the Makefile (TAGS := …), which defines them once for every
+// build of Hooktray.
+func buildTags() (string, error) {
+	b, err := os.ReadFile("../Makefile")
+	if err != nil {
+		return "", fmt.Errorf("read the build tags: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, value, ok := strings.Cut(line, ":="); ok && strings.TrimSpace(name) == "TAGS" {
+			return strings.TrimSpace(value), nil
+		}
+	}
+	return "", errors.New("the Makefile defines no TAGS")
 }
 
 // result is a finished CLI run.

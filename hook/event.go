@@ -99,3 +99,24 @@ type Page struct {
 	Events []Event
 	Next   int64
 }
+
+// RequestTarget is the path and query as on a request line: /webhook/ID?a=1.
+func RequestTarget(path, query string) string {
+	if query == "" {
+		return path
+	}
+	return path + "?" + query
+}
+
+// Bytes is a size, shown in B, KiB or MiB.
+type Bytes int64
+
+func (n Bytes) String() string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}

@@ -115,10 +115,7 @@ CREATE TABLE subscriptions (
 	fmt.Sprintf(`PRAGMA application_id = %d;`, ApplicationID),
 }
 
-// SchemaVersion is the schema version this build writes.
-var SchemaVersion = len(migrations)
-
-// migrate brings the database to SchemaVersion. Open has already refused databases that are not
+// migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not
 // Hooktray's or are too new.
 func (s *Store) migrate(ctx context.Context) error {
 	var version int

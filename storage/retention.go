@@ -19,6 +19,9 @@ const pruneChunk = 500
 // returns the number of events removed.
 func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, pause func()) (_ int64, err error) {
 	defer func() { err = classify(err) }()
+	if r.Forever() {
+		return 0, nil
+	}
 	var removed int64
 	upTo, err := s.pruneBound(ctx, r, now)
 	if err != nil {

@@ -42,7 +42,7 @@ type Store struct {
 }
 
 // PageSize is the page size of new databases.
-var PageSize = 16384
+const PageSize = 16384
 
 // sqliteMagic is the first 16 bytes of every SQLite 3 database file.
 var sqliteMagic = []byte("SQLite format 3\x00")

@@ -169,7 +169,7 @@ func (d *eventDetail) display(ev hook.Event) {
 	add("Endpoint", d.NameOf(ev.EndpointID))
 	add("Answered", fmt.Sprintf("%d", ev.ResponseStatus))
 	add("Client", ev.ClientIP+" (connection from "+ev.RemoteAddr+")")
-	add("Size", humanSize(ev.Size))
+	add("Size", hook.Bytes(ev.Size).String())
 	typ := ev.Type
 	if typ == "" {
 		typ = "not stated"
@@ -241,12 +241,7 @@ func withReason(r string) string {
 	return " — " + r
 }
 
-func requestTarget(ev hook.Event) string {
-	if ev.Query == "" {
-		return ev.Path
-	}
-	return ev.Path + "?" + ev.Query
-}
+func requestTarget(ev hook.Event) string { return hook.RequestTarget(ev.Path, ev.Query) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -274,10 +269,10 @@ func (d *eventDetail) renderBody() {
 		return
 	}
 	b := ev.Body
-	note := humanSize(int64(len(b)))
+	note := hook.Bytes(len(b)).String()
 	if len(b) > maxBodyView {
 		b = b[:maxBodyView]
-		note += fmt.Sprintf(", showing the first %s (copy or export for all of it)", humanSize(maxBodyView))
+		note += fmt.Sprintf(", showing the first %s (copy or export for all of it)", hook.Bytes(maxBodyView).String())
 	}
 	switch d.bodyMode.Selected {
 	case viewPretty:

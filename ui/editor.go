@@ -317,4 +317,3 @@ func (e *editor) confirmDelete() {
 			})
 		}, e.u.win)
 }
-

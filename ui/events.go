@@ -140,7 +140,7 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	status, importance := statusText(ev)
 	r.status.Importance = importance
 	r.status.SetText(status)
-	r.size.SetText(humanSize(ev.Size))
+	r.size.SetText(hook.Bytes(ev.Size).String())
 }
 
 // statusText is an event's status as the log shows it: the answer and, for refusals, why.

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -98,7 +99,7 @@ func (u *UI) offerCloudflared() {
 					if total > 0 {
 						bar.SetValue(float64(done) / float64(total))
 					}
-					note.SetText(humanSize(done) + " received")
+					note.SetText(hook.Bytes(done).String() + " received")
 				})
 			})
 			u.do(func() {

@@ -233,18 +233,11 @@ func (u *UI) followEvents(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-sub.Ready():
-			for {
-				m, ok, err := sub.TryNext()
-				if err != nil || !ok {
-					break
-				}
-				if m.Missed > 0 {
-					missed = true
-					continue
-				}
-				batch = append(batch, m.Event)
-				u.consider(m.Event)
+			evs, n, _ := sub.Drain()
+			for _, ev := range evs {
+				u.consider(ev)
 			}
+			batch, missed = append(batch, evs...), missed || n > 0
 			if flush == nil {
 				flush = time.After(refreshEvery)
 			}

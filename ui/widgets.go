@@ -10,15 +10,15 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/hooktray/hooktray/assets/palette"
 )
 
 // Colours with meaning: the same in light and dark themes, readable on both.
 var (
-	colorOK      = color.NRGBA{0x16, 0xa3, 0x4a, 0xff}
+	colorOK      = palette.Online
 	colorPaused  = color.NRGBA{0x9c, 0xa3, 0xaf, 0xff}
-	colorBad     = color.NRGBA{0xdc, 0x26, 0x26, 0xff}
-	colorWarn    = color.NRGBA{0xd9, 0x77, 0x06, 0xff}
-	colorKey     = color.NRGBA{0x25, 0x63, 0xeb, 0xff}
+	colorKey     = palette.Brand
 	colorString  = color.NRGBA{0x15, 0x80, 0x3d, 0xff}
 	colorNumber  = color.NRGBA{0xc2, 0x41, 0x0c, 0xff}
 	colorLiteral = color.NRGBA{0x93, 0x33, 0xea, 0xff}
@@ -174,16 +174,6 @@ func relativeTime(t, now time.Time) string {
 		return fmt.Sprintf("%d h ago", int(d.Hours()))
 	}
 	return t.Local().Format("2 Jan 15:04")
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n < 1024:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func plural(n int64, one, many string) string {

@@ -383,21 +383,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, ": keep-alive\n\n")
 		case <-sub.Ready():
 			rc.SetWriteDeadline(time.Now().Add(s.streamTimeout))
-			for {
-				m, ok, err := sub.TryNext()
-				if err != nil || !ok {
-					break
-				}
-				if m.Missed > 0 {
-					b, _ := json.Marshal(apijson.Missed{Missed: m.Missed})
-					fmt.Fprintf(w, "event: missed\ndata: %s\n\n", b)
+			evs, missed, _ := sub.Drain()
+			for _, ev := range evs {
+				if endpoint != "" && ev.EndpointID != endpoint {
 					continue
 				}
-				if endpoint != "" && m.Event.EndpointID != endpoint {
-					continue
-				}
-				b, _ := json.Marshal(apijson.EventJSON(m.Event, 0))
-				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.Event.ID, b)
+				b, _ := json.Marshal(apijson.EventJSON(ev, 0))
+				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", ev.ID, b)
+			}
+			if missed > 0 {
+				b, _ := json.Marshal(apijson.Missed{Missed: missed})
+				fmt.Fprintf(w, "event: missed\ndata: %s\n\n", b)
 			}
 		}
 		if err := rc.Flush(); err != nil {

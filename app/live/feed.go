@@ -133,6 +133,24 @@ func (s *Subscription[T]) TryNext() (Message[T], bool, error) {
 	return Message[T]{}, false, nil
 }
 
+// Drain takes everything waiting at once: the values in order, then how many were missed since
+// the last call because the subscriber fell behind (0 if none). Use it after Ready.
+func (s *Subscription[T]) Drain() (vs []T, missed int, err error) {
+	for {
+		m, ok, err := s.TryNext()
+		switch {
+		case err != nil:
+			return vs, missed, err
+		case !ok:
+			return vs, missed, nil
+		case m.Missed > 0:
+			missed += m.Missed
+		default:
+			vs = append(vs, m.Event)
+		}
+	}
+}
+
 // Ready is signalled whenever messages may be waiting; use it with TryNext to drain in batches.
 func (s *Subscription[T]) Ready() <-chan struct{} { return s.wake }
 

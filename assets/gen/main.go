@@ -9,15 +9,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/hooktray/hooktray/assets/palette"
 )
 
 var (
-	blue   = color.NRGBA{0x25, 0x63, 0xeb, 0xff}
-	white  = color.NRGBA{0xff, 0xff, 0xff, 0xff}
-	green  = color.NRGBA{0x16, 0xa3, 0x4a, 0xff}
-	grey   = color.NRGBA{0x6b, 0x72, 0x80, 0xff}
-	red    = color.NRGBA{0xdc, 0x26, 0x26, 0xff}
-	orange = color.NRGBA{0xf5, 0x9e, 0x0b, 0xff}
+	blue, white              = palette.Brand, palette.White
+	green, grey, red, orange = palette.Online, palette.Offline, palette.Problem, palette.Alert
 )
 
 func main() {

@@ -85,7 +85,7 @@ func startXvfb() (string, func(), error) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		stop()
-		return "", nil, fmt.Errorf("Xvfb %s did not start", display)
+		return "", nil, fmt.Errorf("the X server (Xvfb) on %s did not start", display)
 	}
 	return "", nil, fmt.Errorf("no free X display")
 }

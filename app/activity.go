@@ -130,5 +130,5 @@ func (a *activity) snapshot(id string, now time.Time) hook.Activity {
 // hook.Activity returns an endpoint's event count, newest event and events per minute over the last
 // hour. It answers from memory.
 func (h *Hub) Activity(endpointID string) hook.Activity {
-	return h.activity.snapshot(endpointID, time.Now())
+	return h.activity.snapshot(endpointID, h.opts.Clock.Now())
 }

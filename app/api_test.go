@@ -15,6 +15,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/app/instance"
+	"github.com/hooktray/hooktray/internal/testutil"
 )
 
 type apiClient struct {
@@ -159,14 +160,10 @@ func TestAPIEndpointsAndEvents(t *testing.T) {
 	}
 
 	// Search: wait for the background indexer.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, "the indexer to make the event searchable", func() bool {
 		c.do("GET", "/api/v1/events?q=needle3", "", &list)
-		if len(list.Events) == 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(list.Events) == 1
+	})
 	if len(list.Events) != 1 || !strings.Contains(*list.Events[0].Body, "needle3") {
 		t.Fatalf("search: %+v", list.Events)
 	}

@@ -54,16 +54,15 @@ func (h *Hub) indexLoop() {
 // periodically.
 func (h *Hub) retentionLoop() {
 	defer h.background.Done()
-	timer := time.NewTimer(5 * time.Second)
-	defer timer.Stop()
+	next := h.opts.Clock.After(5 * time.Second)
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
-		case <-timer.C:
+		case <-next:
 		}
 		h.dropExpiredSecrets()
-		n, err := h.store.Prune(h.ctx, *h.opts.Retention, time.Now(), func() { h.sleep(5 * time.Millisecond) })
+		n, err := h.store.Prune(h.ctx, *h.opts.Retention, h.opts.Clock.Now(), func() { h.sleep(5 * time.Millisecond) })
 		h.noteStorageError(err)
 		switch {
 		case err != nil && h.ctx.Err() == nil:
@@ -74,7 +73,7 @@ func (h *Hub) retentionLoop() {
 			h.kickCheckpoint()
 			h.changes.Publish(hook.HistoryChanged)
 		}
-		timer.Reset(h.opts.RetentionEvery)
+		next = h.opts.Clock.After(h.opts.RetentionEvery)
 	}
 }
 
@@ -122,7 +121,7 @@ func (h *Hub) kickCheckpoint() {
 // dropExpiredSecrets ends rotation grace periods: expired secrets leave the database and the
 // receiver's memory.
 func (h *Hub) dropExpiredSecrets() {
-	n, err := h.store.DeleteExpiredSecrets(h.ctx, time.Now())
+	n, err := h.store.DeleteExpiredSecrets(h.ctx, h.opts.Clock.Now())
 	if err != nil || n == 0 {
 		return
 	}

@@ -84,7 +84,7 @@ func (h *Hub) reloadEndpoints(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := h.opts.Clock.Now()
 	m := make(map[string]*receiver.Target, len(all))
 	var locked []string // endpoints none of whose secrets can be read
 	for _, ep := range all {

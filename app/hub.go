@@ -21,6 +21,7 @@ import (
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/secrets"
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 	"github.com/hooktray/hooktray/tunnel"
@@ -47,6 +48,9 @@ type Options struct {
 	Logger    *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
 	RetentionEvery time.Duration
+	// Clock stamps events and schedules retention, secret expiry and activity (default the
+	// system clock); tests give a fake one.
+	Clock clock.Clock
 	// Keyring holds the master key of secrets (default: the OS keychain, falling back to a file).
 	Keyring secrets.Keyring
 	// ProbeClient sends reachability probes (default: a client with a 15 s timeout). Tests point
@@ -75,6 +79,7 @@ type Hub struct {
 	probe    prober
 
 	recvSrv, apiSrv *http.Server
+	rcv             *receiver.Receiver
 	api             *api.Server
 	unused          [2]idleNew // connections of the receiver and the API that never sent a byte
 	recvURL, apiURL string
@@ -114,6 +119,8 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.Receiver.Logger == nil {
 		opts.Receiver.Logger = opts.Logger
 	}
+	opts.Clock = clock.Or(opts.Clock)
+	opts.Receiver.Clock = opts.Clock
 	h := &Hub{opts: opts, log: opts.Logger, indexKick: make(chan struct{}, 1), checkpointKick: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if err := h.start(ctx); err != nil {
@@ -187,6 +194,7 @@ func (h *Hub) start(ctx context.Context) error {
 	recvOpts := h.opts.Receiver
 	recvOpts.ProbeSecret = h.probe.secret
 	rcv := receiver.New(&h.dir, watchedQueue{h}, recvOpts)
+	h.rcv = rcv
 	h.recvSrv = rcv.Server()
 	h.recvSrv.ConnState = h.unused[0].track
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
@@ -388,7 +396,7 @@ func (h *Hub) reloadActivity() {
 	h.background.Add(1)
 	go func() {
 		defer h.background.Done()
-		if err := h.activity.load(h.ctx, h.store, time.Now()); err != nil && h.ctx.Err() == nil {
+		if err := h.activity.load(h.ctx, h.store, h.opts.Clock.Now()); err != nil && h.ctx.Err() == nil {
 			h.log.Error("counting events failed", "err", err)
 		}
 	}()

@@ -20,7 +20,9 @@ import (
 
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -273,7 +275,7 @@ func TestLoadIsShedAboveTheInFlightCap(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /webhook/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab", ep.ID)
-	time.Sleep(100 * time.Millisecond)
+	testutil.Eventually(t, "the held request to be in flight", func() bool { return h.rcv.InFlight() == 1 })
 	resp, _ := post(t, h.EndpointURL(ep.ID), []byte("x"))
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("second request: %d, want 503 with Retry-After", resp.StatusCode)
@@ -295,7 +297,12 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	oks, unexpected := 0, []int{}
+	oks, all, unexpected := 0, 0, []int{}
+	answers := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return all
+	}
 	for range 8 {
 		wg.Add(1)
 		go func() {
@@ -314,6 +321,7 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				mu.Lock()
+				all++
 				switch resp.StatusCode {
 				case 200:
 					oks++
@@ -334,12 +342,14 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 			t.Fatal(err)
 		}
 		createEndpoint(t, h, name, nil)
-		time.Sleep(5 * time.Millisecond)
+		answered := answers()
+		testutil.Eventually(t, "requests to be answered between two changes", func() bool { return answers() > answered })
 	}
 	if err := h.DeleteEndpoint(ctx, ep.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	deleted := answers()
+	testutil.Eventually(t, "requests to the deleted endpoint to be answered", func() bool { return answers() > deleted+8 })
 	close(stop)
 	wg.Wait()
 	if len(unexpected) > 0 {
@@ -386,10 +396,16 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /webhook/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhalf", ep.ID)
-	time.Sleep(100 * time.Millisecond)
+	testutil.Eventually(t, "the request to be in flight", func() bool { return h.rcv.InFlight() == 1 })
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.Stop(context.Background()) }()
-	time.Sleep(100 * time.Millisecond)
+	testutil.Eventually(t, "the receiver to stop accepting", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	io.WriteString(conn, "!!")
 	line, _ := bufio.NewReader(conn).ReadString('\n')
 	if !strings.Contains(line, "200") {
@@ -495,39 +511,39 @@ var _ receiver.Directory = (*directory)(nil)
 
 func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	h := startHub(t, func(o *Options) { o.DataDir = dir })
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 30, 0, time.UTC))
+	h := startHub(t, func(o *Options) { o.DataDir, o.Clock = dir, clk })
 	ep := createEndpoint(t, h, "busy", nil)
 	quiet := createEndpoint(t, h, "quiet", nil)
 	waitFor := func(h *Hub, id string, n int64) hook.Activity {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			a := h.Activity(id)
-			if a.Events == n || time.Now().After(deadline) {
-				return a
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testutil.Eventually(t, fmt.Sprintf("%d events are counted", n), func() bool { return h.Activity(id).Events == n })
+		return h.Activity(id)
 	}
 	for range 7 {
 		post(t, h.EndpointURL(ep.ID), []byte("{}"))
 	}
 	a := waitFor(h, ep.ID, 7)
-	sum := 0
-	for _, n := range a.PerMinute {
-		sum += n
+	if a.PerMinute[59] != 7 || !a.Last.Equal(clk.Now()) {
+		t.Errorf("activity %+v, want 7 in the current minute, last at %v", a, clk.Now())
 	}
-	if a.Events != 7 || sum != 7 || a.PerMinute[59] == 0 || time.Since(a.Last) > time.Minute {
-		t.Errorf("activity %+v", a)
+	clk.Advance(time.Minute)
+	if a := h.Activity(ep.ID); a.PerMinute[58] != 7 || a.PerMinute[59] != 0 {
+		t.Errorf("a minute later the chart did not move on: %v", a.PerMinute[55:])
+	}
+	clk.Advance(time.Hour)
+	if a := h.Activity(ep.ID); a.Events != 7 || a.PerMinute != ([60]int{}) {
+		t.Errorf("an hour later: %d events, chart %v; want 7 and an empty chart", a.Events, a.PerMinute)
 	}
 	if q := h.Activity(quiet.ID); q.Events != 0 || !q.Last.IsZero() {
 		t.Errorf("quiet endpoint %+v", q)
 	}
 	h.Stop(context.Background())
 
-	h2 := startHub(t, func(o *Options) { o.DataDir = dir })
-	if a := waitFor(h2, ep.ID, 7); a.Events != 7 || a.PerMinute[59]+a.PerMinute[58] != 7 {
-		t.Errorf("after restart %+v", a)
+	clk2 := clock.NewFake(time.Date(2026, 12, 1, 12, 1, 10, 0, time.UTC))
+	h2 := startHub(t, func(o *Options) { o.DataDir, o.Clock = dir, clk2 })
+	if a := waitFor(h2, ep.ID, 7); a.PerMinute[58] != 7 {
+		t.Errorf("after restart, 40 s later: %v, want the 7 in the previous minute", a.PerMinute[55:])
 	}
 	page, _ := h2.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err := h2.DeleteEvent(context.Background(), page.Events[0].ID); err != nil {
@@ -576,3 +592,37 @@ type noKeychain struct{}
 
 func (noKeychain) Get(string, string) (string, error) { return "", errors.New("no keychain here") }
 func (noKeychain) Set(string, string, string) error   { return errors.New("no keychain here") }
+
+func TestRetentionRunsOnItsSchedule(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	h := startHub(t, func(o *Options) {
+		o.Clock, o.Retention, o.RetentionEvery = clk, &hook.Retention{MaxAge: time.Hour}, time.Minute
+	})
+	ep := createEndpoint(t, h, "old", nil)
+	for range 3 {
+		post(t, h.EndpointURL(ep.ID), []byte("{}"))
+	}
+	count := func() int {
+		p, err := h.Events(context.Background(), hook.EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Events)
+	}
+	due := func(want time.Duration) {
+		t.Helper()
+		testutil.Eventually(t, fmt.Sprintf("retention to be due in %v", want), func() bool {
+			p := clk.Pending()
+			return len(p) == 1 && p[0] == want
+		})
+	}
+	due(5 * time.Second) // soon after start
+	clk.Advance(5 * time.Second)
+	due(time.Minute) // then every RetentionEvery
+	if n := count(); n != 3 {
+		t.Fatalf("young events were removed: %d left", n)
+	}
+	clk.Advance(2 * time.Hour)
+	due(time.Minute)
+	testutil.Eventually(t, "events older than an hour to be removed", func() bool { return count() == 0 })
+}

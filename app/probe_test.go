@@ -7,9 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -25,16 +25,8 @@ func freePort(t *testing.T) string {
 
 func waitProbe(t *testing.T, h *Hub) tunnel.Reachability {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if r := h.Reachability(); !r.Checked.IsZero() {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no probe within 10 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, "a probe to come back", func() bool { return !h.Reachability().Checked.IsZero() })
+	return h.Reachability()
 }
 
 func TestProbeThroughAnExternalURLThatLeadsHere(t *testing.T) {

@@ -78,7 +78,7 @@ func (h *Hub) addSecret(ctx context.Context, id, secret string, grace time.Durat
 		h.log.Warn("a new master key was created for a secret entered again; secrets sealed with the missing key stay unreadable", "key", h.box.Source)
 	}
 	if grace >= 0 {
-		if err := h.store.ExpireSecrets(ctx, id, purposeSigning, time.Now().Add(grace)); err != nil {
+		if err := h.store.ExpireSecrets(ctx, id, purposeSigning, h.opts.Clock.Now().Add(grace)); err != nil {
 			return err
 		}
 	}
@@ -93,7 +93,7 @@ func (h *Hub) applySecret(ctx context.Context, ep hook.Endpoint, given *string) 
 	case given != nil && *given != "":
 		return h.addSecret(ctx, ep.ID, *given, 0)
 	case ep.VerifyScheme != hook.SchemeNone:
-		have, err := h.store.Secrets(ctx, ep.ID, purposeSigning, time.Now())
+		have, err := h.store.Secrets(ctx, ep.ID, purposeSigning, h.opts.Clock.Now())
 		if err != nil || len(have) > 0 {
 			return err
 		}
@@ -119,7 +119,7 @@ func (h *Hub) RotateSecret(ctx context.Context, id string) (string, error) {
 	if err := h.addSecret(ctx, id, secret, RotationGrace); err != nil {
 		return "", err
 	}
-	h.log.Info("secret rotated", "endpoint", id, "previous_valid_until", time.Now().Add(RotationGrace).Format(time.RFC3339))
+	h.log.Info("secret rotated", "endpoint", id, "previous_valid_until", h.opts.Clock.Now().Add(RotationGrace).Format(time.RFC3339))
 	return secret, h.reloadEndpoints(ctx)
 }
 
@@ -128,7 +128,7 @@ func (h *Hub) RevealSecret(ctx context.Context, id string) (string, error) {
 	if _, err := h.Endpoint(id); err != nil {
 		return "", err
 	}
-	secrets, unreadable, err := h.openSecrets(ctx, id, time.Now())
+	secrets, unreadable, err := h.openSecrets(ctx, id, h.opts.Clock.Now())
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -28,17 +30,8 @@ func fakeCloudflared(t *testing.T) string {
 
 func waitTunnel(t *testing.T, h *Hub, want tunnel.State) tunnel.Status {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := h.TunnelStatus()
-		if st.State == want {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel state %+v, want %s", st, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, fmt.Sprintf("the tunnel to be %s", want), func() bool { return h.TunnelStatus().State == want })
+	return h.TunnelStatus()
 }
 
 func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
@@ -80,7 +73,13 @@ func TestExternalURLTakesPriorityOverAQuickTunnel(t *testing.T) {
 	if st := h.TunnelStatus(); st.State != tunnel.StateOnline || st.URL != "https://hooks.example.com" {
 		t.Errorf("status %+v", st)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The external URL is decided when the hub starts: no tunnel runner exists to start one later.
+	h.tunnel.mu.Lock()
+	runner := h.tunnel.stop
+	h.tunnel.mu.Unlock()
+	if runner != nil {
+		t.Error("a tunnel runner was started although an external URL was given")
+	}
 	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
 		t.Error("cloudflared was started although an external URL was given")
 	}

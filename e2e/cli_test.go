@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hooktray/hooktray/internal/testutil"
 )
 
 func TestNewUserFlow(t *testing.T) {
@@ -89,18 +91,19 @@ func TestNewUserFlow(t *testing.T) {
 }
 
 type tailProc struct {
-	out *syncBuffer
+	out, errOut *syncBuffer
 }
 
 func startTail(t *testing.T, dir string) *tailProc {
-	p := &tailProc{out: &syncBuffer{}}
+	p := &tailProc{out: &syncBuffer{}, errOut: &syncBuffer{}}
 	cmd := execCommand(binary, "--data-dir", dir, "events", "tail", "-n", "0")
-	cmd.Stdout = p.out
+	cmd.Stdout, cmd.Stderr = p.out, p.errOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	time.Sleep(300 * time.Millisecond) // let it subscribe
+	// tail says so once its live stream is open, and so subscribed.
+	testutil.Eventually(t, "tail to wait for webhooks", func() bool { return strings.Contains(p.errOut.String(), "Waiting for webhooks") })
 	return p
 }
 

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hooktray/hooktray/clock"
 )
 
 // ErrNoBinary means no cloudflared binary was found.
@@ -96,6 +98,9 @@ type Cloudflared struct {
 	ReadyTimeout time.Duration // default 45 s: not connected by then is reported as failed
 	StopGrace    time.Duration // default 5 s between SIGTERM and kill
 	Cooldown     time.Duration // default 15 min after a rate-limit answer
+	// Clock schedules the restarts and the cool-down (default the system clock); tests give a
+	// fake one and assert on the schedule.
+	Clock clock.Clock
 }
 
 // cooldownFile records until when Cloudflare asked us to stop requesting quick tunnels.
@@ -120,6 +125,7 @@ func (c *Cloudflared) defaults() {
 	if c.Log == nil {
 		c.Log = NewLogBuffer(500)
 	}
+	c.Clock = clock.Or(c.Clock)
 }
 
 func (c *Cloudflared) publish(st Status) {
@@ -137,10 +143,10 @@ func (c *Cloudflared) Run(ctx context.Context) {
 	}
 	failures := 0
 	for {
-		if until := c.cooldownUntil(); time.Now().Before(until) {
+		if until := c.cooldownUntil(); c.Clock.Now().Before(until) {
 			c.publish(Status{State: StateFailed, Error: fmt.Sprintf(
 				"Cloudflare is rate-limiting new quick tunnels; Hooktray tries again at %s", until.Local().Format("15:04"))})
-			if !sleep(ctx, time.Until(until)) {
+			if !c.sleep(ctx, until.Sub(c.Clock.Now())) {
 				break
 			}
 		}
@@ -154,7 +160,7 @@ func (c *Cloudflared) Run(ctx context.Context) {
 			break
 		}
 		if res.rateLimited {
-			c.setCooldown(time.Now().Add(c.Cooldown))
+			c.setCooldown(c.Clock.Now().Add(c.Cooldown))
 			continue
 		}
 		if res.onlineFor > time.Minute {
@@ -163,7 +169,7 @@ func (c *Cloudflared) Run(ctx context.Context) {
 		failures++
 		delay := min(c.MinBackoff<<min(failures-1, 20), c.MaxBackoff)
 		c.publish(Status{State: StateFailed, Error: fmt.Sprintf("%s; retrying in %s", res.reason, delay.Round(time.Second))})
-		if !sleep(ctx, delay) {
+		if !c.sleep(ctx, delay) {
 			break
 		}
 	}
@@ -379,13 +385,12 @@ func freeLoopbackAddr() (string, error) {
 	return addr, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleep waits d on the Clock, or returns false when ctx ends first.
+func (c *Cloudflared) sleep(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-c.Clock.After(d):
 		return true
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hooktray/hooktray/clock"
 )
 
 var fake string // the fake cloudflared, built once
@@ -121,19 +123,23 @@ func TestNamedTunnelKeepsTheTokenOffTheCommandLine(t *testing.T) {
 }
 
 func TestCrashesAreRetriedWithGrowingBackoff(t *testing.T) {
-	c := &Cloudflared{MinBackoff: 100 * time.Millisecond}
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	c := &Cloudflared{MinBackoff: time.Second, MaxBackoff: 6 * time.Second, Clock: clk}
 	statuses, _, _ := run(t, "crash", c)
-	var fails []time.Time
-	for len(fails) < 3 {
+	var schedule []time.Duration
+	for range 5 {
 		s := waitState(t, statuses, StateFailed)
 		if !strings.Contains(s.Error, "exited before connecting") || !strings.Contains(s.Error, "retrying in") {
 			t.Fatalf("failure reason %q", s.Error)
 		}
-		fails = append(fails, time.Now())
+		clk.WaitForWaiters(1) // the runner waits for its next try
+		wait := clk.Pending()[0]
+		schedule = append(schedule, wait)
+		clk.Advance(wait)
 	}
-	first, second := fails[1].Sub(fails[0]), fails[2].Sub(fails[1])
-	if first < 80*time.Millisecond || second < first+50*time.Millisecond {
-		t.Errorf("gaps between restarts %v then %v: not backing off", first, second)
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 6 * time.Second, 6 * time.Second}
+	if fmt.Sprint(schedule) != fmt.Sprint(want) {
+		t.Errorf("waits between restarts %v, want %v (doubling up to the maximum)", schedule, want)
 	}
 }
 
@@ -157,11 +163,15 @@ func TestRateLimitStartsACooldownThatSurvivesRestarts(t *testing.T) {
 	// A new runner (an app restart) waits instead of asking again.
 	args := filepath.Join(t.TempDir(), "args")
 	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
-	statuses, _, _ = run(t, "", &Cloudflared{StateDir: dir})
+	clk := clock.NewFake(time.Now())
+	statuses, _, _ = run(t, "", &Cloudflared{StateDir: dir, Clock: clk})
 	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "tries again at") {
 		t.Errorf("after restart: %+v", s)
 	}
-	time.Sleep(300 * time.Millisecond)
+	clk.WaitForWaiters(1)
+	if wait := clk.Pending()[0]; wait < 59*time.Minute || wait > time.Hour {
+		t.Errorf("the new runner waits %v, want the rest of the hour's cool-down", wait)
+	}
 	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
 		t.Error("cloudflared was started during the cool-down")
 	}

@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -82,18 +82,11 @@ func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *app.Hub) {
 // eventually waits for cond, evaluated on the UI goroutine, to hold.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, what, func() bool {
 		ok := false
 		onUI(func() { ok = cond() })
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ok
+	})
 }
 
 func send(t *testing.T, url, body string, hdr ...string) {

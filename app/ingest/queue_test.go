@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -116,7 +117,7 @@ func TestCloseCommitsWhatIsQueuedAndRefusesMore(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(time.Millisecond)
+	testutil.Eventually(t, "some commits to be done while others are queued", func() bool { return ok.Load() > 0 })
 	q.Close()
 	wg.Wait()
 	if err := q.Commit(newEvent(ep)); !errors.Is(err, ErrStopped) {

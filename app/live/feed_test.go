@@ -70,7 +70,7 @@ func TestSlowSubscriberIsToldWhatItMissed(t *testing.T) {
 func TestCloseEndsNext(t *testing.T) {
 	var f Feed[int]
 	s := f.Subscribe(1)
-	go func() { time.Sleep(20 * time.Millisecond); s.Close() }()
+	go s.Close() // while Next waits, or before it does: either way Next must return ErrClosed
 	if _, err := s.Next(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Next after Close = %v", err)
 	}

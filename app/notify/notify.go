@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -19,12 +20,13 @@ type Notifier struct {
 	// Send shows a notification. It is called from the Notifier's own goroutines.
 	Send   func(title, body string)
 	Window time.Duration // default 10 s
+	Clock  clock.Clock   // default the system clock
 
 	mu       sync.Mutex
 	lastSent time.Time
 	pending  map[string]int // endpoint name → events waiting for the summary
 	alerts   int            // how many of them are alerts
-	timer    *time.Timer
+	timer    clock.Timer
 }
 
 // Wants reports whether ev on ep should be notified: accepted events, filtered by the endpoint's
@@ -56,7 +58,7 @@ func (n *Notifier) Observe(ep hook.Endpoint, ev hook.Event) bool {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	now := time.Now()
+	now := clock.Or(n.Clock).Now()
 	if n.timer == nil && now.Sub(n.lastSent) >= window {
 		n.lastSent = now
 		title, body := single(ep, ev, alert)
@@ -71,7 +73,7 @@ func (n *Notifier) Observe(ep hook.Endpoint, ev hook.Event) bool {
 		n.alerts++
 	}
 	if n.timer == nil {
-		n.timer = time.AfterFunc(window-now.Sub(n.lastSent), n.flush)
+		n.timer = clock.Or(n.Clock).AfterFunc(window-now.Sub(n.lastSent), n.flush)
 	}
 	return alert
 }
@@ -80,7 +82,7 @@ func (n *Notifier) flush() {
 	n.mu.Lock()
 	pending, alerts := n.pending, n.alerts
 	n.pending, n.alerts, n.timer = nil, 0, nil
-	n.lastSent = time.Now()
+	n.lastSent = clock.Or(n.Clock).Now()
 	n.mu.Unlock()
 	total := 0
 	names := make([]string, 0, len(pending))

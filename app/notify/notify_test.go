@@ -2,10 +2,10 @@ package notify
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -33,13 +33,9 @@ func TestWants(t *testing.T) {
 }
 
 func TestABurstBecomesOneSummary(t *testing.T) {
-	var mu sync.Mutex
-	var sent []string
-	n := &Notifier{Window: 200 * time.Millisecond, Send: func(title, body string) {
-		mu.Lock()
-		sent = append(sent, title+" | "+body)
-		mu.Unlock()
-	}}
+	sent := make(chan string, 10)
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	n := &Notifier{Window: 10 * time.Second, Clock: clk, Send: func(title, body string) { sent <- title + " | " + body }}
 	alarm, door := hook.NewEndpoint("alarm"), hook.NewEndpoint("door")
 	alarm.Settings.NotifyOn, door.Settings.NotifyOn = hook.NotifyEvery, hook.NotifyEvery
 	for i := range 300 {
@@ -47,18 +43,30 @@ func TestABurstBecomesOneSummary(t *testing.T) {
 		if i%3 == 0 {
 			ep = door
 		}
-		n.Observe(ep, hook.Event{Status: hook.Accepted, Type: "ALERT", Method: "POST", ReceivedAt: time.Now()})
+		n.Observe(ep, hook.Event{Status: hook.Accepted, Type: "ALERT", Method: "POST", ReceivedAt: clk.Now()})
 	}
-	time.Sleep(500 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(sent) != 2 {
-		t.Fatalf("%d notifications for a burst of 300, want 2: %q", len(sent), sent)
+	if first := <-sent; !strings.HasPrefix(first, "Alert: ALERT on door") {
+		t.Errorf("first: %q", first)
 	}
-	if !strings.HasPrefix(sent[0], "Alert: ALERT on door") {
-		t.Errorf("first: %q", sent[0])
+	// The summary is scheduled for the end of the window, and only then sent.
+	if p := clk.Pending(); len(p) != 1 || p[0] != 10*time.Second {
+		t.Fatalf("pending timers %v, want one summary due in 10 s", p)
 	}
-	if sent[1] != "299 more webhooks, 299 alerts | 200 on alarm, 99 on door" {
-		t.Errorf("summary: %q", sent[1])
+	clk.Advance(10*time.Second - time.Nanosecond)
+	if p := clk.Pending(); len(p) != 1 {
+		t.Fatalf("the summary was due before the window ended (pending %v)", p)
+	}
+	clk.Advance(time.Nanosecond)
+	if summary := <-sent; summary != "299 more webhooks, 299 alerts | 200 on alarm, 99 on door" {
+		t.Errorf("summary: %q", summary)
+	}
+	if p := clk.Pending(); len(p) != 0 {
+		t.Errorf("a timer is left after the summary: %v", p)
+	}
+	// Quiet since: the next one is sent at once, alone.
+	clk.Advance(time.Minute)
+	n.Observe(alarm, hook.Event{Status: hook.Accepted, Type: "ALERT", Method: "POST", ReceivedAt: clk.Now()})
+	if next := <-sent; !strings.HasPrefix(next, "Alert: ALERT on alarm") {
+		t.Errorf("after a quiet minute: %q", next)
 	}
 }

@@ -230,3 +230,10 @@ func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()
 }
+
+// snapshot returns the requests in flight and the body bytes they hold.
+func (a *admission) snapshot() (total int, held int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.total, a.held
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
 )
 
 // endpoints is a directory of several endpoints.
@@ -73,30 +74,13 @@ func stalled(t *testing.T, base, endpoint string, announced, sent int, header st
 	return conn
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func (a *admission) snapshot() (total int, held int64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.total, a.held
-}
-
 func TestAnnouncedLengthCostsNothingUntilSent(t *testing.T) {
 	ep := hook.NewEndpoint("a")
 	r, base := serve(t, endpoints{ep.ID: ep}, &recorder{}, Options{})
 	for range 50 {
 		stalled(t, base, ep.ID, 10<<20, 1, "")
 	}
-	eventually(t, "50 requests are reading their bodies", func() bool { n, _ := r.adm.snapshot(); return n == 50 })
+	testutil.Eventually(t, "50 requests are reading their bodies", func() bool { n, _ := r.adm.snapshot(); return n == 50 })
 	if _, held := r.adm.snapshot(); held > 50*poolBufSize {
 		t.Errorf("50 requests that sent one byte hold %d bytes of budget, want ≤ %d", held, 50*poolBufSize)
 	}
@@ -110,7 +94,7 @@ func TestBodyBudgetRefusesWith503AndComesBack(t *testing.T) {
 	for range 4 {
 		conns = append(conns, stalled(t, base, ep.ID, 1<<20, 1, ""))
 	}
-	eventually(t, "the budget is taken", func() bool { _, held := r.adm.snapshot(); return held == 4*poolBufSize })
+	testutil.Eventually(t, "the budget is taken", func() bool { _, held := r.adm.snapshot(); return held == 4*poolBufSize })
 
 	resp, err := http.Post(base+Prefix+ep.ID, "application/json", strings.NewReader(`{"a":1}`))
 	if err != nil {
@@ -123,7 +107,7 @@ func TestBodyBudgetRefusesWith503AndComesBack(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	eventually(t, "the budget is given back", func() bool { n, held := r.adm.snapshot(); return n == 0 && held == 0 })
+	testutil.Eventually(t, "the budget is given back", func() bool { n, held := r.adm.snapshot(); return n == 0 && held == 0 })
 	resp, err = http.Post(base+Prefix+ep.ID, "application/json", strings.NewReader(`{"a":2}`))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +132,7 @@ func TestLargeBodyGrowsWithinBudget(t *testing.T) {
 	if resp.StatusCode != 200 || len(evs) != 1 || string(evs[0].Body) != want || evs[0].Size != int64(len(want)) {
 		t.Fatalf("answered %d, stored %d events", resp.StatusCode, len(evs))
 	}
-	eventually(t, "the budget is given back", func() bool { _, held := r.adm.snapshot(); return held == 0 })
+	testutil.Eventually(t, "the budget is given back", func() bool { _, held := r.adm.snapshot(); return held == 0 })
 }
 
 func TestSlowBodyIsCutOff(t *testing.T) {
@@ -195,7 +179,7 @@ func TestFloodOnOneEndpointLeavesOthersServed(t *testing.T) {
 					}
 				}()
 			}
-			eventually(t, "the flood holds its share", func() bool {
+			testutil.Eventually(t, "the flood holds its share", func() bool {
 				n, _ := r.adm.snapshot()
 				return n == r.adm.maxPair || n == r.adm.maxEndpoint
 			})

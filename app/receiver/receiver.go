@@ -17,6 +17,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/eventtype"
 	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -59,6 +60,7 @@ type Options struct {
 	IdleTimeout       time.Duration // default 2 min between keep-alive requests
 	MaxHeaderBytes    int           // default 64 KiB; larger headers get 431
 	Logger            *slog.Logger  // default slog.Default()
+	Clock             clock.Clock   // stamps events (default the system clock)
 	// ProbeSecret, when set, makes ProbePrefix+ProbeSecret answer reachability probes.
 	ProbeSecret string
 }
@@ -100,6 +102,7 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Clock = clock.Or(o.Clock)
 }
 
 // Receiver is the http.Handler for webhooks.
@@ -114,6 +117,12 @@ type Receiver struct {
 func New(dir Directory, store Committer, opts Options) *Receiver {
 	opts.setDefaults()
 	return &Receiver{dir: dir, store: store, opts: opts, adm: newAdmission(&opts)}
+}
+
+// InFlight is how many requests are being received right now.
+func (r *Receiver) InFlight() int {
+	n, _ := r.adm.snapshot()
+	return n
 }
 
 // Server returns an http.Server for r with the hardened limits of its Options.
@@ -184,7 +193,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	ev := &hook.Event{
 		EndpointID: ep.ID,
-		ReceivedAt: start.UTC(),
+		ReceivedAt: r.opts.Clock.Now().UTC(),
 		Method:     req.Method,
 		Path:       req.URL.EscapedPath(),
 		Query:      req.URL.RawQuery,

@@ -52,7 +52,7 @@ func (h *Hub) startTunnel(ctx context.Context) {
 	var cf *tunnel.Cloudflared
 	switch {
 	case o.PublicURL != "" && mode != tunnel.Token:
-		// An external URL the user already has wins over any tunnel (as in the Diagral seed).
+		// An external URL the user already has wins over any tunnel.
 		st.State, st.URL = tunnel.StateOnline, strings.TrimRight(o.PublicURL, "/")
 	case mode == tunnel.External:
 		st.State, st.Error = tunnel.StateFailed, "the external tunnel mode needs the public URL you already have (reverse proxy, port forward)"
@@ -72,7 +72,7 @@ func (h *Hub) startTunnel(ctx context.Context) {
 			Binary: bin, Mode: mode, Token: o.Token, Hostname: o.PublicURL,
 			Origin: h.recvURL, StateDir: h.opts.DataDir, Log: h.tunnel.log, Watchdog: watchdogExe(),
 			OnStatus: h.setTunnel,
-			// Leaves time within the 5 s a stopping Hooktray has (CONTRACT.md).
+			// Leaves time within the 5 s in which a stopping Hooktray exits.
 			StopGrace: 3 * time.Second,
 		}
 		st.State = tunnel.StateStarting

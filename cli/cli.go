@@ -18,7 +18,7 @@ import (
 	"github.com/hooktray/hooktray/tunnel"
 )
 
-// Exit codes, as CONTRACT.md fixes them.
+// Exit codes, which scripts rely on (docs/api.md).
 const (
 	exitOK    = 0
 	exitFail  = 1 // the operation failed

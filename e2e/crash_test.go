@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/storage"
 )
 
@@ -44,7 +45,7 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 			defer wg.Done()
 			for !stop.Load() {
 				body := fmt.Sprintf(`{"worker":%d,"seq":%d}`, w, seq.Add(1))
-				code, err := s.post(*base.Load()+path, body)
+				code, err := postJSON(*base.Load()+path, body)
 				if err != nil {
 					time.Sleep(5 * time.Millisecond) // server down: try again soon
 					continue
@@ -60,10 +61,14 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	const kills = 5
+	// Kill at a random point of the load: after a random number of further answers.
+	progress := func(n int64) {
+		target := answers.Load() + n
+		testutil.Eventually(t, fmt.Sprintf("%d more answers", n), func() bool { return answers.Load() >= target })
+	}
 	for i := range kills {
-		time.Sleep(time.Duration(150+rng.IntN(500)) * time.Millisecond)
-		s.cmd.Process.Kill() // SIGKILL: no shutdown code runs
-		s.cmd.Process.Wait()
+		progress(int64(200 + rng.IntN(2000)))
+		s.kill() // SIGKILL: no shutdown code runs
 		var err error
 		s, err = tryServe(t, dir)
 		if err != nil {
@@ -74,7 +79,7 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 		t.Cleanup(s.kill)
 		base.Store(&s.receiver)
 	}
-	time.Sleep(300 * time.Millisecond)
+	progress(500)
 	stop.Store(true)
 	wg.Wait()
 	if code, _ := s.stop(); code != 0 {

@@ -269,6 +269,7 @@ func TestCloudflaredDiesWithHooktray(t *testing.T) {
 	}
 
 	s.cmd.Process.Kill() // kill -9
+	<-s.exited
 	start := time.Now()
 	for alive(pid) {
 		if time.Since(start) > 2*time.Second {

@@ -97,6 +97,8 @@ type server struct {
 	stderr   *syncBuffer
 	receiver string
 	api      string
+	exited   chan struct{} // closed once the process has exited and been waited for
+	code     int           // its exit code, once exited is closed
 }
 
 func startServe(t *testing.T, dataDir string, extra ...string) *server {
@@ -117,9 +119,12 @@ func tryServe(t *testing.T, dataDir string, extra ...string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s := &server{t: t, dataDir: dataDir, cmd: cmd, stderr: &stderr}
+	s := &server{t: t, dataDir: dataDir, cmd: cmd, stderr: &stderr, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		s.code = cmd.ProcessState.ExitCode()
+		close(s.exited)
+	}()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var rt struct {
@@ -129,12 +134,11 @@ func tryServe(t *testing.T, dataDir string, extra ...string) (*server, error) {
 		b, err := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
 		if err == nil && json.Unmarshal(b, &rt) == nil && rt.PID == cmd.Process.Pid {
 			s.receiver, s.api = rt.Receiver, rt.API
-			go func() { <-exited }()
 			return s, nil
 		}
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("serve exited (%v): %s", err, stderr.String())
+		case <-s.exited:
+			return nil, fmt.Errorf("serve exited (%d): %s", s.code, stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -144,32 +148,28 @@ func tryServe(t *testing.T, dataDir string, extra ...string) (*server, error) {
 	}
 }
 
+// kill ends the process with SIGKILL, as a crash would, and waits until it is gone.
 func (s *server) kill() {
-	if s.cmd.ProcessState == nil {
-		s.cmd.Process.Kill()
-		for range 100 {
-			if s.cmd.ProcessState != nil {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	s.cmd.Process.Kill()
+	<-s.exited
 }
 
-// stop sends SIGTERM and waits for the exit code.
+// stop sends SIGTERM and waits for the exit code (-1 if it has not exited within 10 s).
 func (s *server) stop() (int, time.Duration) {
 	start := time.Now()
 	s.cmd.Process.Signal(os.Interrupt)
-	for range 1000 {
-		if st := s.cmd.ProcessState; st != nil {
-			return st.ExitCode(), time.Since(start)
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-s.exited:
+		return s.code, time.Since(start)
+	case <-time.After(10 * time.Second):
+		return -1, time.Since(start)
 	}
-	return -1, time.Since(start)
 }
 
-func (s *server) post(url, body string) (int, error) {
+func (s *server) post(url, body string) (int, error) { return postJSON(url, body) }
+
+// postJSON posts body to url and returns the answer's status.
+func postJSON(url, body string) (int, error) {
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		return 0, err

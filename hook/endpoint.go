@@ -72,7 +72,7 @@ type Settings struct {
 	AlertTypes []string `json:"alert_types"`
 	Verify     VerifySettings
 	// Route makes this endpoint a router: requests go to the endpoints whose Keys hold the value
-	// found by the key path, or the query parameter (Homey's webhook forwarding, seed 001).
+	// found by the key path, or the query parameter, as Homey's webhook forwarding does.
 	Route RouteSettings
 	// Keys are this endpoint's values for routers ($key / $keys).
 	Keys []string

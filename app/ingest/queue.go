@@ -70,8 +70,9 @@ func New(store Store, opts Options) *Queue {
 
 // Commit stores ev durably and returns once it is committed (ev.ID set, and ev.Status possibly
 // changed to Duplicate), or with the storage error that prevented it. The caller must not touch
-// ev until Commit returns. It does not give up when ctx ends: a request already queued is
-// committed regardless, so an acknowledged request and the database always agree.
+// ev until Commit returns. It takes no context and cannot be abandoned: a request once queued is
+// committed, even while the queue closes, so an acknowledged request and the database always
+// agree. The Committed callback may still read ev's fields (not its body) after Commit returns.
 func (q *Queue) Commit(ev *hook.Event) error {
 	select {
 	case <-q.stop:

@@ -14,8 +14,8 @@ import (
 // with -tags nogui for a headless binary without Fyne and its system libraries.
 func desktopApp() func(context.Context, app.Options, bool) error {
 	return func(ctx context.Context, opts app.Options, hidden bool) error {
-		start := func(ctx context.Context, t tunnel.Settings, showWindow func()) (ui.Core, error) {
-			opts.Tunnel, opts.ShowWindow = t, showWindow
+		start := func(ctx context.Context, t tunnel.Settings, showWindow, hideWindow func()) (ui.Core, error) {
+			opts.Tunnel, opts.ShowWindow, opts.HideWindow = t, showWindow, hideWindow
 			hub, err := app.Start(ctx, opts)
 			if err != nil {
 				return nil, err

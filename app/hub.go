@@ -59,6 +59,9 @@ type Options struct {
 	// ShowWindow, when set, is what a second launch asks the running instance to do (through the
 	// admin API): the desktop app shows its window.
 	ShowWindow func()
+	// HideWindow, when set, closes the desktop app's window to the tray (for scripts and the
+	// desktop benchmark, through the admin API).
+	HideWindow func()
 }
 
 // Hub is a running Hooktray core. Create it with Start; stop it with Stop.
@@ -198,7 +201,7 @@ func (h *Hub) start(ctx context.Context) error {
 	h.recvSrv = rcv.Server()
 	h.recvSrv.ConnState = h.unused[0].track
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
-	apiHandler.ShowWindow = h.opts.ShowWindow
+	apiHandler.ShowWindow, apiHandler.HideWindow = h.opts.ShowWindow, h.opts.HideWindow
 	h.api = apiHandler
 	h.apiSrv = &http.Server{
 		Handler:           apiHandler,

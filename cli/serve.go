@@ -82,6 +82,24 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 	}
 }
 
+// cpuProfile writes a CPU profile of the whole run to $HOOKTRAY_CPUPROFILE, for benchmarks
+// (bench/README.md); stop ends it.
+func cpuProfile() (stop func(), err error) {
+	path := os.Getenv("HOOKTRAY_CPUPROFILE")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func (c *command) serve(ctx context.Context, args []string) error {
 	fs, options := c.serveFlags("serve")
 	pos, err := fs.parse(args)
@@ -95,6 +113,11 @@ func (c *command) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stop, err := cpuProfile()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	return Serve(ctx, opts, c.env.Stderr)
 }
 
@@ -120,6 +143,11 @@ func (c *command) start(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.env.Stderr, instance.HandOver(ctx, opts.Hub.DataDir))
 		return nil
 	}
+	stop, err := cpuProfile()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	switch {
 	case c.env.GUI == nil:
 		fmt.Fprintln(c.env.Stderr, "hooktray: this build has no desktop app; running headless as `hooktray serve` does")
@@ -145,18 +173,6 @@ func displayAvailable() bool {
 func Serve(ctx context.Context, opts ServeOptions, stderr interface{ Write([]byte) (int, error) }) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if path := os.Getenv("HOOKTRAY_CPUPROFILE"); path != "" {
-		// For benchmarks (bench/README.md): a CPU profile of the whole run, written on exit.
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	hub, err := app.Start(ctx, opts.Hub)
 	if err != nil {
 		var running *instance.ErrRunning

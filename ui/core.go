@@ -49,5 +49,6 @@ type Core interface {
 }
 
 // Launch starts the core for the desktop app with the tunnel settings t; showWindow is what a
-// second launch of Hooktray asks the running one to do. main supplies it (app.Start).
-type Launch func(ctx context.Context, t tunnel.Settings, showWindow func()) (Core, error)
+// second launch of Hooktray asks the running one to do, hideWindow closes the window to the tray
+// (both reachable through the admin API). main supplies it (app.Start).
+type Launch func(ctx context.Context, t tunnel.Settings, showWindow, hideWindow func()) (Core, error)

@@ -27,7 +27,9 @@ type endpointList struct {
 	items    []hook.Endpoint
 	list     *widget.List
 	add      *widget.Button
-	selected string // endpoint id, "" for all
+	selected string    // endpoint id, "" for all
+	drawn    time.Time // when the activity was last redrawn
+	later    bool      // a redraw is scheduled for the end of the second
 	content  fyne.CanvasObject
 }
 
@@ -155,7 +157,28 @@ func (l *endpointList) reload() {
 }
 
 // refreshActivity redraws counts, times and charts.
-func (l *endpointList) refreshActivity() { l.list.Refresh() }
+//
+// Counts and charts come from the core's in-memory counters; they are redrawn at most once a
+// second, whatever the event rate: a per-minute chart has nothing new to show more often.
+func (l *endpointList) refreshActivity() {
+	since := time.Since(l.drawn)
+	switch {
+	case since >= time.Second:
+		l.drawn = time.Now()
+		l.list.Refresh()
+	case !l.later:
+		// The last of a burst is drawn too, a moment later.
+		l.later = true
+		time.AfterFunc(time.Second-since, func() {
+			l.u.do(func() {
+				l.later = false
+				if l.u.visible.Load() {
+					l.refreshActivity()
+				}
+			})
+		})
+	}
+}
 
 // name returns an endpoint's name for display, also for deleted endpoints' old events.
 func (l *endpointList) name(id string) string {

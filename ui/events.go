@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -15,9 +17,13 @@ import (
 )
 
 const (
-	pageSize   = 200   // events read per page
-	maxInView  = 20000 // events held in memory; older ones are paged in again when scrolled to
+	pageSize   = 200  // events read per page
+	maxInView  = 2000 // events held in memory; older ones are paged in again when scrolled to
 	allChoices = "All"
+	// burstRows is how many new events one refresh may add to the top of the list by itself;
+	// more, or any while the list is scrolled down, wait behind the "N new events" bar so rows do
+	// not move under the user's pointer.
+	burstRows = 20
 )
 
 // logColumns are the widths of the log's columns; the endpoint column takes what is left.
@@ -41,7 +47,11 @@ type eventLog struct {
 	typ    *widget.Entry
 
 	events   []hook.Event // summaries, newest first
-	next     int64        // cursor of the next older page, 0 when none
+	pending  []hook.Event // live events not yet shown (newest first), behind the "new events" bar
+	overflow bool         // more arrived than pending holds: showing them means a reload
+	watching bool         // watchScroll is waiting for the list to be scrolled to the top
+	newBar   *widget.Button
+	next     int64 // cursor of the next older page, 0 when none
 	loading  bool
 	gen      int   // bumped by every reload, so late answers of an older query are dropped
 	selected int64 // the event shown in the detail pane
@@ -72,18 +82,27 @@ func newEventLog(u *UI) *eventLog {
 
 	l.list = widget.NewList(func() int { return len(l.events) }, newEventRow, l.updateRow)
 	l.list.OnSelected = func(id widget.ListItemID) {
+		// The selection is kept by event id and drawn by the rows themselves: the list's own is by
+		// index, and would have to move (and redraw everything) with every new row on top.
+		l.list.UnselectAll()
 		if id < len(l.events) && l.events[id].ID != l.selected {
 			l.selected = l.events[id].ID
+			l.list.Refresh()
 			l.OnSelected(l.selected)
 		}
 	}
+	l.newBar = widget.NewButtonWithIcon("", theme.MoveUpIcon(), l.showPending)
+	l.newBar.Importance = widget.HighImportance
+	l.newBar.Hide()
 	l.summary = widget.NewLabel("")
 	l.summary.SizeName = theme.SizeNameCaptionText
 	l.empty = container.NewCenter()
 	header := container.New(logColumns, caption("Time"), caption("Method"), caption("Endpoint"),
 		caption("Type"), caption("Status"), caption("Size"))
 	filters := container.NewVBox(l.search, container.NewGridWithColumns(3, l.status, l.method, l.typ))
-	l.body = container.NewStack(container.NewBorder(header, l.summary, nil, nil, l.list), l.empty)
+	// The "N new events" bar floats over the top of the list, so its coming and going moves no row.
+	rows := container.NewStack(l.list, container.NewVBox(container.NewCenter(l.newBar)))
+	l.body = container.NewStack(container.NewBorder(header, l.summary, nil, nil, rows), l.empty)
 	l.content = container.NewBorder(filters, nil, nil, nil, l.body)
 	return l
 }
@@ -98,6 +117,7 @@ func caption(s string) *widget.Label {
 type eventRow struct {
 	widget.BaseWidget
 	time, method, endpoint, typ, status, size *widget.Label
+	selected                                  *canvas.Rectangle
 	box                                       *fyne.Container
 }
 
@@ -107,18 +127,30 @@ func newEventRow() fyne.CanvasObject {
 	objs := make([]fyne.CanvasObject, len(labels))
 	for i, p := range labels {
 		*p = widget.NewLabel("")
-		(*p).Truncation = fyne.TextTruncateEllipsis
 		objs[i] = *p
 	}
+	// Only the columns whose text can be long truncate: fitting text to a width shapes it again
+	// and again, the most expensive thing a row does.
+	r.endpoint.Truncation, r.typ.Truncation = fyne.TextTruncateEllipsis, fyne.TextTruncateEllipsis
 	r.time.TextStyle = fyne.TextStyle{Monospace: true}
 	r.method.TextStyle = fyne.TextStyle{Bold: true}
 	r.size.Alignment = fyne.TextAlignTrailing
-	r.box = container.New(logColumns, objs...)
+	r.selected = canvas.NewRectangle(theme.Color(theme.ColorNameSelection))
+	r.selected.Hide()
+	r.box = container.NewStack(r.selected, container.New(logColumns, objs...))
 	r.ExtendBaseWidget(r)
 	return r
 }
 
 func (r *eventRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
+
+// setText changes a cell only when its text changes: when rows shift by one, most cells (the
+// endpoint, the type, the status) show what they showed, and need no new layout.
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
+}
 
 func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(l.events) {
@@ -129,18 +161,25 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	ev := l.events[id]
 	r := o.(*eventRow)
-	r.time.SetText(ev.ReceivedAt.Local().Format("15:04:05"))
-	r.method.SetText(ev.Method)
-	r.endpoint.SetText(l.NameOf(ev.EndpointID))
+	setText(r.time, ev.ReceivedAt.Local().Format("15:04:05"))
+	setText(r.method, ev.Method)
+	setText(r.endpoint, l.NameOf(ev.EndpointID))
 	typ := ev.Type
 	if typ == "" {
 		typ = "–"
 	}
-	r.typ.SetText(typ)
+	setText(r.typ, typ)
 	status, importance := statusText(ev)
-	r.status.Importance = importance
-	r.status.SetText(status)
-	r.size.SetText(hook.Bytes(ev.Size).String())
+	if r.status.Importance != importance {
+		r.status.Importance = importance
+		r.status.Refresh()
+	}
+	setText(r.status, status)
+	setText(r.size, hook.Bytes(ev.Size).String())
+	if sel := ev.ID == l.selected; sel != r.selected.Visible() {
+		r.selected.Hidden = !sel
+		r.selected.Refresh()
+	}
 }
 
 // statusText is an event's status as the log shows it: the answer and, for refusals, why.
@@ -213,10 +252,11 @@ func (l *eventLog) reloadSoon() {
 // reload reads the newest page for the current filters in the background.
 func (l *eventLog) reload() {
 	l.gen++
+	l.clearPending()
 	l.fetch(l.query(), func(page hook.Page) {
 		l.events, l.next = page.Events, page.Next
 		l.list.Refresh()
-		l.restoreSelection()
+		l.selectFirstIfNone()
 	})
 }
 
@@ -256,7 +296,9 @@ func (l *eventLog) fetch(q hook.EventQuery, apply func(hook.Page)) {
 	}()
 }
 
-// prepend adds live events (oldest first, as published) to the top of the list.
+// prepend takes live events (oldest first, as published). At the top of the list, a few at a
+// time go straight in; a burst, or any while the user has scrolled down, waits behind the
+// "N new events" bar, so the rows under the pointer stay where they are.
 func (l *eventLog) prepend(evs []hook.Event) {
 	var fresh []hook.Event
 	for i := len(evs) - 1; i >= 0; i-- {
@@ -264,30 +306,90 @@ func (l *eventLog) prepend(evs []hook.Event) {
 			fresh = append(fresh, evs[i])
 		}
 	}
-	if len(fresh) == 0 {
+	atTop := l.list.GetScrollOffset() <= 0
+	switch {
+	case len(fresh) == 0 && (len(l.pending) == 0 || !atTop):
+		return
+	case atTop && len(l.pending)+len(fresh) <= burstRows && !l.overflow:
+		l.show(append(fresh, l.pending...))
+		l.clearPending()
+	default:
+		l.pending = append(fresh, l.pending...)
+		if len(l.pending) > maxInView {
+			l.pending, l.overflow = l.pending[:maxInView], true
+		}
+		l.newBar.SetText(fmt.Sprintf("%s — show them", plural(int64(len(l.pending)), "new event", "new events")))
+		l.newBar.Show()
+		l.watchScroll()
+	}
+}
+
+// watchScroll takes the waiting events in once the user scrolls back to the top, checking twice
+// a second while some wait (the list tells nobody when it scrolls).
+func (l *eventLog) watchScroll() {
+	if l.watching {
 		return
 	}
+	l.watching = true
+	time.AfterFunc(500*time.Millisecond, func() {
+		l.u.do(func() {
+			l.watching = false
+			switch {
+			case len(l.pending) == 0 && !l.overflow:
+			case l.list.GetScrollOffset() <= 0:
+				l.showPending()
+			default:
+				l.watchScroll()
+			}
+		})
+	})
+}
+
+// show puts events (newest first) on top of the list.
+func (l *eventLog) show(fresh []hook.Event) {
 	l.events = append(fresh, l.events...)
 	if len(l.events) > maxInView {
 		l.events = l.events[:maxInView]
 		l.next = l.events[len(l.events)-1].ID
 	}
 	l.list.Refresh()
-	l.restoreSelection()
+	l.selectFirstIfNone()
 	l.updateEmptyState()
 }
 
-// restoreSelection keeps the selected event selected when rows move.
-func (l *eventLog) restoreSelection() {
-	for i, ev := range l.events {
-		if ev.ID == l.selected {
-			l.list.Select(i)
-			return
-		}
+// showPending is the "N new events" bar: the waiting events go on top and the list scrolls there.
+func (l *eventLog) showPending() {
+	if l.overflow {
+		l.reload()
+	} else {
+		l.show(l.pending)
+		l.clearPending()
 	}
-	if len(l.events) > 0 && l.selected == 0 {
-		l.list.Select(0)
+	l.list.ScrollToTop()
+}
+
+func (l *eventLog) clearPending() {
+	l.pending, l.overflow = nil, false
+	if l.newBar != nil {
+		l.newBar.Hide()
 	}
+}
+
+// selectFirstIfNone shows the newest event when none is selected yet.
+func (l *eventLog) selectFirstIfNone() {
+	if l.selected == 0 && len(l.events) > 0 {
+		l.selected = l.events[0].ID
+		l.list.Refresh()
+		l.OnSelected(l.selected)
+	}
+}
+
+// release drops what the log holds while the window is closed; reload brings it back. The
+// selection and the scroll position are kept.
+func (l *eventLog) release() {
+	l.events, l.next = nil, 0
+	l.clearPending()
+	l.gen++ // answers of loads under way are for a list no longer shown
 }
 
 // endpointsChanged redraws names and the empty state after endpoints changed.
@@ -357,5 +459,5 @@ func (l *eventLog) setEmpty(objs ...fyne.CanvasObject) {
 // clearSelection forgets the selected event (it was deleted, say).
 func (l *eventLog) clearSelection() {
 	l.selected = 0
-	l.list.UnselectAll()
+	l.list.Refresh()
 }

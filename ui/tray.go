@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -13,9 +14,10 @@ import (
 // tray is the system tray icon and menu. The menu is rebuilt from the hub's state whenever that
 // changes; menuModel is what tests exercise (the tray itself is not in the test driver).
 type tray struct {
-	u    *UI
-	desk desktop.App // nil where the driver has no tray
-	icon string      // the name of the icon last set, so it is only replaced when the state changes
+	u     *UI
+	desk  desktop.App // nil where the driver has no tray
+	icon  string      // the name of the icon last set, so it is only replaced when the state changes
+	shown string      // the menu last set, as menuText
 }
 
 func newTray(u *UI) *tray {
@@ -29,7 +31,12 @@ func (t *tray) refresh() {
 	if t.desk == nil {
 		return
 	}
-	t.desk.SetSystemTrayMenu(t.menuModel())
+	// Most refreshes (a new event) change nothing the tray shows: the menu is handed to the
+	// system tray only when it reads differently.
+	if m := t.menuModel(); menuText(m) != t.shown {
+		t.shown = menuText(m)
+		t.desk.SetSystemTrayMenu(m)
+	}
 	if name, icon := t.iconFor(); name != t.icon {
 		t.icon = name
 		t.desk.SetSystemTrayIcon(fyne.NewStaticResource("tray-"+name+".png", icon))
@@ -156,4 +163,13 @@ func (t *tray) menuModel() *fyne.Menu {
 	}
 	items = append(items, fyne.NewMenuItem("Open Hooktray", u.ShowWindow), quit)
 	return fyne.NewMenu("Hooktray", items...)
+}
+
+// menuText is what a menu says: its items' labels and states, one a line.
+func menuText(m *fyne.Menu) string {
+	var b strings.Builder
+	for _, it := range m.Items {
+		fmt.Fprintf(&b, "%s|%v|%v|%v\n", it.Label, it.Checked, it.Disabled, it.IsSeparator)
+	}
+	return b.String()
 }

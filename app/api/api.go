@@ -89,8 +89,9 @@ type Server struct {
 	hosts     map[string]bool
 	log       *slog.Logger
 	mux       *http.ServeMux
-	// ShowWindow, when set, handles POST /api/v1/window/show (the desktop app's second launch).
-	ShowWindow func()
+	// ShowWindow and HideWindow, when set, handle POST /api/v1/window/show (the desktop app's
+	// second launch) and /window/hide (close to the tray, for scripts and benchmarks).
+	ShowWindow, HideWindow func()
 
 	streams       chan struct{}      // one token per open live stream: at most MaxStreams
 	streamsCtx    context.Context    // ends when CloseStreams is called
@@ -132,7 +133,8 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
 	s.mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
 	s.mux.HandleFunc("POST /api/v1/events/{id}/replay", s.replay)
-	s.mux.HandleFunc("POST /api/v1/window/show", s.showWindow)
+	s.mux.HandleFunc("POST /api/v1/window/show", s.windowAction(func() func() { return s.ShowWindow }))
+	s.mux.HandleFunc("POST /api/v1/window/hide", s.windowAction(func() func() { return s.HideWindow }))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
 	})
@@ -320,13 +322,18 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apijson.ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
 }
 
-func (s *Server) showWindow(w http.ResponseWriter, r *http.Request) {
-	if s.ShowWindow == nil {
-		writeError(w, http.StatusConflict, "this instance runs headless (hooktray serve) and has no window")
-		return
+// windowAction handles a window route with the action that action returns (read per request:
+// the desktop app sets it after the API starts).
+func (s *Server) windowAction(action func() func()) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		do := action()
+		if do == nil {
+			writeError(w, http.StatusConflict, "this instance runs headless (hooktray serve) and has no window")
+			return
+		}
+		do()
+		w.WriteHeader(http.StatusNoContent)
 	}
-	s.ShowWindow()
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func eventID(w http.ResponseWriter, r *http.Request) (int64, bool) {

@@ -1,7 +1,9 @@
 // Command gui measures the desktop app under Xvfb beside a minimal Fyne window measured the same
-// way in the same run: launch-to-window time, CPU while idle for a while, and resident memory,
-// with Hooktray hidden to the tray and 100,000 events in its history. It prints figures and
-// ratios; it asserts nothing. Needs Xvfb and xdotool (make bench installs them on Debian).
+// way in the same run: launch-to-window time, CPU while idle, and resident memory with 100,000
+// events in its history; then CPU and memory while a steady stream of webhooks arrives, for
+// `serve`, the app started hidden, the app shown and then closed, and the app shown (with the
+// time from a click on a row to its detail). It prints figures and ratios against the targets;
+// it asserts nothing. Needs Xvfb and xdotool (make bench installs them on Debian).
 package main
 
 import (
@@ -11,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,8 +28,14 @@ func main() {
 	events := flag.Int("events", 100_000, "events in Hooktray's history")
 	idle := flag.Duration("idle", 30*time.Second, "how long CPU is measured while idle")
 	dir := flag.String("dir", "bench/out/gui", "where the history is kept between runs")
+	rates := flag.String("rates", "20,200", "webhooks per second to stream, comma-separated")
+	streamFor := flag.Duration("stream", 30*time.Second, "how long each stream lasts (10m shows whether memory follows it)")
 	flag.Parse()
 	if err := run(*hooktray, *minimal, *dir, *events, *idle); err != nil {
+		fmt.Fprintln(os.Stderr, "gui:", err)
+		os.Exit(1)
+	}
+	if err := runStreams(*hooktray, *minimal, *rates, *streamFor); err != nil {
 		fmt.Fprintln(os.Stderr, "gui:", err)
 		os.Exit(1)
 	}
@@ -149,3 +159,60 @@ func stop(cmd *exec.Cmd) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func mib(n int64) float64        { return float64(n) / (1 << 20) }
+
+// runStreams measures every scenario at every rate, beside the minimal window idle as long.
+func runStreams(hooktray, minimal, rates string, d time.Duration) error {
+	display, stopX, err := startXvfb()
+	if err != nil {
+		return err
+	}
+	defer stopX()
+	env := append(os.Environ(), "DISPLAY="+display)
+	minCPU, minRSS, err := idleCost(env, d, minimal)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nstreams: small JSON webhooks at a steady rate for %s, under Xvfb (software OpenGL)\n", d)
+	fmt.Printf("  %-16s %6s  %7s  %9s  %9s  %s\n", "", "rate/s", "CPU %", "RSS MiB", "after MiB", "")
+	fmt.Printf("  %-16s %6s  %7.1f  %9.1f\n", "minimal window", "idle", minCPU, mib(minRSS))
+	got := map[scenario]map[int]streamResult{}
+	for _, field := range strings.Split(rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || rate <= 0 {
+			return fmt.Errorf("bad rate %q", field)
+		}
+		for _, sc := range []scenario{headless, hidden, closed, shown} {
+			r, err := measureStream(env, hooktray, sc, rate, d)
+			if err != nil {
+				return fmt.Errorf("%s at %d/s: %w", sc, rate, err)
+			}
+			if got[sc] == nil {
+				got[sc] = map[int]streamResult{}
+			}
+			got[sc][rate] = r
+			extra := ""
+			if len(r.clicks) > 0 {
+				extra = fmt.Sprintf("click to detail: median %.0f ms, max %.0f ms (%d clicks)", ms(median(r.clicks)), ms(slices.Max(r.clicks)), len(r.clicks))
+			}
+			if r.rssFirstMin > 0 {
+				extra += fmt.Sprintf(" RSS end/first minute %.2f", float64(r.rss)/float64(r.rssFirstMin))
+			}
+			fmt.Printf("  %-16s %6d  %7.1f  %9.1f  %9.1f  %s\n", sc, rate, r.cpu, mib(r.rss), mib(r.rssAfter), extra)
+		}
+	}
+	fmt.Println("\ntargets:")
+	if r, ok := got[closed][20]; ok {
+		fmt.Printf("  closed at 20/s: %.1f %% CPU (target ≤ 5 %%; hidden: %.1f %%)\n", r.cpu, got[hidden][20].cpu)
+		fmt.Printf("  closed, RSS after the stream / minimal window: %.2f (target ≤ 1.30)\n", float64(r.rssAfter)/float64(minRSS))
+	}
+	if r, ok := got[shown][20]; ok {
+		fmt.Printf("  shown at 20/s: %.1f %% CPU (target ≤ 25 %%)\n", r.cpu)
+	}
+	if r, ok := got[shown][200]; ok {
+		fmt.Printf("  shown at 200/s: %.1f %% CPU (target ≤ 40 %%); click to detail max %.0f ms (target ≤ 150 ms)\n", r.cpu, ms(slices.Max(append(r.clicks, 0))))
+		if r.rssFirstMin > 0 {
+			fmt.Printf("  shown at 200/s: RSS at the end / after the first minute %.2f (target ≤ 1.30)\n", float64(r.rss)/float64(r.rssFirstMin))
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -359,4 +360,74 @@ func TestEditorSetsUpVerification(t *testing.T) {
 	if s, err := hub.RevealSecret(context.Background(), ep.ID); err != nil || s != "whsec_from_the_dashboard" {
 		t.Errorf("secret %q %v", s, err)
 	}
+}
+
+func TestClosedWindowDoesNoGUIWorkAndCatchesUpInOneGo(t *testing.T) {
+	u, hub := newTestUI(t)
+	ep := mustCreate(t, hub, "sensors")
+	for range 3 {
+		send(t, hub.EndpointURL(ep.ID), `{"type":"location"}`)
+	}
+	eventually(t, "the first events are listed", func() bool { return len(u.log.events) == 3 })
+	var selected int64
+	var gen int
+	onUI(func() {
+		selected = u.log.events[1].ID
+		u.log.list.Select(1) // the user picks the middle one
+		u.HideWindow()
+		gen = u.log.gen
+	})
+	if selected == 0 {
+		t.Fatal("nothing selected")
+	}
+
+	// A burst while closed: 10,000 alerts.
+	const burst = 10_000
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < burst; i += 8 {
+				send(t, hub.EndpointURL(ep.ID), `{"type":"ALERT"}`)
+			}
+		}()
+	}
+	wg.Wait()
+	eventually(t, "the UI has seen every alert (the tray counts them)", func() bool { return u.unread.Load() == burst })
+	onUI(func() {
+		if u.log.events != nil || u.log.gen != gen || len(u.log.pending) != 0 {
+			t.Errorf("the closed window's log changed: %d rows, %d pending, %d reloads", len(u.log.events), len(u.log.pending), u.log.gen-gen)
+		}
+		if u.detail.ev != nil {
+			t.Error("the closed window still holds an event's detail")
+		}
+	})
+
+	onUI(u.ShowWindow)
+	eventually(t, "the reopened window has its first page", func() bool { return len(u.log.events) == pageSize })
+	onUI(func() {
+		if u.log.gen != gen+1 {
+			t.Errorf("reopening reloaded the log %d times, want once", u.log.gen-gen)
+		}
+		if u.log.selected != selected {
+			t.Errorf("the selection moved from event %d to %d", selected, u.log.selected)
+		}
+		for i := 1; i < len(u.log.events); i++ {
+			if u.log.events[i].ID >= u.log.events[i-1].ID {
+				t.Fatalf("rows %d and %d out of order: %d then %d", i-1, i, u.log.events[i-1].ID, u.log.events[i].ID)
+			}
+		}
+		if u.log.next == 0 {
+			t.Error("the older events cannot be paged in")
+		}
+	})
+	page, err := hub.Events(context.Background(), hook.EventQuery{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hub.Activity(ep.ID).Events; got != burst+3 || page.Events[0].ID != int64(burst+3) {
+		t.Errorf("the endpoint counts %d events, the newest is %d; the database holds %d", got, page.Events[0].ID, burst+3)
+	}
+	eventually(t, "the selected event's detail is shown again", func() bool { return u.detail.ev != nil && u.detail.ev.ID == selected })
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
@@ -128,6 +130,10 @@ type UI struct {
 	status    *statusBar
 	tray      *tray
 
+	content  fyne.CanvasObject // the window's content, kept while the window is closed
+	keeper   fyne.Window       // never shown: keeps the app alive while the main window is closed
+	closed   bool              // the main window was closed (destroyed) and must be made anew
+	size     fyne.Size         // the main window's size, kept across closing
 	notifier *notify.Notifier
 	trace    io.Writer    // where UI timings go when HOOKTRAY_TRACE_UI is set (bench/gui), else nil
 	visible  atomic.Bool  // the window is shown (nothing redraws while hidden)
@@ -144,8 +150,9 @@ func New(hub Core, a fyne.App) *UI { return newUI(hub, a, fyne.Do) }
 
 func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	u := &UI{hub: hub, app: a, do: do}
-	u.win = a.NewWindow("Hooktray")
-	u.win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	// A window that is never shown keeps the app running while the main window is closed (Fyne
+	// quits when its last window goes), and dialogs raised then have somewhere to wait.
+	u.keeper = a.NewWindow("Hooktray (tray)")
 	u.notifier = &notify.Notifier{Send: func(title, body string) {
 		a.SendNotification(fyne.NewNotification(title, body))
 	}}
@@ -171,8 +178,21 @@ func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	split.Offset = 0.55
 	main := container.NewHSplit(u.endpoints.content, split)
 	main.Offset = 0.23
-	u.win.SetContent(container.NewBorder(nil, u.status.content, nil, nil, main))
-	u.win.Resize(fyne.NewSize(1280, 780))
+	u.content = container.NewBorder(nil, u.status.content, nil, nil, main)
+	u.size = fyne.NewSize(1280, 780)
+	u.makeWindow()
+	u.tray.refresh()
+	u.endpoints.reload()
+	return u
+}
+
+// makeWindow creates the main window around the content: at start, and each time it is shown
+// after being closed (a closed window is destroyed, and what the system holds for it with it).
+func (u *UI) makeWindow() {
+	u.win = u.app.NewWindow("Hooktray")
+	u.win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	u.win.SetContent(u.content)
+	u.win.Resize(u.size)
 	u.win.SetMainMenu(fyne.NewMainMenu(
 		fyne.NewMenu("File",
 			fyne.NewMenuItem("New endpoint…", func() { u.editEndpoint(nil) }),
@@ -182,12 +202,9 @@ func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	))
 	// Closing the window keeps Hooktray receiving in the tray; Quit is in the tray and the menu.
 	u.win.SetCloseIntercept(u.HideWindow)
-	if desk, ok := a.(desktop.App); ok {
+	if desk, ok := u.app.(desktop.App); ok {
 		desk.SetSystemTrayWindow(u.win)
 	}
-	u.tray.refresh()
-	u.endpoints.reload()
-	return u
 }
 
 // ShowWindow shows and focuses the main window and catches it up with what happened while it was
@@ -195,6 +212,10 @@ func newUI(hub Core, a fyne.App, do func(func())) *UI {
 func (u *UI) ShowWindow() {
 	wasHidden := !u.visible.Swap(true)
 	u.unread.Store(0)
+	if wasHidden && u.closed {
+		u.closed = false
+		u.makeWindow()
+	}
 	u.win.Show()
 	u.win.RequestFocus()
 	if wasHidden {
@@ -219,9 +240,14 @@ func (u *UI) HideWindow() {
 		return
 	}
 	u.stopTicker()
-	u.win.Hide()
 	u.log.release()
 	u.detail.release()
+	// The window goes, with its renderers, text, images and the system's drawing surface; it is
+	// made anew, around the same content, when shown again.
+	u.size = u.win.Canvas().Size()
+	u.win.SetContent(canvas.NewRectangle(color.Transparent))
+	u.win.Close()
+	u.win, u.closed = u.keeper, true
 	go func() {
 		runtime.GC()
 		debug.FreeOSMemory()
@@ -256,6 +282,7 @@ func (u *UI) followEvents(ctx context.Context) {
 	defer sub.Close()
 	var batch []hook.Event
 	missed := false
+	trayUnread := int32(-1) // the unread count the tray last showed while the window was closed
 	var flush <-chan time.Time
 	for {
 		select {
@@ -275,10 +302,15 @@ func (u *UI) followEvents(ctx context.Context) {
 			evs, reload := batch, missed
 			batch, missed = nil, false
 			if !u.visible.Load() {
-				// Hidden: nothing to draw; the window catches up when it is shown.
-				u.do(u.tray.refresh)
+				// Closed: nothing to draw; the window catches up when it is shown. The tray
+				// changes only with the unread alerts.
+				if n := u.unread.Load(); n != trayUnread {
+					trayUnread = n
+					u.do(u.tray.refresh)
+				}
 				continue
 			}
+			trayUnread = -1
 			u.do(func() {
 				if reload {
 					u.log.reload()

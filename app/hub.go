@@ -223,6 +223,16 @@ func (h *Hub) start(ctx context.Context) error {
 		}()
 	}
 	h.reloadActivity()
+	if h.store.NeedsCheck() {
+		h.background.Add(1)
+		go func() {
+			defer h.background.Done()
+			// The check at open ran out of time on a large history: finish it, out of the way.
+			if err := h.store.CheckIntegrity(h.ctx); err != nil && h.ctx.Err() == nil {
+				h.noteStorageError(err)
+			}
+		}()
+	}
 	h.background.Add(4)
 	go h.probeLoop(probeChanges)
 	go h.indexLoop()

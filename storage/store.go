@@ -39,6 +39,17 @@ type Store struct {
 	// checkpointer copies the WAL into the database beside the writer, never blocking it.
 	checkpointer *sql.DB
 	insert       *sql.Stmt
+	unchecked    bool // the quick check at open did not finish: CheckIntegrity should
+}
+
+// NeedsCheck reports whether the quick check at open ran out of time, so that CheckIntegrity
+// should complete it.
+func (s *Store) NeedsCheck() bool { return s.unchecked }
+
+// CheckIntegrity runs SQLite's quick_check to the end on the read pool (never blocking writes)
+// and returns a DamagedError if it finds damage.
+func (s *Store) CheckIntegrity(ctx context.Context) error {
+	return quickCheck(ctx, s.reader, s.path, 0)
 }
 
 // PageSize is the page size of new databases.
@@ -54,7 +65,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	dsn := func(params string) string {
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params
 	}
-	if err := inspect(ctx, path, dsn("mode=ro")); err != nil {
+	unchecked := false
+	if err := inspect(ctx, path, dsn("mode=ro")); errors.Is(err, errUnchecked) {
+		unchecked = true // a large history: CheckIntegrity finishes the check in the background
+	} else if err != nil {
 		return nil, err
 	}
 	// SQLite gives the -wal and -shm files the database file's mode, so creating it private
@@ -79,7 +93,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, writer: writer}
+	s := &Store{path: path, writer: writer, unchecked: unchecked}
 	if err := s.prepareSchema(ctx); err != nil {
 		writer.Close()
 		return nil, err
@@ -108,9 +122,10 @@ const ApplicationID = 0x486b5479
 // application id was set is recognised by them.
 var expectedTables = []string{"meta", "endpoints", "events", "events_fts", "secrets"}
 
-// QuickCheckTime bounds the damage check at open, so a very large history still starts promptly;
-// what is not checked in time is checked by SQLite as it is read.
-const QuickCheckTime = 3 * time.Second
+// QuickCheckTime bounds the damage check at open, so a large history still starts at once; a check
+// that did not finish in time is completed in the background (CheckIntegrity), and SQLite also
+// reports damage as it reads.
+const QuickCheckTime = 250 * time.Millisecond
 
 // DamagedError means SQLite found the database damaged. Hooktray refuses to write to it, so
 // nothing more is lost; the user moves it aside or recovers what can be read.
@@ -190,17 +205,24 @@ func inspect(ctx context.Context, path, readOnlyDSN string) error {
 	if version > len(migrations) {
 		return fmt.Errorf("%s: schema version %d was written by a newer Hooktray (this one knows %d); upgrade Hooktray", path, version, len(migrations))
 	}
-	return quickCheck(ctx, db, path)
+	return quickCheck(ctx, db, path, QuickCheckTime)
 }
 
-// quickCheck runs SQLite's quick_check for at most QuickCheckTime and refuses a damaged file.
-func quickCheck(ctx context.Context, db *sql.DB, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, QuickCheckTime)
-	defer cancel()
+// errUnchecked means the quick check at open ran out of time.
+var errUnchecked = errors.New("not checked in time")
+
+// quickCheck runs SQLite's quick_check, for at most limit when limit > 0, and refuses a damaged
+// file.
+func quickCheck(ctx context.Context, db *sql.DB, path string, limit time.Duration) error {
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	findings, err := checkLines(ctx, db, `PRAGMA quick_check(20)`)
 	switch {
 	case ctx.Err() != nil:
-		return nil // out of time: a very large history; SQLite reports damage when it reads it
+		return errUnchecked
 	case err != nil && IsDamaged(err):
 		return &DamagedError{Path: path, Findings: err.Error()}
 	case err != nil:

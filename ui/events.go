@@ -50,6 +50,7 @@ type eventLog struct {
 	pending  []hook.Event // live events not yet shown (newest first), behind the "new events" bar
 	overflow bool         // more arrived than pending holds: showing them means a reload
 	watching bool         // watchScroll is waiting for the list to be scrolled to the top
+	scrolled bool         // events began to wait while the list was scrolled down
 	newBar   *widget.Button
 	next     int64 // cursor of the next older page, 0 when none
 	loading  bool
@@ -318,27 +319,42 @@ func (l *eventLog) prepend(evs []hook.Event) {
 		if len(l.pending) > maxInView {
 			l.pending, l.overflow = l.pending[:maxInView], true
 		}
-		l.newBar.SetText(fmt.Sprintf("%s — show them", plural(int64(len(l.pending)), "new event", "new events")))
-		l.newBar.Show()
-		l.watchScroll()
+		l.scrolled = l.scrolled || !atTop
+		if !l.newBar.Visible() {
+			l.updateNewBar()
+			l.newBar.Show()
+		}
+		l.watchScroll() // the count on the bar follows once a second, not with every refresh
 	}
 }
 
-// watchScroll takes the waiting events in once the user scrolls back to the top, checking twice
-// a second while some wait (the list tells nobody when it scrolls).
+func (l *eventLog) updateNewBar() {
+	n := len(l.pending)
+	text := fmt.Sprintf("%s — show them", plural(int64(n), "new event", "new events"))
+	if l.overflow {
+		text = fmt.Sprintf("%d+ new events — show them", n)
+	}
+	if l.newBar.Text != text {
+		l.newBar.SetText(text)
+	}
+}
+
+// watchScroll keeps the bar's count current while events wait, and takes them in once a user who
+// had scrolled down comes back to the top (the list tells nobody when it scrolls).
 func (l *eventLog) watchScroll() {
 	if l.watching {
 		return
 	}
 	l.watching = true
-	time.AfterFunc(500*time.Millisecond, func() {
+	time.AfterFunc(time.Second, func() {
 		l.u.do(func() {
 			l.watching = false
 			switch {
 			case len(l.pending) == 0 && !l.overflow:
-			case l.list.GetScrollOffset() <= 0:
+			case l.scrolled && l.list.GetScrollOffset() <= 0:
 				l.showPending()
 			default:
+				l.updateNewBar()
 				l.watchScroll()
 			}
 		})
@@ -369,7 +385,7 @@ func (l *eventLog) showPending() {
 }
 
 func (l *eventLog) clearPending() {
-	l.pending, l.overflow = nil, false
+	l.pending, l.overflow, l.scrolled = nil, false, false
 	if l.newBar != nil {
 		l.newBar.Hide()
 	}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -248,10 +247,12 @@ func (u *UI) HideWindow() {
 	u.win.SetContent(canvas.NewRectangle(color.Transparent))
 	u.win.Close()
 	u.win, u.closed = u.keeper, true
-	go func() {
-		runtime.GC()
-		debug.FreeOSMemory()
-	}()
+	// Once the window is gone (the driver frees it on its own thread), hand the memory back.
+	time.AfterFunc(2*time.Second, func() {
+		if !u.visible.Load() {
+			debug.FreeOSMemory()
+		}
+	})
 }
 
 // Start follows the hub: new events (batched, at most every refreshEvery) and changes.

@@ -415,6 +415,10 @@ func (h *Hub) reloadActivity() {
 	}()
 }
 
+// ReleaseMemory hands back memory held for speed (SQLite's caches) when the desktop app's window
+// closes; it comes back as it is used.
+func (h *Hub) ReleaseMemory(ctx context.Context) { h.store.ReleaseMemory(ctx) }
+
 // ReceiverURL is the receiver's local base URL, e.g. http://127.0.0.1:8791.
 func (h *Hub) ReceiverURL() string { return h.recvURL }
 

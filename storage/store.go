@@ -52,6 +52,9 @@ func (s *Store) CheckIntegrity(ctx context.Context) error {
 	return quickCheck(ctx, s.reader, s.path, 0)
 }
 
+// readers is the size of the read pool.
+const readers = 4
+
 // PageSize is the page size of new databases.
 const PageSize = 16384
 
@@ -103,8 +106,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
 	}
-	reader.SetMaxOpenConns(4)
-	reader.SetMaxIdleConns(4)
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
 	s.reader = reader
 	s.checkpointer = sql.OpenDB(connector{dsn: dsn("_busy_timeout=10000")})
 	s.checkpointer.SetMaxOpenConns(1)
@@ -341,6 +344,17 @@ func (s *Store) Checkpoint(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("checkpoint: %w", err)
 	}
 	return frames, nil
+}
+
+// ReleaseMemory hands back what SQLite caches: the read pool's idle connections are closed (new
+// ones open when needed) and the writer shrinks its page cache. For when the app goes quiet, such
+// as its window closing.
+func (s *Store) ReleaseMemory(ctx context.Context) {
+	s.reader.SetMaxIdleConns(0)
+	s.reader.SetMaxIdleConns(readers)
+	s.checkpointer.SetMaxIdleConns(0)
+	s.checkpointer.SetMaxIdleConns(1)
+	_, _ = s.writer.ExecContext(ctx, `PRAGMA shrink_memory`)
 }
 
 // Path is the database file's location.

@@ -20,6 +20,7 @@ type Core interface {
 	SecretsError() string
 	StorageError() string
 	Stop(ctx context.Context) error
+	ReleaseMemory(ctx context.Context)
 
 	Endpoints() []hook.Endpoint
 	Endpoint(id string) (hook.Endpoint, error)

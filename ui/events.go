@@ -311,7 +311,8 @@ func (l *eventLog) prepend(evs []hook.Event) {
 	switch {
 	case len(fresh) == 0 && (len(l.pending) == 0 || !atTop):
 		return
-	case atTop && len(l.pending)+len(fresh) <= burstRows && !l.overflow:
+	case atTop && !l.overflow && (len(l.pending)+len(fresh) <= burstRows || len(l.events) == 0):
+		// A few at a time, or into an empty list: nothing the user looks at moves.
 		l.show(append(fresh, l.pending...))
 		l.clearPending()
 	default:

@@ -250,6 +250,7 @@ func (u *UI) HideWindow() {
 	// Once the window is gone (the driver frees it on its own thread), hand the memory back.
 	time.AfterFunc(2*time.Second, func() {
 		if !u.visible.Load() {
+			u.hub.ReleaseMemory(context.Background())
 			debug.FreeOSMemory()
 		}
 	})

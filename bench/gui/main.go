@@ -30,12 +30,20 @@ func main() {
 	dir := flag.String("dir", "bench/out/gui", "where the history is kept between runs")
 	rates := flag.String("rates", "20,200", "webhooks per second to stream, comma-separated")
 	streamFor := flag.Duration("stream", 30*time.Second, "how long each stream lasts (10m shows whether memory follows it)")
+	only := flag.String("scenarios", "serve,hidden,closed,shown", "which scenarios to stream into; skips the idle part unless all are given")
 	flag.Parse()
-	if err := run(*hooktray, *minimal, *dir, *events, *idle); err != nil {
+	scenarios, err := parseScenarios(*only)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gui:", err)
-		os.Exit(1)
+		os.Exit(2)
 	}
-	if err := runStreams(*hooktray, *minimal, *rates, *streamFor); err != nil {
+	if len(scenarios) == 4 {
+		if err := run(*hooktray, *minimal, *dir, *events, *idle); err != nil {
+			fmt.Fprintln(os.Stderr, "gui:", err)
+			os.Exit(1)
+		}
+	}
+	if err := runStreams(*hooktray, *minimal, *rates, *streamFor, scenarios); err != nil {
 		fmt.Fprintln(os.Stderr, "gui:", err)
 		os.Exit(1)
 	}
@@ -161,7 +169,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func mib(n int64) float64        { return float64(n) / (1 << 20) }
 
 // runStreams measures every scenario at every rate, beside the minimal window idle as long.
-func runStreams(hooktray, minimal, rates string, d time.Duration) error {
+func runStreams(hooktray, minimal, rates string, d time.Duration, scenarios []scenario) error {
 	display, stopX, err := startXvfb()
 	if err != nil {
 		return err
@@ -181,7 +189,7 @@ func runStreams(hooktray, minimal, rates string, d time.Duration) error {
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("bad rate %q", field)
 		}
-		for _, sc := range []scenario{headless, hidden, closed, shown} {
+		for _, sc := range scenarios {
 			r, err := measureStream(env, hooktray, sc, rate, d)
 			if err != nil {
 				return fmt.Errorf("%s at %d/s: %w", sc, rate, err)
@@ -192,7 +200,7 @@ func runStreams(hooktray, minimal, rates string, d time.Duration) error {
 			got[sc][rate] = r
 			extra := ""
 			if len(r.clicks) > 0 {
-				extra = fmt.Sprintf("click to detail: median %.0f ms, max %.0f ms (%d clicks)", ms(median(r.clicks)), ms(slices.Max(r.clicks)), len(r.clicks))
+				extra = fmt.Sprintf("click to detail: median %.0f ms, max %.0f ms (%d clicks, %d without a detail in 3 s)", ms(median(r.clicks)), ms(slices.Max(r.clicks)), len(r.clicks), r.missed)
 			}
 			if r.rssFirstMin > 0 {
 				extra += fmt.Sprintf(" RSS end/first minute %.2f", float64(r.rss)/float64(r.rssFirstMin))
@@ -215,4 +223,17 @@ func runStreams(hooktray, minimal, rates string, d time.Duration) error {
 		}
 	}
 	return nil
+}
+
+func parseScenarios(list string) ([]scenario, error) {
+	names := map[string]scenario{"serve": headless, "hidden": hidden, "closed": closed, "shown": shown}
+	var out []scenario
+	for _, n := range strings.Split(list, ",") {
+		sc, ok := names[strings.TrimSpace(n)]
+		if !ok {
+			return nil, fmt.Errorf("unknown scenario %q (serve, hidden, closed, shown)", n)
+		}
+		out = append(out, sc)
+	}
+	return out, nil
 }

@@ -35,6 +35,7 @@ type streamResult struct {
 	rss, rssFirstMin int64   // at the end of the stream, and after its first minute (0 if shorter)
 	rssAfter         int64   // 10 s after the stream stopped
 	clicks           []time.Duration
+	missed           int // clicks whose detail did not show within 3 s
 }
 
 // instance is a running Hooktray under test.
@@ -179,16 +180,19 @@ func measureStream(env []string, bin string, sc scenario, rate int, d time.Durat
 		return res, err
 	}
 	start := time.Now()
-	nextClick := 5 * time.Second
+	nextClick, attempts := 5*time.Second, 0
 	stream(in.url, rate, d, func(elapsed time.Duration) {
 		if res.rssFirstMin == 0 && elapsed >= time.Minute && d >= 2*time.Minute {
 			res.rssFirstMin, _ = proc.RSS(pid)
 		}
-		if sc == shown && elapsed >= nextClick && len(res.clicks) < 8 {
-			nextClick = elapsed + 3*time.Second
-			if lat, err := clickRow(env, in, len(res.clicks)%2+1); err == nil {
+		if sc == shown && elapsed >= nextClick && attempts < 8 {
+			attempts++
+			if lat, err := clickRow(env, in, attempts%2+1); err == nil {
 				res.clicks = append(res.clicks, lat)
+			} else {
+				res.missed++
 			}
+			nextClick = elapsed + 3*time.Second
 		}
 	})
 	t1, err := proc.CPUTime(pid)

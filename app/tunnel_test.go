@@ -44,10 +44,11 @@ func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
 	if !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.PublicEndpointURL(ep.ID) != st.URL+"/webhook/"+ep.ID {
 		t.Errorf("status %+v, endpoint public URL %q", st, h.PublicEndpointURL(ep.ID))
 	}
-	rt, err := instance.ReadRuntime(h.DataDir())
-	if err != nil || rt.PublicURL == nil || *rt.PublicURL != st.URL {
-		t.Errorf("runtime.json public_url %v, %v", rt.PublicURL, err)
-	}
+	// runtime.json follows the status (it is rewritten right after).
+	testutil.Eventually(t, "runtime.json to carry the public URL", func() bool {
+		rt, err := instance.ReadRuntime(h.DataDir())
+		return err == nil && rt.PublicURL != nil && *rt.PublicURL == st.URL
+	})
 	saw := false
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -128,7 +128,7 @@ var expectedTables = []string{"meta", "endpoints", "events", "events_fts", "secr
 // QuickCheckTime bounds the damage check at open, so a large history still starts at once; a check
 // that did not finish in time is completed in the background (CheckIntegrity), and SQLite also
 // reports damage as it reads.
-const QuickCheckTime = 250 * time.Millisecond
+const QuickCheckTime = 100 * time.Millisecond
 
 // DamagedError means SQLite found the database damaged. Hooktray refuses to write to it, so
 // nothing more is lost; the user moves it aside or recovers what can be read.

@@ -176,7 +176,7 @@ func runStreams(hooktray, minimal, rates string, d time.Duration, scenarios []sc
 	}
 	defer stopX()
 	env := append(os.Environ(), "DISPLAY="+display)
-	minCPU, minRSS, err := idleCost(env, d, minimal)
+	minCPU, minRSS, err := idleCost(env, min(d, 30*time.Second), minimal)
 	if err != nil {
 		return err
 	}

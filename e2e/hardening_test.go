@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hooktray/hooktray/internal/testutil"
 )
 
 // The attacks and faults of the hardening review, reproduced against the real binary.
@@ -134,6 +136,7 @@ func TestAnnouncedBodiesCannotExhaustMemory(t *testing.T) {
 }
 
 func TestSlowFloodOnOneEndpointLeavesOthersAnswering(t *testing.T) {
+	testutil.NeedFiles(t, 1030+100)
 	dir := t.TempDir()
 	s := startServe(t, dir)
 	a := strings.TrimSpace(hooktray(t, dir, "endpoints", "add", "--name", "flooded").stdout)

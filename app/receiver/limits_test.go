@@ -155,6 +155,7 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 }
 
 func TestFloodOnOneEndpointLeavesOthersServed(t *testing.T) {
+	testutil.NeedFiles(t, 2*1030+100) // both ends of every connection are in this process
 	a, b := hook.NewEndpoint("a"), hook.NewEndpoint("b")
 	for _, tc := range []struct {
 		name   string

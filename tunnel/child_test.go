@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hooktray/hooktray/internal/testutil"
 )
 
 // startFake runs the fake cloudflared as a quick tunnel outside any Cloudflared, as an earlier
@@ -33,15 +35,10 @@ func startFake(t *testing.T) *exec.Cmd {
 	return cmd
 }
 
-func waitGone(t *testing.T, pid int, within time.Duration) time.Duration {
+func waitGone(t *testing.T, pid int) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for alive(pid) {
-		if time.Since(start) > within {
-			t.Fatalf("pid %d still runs after %s", pid, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, fmt.Sprintf("pid %d to be gone", pid), func() bool { return !alive(pid) })
 	return time.Since(start)
 }
 
@@ -52,7 +49,7 @@ func TestLeftoverCloudflaredIsStoppedAtStart(t *testing.T) {
 	if pid := StopLeftover(dir, 2*time.Second); pid != left.Process.Pid {
 		t.Fatalf("StopLeftover stopped pid %d, want %d", pid, left.Process.Pid)
 	}
-	waitGone(t, left.Process.Pid, 10*time.Second)
+	waitGone(t, left.Process.Pid)
 	if _, err := os.Stat(filepath.Join(dir, pidFile)); err == nil {
 		t.Error("the pid file was left behind")
 	}
@@ -114,17 +111,14 @@ func TestWatchdogStopsCloudflaredWhenHooktrayGoes(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- wd.Wait() }()
 	var child int
-	for deadline := time.Now().Add(20 * time.Second); child == 0; {
+	testutil.Eventually(t, "the watchdog to start cloudflared", func() bool {
 		if c := children(wd.Process.Pid); len(c) > 0 {
 			child = c[0]
-		} else if time.Now().After(deadline) {
-			t.Fatal("the watchdog did not start cloudflared")
-		} else {
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return child != 0
+	})
 	lifeline.Close() // what the OS does when Hooktray dies
-	took := waitGone(t, child, 10*time.Second)
+	took := waitGone(t, child)
 	<-exited
 	t.Logf("cloudflared gone %s after the lifeline closed", took)
 }
@@ -147,7 +141,7 @@ func TestTunnelUnderTheWatchdogComesOnlineAndStops(t *testing.T) {
 	cancel()
 	<-done
 	for _, p := range append(inner, pid) {
-		waitGone(t, p, 10*time.Second)
+		waitGone(t, p)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pidFile)); err == nil {
 		t.Error("the pid file outlived a clean stop")

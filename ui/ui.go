@@ -252,6 +252,7 @@ func (u *UI) HideWindow() {
 		if !u.visible.Load() {
 			u.hub.ReleaseMemory(context.Background())
 			debug.FreeOSMemory()
+			trimNative()
 		}
 	})
 }

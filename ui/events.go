@@ -51,17 +51,19 @@ type eventLog struct {
 	overflow bool         // more arrived than pending holds: showing them means a reload
 	watching bool         // watchScroll is waiting for the list to be scrolled to the top
 	scrolled bool         // events began to wait while the list was scrolled down
-	newBar   *widget.Button
-	next     int64 // cursor of the next older page, 0 when none
-	loading  bool
-	gen      int   // bumped by every reload, so late answers of an older query are dropped
-	selected int64 // the event shown in the detail pane
-	list     *widget.List
-	summary  *widget.Label
-	empty    *fyne.Container
-	body     *fyne.Container
-	debounce *time.Timer
-	content  fyne.CanvasObject
+	// keptOffset is the scroll position when the window closed, restored when it opens again.
+	keptOffset float32
+	newBar     *widget.Button
+	next       int64 // cursor of the next older page, 0 when none
+	loading    bool
+	gen        int   // bumped by every reload, so late answers of an older query are dropped
+	selected   int64 // the event shown in the detail pane
+	list       *widget.List
+	summary    *widget.Label
+	empty      *fyne.Container
+	body       *fyne.Container
+	debounce   *time.Timer
+	content    fyne.CanvasObject
 }
 
 func newEventLog(u *UI) *eventLog {
@@ -257,6 +259,10 @@ func (l *eventLog) reload() {
 	l.fetch(l.query(), func(page hook.Page) {
 		l.events, l.next = page.Events, page.Next
 		l.list.Refresh()
+		if l.keptOffset > 0 { // the window was closed scrolled down: back to where the user was
+			l.list.ScrollToOffset(l.keptOffset)
+			l.keptOffset = 0
+		}
 		l.selectFirstIfNone()
 	})
 }
@@ -404,6 +410,7 @@ func (l *eventLog) selectFirstIfNone() {
 // release drops what the log holds while the window is closed; reload brings it back. The
 // selection and the scroll position are kept.
 func (l *eventLog) release() {
+	l.keptOffset = l.list.GetScrollOffset()
 	l.events, l.next = nil, 0
 	l.clearPending()
 	l.gen++ // answers of loads under way are for a list no longer shown

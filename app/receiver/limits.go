@@ -127,12 +127,7 @@ func (a *admission) release(n int64) {
 
 // Body buffers: requests start with a pooled buffer of poolBufSize and grow it only as bytes
 // actually arrive, so a Content-Length costs nothing until the body is really sent.
-const (
-	poolBufSize = 32 << 10
-	// maxPooled is the largest buffer put back into the pool; bigger ones are left to the
-	// garbage collector, so a burst of large bodies does not stay resident.
-	maxPooled = 1 << 20
-)
+const poolBufSize = 32 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, poolBufSize); return &b }}
 
@@ -154,7 +149,9 @@ func (b *body) free() {
 	if b.buf == nil {
 		return
 	}
-	if cap(*b.buf) <= maxPooled {
+	// Only first buffers go back: every pooled buffer is then exactly what a new request
+	// reserves, and grown ones, which a burst of large bodies leaves, are collected.
+	if cap(*b.buf) == poolBufSize {
 		*b.buf = (*b.buf)[:0]
 		bufPool.Put(b.buf)
 	}
@@ -190,7 +187,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, limit int6
 			next := make([]byte, len(buf), grown)
 			copy(next, buf)
 			r.adm.release(b.held)
-			if cap(buf) <= maxPooled {
+			if cap(buf) == poolBufSize {
 				old := buf[:0]
 				bufPool.Put(&old)
 			}

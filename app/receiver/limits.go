@@ -31,17 +31,9 @@ type admission struct {
 	held, maxHeld int64 // body bytes held by requests in flight, and the budget for them
 	peak          int64 // the most held since memory was last given back
 	freeing       bool  // a FreeOSMemory is running
+
+	buffers sync.Pool // *[]byte of poolBufSize: every request's first buffer
 }
-
-// refusal says why a request was not admitted.
-type refusal int
-
-const (
-	admitted refusal = iota
-	busyTotal
-	busyEndpoint
-	busyClient
-)
 
 // pair is one client on one endpoint.
 type pair struct{ endpoint, client string }
@@ -52,26 +44,24 @@ func newAdmission(o *Options) *admission {
 		maxTotal: o.MaxInFlight, maxEndpoint: o.MaxInFlightPerEndpoint, maxClient: o.MaxInFlightPerClient,
 		maxPair: max(o.MaxInFlightPerClient/2, 1),
 		maxHeld: o.MaxBodyBytesInFlight,
+		buffers: sync.Pool{New: func() any { b := make([]byte, 0, poolBufSize); return &b }},
 	}
 }
 
-// enter admits a request to endpoint from client, or says which share is used up.
-func (a *admission) enter(endpoint, client string) refusal {
+// enter admits a request to endpoint from client, or reports that a share it needs is used up.
+func (a *admission) enter(endpoint, client string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch {
-	case a.total >= a.maxTotal:
-		return busyTotal
-	case a.perEndpoint[endpoint] >= a.maxEndpoint:
-		return busyEndpoint
-	case a.perClient[client] >= a.maxClient, a.perPair[pair{endpoint, client}] >= a.maxPair:
-		return busyClient
+	p := pair{endpoint, client}
+	if a.total >= a.maxTotal || a.perEndpoint[endpoint] >= a.maxEndpoint ||
+		a.perClient[client] >= a.maxClient || a.perPair[p] >= a.maxPair {
+		return false
 	}
 	a.total++
 	a.perEndpoint[endpoint]++
 	a.perClient[client]++
-	a.perPair[pair{endpoint, client}]++
-	return admitted
+	a.perPair[p]++
+	return true
 }
 
 // leave ends what enter admitted.
@@ -129,8 +119,6 @@ func (a *admission) release(n int64) {
 // actually arrive, so a Content-Length costs nothing until the body is really sent.
 const poolBufSize = 32 << 10
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, poolBufSize); return &b }}
-
 // errNoBudget means the body budget of all requests in flight is used up.
 var errNoBudget = errors.New("the receiver's memory budget for request bodies is in use")
 
@@ -153,7 +141,7 @@ func (b *body) free() {
 	// reserves, and grown ones, which a burst of large bodies leaves, are collected.
 	if cap(*b.buf) == poolBufSize {
 		*b.buf = (*b.buf)[:0]
-		bufPool.Put(b.buf)
+		b.a.buffers.Put(b.buf)
 	}
 	b.a.release(b.held)
 	b.buf, b.held = nil, 0
@@ -161,7 +149,8 @@ func (b *body) free() {
 
 // readBody reads at most limit bytes of req's body as it arrives. It grows the buffer only with
 // bytes received, within the shared budget (errNoBudget when it is exhausted), and cuts off a
-// client whose body, after rate.Grace, averages less than rate.Min bytes per second (errTooSlow).
+// client whose body, after BodyRateGrace, averages less than MinBodyRate bytes per second
+// (errTooSlow).
 // A body over limit ends with *http.MaxBytesError. The returned body holds what was read in every
 // case; free it once the bytes are no longer needed.
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, limit int64, start time.Time) (*body, error) {
@@ -169,11 +158,10 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, limit int6
 	if !r.adm.reserve(poolBufSize) {
 		return b, errNoBudget
 	}
-	b.buf, b.held = bufPool.Get().(*[]byte), poolBufSize
+	b.buf, b.held = r.adm.buffers.Get().(*[]byte), poolBufSize
 	rc := http.NewResponseController(w)
 	readDeadline := start.Add(r.opts.ReadTimeout)
 	src := http.MaxBytesReader(w, req.Body, limit)
-	var received int64
 	for {
 		buf := *b.buf
 		if len(buf) == cap(buf) {
@@ -189,13 +177,13 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, limit int6
 			r.adm.release(b.held)
 			if cap(buf) == poolBufSize {
 				old := buf[:0]
-				bufPool.Put(&old)
+				r.adm.buffers.Put(&old)
 			}
 			b.held, buf = grown, next
 		}
 		// Each byte received buys 1/Min seconds beyond the grace period; a client that falls
 		// below the average rate finds its read deadline passed.
-		deadline := start.Add(r.opts.BodyRateGrace + time.Duration(received)*time.Second/time.Duration(r.opts.MinBodyRate))
+		deadline := start.Add(r.opts.BodyRateGrace + time.Duration(len(buf))*time.Second/time.Duration(r.opts.MinBodyRate))
 		if deadline.After(readDeadline) {
 			deadline = readDeadline
 		}
@@ -203,7 +191,6 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, limit int6
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		*b.buf = buf
-		received += int64(n)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return b, nil

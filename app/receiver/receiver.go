@@ -183,7 +183,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	client := shareKey(req)
-	if refused := r.adm.enter(ep.ID, client); refused != admitted {
+	if !r.adm.enter(ep.ID, client) {
 		w.Header().Set("Retry-After", "1")
 		plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
 		return

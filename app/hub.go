@@ -84,7 +84,8 @@ type Hub struct {
 	recvSrv, apiSrv *http.Server
 	rcv             *receiver.Receiver
 	api             *api.Server
-	unused          [2]idleNew // connections of the receiver and the API that never sent a byte
+	recvIdle        idleNew // the receiver's connections that never sent a byte
+	apiIdle         idleNew // the same for the admin API
 	recvURL, apiURL string
 
 	ctx        context.Context // ends when Stop begins: long-lived requests (SSE) end with it
@@ -199,7 +200,7 @@ func (h *Hub) start(ctx context.Context) error {
 	rcv := receiver.New(&h.dir, watchedQueue{h}, recvOpts)
 	h.rcv = rcv
 	h.recvSrv = rcv.Server()
-	h.recvSrv.ConnState = h.unused[0].track
+	h.recvSrv.ConnState = h.recvIdle.track
 	apiHandler := api.New(h, h.token, apiLn.Addr().(*net.TCPAddr).Port, h.log)
 	apiHandler.ShowWindow, apiHandler.HideWindow = h.opts.ShowWindow, h.opts.HideWindow
 	h.api = apiHandler
@@ -208,7 +209,7 @@ func (h *Hub) start(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return h.ctx },
-		ConnState:         h.unused[1].track,
+		ConnState:         h.apiIdle.track,
 	}
 	for _, s := range []struct {
 		srv *http.Server
@@ -322,8 +323,8 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	if h.api != nil {
 		h.api.CloseStreams() // first: a stream whose client stopped reading must not hold up the rest
 	}
-	h.unused[0].closeAll()
-	h.unused[1].closeAll()
+	h.recvIdle.closeAll()
+	h.apiIdle.closeAll()
 	if h.recvSrv != nil {
 		// First the receiver: every handler still running waits for its commit and answers.
 		if err := h.recvSrv.Shutdown(ctx); err != nil {

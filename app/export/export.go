@@ -3,6 +3,7 @@
 package export
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -61,14 +62,15 @@ func Mask(ev hook.Event, extra ...string) hook.Event {
 
 // Curl returns a POSIX shell command that sends ev again to target (the endpoint's URL), with its
 // method, query, headers and exact body. Text bodies are quoted inline; other bodies are piped in
-// from printf with octal escapes, so any byte survives the trip.
+// from printf with octal escapes, so any byte survives the trip. A body that starts with '@' is
+// piped too: curl reads "--data-binary @name" as the file name, which would send a local file.
 func Curl(ev hook.Event, target string) string {
 	u := target
 	if ev.Query != "" {
 		u += "?" + ev.Query
 	}
 	var b strings.Builder
-	text := utf8.Valid(ev.Body) && !strings.ContainsRune(string(ev.Body), 0)
+	text := utf8.Valid(ev.Body) && !bytes.ContainsRune(ev.Body, 0) && !bytes.HasPrefix(ev.Body, []byte("@"))
 	if len(ev.Body) > 0 && !text {
 		b.WriteString("printf '" + printfEscape(ev.Body) + "' | ")
 	}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +55,13 @@ func TestCurlRuns(t *testing.T) {
 	for i := range allBytes {
 		allBytes[i] = byte(i)
 	}
+	// A body that names a local file must arrive as those words, not as the file.
+	localFile := filepath.Join(t.TempDir(), "private")
+	if err := os.WriteFile(localFile, []byte("not to be sent"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, ev := range []hook.Event{
+		{Method: "PATCH", Body: []byte("@" + localFile)},
 		{Method: "POST", Query: "x=%20y", Body: []byte("line 1\nline 'two' $HOME `cmd` \\ %s"), Header: http.Header{"X-A": {"1"}}},
 		{Method: "PUT", Body: allBytes, Header: http.Header{"Content-Type": {"application/octet-stream"}}},
 		{Method: "DELETE", Body: []byte{}},

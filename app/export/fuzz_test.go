@@ -91,6 +91,8 @@ func printfFormat(t *testing.T, f string) []byte {
 func FuzzCurl(f *testing.F) {
 	f.Add("POST", "a=1&b=it's", "X-Sig", "t=1,v1=ab", []byte(`{"msg":"it's here"}`))
 	f.Add("PUT", "", "Content-Type", "application/octet-stream", []byte{0, 1, 2, '%', '\\', '\'', 0xff})
+	f.Add("POST", "", "X-A", "b", []byte("@-"))
+	f.Add("POST", "", "X-A", "b", []byte("@/etc/passwd"))
 	f.Add("GET", "q=$(rm -rf ~)", "X-Evil", "`id`; $HOME \"x\"", []byte(nil))
 	f.Fuzz(func(t *testing.T, method, query, name, value string, body []byte) {
 		if method == "" || name == "" || !validToken(name) || !validValue(value) {

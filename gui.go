@@ -6,7 +6,6 @@ import (
 	"context"
 
 	"github.com/hooktray/hooktray/app"
-	"github.com/hooktray/hooktray/tunnel"
 	"github.com/hooktray/hooktray/ui"
 )
 
@@ -14,14 +13,14 @@ import (
 // with -tags nogui for a headless binary without Fyne and its system libraries.
 func desktopApp() func(context.Context, app.Options, bool) error {
 	return func(ctx context.Context, opts app.Options, hidden bool) error {
-		start := func(ctx context.Context, t tunnel.Settings, showWindow, hideWindow func()) (ui.Core, error) {
-			opts.Tunnel, opts.ShowWindow, opts.HideWindow = t, showWindow, hideWindow
+		start := func(ctx context.Context, showWindow, hideWindow func()) (ui.Core, error) {
+			opts.ShowWindow, opts.HideWindow = showWindow, hideWindow
 			hub, err := app.Start(ctx, opts)
 			if err != nil {
 				return nil, err
 			}
 			return hub, nil
 		}
-		return ui.Run(ctx, start, opts.Tunnel, hidden)
+		return ui.Run(ctx, start, hidden)
 	}
 }

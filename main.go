@@ -15,6 +15,7 @@ var version = "dev"
 func main() {
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
 		Stdout:   os.Stdout,
+		Stdin:    os.Stdin,
 		Stderr:   os.Stderr,
 		Terminal: cli.IsTerminal(os.Stdout),
 		Version:  version,

@@ -43,9 +43,17 @@ type Options struct {
 	APIListen string // admin API address; default DefaultAPIListen
 	Version   string
 	Tunnel    tunnel.Settings
-	Retention *hook.Retention // nil means hook.DefaultRetention (30 days); hook.KeepForever removes nothing
-	Receiver  receiver.Options
-	Logger    *slog.Logger // default slog.Default()
+	// TunnelDefault is the mode when neither Tunnel nor the settings stored in the database say
+	// (the desktop app: a quick tunnel; serve: off).
+	TunnelDefault tunnel.Mode
+	// ReleasesAPI is where cloudflared releases are looked up ("" means GitHub's API).
+	ReleasesAPI string
+	// UpdateCheckEvery is how often to look for a newer cloudflared while a tunnel uses it
+	// (default once a day; negative: never).
+	UpdateCheckEvery time.Duration
+	Retention        *hook.Retention // nil means hook.DefaultRetention (30 days); hook.KeepForever removes nothing
+	Receiver         receiver.Options
+	Logger           *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
 	RetentionEvery time.Duration
 	// Clock stamps events and schedules retention, secret expiry and activity (default the
@@ -188,6 +196,11 @@ func (h *Hub) start(ctx context.Context) error {
 	probeChanges := h.SubscribeChanges() // before the tunnel can change
 	if pid := tunnel.StopLeftover(dataDir, 3*time.Second); pid != 0 {
 		h.log.Warn("stopped a cloudflared left running by an earlier run that did not end cleanly", "pid", pid)
+	}
+	if err := h.loadTunnelSettings(ctx); err != nil {
+		recvLn.Close()
+		apiLn.Close()
+		return err
 	}
 	h.startTunnel(ctx)
 

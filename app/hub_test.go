@@ -35,6 +35,8 @@ func startHub(t *testing.T, mod func(*Options)) *Hub {
 		Version:   "test",
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Keyring:   noKeychain{}, // tests never touch the developer's keychain
+		// Tests never ask GitHub; those about updates give a stand-in and a schedule.
+		UpdateCheckEvery: -1,
 	}
 	if mod != nil {
 		mod(&opts)

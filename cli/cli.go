@@ -29,6 +29,8 @@ const (
 // when nil, the default command runs the core headless, as `serve` does.
 type Env struct {
 	Stdout, Stderr io.Writer
+	// Stdin is where secrets given to a command are read from (never its arguments).
+	Stdin io.Reader
 	// Terminal is true when Stdout is a terminal: text from webhooks is then escaped.
 	Terminal bool
 	Version  string
@@ -71,6 +73,7 @@ Usage:
   hooktray status [--json]
   hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
   hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
+  hooktray tunnel status|set|install-cloudflared [--json]
   hooktray db recover                    copy what can be read of a damaged history into a new file
   hooktray version
 
@@ -151,6 +154,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.events(ctx, rest)
 	case "db":
 		return c.db(ctx, rest)
+	case "tunnel":
+		return c.tunnel(ctx, rest)
 	case "subscriptions":
 		return errors.New("subscriptions are not available in this version of Hooktray")
 	case "version":

@@ -27,7 +27,7 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 	fs := c.flags(name, name+" [flags]")
 	listen := fs.String("listen", app.DefaultListen, "webhook receiver address (port 0: any free port)")
 	apiListen := fs.String("api-listen", app.DefaultAPIListen, "admin API address, loopback only (port 0: any free port)")
-	tunnelMode := fs.String("tunnel", "", "off | quick | token | external (default: external with --public-url; else quick for the desktop app, off for serve)")
+	tunnelMode := fs.String("tunnel", "", "off | quick | token | external (default: external with --public-url; else what was last set in the app or with 'hooktray tunnel set'; else quick for the desktop app, off for serve)")
 	tunnelToken := fs.String("tunnel-token", "", "named tunnel token (prefer env HOOKTRAY_TUNNEL_TOKEN: flags are visible to other users)")
 	publicURL := fs.String("public-url", "", "public base URL you already have (reverse proxy, port forward); takes priority over tunnels")
 	cloudflared := fs.String("cloudflared", "", "path to the cloudflared binary")
@@ -71,7 +71,9 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			APIListen: *apiListen,
 			Version:   c.env.Version,
 			Tunnel:    tunnel.Settings{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
-			Logger:    slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
+			// A mirror of GitHub's Releases API (or a local stand-in) to provision cloudflared from.
+			ReleasesAPI: os.Getenv(tunnel.ReleasesAPIEnv),
+			Logger:      slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
 		}
 		opts.Retention = &hook.Retention{
 			MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,
@@ -154,6 +156,9 @@ func (c *command) start(ctx context.Context, args []string) error {
 	case !displayAvailable():
 		fmt.Fprintln(c.env.Stderr, "hooktray: no display (DISPLAY and WAYLAND_DISPLAY are unset); running headless as `hooktray serve` does")
 	default:
+		// The desktop app's promise is a public URL from a double-click: a quick tunnel unless
+		// the flags or the saved settings say otherwise.
+		opts.Hub.TunnelDefault = tunnel.Quick
 		return c.env.GUI(ctx, opts.Hub, *hidden)
 	}
 	return Serve(ctx, opts, c.env.Stderr)

@@ -113,6 +113,21 @@ CREATE TABLE subscriptions (
 `,
 	// 2: the file says it is Hooktray's, so another program's database is never mistaken for it.
 	fmt.Sprintf(`PRAGMA application_id = %d;`, ApplicationID),
+	// 3: settings the app keeps for itself (the tunnel's), and its sealed secrets (the tunnel token).
+	`
+CREATE TABLE settings (
+	key        TEXT PRIMARY KEY,
+	value      TEXT NOT NULL,          -- JSON
+	updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE app_secrets (
+	name       TEXT PRIMARY KEY,
+	nonce      BLOB NOT NULL,
+	ciphertext BLOB NOT NULL,          -- AEAD under the master key, with the name as associated data
+	updated_at INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not

@@ -71,7 +71,7 @@ func (s *Store) Secrets(ctx context.Context, endpointID, purpose string, now tim
 // never be replaced by a new one.
 func (s *Store) HasSecrets(ctx context.Context) (bool, error) {
 	var n int
-	if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM secrets LIMIT 1)`).Scan(&n); err != nil {
+	if err := s.writer.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (SELECT 1 FROM secrets LIMIT 1)) + (SELECT count(*) FROM (SELECT 1 FROM app_secrets LIMIT 1))`).Scan(&n); err != nil {
 		return false, fmt.Errorf("look for stored secrets: %w", err)
 	}
 	return n > 0, nil

@@ -33,8 +33,9 @@ func binaryName() string {
 }
 
 // FindCloudflared looks for the binary where Hooktray expects it, in order: explicit (the
-// setting or --cloudflared), next to the running executable (release packages ship it there),
-// on PATH, then in the data dir (where a download puts it).
+// setting or --cloudflared), the data dir (where "Download cloudflared" puts it: the user asked
+// for that one, also to replace an old copy elsewhere), next to the running executable (release
+// packages ship it there), then on PATH.
 func FindCloudflared(explicit, dataDir string) (string, error) {
 	if explicit != "" {
 		if st, err := os.Stat(explicit); err != nil || st.IsDir() {
@@ -43,25 +44,25 @@ func FindCloudflared(explicit, dataDir string) (string, error) {
 		return explicit, nil
 	}
 	var candidates []string
+	if dataDir != "" {
+		candidates = append(candidates, InstalledPath(dataDir))
+	}
 	if exe, err := os.Executable(); err == nil {
 		candidates = append(candidates, filepath.Join(filepath.Dir(exe), binaryName()))
 	}
 	if p, err := exec.LookPath(binaryName()); err == nil {
 		candidates = append(candidates, p)
 	}
-	if dataDir != "" {
-		candidates = append(candidates, filepath.Join(dataDir, "bin", binaryName()))
-	}
 	for _, c := range candidates {
 		if st, err := os.Stat(c); err == nil && !st.IsDir() {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("%w: install it from Cloudflare (packages for Debian, Homebrew and winget exist), put it next to hooktray, or give its path; until then endpoints are reachable locally only", ErrNoBinary)
+	return "", fmt.Errorf("%w: use Download cloudflared (or 'hooktray tunnel install-cloudflared'), install it from Cloudflare's packages, or give its path; until then endpoints are reachable locally only", ErrNoBinary)
 }
 
-// Version runs `cloudflared --version` and returns its first line, checking that the binary runs.
-func Version(ctx context.Context, binary string) (string, error) {
+// CheckBinary runs `cloudflared --version` and returns its first line, checking that the binary runs.
+func CheckBinary(ctx context.Context, binary string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, "--version").Output()
@@ -79,10 +80,12 @@ func Version(ctx context.Context, binary string) (string, error) {
 // owns: starts it, reads readiness and the hostname from its metrics server, restarts it with
 // exponential backoff when it exits, and stops it gracefully.
 type Cloudflared struct {
-	Binary   string
-	Mode     Mode   // Quick or Token
-	Token    string // Token mode: passed in TUNNEL_TOKEN, never on the command line
-	Hostname string // Token mode: the public hostname configured in the Cloudflare dashboard
+	Binary string
+	Mode   Mode   // Quick or Token
+	Token  string // Token mode: passed in TUNNEL_TOKEN, never on the command line
+	// Hostname, in token mode, is the public hostname when the user gave one; else it is read
+	// from the ingress configuration cloudflared logs.
+	Hostname string
 	Origin   string // the receiver's URL: the only thing the tunnel may reach
 	// StateDir keeps the rate-limit cool-down across restarts ("" keeps it in memory only).
 	StateDir string
@@ -155,7 +158,7 @@ func (c *Cloudflared) Run(ctx context.Context) {
 			state = StateReconnecting
 		}
 		c.publish(Status{State: state})
-		res := c.runOnce(ctx)
+		res := c.runOnce(ctx, state)
 		if ctx.Err() != nil {
 			break
 		}
@@ -183,7 +186,7 @@ type runResult struct {
 }
 
 // runOnce runs cloudflared until it exits or ctx ends.
-func (c *Cloudflared) runOnce(ctx context.Context) runResult {
+func (c *Cloudflared) runOnce(ctx context.Context, state State) runResult {
 	metrics, err := freeLoopbackAddr()
 	if err != nil {
 		return runResult{reason: "no free port for cloudflared's metrics: " + err.Error()}
@@ -211,11 +214,11 @@ func (c *Cloudflared) runOnce(ctx context.Context) runResult {
 	if c.Mode == Token {
 		cmd.Env = append(cmd.Env, "TUNNEL_TOKEN="+c.Token) // never on the command line
 	}
-	stderr, err := cmd.StderrPipe()
+	output, err := cmd.StderrPipe()
 	if err != nil {
 		return runResult{reason: "cannot start cloudflared: " + err.Error()}
 	}
-	cmd.Stdout = nil
+	cmd.Stdout = cmd.Stderr // usage errors go to stdout: keep them in the same log
 	if err := cmd.Start(); err != nil {
 		return runResult{reason: "cannot start cloudflared: " + err.Error()}
 	}
@@ -230,23 +233,16 @@ func (c *Cloudflared) runOnce(ctx context.Context) runResult {
 	c.recordChild(cmd.Process, cmd.Path)
 	defer c.forgetChild()
 	c.Log.Add(fmt.Sprintf("hooktray: started %s (pid %d)", strings.Join(append([]string{c.Binary}, args...), " "), cmd.Process.Pid))
-	var mu sync.Mutex
-	var rateLimited, badToken bool
+	seen := &logFindings{changed: make(chan struct{}, 1)}
 	logDone := make(chan struct{})
 	go func() {
 		defer close(logDone)
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(output)
+		sc.Buffer(make([]byte, 64<<10), 1<<20) // a configuration line can be long
 		for sc.Scan() {
 			line := sc.Text()
 			c.Log.Add(line)
-			mu.Lock()
-			if strings.Contains(line, "429") || strings.Contains(line, "1015") {
-				rateLimited = true
-			}
-			if strings.Contains(line, "token is not valid") || strings.Contains(line, "Unauthorized") {
-				badToken = true
-			}
-			mu.Unlock()
+			seen.note(line)
 		}
 	}()
 	exited := make(chan error, 1)
@@ -259,6 +255,14 @@ func (c *Cloudflared) runOnce(ctx context.Context) runResult {
 	start := time.Now()
 	var onlineAt time.Time
 	var exitErr error
+	last := Status{Mode: c.Mode, State: state} // what Run has published
+	publish := func(st Status) {
+		st.Mode = c.Mode
+		if st != last {
+			last = st
+			c.publish(st)
+		}
+	}
 	poll := time.NewTicker(250 * time.Millisecond)
 	defer poll.Stop()
 	reportedSlow := false
@@ -270,64 +274,134 @@ loop:
 			return runResult{}
 		case exitErr = <-exited:
 			break loop
+		case <-seen.changed:
+			// A cause to tell, or a named tunnel's new configuration.
+			if onlineAt.IsZero() {
+				if _, why := seen.get(); why != "" {
+					publish(Status{State: last.State, Error: why})
+				}
+				continue
+			}
+			if url, problem, err := c.publicURL(client, metrics, seen); err == nil {
+				publish(Status{State: StateOnline, URL: url, Error: problem})
+			}
 		case <-poll.C:
 			if !onlineAt.IsZero() {
 				continue
 			}
 			if ready(client, metrics) {
-				url, err := c.publicURL(client, metrics)
+				url, problem, err := c.publicURL(client, metrics, seen)
 				if err != nil {
-					c.publish(Status{State: StateStarting, Error: err.Error()})
+					publish(Status{State: StateStarting, Error: err.Error()})
 					continue
 				}
 				onlineAt = time.Now()
-				c.publish(Status{State: StateOnline, URL: url})
+				publish(Status{State: StateOnline, URL: url, Error: problem})
 				poll.Reset(5 * time.Second) // only to notice a lost edge connection
 			} else if !reportedSlow && time.Since(start) > c.ReadyTimeout {
 				reportedSlow = true
-				c.publish(Status{State: StateFailed, Error: fmt.Sprintf(
-					"cloudflared runs but has not connected to Cloudflare after %s: is this computer online?", c.ReadyTimeout.Round(time.Second))})
+				why := fmt.Sprintf("cloudflared runs but has not connected to Cloudflare after %s: is this computer online?", c.ReadyTimeout.Round(time.Second))
+				if _, cause := seen.get(); cause != "" {
+					why = cause
+				}
+				publish(Status{State: StateFailed, Error: why})
 			}
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	res := runResult{rateLimited: rateLimited && c.Mode == Quick}
+	kind, why := seen.get()
+	res := runResult{rateLimited: kind == causeRateLimit && c.Mode == Quick}
 	if !onlineAt.IsZero() {
 		res.onlineFor = time.Since(onlineAt)
 	}
 	switch {
-	case badToken:
-		res.reason = "Cloudflare refused the tunnel token: copy it again from the dashboard"
+	case why != "":
+		res.reason = why
 	case res.onlineFor > 0:
-		res.reason = fmt.Sprintf("cloudflared stopped after %s online (%v)", res.onlineFor.Round(time.Second), exitErr)
+		res.reason = fmt.Sprintf("cloudflared stopped after %s online (%v)", res.onlineFor.Round(time.Second), exitStatus(exitErr))
 	default:
-		res.reason = fmt.Sprintf("cloudflared exited before connecting (%v); see the tunnel log", exitErr)
+		res.reason = fmt.Sprintf("cloudflared exited before connecting (%v); see the tunnel log", exitStatus(exitErr))
 	}
 	return res
 }
 
-// publicURL is the tunnel's public base URL: the quick tunnel's hostname from the metrics server,
-// or the configured hostname of a named tunnel.
-func (c *Cloudflared) publicURL(client *http.Client, metrics string) (string, error) {
+// exitStatus describes how cloudflared ended; a clean exit before connecting is still a failure.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// logFindings is what cloudflared's log has told so far: the latest failure cause, and a named
+// tunnel's ingress rules.
+type logFindings struct {
+	mu      sync.Mutex
+	kind    cause
+	why     string
+	ingress []IngressRule
+	config  bool // a configuration line was seen
+	changed chan struct{}
+}
+
+func (f *logFindings) note(line string) {
+	kind, why := explainLine(line)
+	rules, isConfig := parseConfigLine(line)
+	if kind == causeNone && !isConfig {
+		return
+	}
+	f.mu.Lock()
+	if kind != causeNone {
+		f.kind, f.why = kind, why
+	}
+	if isConfig {
+		f.ingress, f.config = rules, true
+	}
+	f.mu.Unlock()
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (f *logFindings) get() (cause, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.kind, f.why
+}
+
+func (f *logFindings) rules() ([]IngressRule, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ingress, f.config
+}
+
+// publicURL is the tunnel's public base URL: the quick tunnel's hostname from the metrics server;
+// for a named tunnel the hostname given in the settings, else the one its dashboard configuration
+// routes to the receiver. problem is a sentence when the configuration does not reach the receiver.
+func (c *Cloudflared) publicURL(client *http.Client, metrics string, seen *logFindings) (publicURL, problem string, err error) {
 	if c.Mode == Token {
-		if c.Hostname == "" {
-			return "", errors.New("the named tunnel is connected; give its public hostname as the public URL so endpoints can show their URLs")
+		if c.Hostname != "" {
+			return "https://" + strings.TrimPrefix(strings.TrimPrefix(c.Hostname, "https://"), "http://"), "", nil
 		}
-		return "https://" + strings.TrimPrefix(strings.TrimPrefix(c.Hostname, "https://"), "http://"), nil
+		rules, ok := seen.rules()
+		if !ok {
+			return "", "connected; waiting for Cloudflare to send the tunnel's public hostname", nil
+		}
+		u, problem := publicFromIngress(rules, c.Origin)
+		return u, problem, nil
 	}
 	resp, err := client.Get("http://" + metrics + "/quicktunnel")
 	if err != nil {
-		return "", fmt.Errorf("read the quick tunnel's hostname: %w", err)
+		return "", "", fmt.Errorf("read the quick tunnel's hostname: %w", err)
 	}
 	defer resp.Body.Close()
 	var qt struct {
 		Hostname string `json:"hostname"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&qt); err != nil || qt.Hostname == "" {
-		return "", errors.New("cloudflared did not report the quick tunnel's hostname")
+		return "", "", errors.New("cloudflared did not report the quick tunnel's hostname")
 	}
-	return "https://" + qt.Hostname, nil
+	return "https://" + qt.Hostname, "", nil
 }
 
 func ready(client *http.Client, metrics string) bool {

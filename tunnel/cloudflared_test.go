@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/clock"
+	"github.com/hooktray/hooktray/tunnel/tunneltest"
 )
 
 var fake string // the fake cloudflared, built once
@@ -111,7 +112,7 @@ func TestQuickTunnelComesOnlineAndStopsCleanly(t *testing.T) {
 func TestNamedTunnelKeepsTheTokenOffTheCommandLine(t *testing.T) {
 	args := filepath.Join(t.TempDir(), "args")
 	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
-	secret := "eyJhIjoiZmFrZS10b2tlbi1zZWNyZXQifQ"
+	secret := tunneltest.Token()
 	statuses, _, _ := run(t, "", &Cloudflared{Mode: Token, Token: secret, Hostname: "hooks.example.com"})
 	if s := waitState(t, statuses, StateOnline); s.URL != "https://hooks.example.com" {
 		t.Errorf("URL %q", s.URL)
@@ -185,9 +186,101 @@ func TestSilentCloudflaredIsReported(t *testing.T) {
 }
 
 func TestBadTokenIsASentence(t *testing.T) {
-	statuses, _, _ := run(t, "badtoken", &Cloudflared{Mode: Token, Token: "x", Hostname: "h.example.com"})
-	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "refused the tunnel token") {
-		t.Errorf("status %+v", s)
+	// A token that is not one at all: cloudflared refuses it before connecting.
+	statuses, _, _ := run(t, "", &Cloudflared{Mode: Token, Token: "x", Hostname: "h.example.com"})
+	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "not a valid token") {
+		t.Errorf("malformed token: %+v", s)
+	}
+	// A well-formed token the edge refuses (the tunnel was deleted, or the token rotated).
+	statuses, _, _ = run(t, "badtoken", &Cloudflared{Mode: Token, Token: tunneltest.Token()})
+	if s := waitState(t, statuses, StateFailed); !strings.Contains(s.Error, "token was refused") {
+		t.Errorf("refused token: %+v", s)
+	}
+}
+
+func TestOfflineIsSaidInTheUsersWords(t *testing.T) {
+	for _, c := range []*Cloudflared{{Mode: Quick}, {Mode: Token, Token: tunneltest.Token()}} {
+		statuses, _, _ := run(t, "offline", c)
+		s := waitState(t, statuses, StateFailed)
+		if !strings.Contains(s.Error, "cannot reach Cloudflare (DNS lookup failed): is this computer online?") {
+			t.Errorf("%s offline: %+v", c.Mode, s)
+		}
+		if !strings.Contains(strings.Join(c.Log.Lines(), "\n"), "no such host") {
+			t.Errorf("%s: the raw line is not in the tunnel log", c.Mode)
+		}
+	}
+}
+
+func TestNamedTunnelLearnsItsHostnameFromTheDashboardConfiguration(t *testing.T) {
+	ingress := filepath.Join(t.TempDir(), "ingress.json")
+	setIngress := func(rules string) {
+		t.Helper()
+		if err := os.WriteFile(ingress, []byte(rules), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setIngress(`[{"hostname":"hooks.example.com","service":"http://localhost:4567"},{"service":"http_status:404"}]`)
+	t.Setenv("FAKE_CLOUDFLARED_INGRESS", ingress)
+	c := &Cloudflared{Mode: Token, Token: tunneltest.Token(), Origin: "http://127.0.0.1:4567"}
+	statuses, _, _ := run(t, "", c)
+	waitFor := func(what string, ok func(Status) bool) Status {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-statuses:
+				if ok(s) {
+					return s
+				}
+			case <-timeout:
+				t.Fatalf("no status with %s within 10 s", what)
+			}
+		}
+	}
+	s := waitFor("the hostname", func(s Status) bool { return s.URL != "" })
+	if s.State != StateOnline || s.URL != "https://hooks.example.com" || s.Error != "" {
+		t.Errorf("from the configuration: %+v", s)
+	}
+	// The dashboard changes the hostname: the URL follows.
+	setIngress(`[{"hostname":"webhooks.example.org","service":"http://127.0.0.1:4567"},{"service":"http_status:404"}]`)
+	if s := waitFor("the new hostname", func(s Status) bool { return s.URL == "https://webhooks.example.org" }); s.Error != "" {
+		t.Errorf("after the change: %+v", s)
+	}
+	// The hostname points elsewhere: still online, with a sentence saying what to change.
+	setIngress(`[{"hostname":"hooks.example.com","service":"https://localhost:4567"},{"service":"http_status:404"}]`)
+	s = waitFor("a problem", func(s Status) bool { return s.Error != "" })
+	if s.State != StateOnline || s.URL != "https://hooks.example.com" ||
+		s.Error != "the tunnel's hostname hooks.example.com points at https://localhost:4567, not at Hooktray's receiver: change its service in the Cloudflare dashboard to http://127.0.0.1:4567" {
+		t.Errorf("misrouted: %+v", s)
+	}
+}
+
+func TestAHostnameGivenInTheSettingsWins(t *testing.T) {
+	statuses, _, _ := run(t, "", &Cloudflared{Mode: Token, Token: tunneltest.Token(), Hostname: "mine.example.net"})
+	for {
+		s := waitState(t, statuses, StateOnline)
+		if s.URL != "https://mine.example.net" {
+			t.Fatalf("status %+v", s)
+		}
+		if s.Error == "" {
+			return
+		}
+	}
+}
+
+// TestTheStandInRefusesUnknownFlagsAsCloudflaredDoes checks the fake against what urfave/cli (which
+// cloudflared uses) prints for a flag it does not define, and that Hooktray explains it.
+func TestTheStandInRefusesUnknownFlagsAsCloudflaredDoes(t *testing.T) {
+	out, err := exec.Command(fake, "tunnel", "--no-autoupdate", "--bogus", "x", "--url", "http://127.0.0.1:1").Output()
+	if err != nil {
+		t.Fatalf("cloudflared exits 0 after a usage error, the fake said %v", err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	if first != "Incorrect Usage. flag provided but not defined: -bogus" {
+		t.Errorf("first line %q", first)
+	}
+	if kind, why := explainLine(first); kind != causeUsage || !strings.Contains(why, "update cloudflared") {
+		t.Errorf("explained as %v %q", kind, why)
 	}
 }
 
@@ -215,10 +308,10 @@ func TestFindCloudflared(t *testing.T) {
 	if got, err := FindCloudflared("", dir); err != nil || got != want {
 		t.Errorf("data dir binary: %q, %v", got, err)
 	}
-	if v, err := Version(context.Background(), fake); err != nil || !strings.HasPrefix(v, "cloudflared version") {
-		t.Errorf("Version = %q, %v", v, err)
+	if v, err := CheckBinary(context.Background(), fake); err != nil || !strings.HasPrefix(v, "cloudflared version") {
+		t.Errorf("CheckBinary = %q, %v", v, err)
 	}
-	if _, err := Version(context.Background(), want); err == nil {
+	if _, err := CheckBinary(context.Background(), want); err == nil {
 		t.Error("a script that prints nothing passed as cloudflared")
 	}
 }

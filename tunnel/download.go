@@ -6,149 +6,196 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	_ "embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
-
-//go:embed cloudflared-release.json
-var releaseJSON []byte
-
-// Release names the cloudflared version Hooktray installs and each platform's asset with its
-// SHA-256, as kept in the repository (cloudflared-release.json).
-type Release struct {
-	Version string           `json:"version"`
-	URL     string           `json:"url"` // with {version} and {asset}
-	Assets  map[string]Asset `json:"assets"`
-}
-
-// Asset is one platform's release file.
-type Asset struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
-}
-
-// PinnedRelease is the release recorded in the repository.
-func PinnedRelease() (Release, error) {
-	var r Release
-	if err := json.Unmarshal(releaseJSON, &r); err != nil {
-		return Release{}, fmt.Errorf("read cloudflared-release.json: %w", err)
-	}
-	return r, nil
-}
-
-// Platform is this build's key in Release.Assets, e.g. "linux-amd64".
-func Platform() string { return runtime.GOOS + "-" + runtime.GOARCH }
 
 // maxDownload bounds a download: cloudflared is about 40 MB.
 const maxDownload = 200 << 20
 
-// Download fetches the release asset for platform, checks its SHA-256 against the release
-// record, and installs the binary at dataDir/bin/cloudflared (atomically, mode 0755). progress,
-// when set, is called with bytes received and the total (-1 when unknown). Nothing is installed
-// unless the whole file arrived and its checksum matches.
-func Download(ctx context.Context, client *http.Client, rel Release, platform, dataDir string, progress func(done, total int64)) (string, error) {
-	asset, ok := rel.Assets[platform]
-	if !ok {
-		return "", fmt.Errorf("cloudflared %s has no build for %s; install it from Cloudflare", rel.Version, platform)
-	}
-	if len(asset.SHA256) != 64 {
-		return "", fmt.Errorf("no checksum is recorded for cloudflared %s on %s, so Hooktray will not install it; install cloudflared from Cloudflare instead", rel.Version, platform)
-	}
-	url := strings.NewReplacer("{version}", rel.Version, "{asset}", asset.Name).Replace(rel.URL)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// InstalledPath is where a downloaded cloudflared lives: the data dir's bin folder.
+func InstalledPath(dataDir string) string { return filepath.Join(dataDir, "bin", binaryName()) }
+
+// Staged is a downloaded cloudflared that passed every check and waits to replace the installed
+// one (a running cloudflared must stop first on Windows, so replacing is a separate step).
+type Staged struct {
+	Path    string // the checked binary, next to its destination
+	Version string // what it printed for --version
+	dest    string
+}
+
+// Fetch downloads asset into dataDir/bin, with progress (bytes received and the total) when set,
+// and keeps it only when its size and SHA-256 match what the release reports, the macOS archive
+// holds cloudflared, and the result runs and says it is cloudflared. Anything else removes the
+// download and explains why in a sentence.
+func Fetch(ctx context.Context, client *http.Client, asset Asset, dataDir string, progress func(done, total int64)) (*Staged, error) {
+	want, err := digestSHA256(asset)
 	if err != nil {
-		return "", fmt.Errorf("download cloudflared: %w", err)
+		return nil, err
+	}
+	if asset.Size > maxDownload {
+		return nil, fmt.Errorf("%s is said to be %d bytes, far more than cloudflared; not downloaded", asset.Name, asset.Size)
+	}
+	dest := InstalledPath(dataDir)
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return nil, fmt.Errorf("install cloudflared: %w", err)
+	}
+	download, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
+	if err != nil {
+		return nil, fmt.Errorf("install cloudflared: %w", err)
+	}
+	defer os.Remove(download.Name())
+	defer download.Close()
+	if err := fetchTo(ctx, client, asset, download, want, progress); err != nil {
+		return nil, err
+	}
+	bin := download.Name()
+	if strings.HasSuffix(asset.Name, ".tgz") {
+		if bin, err = unpackTgz(download, filepath.Dir(dest)); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(bin)
+		}
+	}()
+	if err := os.Chmod(bin, 0o755); err != nil {
+		return nil, fmt.Errorf("install cloudflared: %w", err)
+	}
+	if bin == download.Name() {
+		// Keep the file past the deferred removal of the download: it is the binary.
+		staged := filepath.Join(filepath.Dir(dest), ".staged-"+binaryName())
+		download.Close()
+		if err := os.Rename(download.Name(), staged); err != nil {
+			return nil, fmt.Errorf("install cloudflared: %w", err)
+		}
+		bin = staged
+	}
+	version, err := CheckBinary(ctx, bin)
+	if err != nil {
+		return nil, fmt.Errorf("the downloaded %s does not run here, so it was not installed: %w", asset.Name, err)
+	}
+	ok = true
+	return &Staged{Path: bin, Version: version, dest: dest}, nil
+}
+
+// Install puts the staged binary in place of the installed one (atomically) and returns its path.
+func (s *Staged) Install() (string, error) {
+	if err := os.Rename(s.Path, s.dest); err != nil {
+		s.Discard()
+		return "", fmt.Errorf("install cloudflared at %s: %w", s.dest, err)
+	}
+	return s.dest, nil
+}
+
+// Discard removes the staged binary.
+func (s *Staged) Discard() { os.Remove(s.Path) }
+
+// digestSHA256 is the asset's SHA-256 as GitHub reports it ("sha256:<hex>").
+func digestSHA256(a Asset) ([]byte, error) {
+	hexSum, ok := strings.CutPrefix(a.Digest, "sha256:")
+	sum, err := hex.DecodeString(hexSum)
+	if !ok || err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("the release publishes no SHA-256 for %s, so Hooktray cannot check the file and will not install it; "+
+			"install cloudflared from Cloudflare's packages instead", a.Name)
+	}
+	return sum, nil
+}
+
+// fetchTo streams the asset into f while hashing it, then compares size and digest.
+func fetchTo(ctx context.Context, client *http.Client, asset Asset, f *os.File, want []byte, progress func(done, total int64)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, asset.URL, nil)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", asset.Name, err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("download cloudflared from %s: %w (is this computer online?)", url, err)
+		return fmt.Errorf("cannot download %s (is this computer online?): %w", asset.Name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("download cloudflared from %s: the server answered %s", url, resp.Status)
+		return fmt.Errorf("download %s: %s answered %s; nothing was installed", asset.Name, req.URL.Host, resp.Status)
 	}
-	var buf bytes.Buffer
+	total := asset.Size
+	if total <= 0 {
+		total = resp.ContentLength
+	}
 	sum := sha256.New()
-	total := resp.ContentLength
+	var done int64
 	chunk := make([]byte, 64<<10)
 	for {
 		n, rerr := resp.Body.Read(chunk)
-		buf.Write(chunk[:n])
-		sum.Write(chunk[:n])
-		if progress != nil && n > 0 {
-			progress(int64(buf.Len()), total)
-		}
-		if buf.Len() > maxDownload {
-			return "", errors.New("download cloudflared: the file is far larger than cloudflared; not installed")
+		if n > 0 {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				return fmt.Errorf("download %s: %w", asset.Name, err)
+			}
+			sum.Write(chunk[:n])
+			done += int64(n)
+			if progress != nil {
+				progress(done, total)
+			}
+			if done > maxDownload || asset.Size > 0 && done > asset.Size {
+				return fmt.Errorf("download %s: more bytes arrived than the release's %d; nothing was installed", asset.Name, asset.Size)
+			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return "", fmt.Errorf("download cloudflared: the download broke off after %d bytes (%v); nothing was installed", buf.Len(), rerr)
+			return fmt.Errorf("download %s broke off after %d bytes (%v); nothing was installed", asset.Name, done, rerr)
 		}
 	}
-	if total >= 0 && int64(buf.Len()) != total {
-		return "", fmt.Errorf("download cloudflared: got %d of %d bytes; nothing was installed", buf.Len(), total)
+	if asset.Size > 0 && done != asset.Size {
+		return fmt.Errorf("download %s: got %d of %d bytes; nothing was installed", asset.Name, done, asset.Size)
 	}
-	if got := hex.EncodeToString(sum.Sum(nil)); !strings.EqualFold(got, asset.SHA256) {
-		return "", fmt.Errorf("download cloudflared: the file's SHA-256 is %s, not the recorded %s; nothing was installed", got, asset.SHA256)
+	if got := sum.Sum(nil); !bytes.Equal(got, want) {
+		return fmt.Errorf("%s is not the file Cloudflare released (its SHA-256 is %x, the release says %x); nothing was installed", asset.Name, got, want)
 	}
-	bin := buf.Bytes()
-	if strings.HasSuffix(asset.Name, ".tgz") {
-		if bin, err = extractFromTgz(bin, "cloudflared"); err != nil {
-			return "", err
-		}
-	}
-	dest := filepath.Join(dataDir, "bin", binaryName())
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", fmt.Errorf("install cloudflared: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".cloudflared-*")
-	if err != nil {
-		return "", fmt.Errorf("install cloudflared: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(bin); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("install cloudflared: %w", err)
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("install cloudflared: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("install cloudflared: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return "", fmt.Errorf("install cloudflared: %w", err)
-	}
-	return dest, nil
+	return nil
 }
 
-// extractFromTgz returns the file named name from a gzipped tar (the macOS assets).
-func extractFromTgz(b []byte, name string) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+// unpackTgz writes the cloudflared binary inside the gzipped tar f (the macOS assets) to a new
+// file in dir and returns its path.
+func unpackTgz(f *os.File, dir string) (string, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("unpack cloudflared: %w", err)
+	}
+	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("unpack cloudflared: %w", err)
+		return "", fmt.Errorf("unpack cloudflared: the archive is not gzip (%w); nothing was installed", err)
 	}
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return "", errors.New("the archive holds no cloudflared program; nothing was installed")
+		}
 		if err != nil {
-			return nil, fmt.Errorf("unpack cloudflared: no %s in the archive (%v)", name, err)
+			return "", fmt.Errorf("unpack cloudflared: %w; nothing was installed", err)
 		}
-		if filepath.Base(h.Name) == name && h.Typeflag == tar.TypeReg {
-			return io.ReadAll(io.LimitReader(tr, maxDownload))
+		if filepath.Base(h.Name) != "cloudflared" || h.Typeflag != tar.TypeReg {
+			continue
 		}
+		out, err := os.CreateTemp(dir, ".staged-*")
+		if err != nil {
+			return "", fmt.Errorf("unpack cloudflared: %w", err)
+		}
+		_, err = io.Copy(out, io.LimitReader(tr, maxDownload))
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(out.Name())
+			return "", fmt.Errorf("unpack cloudflared: %w; nothing was installed", err)
+		}
+		return out.Name(), nil
 	}
 }

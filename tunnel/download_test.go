@@ -2,80 +2,139 @@ package tunnel
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
+	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hooktray/hooktray/tunnel/tunneltest"
 )
 
-func TestDownload(t *testing.T) {
-	good, _ := os.ReadFile(fake) // any binary will do; the fake cloudflared is at hand
-	sum := sha256.Sum256(good)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/2026.8.2/good":
-			w.Header().Set("Content-Length", strconv.Itoa(len(good)))
-			w.Write(good)
-		case "/2026.8.2/truncated":
-			w.Header().Set("Content-Length", strconv.Itoa(len(good)))
-			w.Write(good[:len(good)/2]) // the connection ends early
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer srv.Close()
-	rel := Release{Version: "2026.8.2", URL: srv.URL + "/{version}/{asset}", Assets: map[string]Asset{
-		"good":        {Name: "good", SHA256: hex.EncodeToString(sum[:])},
-		"bad-sum":     {Name: "good", SHA256: strings.Repeat("0", 64)},
-		"truncated":   {Name: "truncated", SHA256: hex.EncodeToString(sum[:])},
-		"no-sum":      {Name: "good"},
-		"not-on-site": {Name: "missing", SHA256: hex.EncodeToString(sum[:])},
-	}}
-	for _, tc := range []struct{ platform, want string }{
-		{"bad-sum", "SHA-256"},
-		{"truncated", "nothing was installed"},
-		{"no-sum", "no checksum is recorded"},
-		{"not-on-site", "404"},
-		{"plan9-mips", "no build for"},
+// install is what the app does: look up the release, pick this platform's file, fetch and check
+// it, then put it in place.
+func install(t *testing.T, gh *tunneltest.Releases, platform, dir string, progress func(done, total int64)) (string, error) {
+	t.Helper()
+	rel, err := Releases{API: gh.URL}.Latest(context.Background())
+	if err != nil {
+		return "", err
+	}
+	asset, err := rel.AssetFor(platform)
+	if err != nil {
+		return "", err
+	}
+	staged, err := Fetch(context.Background(), gh.Client(), asset, dir, progress)
+	if err != nil {
+		return "", err
+	}
+	return staged.Install()
+}
+
+func TestDownloadRefusesEveryFileItCannotTrust(t *testing.T) {
+	binary, err := os.ReadFile(fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := tunneltest.NewReleases(binary, "2026.9.0")
+	defer gh.Close()
+	for _, tc := range []struct {
+		fault    tunneltest.Fault
+		platform string
+		want     string
+	}{
+		{tunneltest.WrongDigest, "linux-amd64", "is not the file Cloudflare released"},
+		{tunneltest.NoDigest, "linux-amd64", "publishes no SHA-256"},
+		{tunneltest.WrongSize, "linux-amd64", "got "},
+		{tunneltest.Truncated, "linux-amd64", "nothing was installed"},
+		{tunneltest.Missing, "linux-amd64", "404 Not Found"},
+		{tunneltest.RateLimited, "linux-amd64", "GitHub is limiting requests from this network; try again after"},
+		{tunneltest.NoAsset, "linux-amd64", "has no file for linux-amd64"},
+		{tunneltest.AllWell, "plan9-mips", "has no file for plan9-mips"},
+		{tunneltest.EmptyTgz, "darwin-arm64", "the archive holds no cloudflared program"},
 	} {
-		t.Run(tc.platform, func(t *testing.T) {
+		t.Run(string(tc.fault)+"/"+tc.platform, func(t *testing.T) {
+			gh.SetFault(tc.fault)
 			dir := t.TempDir()
-			_, err := Download(context.Background(), srv.Client(), rel, tc.platform, dir, nil)
+			_, err := install(t, gh, tc.platform, dir, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "bin", binaryName())); !os.IsNotExist(err) {
-				t.Error("a binary was installed anyway")
+			left, _ := os.ReadDir(filepath.Join(dir, "bin"))
+			if len(left) > 0 {
+				t.Errorf("files left behind: %v", left)
 			}
 		})
 	}
-	t.Run("good file", func(t *testing.T) {
-		dir := t.TempDir()
-		var last, total int64
-		path, err := Download(context.Background(), srv.Client(), rel, "good", dir, func(d, tot int64) { last, total = d, tot })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if last != int64(len(good)) || total != int64(len(good)) {
-			t.Errorf("progress ended at %d of %d", last, total)
-		}
-		if found, err := FindCloudflared("", dir); err != nil || found != path {
-			t.Errorf("installed at %s, found %q (%v)", path, found, err)
-		}
-		if v, err := Version(context.Background(), path); err != nil || !strings.Contains(v, "cloudflared") {
-			t.Errorf("the installed binary does not run: %q %v", v, err)
-		}
-	})
+	gh.SetFault(tunneltest.RateLimited)
+	_, err = Releases{API: gh.URL}.Latest(context.Background())
+	var limited *RateLimitError
+	if !errors.As(err, &limited) || time.Until(limited.Until) < 39*time.Minute || time.Until(limited.Until) > 41*time.Minute {
+		t.Errorf("rate limit: %v (until %v)", err, limited)
+	}
 }
 
-func TestPinnedReleaseIsReadable(t *testing.T) {
-	rel, err := PinnedRelease()
-	if err != nil || rel.Version == "" || rel.Assets["linux-amd64"].Name != "cloudflared-linux-amd64" {
-		t.Errorf("pinned release %+v, %v", rel, err)
+func TestDownloadInstallsACheckedCloudflared(t *testing.T) {
+	binary, err := os.ReadFile(fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := tunneltest.NewReleases(binary, "2026.9.0")
+	defer gh.Close()
+	for _, platform := range []string{"linux-amd64", "darwin-arm64"} { // a plain file, and the macOS archive
+		t.Run(platform, func(t *testing.T) {
+			dir := t.TempDir()
+			var last, total int64
+			path, err := install(t, gh, platform, dir, func(d, tot int64) { last, total = d, tot })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last == 0 || last != total {
+				t.Errorf("progress ended at %d of %d", last, total)
+			}
+			if found, err := FindCloudflared("", dir); err != nil || found != path {
+				t.Errorf("installed at %s, found %q (%v)", path, found, err)
+			}
+			if v, err := CheckBinary(context.Background(), path); err != nil || !strings.HasPrefix(v, "cloudflared version") {
+				t.Errorf("the installed binary does not run: %q %v", v, err)
+			}
+			if left, _ := os.ReadDir(filepath.Dir(path)); len(left) != 1 {
+				t.Errorf("the bin folder holds %v, want only cloudflared", left)
+			}
+		})
+	}
+	rel, err := Releases{API: gh.URL}.Tagged(context.Background(), "2026.7.1")
+	if err != nil || rel.Version != "2026.7.1" || !strings.Contains(gh.Requests()[len(gh.Requests())-1], "/releases/tags/2026.7.1") {
+		t.Errorf("pinned version: %+v, %v", rel.Version, err)
+	}
+}
+
+func TestDownloadRefusesAFileThatIsNotCloudflared(t *testing.T) {
+	gh := tunneltest.NewReleases([]byte("#!/bin/sh\necho hello\n"), "2026.9.0")
+	defer gh.Close()
+	dir := t.TempDir()
+	if _, err := install(t, gh, "linux-amd64", dir, nil); err == nil || !strings.Contains(err.Error(), "does not run here") {
+		t.Fatalf("err = %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "bin")); len(left) > 0 {
+		t.Errorf("files left behind: %v", left)
+	}
+}
+
+func TestVersions(t *testing.T) {
+	v, err := ParseVersion("cloudflared version 2025.11.1 (built 2025-11-07-1200 UTC)")
+	if err != nil || v != (Version{2025, 11, 1}) {
+		t.Fatalf("%v %v", v, err)
+	}
+	if w, _ := ParseVersion("2025.9.0"); !w.Less(v) || v.Less(w) {
+		t.Error("order")
+	}
+	if !v.OlderThanAYear(time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)) || v.OlderThanAYear(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)) {
+		t.Error("age")
+	}
+	for _, bad := range []string{"", "2025.13.1", "latest", "cloudflared version DEV"} {
+		if _, err := ParseVersion(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
 	}
 }

@@ -2,6 +2,7 @@
 package tunnel
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -75,4 +76,54 @@ type Settings struct {
 	Token       string // named tunnel token (mode token)
 	PublicURL   string // external base URL (priority over a quick tunnel), or a named tunnel's hostname
 	Cloudflared string // path to the cloudflared binary ("" to look for it)
+}
+
+// Binary is the cloudflared in use: where it is, what `--version` printed, and what the
+// Releases API says of newer releases.
+type Binary struct {
+	Path            string
+	Version         string // first line of `cloudflared --version`
+	Latest          string // newest release's version, when known
+	UpdateAvailable bool   // Latest is newer than Version
+	Warning         string // e.g. more than a year old, as a sentence
+}
+
+// InstallState is where a download of cloudflared is.
+type InstallState string
+
+// Install states, as the admin API spells them.
+const (
+	InstallIdle        InstallState = "idle"
+	InstallDownloading InstallState = "downloading"
+	InstallInstalled   InstallState = "installed"
+	InstallFailed      InstallState = "failed"
+)
+
+// InstallStatus is the progress and outcome of the last download of cloudflared.
+type InstallStatus struct {
+	State   InstallState
+	Done    int64 // bytes received
+	Total   int64 // bytes expected; 0 when not known yet
+	Version string
+	Error   string
+}
+
+// SettingsChange is a change of tunnel settings; nil fields stay as they are. An empty PublicURL
+// removes it; an empty Token removes the stored token.
+type SettingsChange struct {
+	Mode      *Mode
+	PublicURL *string
+	Token     *string
+}
+
+// ErrInstallRunning means a download of cloudflared is already under way.
+var ErrInstallRunning = errors.New("cloudflared is already being downloaded")
+
+// Number is the release number of the binary ("2026.8.2"), or its version line when that does
+// not parse.
+func (b Binary) Number() string {
+	if v, err := ParseVersion(b.Version); err == nil {
+		return v.String()
+	}
+	return b.Version
 }

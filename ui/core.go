@@ -41,15 +41,19 @@ type Core interface {
 
 	TunnelStatus() tunnel.Status
 	TunnelSettings() (s tunnel.Settings, hasToken bool)
-	SetTunnel(ctx context.Context, s tunnel.Settings) error
+	SetTunnel(ctx context.Context, c tunnel.SettingsChange) error
 	TunnelLog() []string
 	Reachability() tunnel.Reachability
 	ProbeNow()
 	CloudflaredMissing() bool
-	InstallCloudflared(ctx context.Context, progress func(done, total int64)) error
+	Cloudflared() tunnel.Binary
+	// InstallCloudflared starts a download (version "" is the newest); its progress is in
+	// CloudflaredInstall, announced with hook.TunnelChanged.
+	InstallCloudflared(version string) error
+	CloudflaredInstall() tunnel.InstallStatus
 }
 
-// Launch starts the core for the desktop app with the tunnel settings t; showWindow is what a
-// second launch of Hooktray asks the running one to do, hideWindow closes the window to the tray
-// (both reachable through the admin API). main supplies it (app.Start).
-type Launch func(ctx context.Context, t tunnel.Settings, showWindow, hideWindow func()) (Core, error)
+// Launch starts the core for the desktop app; showWindow is what a second launch of Hooktray asks
+// the running one to do, hideWindow closes the window to the tray (both reachable through the
+// admin API). main supplies it (app.Start).
+type Launch func(ctx context.Context, showWindow, hideWindow func()) (Core, error)

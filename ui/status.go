@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -32,7 +30,7 @@ func newStatusBar(u *UI) *statusBar {
 	s.where.SizeName = theme.SizeNameCaptionText
 	s.message.SizeName = theme.SizeNameCaptionText
 	s.message.Importance = widget.SuccessImportance
-	s.download = widget.NewButtonWithIcon("Download cloudflared…", theme.DownloadIcon(), u.offerCloudflared)
+	s.download = widget.NewButtonWithIcon("Download cloudflared…", theme.DownloadIcon(), func() { u.installer.offer() })
 	s.download.Importance = widget.HighImportance
 	s.download.Hide()
 	s.where.Truncation = fyne.TextTruncateEllipsis
@@ -66,53 +64,20 @@ func (s *statusBar) refresh() {
 	s.where.SetText(text)
 	s.where.Importance = importance
 	s.where.Refresh()
-	if s.u.hub.CloudflaredMissing() {
+	installing := s.u.hub.CloudflaredInstall().State == tunnel.InstallDownloading
+	switch b := s.u.hub.Cloudflared(); {
+	case installing:
+		s.download.Hide()
+	case s.u.hub.CloudflaredMissing():
+		s.download.SetText("Download cloudflared…")
 		s.download.Show()
-	} else {
+	case b.UpdateAvailable:
+		s.download.SetText("Update cloudflared…")
+		s.download.Show()
+	default:
 		s.download.Hide()
 	}
-}
-
-// offerCloudflared explains and, if the user agrees, downloads cloudflared with a progress bar.
-func (u *UI) offerCloudflared() {
-	rel, err := tunnel.PinnedRelease()
-	if err != nil {
-		u.showError(err)
-		return
-	}
-	msg := fmt.Sprintf("Public URLs come from Cloudflare's free quick tunnels, run by the official cloudflared "+
-		"program. Hooktray can download cloudflared %s for %s from Cloudflare's GitHub releases (about 40 MB), "+
-		"check its SHA-256 against the value recorded in Hooktray, and keep it in the data dir.",
-		rel.Version, tunnel.Platform())
-	dialog.ShowConfirm("Download cloudflared?", msg, func(ok bool) {
-		if !ok {
-			return
-		}
-		bar := widget.NewProgressBar()
-		note := widget.NewLabel("Connecting…")
-		progress := dialog.NewCustomWithoutButtons("Downloading cloudflared", container.NewVBox(note, bar), u.win)
-		progress.Resize(fyne.NewSize(420, 140))
-		progress.Show()
-		go func() {
-			err := u.hub.InstallCloudflared(context.Background(), func(done, total int64) {
-				u.do(func() {
-					if total > 0 {
-						bar.SetValue(float64(done) / float64(total))
-					}
-					note.SetText(hook.Bytes(done).String() + " received")
-				})
-			})
-			u.do(func() {
-				progress.Hide()
-				if err != nil {
-					dialog.ShowError(fmt.Errorf("cloudflared was not installed: %w", err), u.win)
-					return
-				}
-				u.status.flash("cloudflared installed; starting the tunnel")
-				u.status.refresh()
-			})
-		}()
-	}, u.win)
+	s.u.installer.refresh()
 }
 
 // showTunnelLog opens a window with cloudflared's recent log, for when the tunnel misbehaves.

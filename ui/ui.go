@@ -30,7 +30,6 @@ import (
 	"github.com/hooktray/hooktray/app/notify"
 	"github.com/hooktray/hooktray/assets"
 	"github.com/hooktray/hooktray/hook"
-	"github.com/hooktray/hooktray/tunnel"
 )
 
 // AppID is the app's reverse-DNS id (FyneApp.toml), under which Fyne keeps its preferences.
@@ -45,7 +44,7 @@ const refreshEvery = 250 * time.Millisecond
 // tunnel settings from the command line; without any, those saved in the app are used. If another
 // instance runs on the same data dir, it asks that one to show its window and returns nil. With
 // startHidden the app starts in the tray only.
-func Run(ctx context.Context, start Launch, t tunnel.Settings, startHidden bool) error {
+func Run(ctx context.Context, start Launch, startHidden bool) error {
 	// Before anything starts, so an early SIGINT still ends in a clean stop.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -63,13 +62,7 @@ func Run(ctx context.Context, start Launch, t tunnel.Settings, startHidden bool)
 	}
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	if t.Mode == "" && t.PublicURL == "" {
-		// No tunnel flags: the settings saved in the app, by default a quick tunnel.
-		saved := loadTunnelSettings(a.Preferences())
-		saved.Token, saved.Cloudflared = t.Token, t.Cloudflared
-		t = saved
-	}
-	hub, err := start(ctx, t, showWindow, hideWindow)
+	hub, err := start(ctx, showWindow, hideWindow)
 	if running := (*instance.ErrRunning)(nil); errors.As(err, &running) {
 		fmt.Fprintln(os.Stderr, instance.HandOver(ctx, running.Dir))
 		return nil
@@ -127,6 +120,7 @@ type UI struct {
 	log       *eventLog
 	detail    *eventDetail
 	status    *statusBar
+	installer *installer
 	tray      *tray
 
 	content  fyne.CanvasObject // the window's content, kept while the window is closed
@@ -158,6 +152,7 @@ func newUI(hub Core, a fyne.App, do func(func())) *UI {
 	u.detail = newEventDetail(u)
 	u.log = newEventLog(u)
 	u.endpoints = newEndpointList(u)
+	u.installer = &installer{u: u}
 	u.status = newStatusBar(u)
 	u.tray = newTray(u)
 	// The panes know nothing of each other; what one does that concerns another is wired here.

@@ -18,7 +18,6 @@ import (
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
-	"github.com/hooktray/hooktray/tunnel"
 )
 
 // uiLoop is the UI goroutine of a test: Fyne's test driver runs fyne.Do at once in the calling
@@ -316,22 +315,6 @@ func TestTrayShowsWhetherThePublicURLIsReachable(t *testing.T) {
 	})
 	if !strings.Contains(strings.Join(labels, "|"), "Check public URL now") {
 		t.Errorf("tray items %q", labels)
-	}
-}
-
-func TestTunnelSettingsAreRemembered(t *testing.T) {
-	a := test.NewTempApp(t)
-	if o := loadTunnelSettings(a.Preferences()); o.Mode != tunnel.Quick || o.PublicURL != "" {
-		t.Errorf("defaults %+v: the desktop app should start a quick tunnel", o)
-	}
-	a.Preferences().SetString(prefTunnelMode, "external")
-	a.Preferences().SetString(prefPublicURL, "https://hooks.example.com")
-	if o := loadTunnelSettings(a.Preferences()); o.Mode != tunnel.External || o.PublicURL != "https://hooks.example.com" {
-		t.Errorf("saved %+v", o)
-	}
-	a.Preferences().SetString(prefTunnelMode, "warp")
-	if o := loadTunnelSettings(a.Preferences()); o.Mode != tunnel.Quick {
-		t.Errorf("a damaged setting gave %+v", o)
 	}
 }
 

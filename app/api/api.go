@@ -34,6 +34,8 @@ type StatusSource interface {
 	PublicURL() string
 	TunnelStatus() tunnel.Status
 	Reachability() tunnel.Reachability
+	CloudflaredInstall() tunnel.InstallStatus
+	Cloudflared() tunnel.Binary
 	SecretsStorage() string
 	SecretsError() string
 	StorageError() string
@@ -69,6 +71,13 @@ type Sender interface {
 	Replay(ctx context.Context, eventID int64, to string) (forward.Result, error)
 }
 
+// TunnelControl changes how endpoints become public and provisions cloudflared.
+type TunnelControl interface {
+	TunnelSettings() (tunnel.Settings, bool)
+	SetTunnel(ctx context.Context, c tunnel.SettingsChange) error
+	InstallCloudflared(version string) error
+}
+
 // Backend is everything the API serves.
 type Backend interface {
 	StatusSource
@@ -76,6 +85,7 @@ type Backend interface {
 	SecretKeeper
 	History
 	Sender
+	TunnelControl
 }
 
 // Server is the admin API handler.
@@ -85,6 +95,7 @@ type Server struct {
 	secrets   SecretKeeper
 	history   History
 	sender    Sender
+	tunnel    TunnelControl
 	token     []byte
 	hosts     map[string]bool
 	log       *slog.Logger
@@ -110,7 +121,7 @@ const (
 func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	p := strconv.Itoa(port)
 	s := &Server{
-		core: b, endpoints: b, secrets: b, history: b, sender: b,
+		core: b, endpoints: b, secrets: b, history: b, sender: b, tunnel: b,
 		token: []byte(token),
 		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
 		log:   log,
@@ -133,6 +144,9 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
 	s.mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
 	s.mux.HandleFunc("POST /api/v1/events/{id}/replay", s.replay)
+	s.mux.HandleFunc("GET /api/v1/tunnel", s.getTunnel)
+	s.mux.HandleFunc("PATCH /api/v1/tunnel", s.patchTunnel)
+	s.mux.HandleFunc("POST /api/v1/tunnel/cloudflared/install", s.installCloudflared)
 	s.mux.HandleFunc("POST /api/v1/window/show", s.windowAction(func() func() { return s.ShowWindow }))
 	s.mux.HandleFunc("POST /api/v1/window/hide", s.windowAction(func() func() { return s.HideWindow }))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -459,4 +473,48 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, apijson.Error{Error: msg})
+}
+
+func tunnelSettingsJSON(t TunnelControl) apijson.TunnelSettings {
+	o, hasToken := t.TunnelSettings()
+	return apijson.TunnelSettings{Mode: string(o.Mode), PublicURL: apijson.Optional(o.PublicURL), HasToken: hasToken}
+}
+
+func (s *Server) getTunnel(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, tunnelSettingsJSON(s.tunnel))
+}
+
+// patchTunnel changes mode, public URL or token at run time; the tunnel restarts with them.
+func (s *Server) patchTunnel(w http.ResponseWriter, r *http.Request) {
+	var c apijson.TunnelChange
+	if !readJSON(w, r, &c) {
+		return
+	}
+	change := tunnel.SettingsChange{PublicURL: c.PublicURL, Token: c.Token}
+	if c.Mode != nil {
+		m := tunnel.Mode(*c.Mode)
+		change.Mode = &m
+	}
+	if err := s.tunnel.SetTunnel(r.Context(), change); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tunnelSettingsJSON(s.tunnel))
+}
+
+// installCloudflared starts a download of cloudflared; progress is in status.tunnel.install.
+func (s *Server) installCloudflared(w http.ResponseWriter, r *http.Request) {
+	var req apijson.InstallRequest
+	if r.ContentLength != 0 && !readJSON(w, r, &req) {
+		return
+	}
+	if err := s.tunnel.InstallCloudflared(req.Version); err != nil {
+		if errors.Is(err, tunnel.ErrInstallRunning) {
+			writeError(w, http.StatusConflict, err.Error())
+			return
+		}
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, statusJSON(s.core).Tunnel.Install)
 }

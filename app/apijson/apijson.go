@@ -46,6 +46,47 @@ type TunnelStatus struct {
 	Reachable  *bool   `json:"reachable"`
 	RTTMS      *int64  `json:"rtt_ms,omitempty"`
 	ProbeError *string `json:"probe_error,omitempty"`
+	// Install is the progress and outcome of the last download of cloudflared.
+	Install Install `json:"install"`
+	// Cloudflared is the binary in use (null when none is found or needed).
+	Cloudflared *Cloudflared `json:"cloudflared"`
+}
+
+// Install is status.tunnel.install: a download of cloudflared.
+type Install struct {
+	State   string  `json:"state"` // idle | downloading | installed | failed
+	Done    int64   `json:"done"`
+	Total   int64   `json:"total"`
+	Version *string `json:"version"`
+	Error   *string `json:"error"`
+}
+
+// Cloudflared is status.tunnel.cloudflared: the binary in use and whether a newer one exists.
+type Cloudflared struct {
+	Path            string  `json:"path"`
+	Version         string  `json:"version"`
+	Latest          *string `json:"latest"`
+	UpdateAvailable bool    `json:"update_available"`
+	Warning         *string `json:"warning"`
+}
+
+// TunnelSettings is GET|PATCH /api/v1/tunnel. The token is never returned.
+type TunnelSettings struct {
+	Mode      string  `json:"mode"`
+	PublicURL *string `json:"public_url"`
+	HasToken  bool    `json:"has_token"`
+}
+
+// TunnelChange is the body of PATCH /api/v1/tunnel; absent fields stay as they are.
+type TunnelChange struct {
+	Mode      *string `json:"mode"`
+	PublicURL *string `json:"public_url"`
+	Token     *string `json:"token"` // write-only; "" removes the stored token
+}
+
+// InstallRequest is the optional body of POST /api/v1/tunnel/cloudflared/install.
+type InstallRequest struct {
+	Version string `json:"version"` // "" installs the newest release
 }
 
 // Endpoint is an endpoint as the API shows it. It never carries a secret.
@@ -284,8 +325,12 @@ func Cursor(id int64) *string {
 }
 
 // TunnelJSON is the tunnel part of the status; reachability counts only for the current URL.
-func TunnelJSON(t tunnel.Status, r tunnel.Reachability) TunnelStatus {
-	out := TunnelStatus{Mode: string(t.Mode), State: string(t.State), URL: Optional(t.URL), Error: Optional(t.Error)}
+func TunnelJSON(t tunnel.Status, r tunnel.Reachability, in tunnel.InstallStatus, b tunnel.Binary) TunnelStatus {
+	out := TunnelStatus{Mode: string(t.Mode), State: string(t.State), URL: Optional(t.URL), Error: Optional(t.Error),
+		Install: Install{State: string(in.State), Done: in.Done, Total: in.Total, Version: Optional(in.Version), Error: Optional(in.Error)}}
+	if b.Path != "" {
+		out.Cloudflared = &Cloudflared{Path: b.Path, Version: b.Version, Latest: Optional(b.Latest), UpdateAvailable: b.UpdateAvailable, Warning: Optional(b.Warning)}
+	}
 	if t.State == tunnel.StateOnline && !r.Checked.IsZero() && r.URL == t.URL {
 		out.Reachable = &r.Reachable
 		if r.Reachable {

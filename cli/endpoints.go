@@ -53,6 +53,9 @@ func (c *command) status(ctx context.Context, args []string) error {
 	if st.Tunnel.Error != nil {
 		fmt.Fprintf(w, "\t%s\n", *st.Tunnel.Error)
 	}
+	if st.Tunnel.CloudflaredMissing {
+		fmt.Fprintf(w, "\tRun 'hooktray tunnel install-cloudflared' to download it.\n")
+	}
 	switch r := st.Tunnel.Reachable; {
 	case r == nil && st.PublicURL != nil:
 		fmt.Fprintf(w, "Reachable\tnot checked yet\n")

@@ -83,6 +83,9 @@ func (c *command) tunnelStatus(ctx context.Context, args []string) error {
 	if set.Mode == "token" {
 		fmt.Fprintf(w, "Token\t%s\n", map[bool]string{true: "stored (sealed)", false: "none"}[set.HasToken])
 	}
+	if t.CloudflaredMissing {
+		fmt.Fprintf(w, "cloudflared\tnot installed: 'hooktray tunnel install-cloudflared' downloads it and checks it against Cloudflare's release\n")
+	}
 	if b := t.Cloudflared; b != nil {
 		fmt.Fprintf(w, "cloudflared\t%s at %s\n", tunnel.Binary{Version: b.Version}.Number(), b.Path)
 		if b.UpdateAvailable && b.Latest != nil {

@@ -58,7 +58,7 @@ func FindCloudflared(explicit, dataDir string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("%w: use Download cloudflared (or 'hooktray tunnel install-cloudflared'), install it from Cloudflare's packages, or give its path; until then endpoints are reachable locally only", ErrNoBinary)
+	return "", fmt.Errorf("%w: download it with Hooktray, install Cloudflare's package, or give its path; until then endpoints are reachable on this computer only", ErrNoBinary)
 }
 
 // CheckBinary runs `cloudflared --version` and returns its first line, checking that the binary runs.

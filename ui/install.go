@@ -29,14 +29,14 @@ func (in *installer) offer() {
 	b := u.hub.Cloudflared()
 	title, action := "Download cloudflared?", "Download"
 	msg := "Public URLs come from Cloudflare's tunnels, run by Cloudflare's official cloudflared program.\n\n" +
-		"Hooktray downloads the newest cloudflared for " + tunnel.Platform() + " from Cloudflare's releases on GitHub\n" +
-		"(about 40 MB), installs it only if its size and SHA-256 match what GitHub publishes for the\n" +
-		"release, and keeps it in Hooktray's data folder. The tunnel then starts by itself."
+		"Hooktray downloads the newest cloudflared for " + tunnel.Platform() + " from Cloudflare's releases on GitHub (about 40 MB), " +
+		"installs it only if its size and SHA-256 match what GitHub publishes for the release, and keeps it in Hooktray's data folder. " +
+		"The tunnel then starts by itself."
 	if b.UpdateAvailable {
 		title, action = "Update cloudflared?", "Update"
 		msg = fmt.Sprintf("cloudflared %s is available (this computer has %s).\n\n", b.Latest, b.Number()) +
-			"Hooktray downloads it from Cloudflare's releases on GitHub, checks its size and SHA-256 against\n" +
-			"what GitHub publishes, and restarts the tunnel with it. A quick tunnel gets a new address."
+			"Hooktray downloads it from Cloudflare's releases on GitHub, checks its size and SHA-256 against what GitHub publishes, " +
+			"and restarts the tunnel with it. A quick tunnel gets a new address."
 	}
 	d := dialog.NewConfirm(title, msg, func(ok bool) {
 		if ok {
@@ -44,6 +44,7 @@ func (in *installer) offer() {
 		}
 	}, u.win)
 	d.SetConfirmText(action)
+	d.SetDismissText("Cancel")
 	d.Show()
 }
 

@@ -36,6 +36,7 @@ type StatusSource interface {
 	Reachability() tunnel.Reachability
 	CloudflaredInstall() tunnel.InstallStatus
 	Cloudflared() tunnel.Binary
+	CloudflaredMissing() bool
 	SecretsStorage() string
 	SecretsError() string
 	StorageError() string

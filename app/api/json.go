@@ -14,7 +14,7 @@ func statusJSON(b StatusSource) apijson.Status {
 		Version:   b.Version(),
 		Receiver:  b.ReceiverURL(),
 		PublicURL: apijson.Optional(b.PublicURL()),
-		Tunnel:    apijson.TunnelJSON(t, b.Reachability(), b.CloudflaredInstall(), b.Cloudflared()),
+		Tunnel:    apijson.TunnelJSON(t, b.Reachability(), b.CloudflaredInstall(), b.Cloudflared(), b.CloudflaredMissing()),
 		DataDir:   b.DataDir(),
 		Secrets:   b.SecretsStorage(),
 

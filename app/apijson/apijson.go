@@ -50,6 +50,9 @@ type TunnelStatus struct {
 	Install Install `json:"install"`
 	// Cloudflared is the binary in use (null when none is found or needed).
 	Cloudflared *Cloudflared `json:"cloudflared"`
+	// CloudflaredMissing is true when the tunnel needs cloudflared and none was found: POST
+	// /api/v1/tunnel/cloudflared/install provides one.
+	CloudflaredMissing bool `json:"cloudflared_missing"`
 }
 
 // Install is status.tunnel.install: a download of cloudflared.
@@ -325,9 +328,10 @@ func Cursor(id int64) *string {
 }
 
 // TunnelJSON is the tunnel part of the status; reachability counts only for the current URL.
-func TunnelJSON(t tunnel.Status, r tunnel.Reachability, in tunnel.InstallStatus, b tunnel.Binary) TunnelStatus {
+func TunnelJSON(t tunnel.Status, r tunnel.Reachability, in tunnel.InstallStatus, b tunnel.Binary, missing bool) TunnelStatus {
 	out := TunnelStatus{Mode: string(t.Mode), State: string(t.State), URL: Optional(t.URL), Error: Optional(t.Error),
-		Install: Install{State: string(in.State), Done: in.Done, Total: in.Total, Version: Optional(in.Version), Error: Optional(in.Error)}}
+		Install:            Install{State: string(in.State), Done: in.Done, Total: in.Total, Version: Optional(in.Version), Error: Optional(in.Error)},
+		CloudflaredMissing: missing}
 	if b.Path != "" {
 		out.Cloudflared = &Cloudflared{Path: b.Path, Version: b.Version, Latest: Optional(b.Latest), UpdateAvailable: b.UpdateAvailable, Warning: Optional(b.Warning)}
 	}

@@ -3,12 +3,15 @@ package tunnel
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/tunnel/tunneltest"
 )
 
@@ -136,5 +139,19 @@ func TestVersions(t *testing.T) {
 		if _, err := ParseVersion(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+func TestTooManyRequestsSaysWhenToTryAgain(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	_, err := Releases{API: srv.URL, Clock: clock.NewFake(now)}.Latest(context.Background())
+	var limited *RateLimitError
+	if !errors.As(err, &limited) || !limited.Until.Equal(now.Add(2*time.Minute)) || !strings.Contains(err.Error(), "try again after") {
+		t.Errorf("%v (%+v)", err, limited)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
+	"github.com/hooktray/hooktray/tunnel"
+	"github.com/hooktray/hooktray/tunnel/tunneltest"
 )
 
 // uiLoop is the UI goroutine of a test: Fyne's test driver runs fyne.Do at once in the calling
@@ -413,4 +417,37 @@ func TestClosedWindowDoesNoGUIWorkAndCatchesUpInOneGo(t *testing.T) {
 		t.Errorf("the endpoint counts %d events, the newest is %d; the database holds %d", got, page.Events[0].ID, burst+3)
 	}
 	eventually(t, "the selected event's detail is shown again", func() bool { return u.detail.ev != nil && u.detail.ev.ID == selected })
+}
+
+// TestDownloadCloudflaredFromTheStatusBar follows the offer a new user sees: the status bar's
+// button, the progress dialog fed by the core, and the tunnel coming up once it is installed.
+func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cloudflared")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hooktray/hooktray/tunnel/internal/fakecloudflared").CombinedOutput(); err != nil {
+		t.Fatalf("build the stand-in cloudflared: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := tunneltest.NewReleases(b, "2026.8.2")
+	defer gh.Close()
+	release := gh.Hold()
+	defer release()
+	t.Setenv("PATH", t.TempDir())
+	u, hub := newTestUI(t, func(o *app.Options) {
+		o.Tunnel.Mode, o.ReleasesAPI, o.UpdateCheckEvery = tunnel.Quick, gh.URL, -1
+	})
+	eventually(t, "the download offer", func() bool { return u.status.download.Visible() && u.status.download.Text == "Download cloudflared…" })
+	onUI(u.installer.start)
+	eventually(t, "the progress dialog half-way", func() bool {
+		return u.installer.progress != nil && u.installer.bar.Value > 0.3 && u.installer.bar.Value < 0.7 &&
+			strings.Contains(u.installer.note.Text, "cloudflared 2026.8.2 for "+tunnel.Platform()) && !u.status.download.Visible()
+	})
+	release()
+	eventually(t, "the confirmation", func() bool {
+		return !u.installer.watching && strings.Contains(u.status.message.Text, "cloudflared 2026.8.2 installed and checked")
+	})
+	testutil.Eventually(t, "the tunnel online", func() bool { return hub.TunnelStatus().State == tunnel.StateOnline })
+	eventually(t, "the offer gone", func() bool { return !u.status.download.Visible() })
 }

@@ -73,6 +73,9 @@ type Event struct {
 	Type           string
 	Verification   Verification
 	Decrypted      []byte
+	// Forward lists the targets an accepted event is to be delivered to; its deliveries are
+	// stored in the same transaction as the event, so an acknowledged event always has them.
+	Forward []string
 }
 
 // BodyKept reports whether the body was stored (rejected requests keep none).

@@ -109,6 +109,14 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) 
 		if ev.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
+		if ev.Status == hook.Accepted {
+			for _, target := range ev.Forward {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_id, target_id, status, next_at, created_at, updated_at)
+					VALUES (?,?,'pending',?,?,?)`, ev.ID, target, ev.ReceivedAt.UnixNano(), ev.ReceivedAt.UnixNano(), ev.ReceivedAt.UnixNano()); err != nil {
+					return fmt.Errorf("queue delivery: %w", err)
+				}
+			}
+		}
 		if ev.Status == hook.Accepted && ev.DeliveryID != "" {
 			if seen == nil {
 				seen = map[[2]string]int64{}

@@ -128,6 +128,47 @@ CREATE TABLE app_secrets (
 	updated_at INTEGER NOT NULL
 ) STRICT;
 `,
+	// 4: forwarding. The deliveries table of version 1 was never written; it is replaced.
+	`
+DROP TABLE deliveries;
+
+CREATE TABLE targets (
+	id                   TEXT PRIMARY KEY,
+	endpoint_id          TEXT NOT NULL,
+	config               TEXT NOT NULL,          -- JSON: kind, URL, retries, Home Assistant, command …
+	enabled              INTEGER NOT NULL,
+	state                TEXT NOT NULL DEFAULT 'active',
+	state_reason         TEXT NOT NULL DEFAULT '',
+	consecutive_failures INTEGER NOT NULL DEFAULT 0,
+	last_error           TEXT NOT NULL DEFAULT '',
+	paused_until         INTEGER,
+	created_at           INTEGER NOT NULL,
+	updated_at           INTEGER NOT NULL,
+	deleted_at           INTEGER
+) STRICT;
+CREATE INDEX targets_endpoint ON targets(endpoint_id);
+
+-- One row per (event, target), written with the event. Times are Unix nanoseconds.
+CREATE TABLE deliveries (
+	id              INTEGER PRIMARY KEY,
+	event_id        INTEGER NOT NULL,
+	target_id       TEXT NOT NULL,
+	status          TEXT NOT NULL,
+	attempt         INTEGER NOT NULL DEFAULT 0,
+	next_at         INTEGER,
+	response_status INTEGER NOT NULL DEFAULT 0,
+	latency_ms      INTEGER NOT NULL DEFAULT 0,
+	error           TEXT NOT NULL DEFAULT '',
+	url             TEXT NOT NULL DEFAULT '',
+	response        TEXT NOT NULL DEFAULT '',
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deliveries_event ON deliveries(event_id);
+-- The queue: a target's open deliveries in order of arrival.
+CREATE INDEX deliveries_open ON deliveries(target_id, id) WHERE status IN ('pending', 'retrying');
+CREATE INDEX deliveries_target ON deliveries(target_id, status, id);
+`,
 }
 
 // migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not

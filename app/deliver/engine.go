@@ -1,0 +1,420 @@
+// Package deliver forwards stored events to their endpoint's targets: a durable queue in SQLite
+// (a delivery row per event and target, written with the event), one worker per target that sends
+// its deliveries in order of arrival, retries on a schedule, opens a circuit breaker after repeated
+// failures, keeps to a rate limit, and ends what cannot be delivered as a dead letter. Every
+// schedule runs on an injected clock.
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hooktray/hooktray/clock"
+	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/storage"
+)
+
+// Store is what the engine needs of the database.
+type Store interface {
+	OpenDeliveries(ctx context.Context, targetID string, limit int) ([]hook.Delivery, error)
+	Event(ctx context.Context, id int64) (hook.Event, error)
+	RecordAttempt(ctx context.Context, d hook.Delivery, targetID string, h storage.TargetHealth, now time.Time) error
+	SetTargetHealth(ctx context.Context, id string, h storage.TargetHealth, now time.Time) error
+}
+
+// Secret purposes: what a target's sealed secrets are for.
+const (
+	SecretSign          = "sign"
+	SecretHomeAssistant = "home-assistant"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Store Store
+	Clock clock.Clock // schedules retries, the breaker and the rate limit; nil: the system clock
+	// Client sends HTTP and Home Assistant deliveries; nil: a client without a global timeout
+	// (each target's timeout applies per attempt).
+	Client *http.Client
+	// Secret opens a target's sealed secret for a purpose ("" and no error when none is set).
+	Secret func(ctx context.Context, targetID, purpose string) (string, error)
+	// EndpointName names an endpoint in Home Assistant events.
+	EndpointName func(id string) string
+	Log          *slog.Logger
+	// OnChange is called after a delivery or a target's health changed, for views to follow.
+	OnChange func(targetID string)
+	// OnGone is called when a target answered 410 Gone and was disabled (the user should register
+	// again).
+	OnGone func(t hook.Target)
+	// MaxRetryAfter caps a target's Retry-After (default 1 h).
+	MaxRetryAfter time.Duration
+}
+
+// Engine runs one worker per target.
+type Engine struct {
+	opts    Options
+	clock   clock.Clock
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	workers map[string]*worker
+}
+
+// New returns an engine; Set gives it targets, Stop ends it.
+func New(opts Options) *Engine {
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = time.Hour
+	}
+	if opts.Secret == nil {
+		opts.Secret = func(context.Context, string, string) (string, error) { return "", nil }
+	}
+	if opts.EndpointName == nil {
+		opts.EndpointName = func(id string) string { return id }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{opts: opts, clock: clock.Or(opts.Clock), ctx: ctx, cancel: cancel, workers: map[string]*worker{}}
+}
+
+// Set starts or updates the worker of t (a new or changed target, or one loaded at start).
+func (e *Engine) Set(t hook.Target) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if w, ok := e.workers[t.ID]; ok {
+		w.update(t)
+		return
+	}
+	w := &worker{e: e, kick: make(chan struct{}, 1), target: t}
+	e.workers[t.ID] = w
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		w.run(e.ctx)
+	}()
+}
+
+// Remove stops the worker of a deleted target.
+func (e *Engine) Remove(id string) {
+	e.mu.Lock()
+	w := e.workers[id]
+	delete(e.workers, id)
+	e.mu.Unlock()
+	if w != nil {
+		w.stop()
+	}
+}
+
+// Kick tells a target's worker that deliveries were queued or made due.
+func (e *Engine) Kick(id string) {
+	e.mu.Lock()
+	w := e.workers[id]
+	e.mu.Unlock()
+	if w != nil {
+		w.poke()
+	}
+}
+
+// Target returns a target as its worker knows it (with its current health).
+func (e *Engine) Target(id string) (hook.Target, bool) {
+	e.mu.Lock()
+	w := e.workers[id]
+	e.mu.Unlock()
+	if w == nil {
+		return hook.Target{}, false
+	}
+	return w.get(), true
+}
+
+// Resume closes a target's breaker (or re-enables one disabled by 410) and lets its deliveries
+// go at once.
+func (e *Engine) Resume(ctx context.Context, id string) (hook.Target, error) {
+	e.mu.Lock()
+	w := e.workers[id]
+	e.mu.Unlock()
+	if w == nil {
+		return hook.Target{}, fmt.Errorf("target %s: %w", id, hook.ErrNotFound)
+	}
+	t := w.get()
+	t.Enabled, t.State, t.StateReason, t.ConsecutiveFailures, t.PausedUntil = true, hook.TargetActive, "", 0, time.Time{}
+	if err := e.opts.Store.SetTargetHealth(ctx, id, healthOf(t), e.clock.Now()); err != nil {
+		return hook.Target{}, err
+	}
+	w.mu.Lock()
+	w.target = t
+	w.mu.Unlock()
+	w.poke()
+	e.changed(id)
+	return t, nil
+}
+
+// Stop ends every worker; an attempt in flight is cut off and will be made again at next start
+// (at least once, with the same delivery id).
+func (e *Engine) Stop() {
+	e.cancel()
+	e.wg.Wait()
+}
+
+func (e *Engine) changed(id string) {
+	if e.opts.OnChange != nil {
+		e.opts.OnChange(id)
+	}
+}
+
+func healthOf(t hook.Target) storage.TargetHealth {
+	return storage.TargetHealth{State: t.State, StateReason: t.StateReason, ConsecutiveFailures: t.ConsecutiveFailures,
+		LastError: t.LastError, PausedUntil: t.PausedUntil, Enabled: t.Enabled}
+}
+
+// worker delivers one target's queue.
+type worker struct {
+	e      *Engine
+	kick   chan struct{}
+	mu     sync.Mutex
+	target hook.Target
+	sent   []time.Time // send times within the last minute, for the rate limit
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (w *worker) get() hook.Target {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.target
+}
+
+// update takes new settings and keeps the health the worker knows; a disabled target enabled
+// again starts afresh.
+func (w *worker) update(t hook.Target) {
+	w.mu.Lock()
+	old := w.target
+	t.State, t.StateReason, t.ConsecutiveFailures, t.LastError, t.PausedUntil =
+		old.State, old.StateReason, old.ConsecutiveFailures, old.LastError, old.PausedUntil
+	if t.Enabled && !old.Enabled && old.State == hook.TargetDisabled {
+		t.State, t.StateReason, t.ConsecutiveFailures, t.PausedUntil = hook.TargetActive, "", 0, time.Time{}
+	}
+	w.target = t
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *worker) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) stop() {
+	w.mu.Lock()
+	cancel, done := w.cancel, w.done
+	w.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// wait returns after d (d < 0: no deadline), a kick, or the end of ctx (false).
+func (w *worker) wait(ctx context.Context, d time.Duration) bool {
+	var fired chan struct{}
+	if d >= 0 {
+		fired = make(chan struct{})
+		t := w.e.clock.AfterFunc(d, func() { close(fired) })
+		defer t.Stop()
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.kick:
+	case <-fired:
+	}
+	return true
+}
+
+func (w *worker) run(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	done := make(chan struct{})
+	w.mu.Lock()
+	w.cancel, w.done = cancel, done
+	w.mu.Unlock()
+	defer close(done)
+	defer cancel()
+	log := w.e.opts.Log
+	for ctx.Err() == nil {
+		t := w.get()
+		now := w.e.clock.Now()
+		if !t.Enabled || t.State == hook.TargetDisabled {
+			w.wait(ctx, -1)
+			continue
+		}
+		halfOpen := false
+		if t.State == hook.TargetPaused {
+			if now.Before(t.PausedUntil) {
+				w.wait(ctx, t.PausedUntil.Sub(now))
+				continue
+			}
+			halfOpen = true // the breaker lets one delivery through
+		}
+		limit := t.Parallel
+		if halfOpen {
+			limit = 1
+		}
+		open, err := w.e.opts.Store.OpenDeliveries(ctx, t.ID, limit)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("read a target's queue", "target", t.ID, "err", err)
+				w.wait(ctx, 5*time.Second)
+			}
+			continue
+		}
+		if len(open) == 0 {
+			w.wait(ctx, -1)
+			continue
+		}
+		// In order of arrival: the head waits for its time, and nothing overtakes it.
+		var due []hook.Delivery
+		for _, d := range open {
+			if d.NextAt.After(now) {
+				break
+			}
+			due = append(due, d)
+		}
+		if len(due) == 0 {
+			w.wait(ctx, open[0].NextAt.Sub(now))
+			continue
+		}
+		if wait := w.rateWait(t, now); wait > 0 {
+			w.wait(ctx, wait)
+			continue
+		}
+		due = due[:min(len(due), w.rateRoom(t, now))]
+		w.deliver(ctx, t, due, now)
+	}
+}
+
+// rateWait is how long to wait before another send keeps to the target's rate per minute.
+func (w *worker) rateWait(t hook.Target, now time.Time) time.Duration {
+	cut := now.Add(-time.Minute)
+	i := 0
+	for i < len(w.sent) && !w.sent[i].After(cut) {
+		i++
+	}
+	w.sent = w.sent[i:]
+	if len(w.sent) < t.RateLimitPerMinute {
+		return 0
+	}
+	return w.sent[0].Add(time.Minute).Sub(now)
+}
+
+func (w *worker) rateRoom(t hook.Target, now time.Time) int {
+	return max(1, t.RateLimitPerMinute-len(w.sent))
+}
+
+// deliver makes one attempt of each due delivery (in parallel when the target allows) and
+// records the outcomes.
+func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery, now time.Time) {
+	outcomes := make([]Outcome, len(due))
+	var wg sync.WaitGroup
+	for i, d := range due {
+		w.sent = append(w.sent, now)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i] = w.attempt(ctx, t, d)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return // stopping: the attempts are made again at next start, with the same ids
+	}
+	for i, d := range due {
+		w.record(ctx, d, outcomes[i])
+	}
+}
+
+// attempt sends one delivery.
+func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery) Outcome {
+	ev, err := w.e.opts.Store.Event(ctx, d.EventID)
+	if errors.Is(err, hook.ErrNotFound) {
+		return Outcome{Err: errors.New("the event was deleted before it could be delivered"), Final: true}
+	}
+	if err != nil {
+		return Outcome{Err: fmt.Errorf("read the event: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
+	defer cancel()
+	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now()}
+	switch t.Kind {
+	case hook.TargetHTTP:
+		return w.e.sendHTTP(ctx, req)
+	case hook.TargetHomeAssistant:
+		return w.e.sendHomeAssistant(ctx, req)
+	case hook.TargetCommand:
+		return w.e.runCommand(ctx, req)
+	}
+	return Outcome{Err: fmt.Errorf("unknown target kind %q", t.Kind), Final: true}
+}
+
+// record applies an outcome: success, a retry on the schedule (or after Retry-After), a dead
+// letter after the last attempt, 410 Gone; and the breaker.
+func (w *worker) record(ctx context.Context, d hook.Delivery, o Outcome) {
+	now := w.e.clock.Now()
+	w.mu.Lock()
+	t := w.target
+	d.Attempt++
+	d.ResponseStatus, d.Latency, d.URL, d.Response, d.Error = o.Status, o.Latency, o.URL, o.Response, ""
+	switch {
+	case o.OK():
+		d.Status, d.NextAt = hook.DeliverySuccess, time.Time{}
+		t.ConsecutiveFailures, t.LastError = 0, ""
+		if t.State == hook.TargetPaused {
+			t.State, t.StateReason, t.PausedUntil = hook.TargetActive, "", time.Time{}
+		}
+	default:
+		d.Error = o.describe()
+		t.ConsecutiveFailures++
+		t.LastError = d.Error
+		switch {
+		case o.Status == http.StatusGone:
+			d.Status, d.NextAt = hook.DeliveryFailed, time.Time{}
+			t.Enabled, t.State = false, hook.TargetDisabled
+			t.StateReason = "the target answered 410 Gone: it no longer accepts these webhooks (a deleted Home Assistant integration must be registered again)"
+		case o.Final:
+			d.Status, d.NextAt = hook.DeliveryFailed, time.Time{}
+		case d.Attempt >= t.MaxRetries+1:
+			d.Status, d.NextAt = hook.DeliveryDeadLetter, time.Time{}
+		default:
+			wait := t.Delay(d.Attempt)
+			if o.RetryAfter > wait {
+				wait = min(o.RetryAfter, w.e.opts.MaxRetryAfter)
+			}
+			d.Status, d.NextAt = hook.DeliveryRetrying, now.Add(wait)
+		}
+		if t.State != hook.TargetDisabled && t.ConsecutiveFailures >= hook.BreakerThreshold {
+			t.State, t.PausedUntil = hook.TargetPaused, now.Add(hook.BreakerCooldown)
+			t.StateReason = fmt.Sprintf("%d deliveries in a row failed (last: %s); the next one is let through at %s",
+				t.ConsecutiveFailures, d.Error, t.PausedUntil.Local().Format("15:04:05"))
+		}
+	}
+	w.target.State, w.target.StateReason, w.target.ConsecutiveFailures = t.State, t.StateReason, t.ConsecutiveFailures
+	w.target.LastError, w.target.PausedUntil, w.target.Enabled = t.LastError, t.PausedUntil, t.Enabled
+	w.mu.Unlock()
+	if err := w.e.opts.Store.RecordAttempt(ctx, d, t.ID, healthOf(t), now); err != nil {
+		// The attempt is made again (same delivery id): at least once, never lost.
+		w.e.opts.Log.Error("record a delivery", "delivery", d.ID, "err", err)
+	}
+	if t.State == hook.TargetDisabled && o.Status == http.StatusGone && w.e.opts.OnGone != nil {
+		w.e.opts.OnGone(t)
+	}
+	w.e.changed(t.ID)
+}

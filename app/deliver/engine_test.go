@@ -1,0 +1,383 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hooktray/hooktray/clock"
+	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
+	"github.com/hooktray/hooktray/storage"
+)
+
+var start = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+
+// rig is a real SQLite store, a fake clock and an engine, with one endpoint.
+type rig struct {
+	t      *testing.T
+	store  *storage.Store
+	clock  *clock.Fake
+	engine *Engine
+	ep     hook.Endpoint
+	gone   chan hook.Target
+}
+
+func newRig(t *testing.T, secrets map[string]string) *rig {
+	t.Helper()
+	s, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "hooktray.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ep := hook.NewEndpoint("alarm")
+	if err := s.CreateEndpoint(context.Background(), &ep); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, store: s, clock: clock.NewFake(start), ep: ep, gone: make(chan hook.Target, 10)}
+	r.engine = New(Options{
+		Store: s, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Secret: func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
+		OnGone: func(t hook.Target) { r.gone <- t },
+	})
+	t.Cleanup(r.engine.Stop)
+	return r
+}
+
+// target creates a target of the rig's endpoint with the change applied and hands it to the engine.
+func (r *rig) target(c hook.TargetChange) hook.Target {
+	r.t.Helper()
+	kind := hook.TargetHTTP
+	if c.Kind != nil {
+		kind = *c.Kind
+	}
+	t := hook.NewTarget(r.ep.ID, kind)
+	if err := c.Apply(&t); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.store.CreateTarget(context.Background(), &t); err != nil {
+		r.t.Fatal(err)
+	}
+	r.engine.Set(t)
+	return t
+}
+
+// receive stores events with deliveries to the targets, as the receiver does, and kicks them.
+func (r *rig) receive(n int, targets ...string) []*hook.Event {
+	r.t.Helper()
+	var evs []*hook.Event
+	for i := range n {
+		evs = append(evs, &hook.Event{EndpointID: r.ep.ID, ReceivedAt: r.clock.Now(), Status: hook.Accepted, Method: "POST",
+			Path: "/webhook/" + r.ep.ID, Query: "n=" + fmt.Sprint(i), Header: http.Header{"Content-Type": {"application/json"}, "Connection": {"close"}},
+			Body: []byte(fmt.Sprintf(`{"n":%d}`, i)), Forward: targets, ResponseStatus: 200})
+	}
+	if err := r.store.InsertBatch(context.Background(), evs); err != nil {
+		r.t.Fatal(err)
+	}
+	for _, id := range targets {
+		r.engine.Kick(id)
+	}
+	return evs
+}
+
+func (r *rig) deliveries(target string) []hook.Delivery {
+	r.t.Helper()
+	ds, _, err := r.store.Deliveries(context.Background(), hook.DeliveryQuery{TargetID: target, Limit: 1000})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	slices.Reverse(ds) // oldest first
+	return ds
+}
+
+func (r *rig) waitStatus(target string, what string, ok func([]hook.Delivery) bool) []hook.Delivery {
+	r.t.Helper()
+	var ds []hook.Delivery
+	testutil.Eventually(r.t, what, func() bool { ds = r.deliveries(target); return ok(ds) })
+	return ds
+}
+
+// nextWait is the wait the engine scheduled next, once it waits.
+func (r *rig) nextWait() time.Duration {
+	r.t.Helper()
+	r.clock.WaitForWaiters(1)
+	return r.clock.Pending()[0]
+}
+
+func all(status hook.DeliveryStatus) func([]hook.Delivery) bool {
+	return func(ds []hook.Delivery) bool {
+		for _, d := range ds {
+			if d.Status != status {
+				return false
+			}
+		}
+		return len(ds) > 0
+	}
+}
+
+// recorder is a local target that answers with the statuses given, in turn, then 200.
+type recorder struct {
+	*httptest.Server
+	mu       sync.Mutex
+	answers  []int
+	requests []*http.Request
+	bodies   []string
+	header   http.Header // set on every answer
+}
+
+func newRecorder(t *testing.T, answers ...int) *recorder {
+	rec := &recorder{answers: answers, header: http.Header{}}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		rec.mu.Lock()
+		rec.requests = append(rec.requests, r)
+		rec.bodies = append(rec.bodies, string(b))
+		status := 200
+		if len(rec.answers) > 0 {
+			status, rec.answers = rec.answers[0], rec.answers[1:]
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		rec.mu.Unlock()
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "answer %d", status)
+	}))
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+func (rec *recorder) count() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return len(rec.requests)
+}
+
+func (rec *recorder) request(i int) (*http.Request, string) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.requests[i], rec.bodies[i]
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRetriesFollowTheScheduleThenDeadLetter(t *testing.T) {
+	r := newRig(t, nil)
+	down := newRecorder(t, 500, 500, 500, 500, 500)
+	tg := r.target(hook.TargetChange{URL: &down.URL})
+	r.receive(1, tg.ID)
+	var waits []time.Duration
+	for attempt := 1; attempt <= 3; attempt++ {
+		r.waitStatus(tg.ID, "a retry scheduled", func(ds []hook.Delivery) bool {
+			return ds[0].Status == hook.DeliveryRetrying && ds[0].Attempt == attempt
+		})
+		w := r.nextWait()
+		waits = append(waits, w)
+		r.clock.Advance(w)
+	}
+	ds := r.waitStatus(tg.ID, "the dead letter", all(hook.DeliveryDeadLetter))
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !slices.Equal(waits, want) {
+		t.Errorf("waits %v, want %v (seed 003's schedule)", waits, want)
+	}
+	if d := ds[0]; d.Attempt != 4 || d.ResponseStatus != 500 || !strings.Contains(d.Error, "answered 500") || d.URL != down.URL+"?n=0" {
+		t.Errorf("delivery %+v", d)
+	}
+	if down.count() != 4 {
+		t.Errorf("%d attempts, want max_retries+1 = 4", down.count())
+	}
+}
+
+func TestARetryKeepsTheDeliveryIDAndPassesTheRequestOn(t *testing.T) {
+	r := newRig(t, nil)
+	flaky := newRecorder(t, 503, 502)
+	tg := r.target(hook.TargetChange{URL: ptr(flaky.URL + "/hook?to=me"), Headers: map[string]string{"Authorization": "Bearer local"}})
+	evs := r.receive(1, tg.ID)
+	for range 2 {
+		r.waitStatus(tg.ID, "a retry", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+		r.clock.Advance(r.nextWait())
+	}
+	ds := r.waitStatus(tg.ID, "success", all(hook.DeliverySuccess))
+	if ds[0].Attempt != 3 || ds[0].ResponseStatus != 200 || ds[0].Error != "" {
+		t.Errorf("delivery %+v", ds[0])
+	}
+	for i := range 3 {
+		req, body := flaky.request(i)
+		if req.Header.Get("X-Hooktray-Delivery") != fmt.Sprint(ds[0].ID) || req.Header.Get("X-Hooktray-Attempt") != fmt.Sprint(i+1) ||
+			req.Header.Get("X-Hooktray-Event") != fmt.Sprint(evs[0].ID) {
+			t.Errorf("attempt %d headers %v", i+1, req.Header)
+		}
+		if req.Method != "POST" || req.URL.RawQuery != "to=me&n=0" || body != `{"n":0}` || req.Header.Get("Authorization") != "Bearer local" ||
+			req.Header.Get("Content-Type") != "application/json" || req.Header.Get("Connection") != "" {
+			t.Errorf("attempt %d: %s %s %q %v", i+1, req.Method, req.URL, body, req.Header)
+		}
+	}
+}
+
+func TestGoneDisablesTheTarget(t *testing.T) {
+	r := newRig(t, nil)
+	gone := newRecorder(t, 410)
+	tg := r.target(hook.TargetChange{URL: &gone.URL})
+	r.receive(2, tg.ID)
+	ds := r.waitStatus(tg.ID, "the first failed", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryFailed })
+	if ds[1].Status != hook.DeliveryPending || gone.count() != 1 {
+		t.Errorf("after 410: %+v, %d requests", ds, gone.count())
+	}
+	select {
+	case g := <-r.gone:
+		if g.State != hook.TargetDisabled || g.Enabled || !strings.Contains(g.StateReason, "410 Gone") {
+			t.Errorf("target %+v", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnGone not called")
+	}
+	stored, _ := r.store.Target(context.Background(), tg.ID)
+	if stored.State != hook.TargetDisabled || stored.Enabled {
+		t.Errorf("stored %+v", stored)
+	}
+	// Re-enabled by the user, it delivers the rest.
+	stored.Enabled = true
+	r.engine.Set(stored)
+	r.waitStatus(tg.ID, "the second delivered", func(ds []hook.Delivery) bool { return ds[1].Status == hook.DeliverySuccess })
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	r := newRig(t, nil)
+	busy := newRecorder(t, 429)
+	busy.header.Set("Retry-After", "30")
+	tg := r.target(hook.TargetChange{URL: &busy.URL})
+	r.receive(1, tg.ID)
+	r.waitStatus(tg.ID, "a retry", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+	if w := r.nextWait(); w != 30*time.Second {
+		t.Errorf("waits %v after Retry-After: 30", w)
+	}
+	if got := retryAfter(start.Add(90*time.Second).Format(http.TimeFormat), start); got != 90*time.Second {
+		t.Errorf("HTTP date: %v", got)
+	}
+}
+
+func TestTheBreakerOpensAfterFiveFailuresAndLetsOneThroughAfterAMinute(t *testing.T) {
+	r := newRig(t, nil)
+	down := newRecorder(t, 500, 500, 500, 500, 500)
+	tg := r.target(hook.TargetChange{URL: &down.URL, MaxRetries: ptr(0)})
+	r.receive(7, tg.ID)
+	r.waitStatus(tg.ID, "five dead letters", func(ds []hook.Delivery) bool { return ds[4].Status == hook.DeliveryDeadLetter })
+	if w := r.nextWait(); w != hook.BreakerCooldown {
+		t.Errorf("the open breaker waits %v", w)
+	}
+	got, _ := r.engine.Target(tg.ID)
+	if got.State != hook.TargetPaused || got.ConsecutiveFailures != 5 || !strings.Contains(got.StateReason, "5 deliveries in a row failed") {
+		t.Errorf("target %+v", got)
+	}
+	if ds := r.deliveries(tg.ID); ds[5].Status != hook.DeliveryPending || down.count() != 5 {
+		t.Errorf("the breaker let more through: %d requests", down.count())
+	}
+	r.clock.Advance(hook.BreakerCooldown)
+	r.waitStatus(tg.ID, "all delivered after the breaker closed", func(ds []hook.Delivery) bool { return ds[6].Status == hook.DeliverySuccess })
+	if got, _ := r.engine.Target(tg.ID); got.State != hook.TargetActive || got.ConsecutiveFailures != 0 {
+		t.Errorf("target %+v", got)
+	}
+}
+
+func TestResumeClosesTheBreakerAtOnce(t *testing.T) {
+	r := newRig(t, nil)
+	down := newRecorder(t, 500, 500, 500, 500, 500)
+	tg := r.target(hook.TargetChange{URL: &down.URL, MaxRetries: ptr(0)})
+	r.receive(6, tg.ID)
+	r.waitStatus(tg.ID, "five dead letters", func(ds []hook.Delivery) bool { return ds[4].Status == hook.DeliveryDeadLetter })
+	if _, err := r.engine.Resume(context.Background(), tg.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.waitStatus(tg.ID, "the sixth delivered", func(ds []hook.Delivery) bool { return ds[5].Status == hook.DeliverySuccess })
+}
+
+func TestTheRateLimitSmoothsABurst(t *testing.T) {
+	r := newRig(t, nil)
+	ok := newRecorder(t)
+	tg := r.target(hook.TargetChange{URL: &ok.URL, RateLimitPerMinute: ptr(2)})
+	r.receive(5, tg.ID)
+	r.waitStatus(tg.ID, "two delivered", func(ds []hook.Delivery) bool { return ds[1].Status == hook.DeliverySuccess })
+	if w := r.nextWait(); w != time.Minute {
+		t.Errorf("waits %v for the rate limit", w)
+	}
+	if ok.count() != 2 {
+		t.Errorf("%d sent in the first minute, want 2", ok.count())
+	}
+	r.clock.Advance(time.Minute)
+	r.waitStatus(tg.ID, "four delivered", func(ds []hook.Delivery) bool { return ds[3].Status == hook.DeliverySuccess })
+	r.clock.Advance(r.nextWait())
+	r.waitStatus(tg.ID, "all delivered, none dropped", all(hook.DeliverySuccess))
+}
+
+func TestDeliveriesKeepTheOrderOfArrival(t *testing.T) {
+	r := newRig(t, nil)
+	first := newRecorder(t, 500) // the first delivery fails once
+	tg := r.target(hook.TargetChange{URL: &first.URL})
+	r.receive(3, tg.ID)
+	r.waitStatus(tg.ID, "the head retrying", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+	if ds := r.deliveries(tg.ID); ds[1].Status != hook.DeliveryPending || first.count() != 1 {
+		t.Fatalf("a later delivery overtook the head: %+v", ds)
+	}
+	r.clock.Advance(r.nextWait())
+	r.waitStatus(tg.ID, "all delivered", all(hook.DeliverySuccess))
+	for i := range 3 {
+		if _, body := first.request(i + 1); body != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Errorf("request %d carried %s", i+1, body)
+		}
+	}
+}
+
+func TestAHangingTargetTimesOutAndABrokenAnswerIsRetried(t *testing.T) {
+	r := newRig(t, nil)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	tg := r.target(hook.TargetChange{URL: &hang.URL, TimeoutMS: ptr(int64(200))})
+	r.receive(1, tg.ID)
+	ds := r.waitStatus(tg.ID, "a retry after the timeout", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+	if !strings.Contains(ds[0].Error, "timeout") {
+		t.Errorf("error %q", ds[0].Error)
+	}
+
+	// A target that closes the connection in the middle of its answer.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"))
+				c.Close()
+			}()
+		}
+	}()
+	broken := r.target(hook.TargetChange{URL: ptr("http://" + ln.Addr().String())})
+	r.receive(1, broken.ID)
+	ds = r.waitStatus(broken.ID, "a retry after the broken answer", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+	if !strings.Contains(ds[0].Error, "broke off") {
+		t.Errorf("error %q", ds[0].Error)
+	}
+}

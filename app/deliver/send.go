@@ -1,0 +1,267 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hooktray/hooktray/app/verify"
+	"github.com/hooktray/hooktray/hook"
+)
+
+// Request is one attempt of one delivery.
+type Request struct {
+	Target   hook.Target
+	Event    hook.Event
+	Delivery hook.Delivery
+	Attempt  int // 1 for the first
+	Now      time.Time
+}
+
+// Outcome is what an attempt came to.
+type Outcome struct {
+	Status     int // HTTP status, or a command's exit code; 0 when nothing answered
+	Latency    time.Duration
+	URL        string // where it went
+	Response   string // the start of the answer
+	Err        error  // nothing answered (refused, timed out), or a command failed
+	RetryAfter time.Duration
+	Final      bool // retrying cannot help (the event is gone, the target is misconfigured)
+	Success    bool // a command that exited 0
+}
+
+// OK reports a delivered attempt: a 2xx answer, or a command that exited 0.
+func (o Outcome) OK() bool {
+	return o.Err == nil && (o.Success || o.Status >= 200 && o.Status < 300)
+}
+
+func (o Outcome) describe() string {
+	switch {
+	case o.Err != nil:
+		return o.Err.Error()
+	case o.Status != 0:
+		s := fmt.Sprintf("answered %d %s", o.Status, http.StatusText(o.Status))
+		if o.Response != "" {
+			s += ": " + firstLine(o.Response, 200)
+		}
+		return s
+	}
+	return "failed"
+}
+
+func firstLine(s string, n int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// hopHeaders are per-connection headers that are not passed on (RFC 9110 §7.6.1), plus Host and
+// Content-Length, which net/http sets.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Host": true, "Content-Length": true,
+}
+
+// responseSnippet is how much of an answer is kept on the delivery.
+const responseSnippet = 1024
+
+// sendHTTP passes the event on: its method (unless the target sets one), query, headers without
+// hop-by-hop ones, body, the target's extra headers, X-Hooktray-* and, when the target signs, a
+// fresh signature.
+func (e *Engine) sendHTTP(ctx context.Context, r Request) Outcome {
+	t, ev := r.Target, r.Event
+	if !ev.BodyKept() && ev.Status == hook.Rejected {
+		return Outcome{Err: errors.New("the event was rejected, so there is nothing to forward"), Final: true}
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return Outcome{Err: fmt.Errorf("the target URL is invalid: %w", err), Final: true}
+	}
+	if ev.Query != "" {
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += ev.Query
+	}
+	method := ev.Method
+	if t.Method != "" {
+		method = t.Method
+	}
+	h := http.Header{}
+	for k, vs := range ev.Header {
+		if !hopHeaders[http.CanonicalHeaderKey(k)] {
+			h[k] = append([]string(nil), vs...)
+		}
+	}
+	if err := e.decorate(ctx, h, r, ev.Body); err != nil {
+		return Outcome{Err: err, Final: true}
+	}
+	return e.post(ctx, method, u.String(), h, ev.Body)
+}
+
+// decorate adds the target's headers, the X-Hooktray-* ones and a signature.
+func (e *Engine) decorate(ctx context.Context, h http.Header, r Request, body []byte) error {
+	for k, v := range r.Target.Headers {
+		h.Set(k, v)
+	}
+	id := strconv.FormatInt(r.Delivery.ID, 10)
+	h.Set("X-Hooktray-Event", strconv.FormatInt(r.Event.ID, 10))
+	h.Set("X-Hooktray-Delivery", id)
+	h.Set("X-Hooktray-Attempt", strconv.Itoa(r.Attempt))
+	if r.Target.SignScheme == hook.SchemeNone {
+		return nil
+	}
+	secret, err := e.opts.Secret(ctx, r.Target.ID, SecretSign)
+	if err != nil || secret == "" {
+		return fmt.Errorf("the target signs with %s but its secret cannot be read: %v", r.Target.SignScheme, err)
+	}
+	// The provider's old signature would not match the new request: send only the fresh one.
+	for _, name := range []string{"X-Homecast-Signature", "Stripe-Signature", "Webhook-Id", "Webhook-Timestamp",
+		"Webhook-Signature", "X-Hub-Signature-256", "X-Hub-Signature", "X-Shopify-Hmac-Sha256", "X-Slack-Signature",
+		"X-Slack-Request-Timestamp", verify.SignatureHeader} {
+		h.Del(name)
+	}
+	sig, err := verify.Sign(r.Target.SignScheme, secret, body, "msg_hooktray_"+id, r.Now)
+	if err != nil {
+		return err
+	}
+	for k, vs := range sig {
+		h[k] = vs
+	}
+	return nil
+}
+
+// post sends one request and reads the start of the answer.
+func (e *Engine) post(ctx context.Context, method, target string, h http.Header, body []byte) Outcome {
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return Outcome{URL: target, Err: fmt.Errorf("build the request: %w", err), Final: true}
+	}
+	req.Header = h
+	start := time.Now()
+	resp, err := e.opts.Client.Do(req)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within the target's timeout")
+		}
+		return Outcome{URL: target, Latency: time.Since(start), Err: err}
+	}
+	defer resp.Body.Close()
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, responseSnippet))
+	o := Outcome{URL: target, Status: resp.StatusCode, Latency: time.Since(start), Response: snippet(b),
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)); err != nil && rerr == nil {
+		rerr = err
+	}
+	if rerr != nil && o.OK() {
+		// The answer broke off: whether the target acted on it is unknown, so it is sent again.
+		o.Err = fmt.Errorf("the answer broke off: %w", rerr)
+	}
+	return o
+}
+
+func snippet(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return fmt.Sprintf("(%d bytes, not text)", len(b))
+}
+
+// retryAfter reads Retry-After: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// sendHomeAssistant delivers to a mobile_app registration, trying its URLs in order (cloudhook,
+// remote UI, instance) and going to the next on a network error or a 5xx (seed 004).
+func (e *Engine) sendHomeAssistant(ctx context.Context, r Request) Outcome {
+	ha := r.Target.HomeAssistant
+	if ha == nil {
+		return Outcome{Err: errors.New("the target has no Home Assistant settings"), Final: true}
+	}
+	payload, err := homeAssistantPayload(r.Event, e.opts.EndpointName(r.Event.EndpointID))
+	if err != nil {
+		return Outcome{Err: err, Final: true}
+	}
+	if ha.Encrypt {
+		secret, err := e.opts.Secret(ctx, r.Target.ID, SecretHomeAssistant)
+		if err != nil || secret == "" {
+			return Outcome{Err: fmt.Errorf("the registration encrypts but its secret cannot be read: %v", err), Final: true}
+		}
+		if payload, err = verify.Encrypt(secret, payload); err != nil {
+			return Outcome{Err: err}
+		}
+	}
+	var o Outcome
+	var tried []string
+	for _, u := range ha.URLs() {
+		h := http.Header{"Content-Type": {"application/json"}}
+		if err := e.decorate(ctx, h, r, payload); err != nil {
+			return Outcome{Err: err, Final: true}
+		}
+		o = e.post(ctx, http.MethodPost, u, h, payload)
+		if o.Err == nil && o.Status < 500 {
+			return o
+		}
+		tried = append(tried, fmt.Sprintf("%s (%s)", u, o.describe()))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(tried) > 1 {
+		o.Err = fmt.Errorf("no Home Assistant URL answered: %s", strings.Join(tried, "; "))
+	}
+	return o
+}
+
+// homeAssistantPayload is the event's body when it already has mobile_app's {"type","data"} shape,
+// else a fire_event that makes any webhook an event Home Assistant automations can use.
+func homeAssistantPayload(ev hook.Event, endpointName string) ([]byte, error) {
+	var shaped struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(ev.Body, &shaped) == nil && shaped.Type != "" && len(shaped.Data) > 0 {
+		return ev.Body, nil
+	}
+	var body any = string(ev.Body)
+	if json.Valid(ev.Body) && len(bytes.TrimSpace(ev.Body)) > 0 {
+		body = json.RawMessage(ev.Body)
+	} else if !utf8.Valid(ev.Body) {
+		body = map[string][]byte{"base64": ev.Body}
+	}
+	headers := map[string]string{}
+	for k, vs := range ev.Header {
+		headers[k] = strings.Join(vs, ", ")
+	}
+	data := map[string]any{
+		"event_type": "hooktray_webhook",
+		"event_data": map[string]any{
+			"endpoint": endpointName, "endpoint_id": ev.EndpointID, "event_id": ev.ID, "type": ev.Type,
+			"method": ev.Method, "query": ev.Query, "headers": headers, "body": body,
+			"received_at": ev.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		},
+	}
+	return json.Marshal(map[string]any{"type": "fire_event", "data": data})
+}

@@ -1,0 +1,346 @@
+package hook
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TargetKind is what a target delivers to.
+type TargetKind string
+
+// Target kinds, as the API spells them.
+const (
+	TargetHTTP          TargetKind = "http"
+	TargetHomeAssistant TargetKind = "home-assistant"
+	TargetCommand       TargetKind = "command"
+)
+
+// TargetState is a target's health as the delivery engine sees it.
+type TargetState string
+
+// Target states.
+const (
+	TargetActive   TargetState = "active"
+	TargetPaused   TargetState = "paused"   // circuit breaker open, or paused by the user
+	TargetDisabled TargetState = "disabled" // turned off, or the target answered 410 Gone
+)
+
+// Defaults of a target, as Homecast's deliveries (seed 003) have them.
+const (
+	DefaultTargetTimeout   = 30 * time.Second
+	DefaultMaxRetries      = 3
+	DefaultRateLimit       = 60 // deliveries per minute
+	BreakerThreshold       = 5  // consecutive failures that open the circuit breaker
+	BreakerCooldown        = 60 * time.Second
+	MaxTargetTimeout       = 10 * time.Minute
+	maxRetriesLimit        = 50
+	maxRateLimitPerMinute  = 60000
+	maxParallelPerTarget   = 32
+	maxScheduleEntries     = 32
+	maxScheduleStepSeconds = 24 * 3600
+)
+
+// DefaultRetrySchedule is the wait before each retry after the immediate first attempt.
+var DefaultRetrySchedule = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
+
+// Target is where an endpoint's events are forwarded.
+type Target struct {
+	ID                 string
+	EndpointID         string
+	Kind               TargetKind
+	Enabled            bool
+	URL                string // http
+	Method             string // "" sends the original method
+	Headers            map[string]string
+	Timeout            time.Duration
+	MaxRetries         int
+	RetrySchedule      []time.Duration
+	RateLimitPerMinute int
+	EventTypes         []string // "*" matches every event
+	Parallel           int      // deliveries in flight at once; 1 keeps the order of arrival
+	SignScheme         Scheme   // "" sends unsigned; the secret is sealed apart
+	HomeAssistant      *HomeAssistantTarget
+	Command            *CommandTarget
+
+	State               TargetState
+	StateReason         string
+	ConsecutiveFailures int
+	LastError           string
+	PausedUntil         time.Time // when the open breaker lets one delivery through
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// HomeAssistantTarget is a mobile_app registration (seed 004): the URLs are tried in the order
+// cloudhook, remote UI, instance.
+type HomeAssistantTarget struct {
+	WebhookID    string `json:"webhook_id"`
+	CloudhookURL string `json:"cloudhook_url"`
+	RemoteUIURL  string `json:"remote_ui_url"`
+	InstanceURL  string `json:"instance_url"`
+	Encrypt      bool   `json:"encrypt"`
+}
+
+// URLs is the fallback chain, in the order Home Assistant asks for.
+func (h HomeAssistantTarget) URLs() []string {
+	var out []string
+	if h.CloudhookURL != "" {
+		out = append(out, h.CloudhookURL)
+	}
+	for _, base := range []string{h.RemoteUIURL, h.InstanceURL} {
+		if base != "" {
+			out = append(out, strings.TrimRight(base, "/")+"/api/webhook/"+url.PathEscape(h.WebhookID))
+		}
+	}
+	return out
+}
+
+// CommandTarget is a program run for each event, without a shell.
+type CommandTarget struct {
+	Argv []string `json:"argv"`
+	Dir  string   `json:"dir"`
+}
+
+// Matches reports whether the target wants events of type typ.
+func (t *Target) Matches(typ string) bool {
+	for _, p := range t.EventTypes {
+		if p == "*" || p == typ {
+			return true
+		}
+		if ok, _ := path.Match(p, typ); ok && typ != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Delay is the wait before retry n (1 for the first retry).
+func (t *Target) Delay(n int) time.Duration {
+	s := t.RetrySchedule
+	if len(s) == 0 {
+		s = DefaultRetrySchedule
+	}
+	return s[min(max(n, 1), len(s))-1]
+}
+
+// NewTarget returns a target of kind for endpoint with the defaults filled in.
+func NewTarget(endpointID string, kind TargetKind) Target {
+	return Target{
+		ID: NewEndpointID(), EndpointID: endpointID, Kind: kind, Enabled: true,
+		Timeout: DefaultTargetTimeout, MaxRetries: DefaultMaxRetries,
+		RetrySchedule:      slices.Clone(DefaultRetrySchedule),
+		RateLimitPerMinute: DefaultRateLimit, EventTypes: []string{"*"}, Parallel: 1,
+		State: TargetActive,
+	}
+}
+
+// SignChange is a target's re-signing: a scheme and, write-only, its secret.
+type SignChange struct {
+	Scheme string  `json:"scheme"`
+	Secret *string `json:"secret,omitempty"`
+}
+
+// HomeAssistantChange is a Home Assistant target's settings and, write-only, the registration
+// secret that encrypts its payloads.
+type HomeAssistantChange struct {
+	HomeAssistantTarget
+	Secret *string `json:"secret,omitempty"`
+}
+
+// TargetChange holds target fields to set; nil fields stay as they are (or take their default on
+// create). Secrets (Sign.Secret, HomeAssistant.Secret) are kept apart, sealed.
+type TargetChange struct {
+	Kind               *TargetKind          `json:"kind,omitempty"`
+	Enabled            *bool                `json:"enabled,omitempty"`
+	URL                *string              `json:"url,omitempty"`
+	Method             *string              `json:"method,omitempty"`
+	Headers            map[string]string    `json:"headers,omitempty"`
+	TimeoutMS          *int64               `json:"timeout_ms,omitempty"`
+	MaxRetries         *int                 `json:"max_retries,omitempty"`
+	RetryScheduleS     []float64            `json:"retry_schedule_s,omitempty"`
+	RateLimitPerMinute *int                 `json:"rate_limit_per_minute,omitempty"`
+	EventTypes         []string             `json:"event_types,omitempty"`
+	Parallel           *int                 `json:"parallel,omitempty"`
+	Sign               *SignChange          `json:"sign,omitempty"`
+	HomeAssistant      *HomeAssistantChange `json:"home_assistant,omitempty"`
+	Command            *CommandTarget       `json:"command,omitempty"`
+	// ClearSign removes re-signing (JSON "sign": null is read as this by the API).
+	ClearSign bool `json:"-"`
+}
+
+// Apply sets the change on t and checks the result, naming the first bad field.
+func (c TargetChange) Apply(t *Target) error {
+	if c.Kind != nil {
+		t.Kind = *c.Kind
+	}
+	if c.Enabled != nil {
+		t.Enabled = *c.Enabled
+	}
+	if c.URL != nil {
+		t.URL = strings.TrimSpace(*c.URL)
+	}
+	if c.Method != nil {
+		t.Method = strings.ToUpper(strings.TrimSpace(*c.Method))
+	}
+	if c.Headers != nil {
+		t.Headers = c.Headers
+	}
+	if c.TimeoutMS != nil {
+		t.Timeout = time.Duration(*c.TimeoutMS) * time.Millisecond
+	}
+	if c.MaxRetries != nil {
+		t.MaxRetries = *c.MaxRetries
+	}
+	if c.RetryScheduleS != nil {
+		t.RetrySchedule = nil
+		for _, s := range c.RetryScheduleS {
+			if s < 0 || s > maxScheduleStepSeconds {
+				return &FieldError{"retry_schedule_s", fmt.Sprintf("each wait must be between 0 and %d seconds", maxScheduleStepSeconds)}
+			}
+			t.RetrySchedule = append(t.RetrySchedule, time.Duration(s*float64(time.Second)))
+		}
+	}
+	if c.RateLimitPerMinute != nil {
+		t.RateLimitPerMinute = *c.RateLimitPerMinute
+	}
+	if c.EventTypes != nil {
+		t.EventTypes = c.EventTypes
+	}
+	if c.Parallel != nil {
+		t.Parallel = *c.Parallel
+	}
+	if c.ClearSign {
+		t.SignScheme = SchemeNone
+	}
+	if c.Sign != nil {
+		s, err := ParseScheme(c.Sign.Scheme)
+		if err != nil {
+			return &FieldError{"sign.scheme", err.Error()}
+		}
+		t.SignScheme = s
+	}
+	if c.HomeAssistant != nil {
+		ha := c.HomeAssistant.HomeAssistantTarget
+		t.HomeAssistant = &ha
+	}
+	if c.Command != nil {
+		cmd := *c.Command
+		t.Command = &cmd
+	}
+	return t.Validate()
+}
+
+// Validate checks a target's fields, naming the first bad one.
+func (t *Target) Validate() error {
+	checkURL := func(field, raw string, required bool) error {
+		if raw == "" && !required {
+			return nil
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &FieldError{field, fmt.Sprintf("%q is not an absolute http(s) URL", raw)}
+		}
+		return nil
+	}
+	switch t.Kind {
+	case TargetHTTP:
+		if err := checkURL("url", t.URL, true); err != nil {
+			return err
+		}
+	case TargetHomeAssistant:
+		ha := t.HomeAssistant
+		if ha == nil || ha.WebhookID == "" {
+			return &FieldError{"home_assistant.webhook_id", "give the webhook id of the mobile_app registration"}
+		}
+		if ha.CloudhookURL == "" && ha.RemoteUIURL == "" && ha.InstanceURL == "" {
+			return &FieldError{"home_assistant.instance_url", "give at least one of cloudhook_url, remote_ui_url, instance_url"}
+		}
+		for field, u := range map[string]string{"home_assistant.cloudhook_url": ha.CloudhookURL,
+			"home_assistant.remote_ui_url": ha.RemoteUIURL, "home_assistant.instance_url": ha.InstanceURL} {
+			if err := checkURL(field, u, false); err != nil {
+				return err
+			}
+		}
+	case TargetCommand:
+		if t.Command == nil || len(t.Command.Argv) == 0 || t.Command.Argv[0] == "" {
+			return &FieldError{"command.argv", "give the program to run and its arguments, as a list"}
+		}
+	default:
+		return &FieldError{"kind", fmt.Sprintf("unknown target kind %q (want http, home-assistant or command)", t.Kind)}
+	}
+	if t.Method != "" && strings.ContainsAny(t.Method, " \t\r\n()<>@,;:\\\"/[]?={}") {
+		return &FieldError{"method", fmt.Sprintf("%q is not an HTTP method", t.Method)}
+	}
+	for k, v := range t.Headers {
+		if k == "" || strings.ContainsAny(k, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
+			return &FieldError{"headers", fmt.Sprintf("%q is not a valid header", k)}
+		}
+	}
+	switch {
+	case t.Timeout <= 0 || t.Timeout > MaxTargetTimeout:
+		return &FieldError{"timeout_ms", fmt.Sprintf("must be between 1 and %d", MaxTargetTimeout.Milliseconds())}
+	case t.MaxRetries < 0 || t.MaxRetries > maxRetriesLimit:
+		return &FieldError{"max_retries", fmt.Sprintf("must be between 0 and %d", maxRetriesLimit)}
+	case len(t.RetrySchedule) == 0 || len(t.RetrySchedule) > maxScheduleEntries:
+		return &FieldError{"retry_schedule_s", fmt.Sprintf("give between 1 and %d waits", maxScheduleEntries)}
+	case t.RateLimitPerMinute < 1 || t.RateLimitPerMinute > maxRateLimitPerMinute:
+		return &FieldError{"rate_limit_per_minute", fmt.Sprintf("must be between 1 and %d", maxRateLimitPerMinute)}
+	case len(t.EventTypes) == 0:
+		return &FieldError{"event_types", `give at least one event type, or "*" for all`}
+	case t.Parallel < 1 || t.Parallel > maxParallelPerTarget:
+		return &FieldError{"parallel", fmt.Sprintf("must be between 1 and %d", maxParallelPerTarget)}
+	}
+	return nil
+}
+
+// DeliveryStatus is where a delivery is in its life (seed 003's states).
+type DeliveryStatus string
+
+// Delivery statuses.
+const (
+	DeliveryPending    DeliveryStatus = "pending"
+	DeliverySuccess    DeliveryStatus = "success"
+	DeliveryFailed     DeliveryStatus = "failed" // will not be retried (410 Gone)
+	DeliveryRetrying   DeliveryStatus = "retrying"
+	DeliveryDeadLetter DeliveryStatus = "dead_letter"
+)
+
+// ParseDeliveryStatus accepts the API's spelling.
+func ParseDeliveryStatus(s string) (DeliveryStatus, error) {
+	switch d := DeliveryStatus(s); d {
+	case DeliveryPending, DeliverySuccess, DeliveryFailed, DeliveryRetrying, DeliveryDeadLetter:
+		return d, nil
+	}
+	return "", fmt.Errorf("unknown delivery status %q (want pending, success, failed, retrying or dead_letter)", s)
+}
+
+// Delivery is one event on its way to one target; its ID stays the same across retries, so the
+// target can tell a retry from a new event.
+type Delivery struct {
+	ID             int64
+	EventID        int64
+	TargetID       string
+	Status         DeliveryStatus
+	Attempt        int       // attempts made so far
+	NextAt         time.Time // when the next attempt is due (pending, retrying)
+	ResponseStatus int       // of the last attempt; 0 when none answered
+	Latency        time.Duration
+	Error          string
+	URL            string // where the last attempt went
+	Response       string // the start of the last answer's body
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// DeliveryQuery selects deliveries, newest first.
+type DeliveryQuery struct {
+	EventID  int64
+	TargetID string
+	Status   DeliveryStatus
+	Before   int64
+	Limit    int
+}

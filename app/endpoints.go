@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -9,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hooktray/hooktray/app/forward"
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -232,47 +233,64 @@ func (h *Hub) PublicEndpointURL(id string) string {
 	return strings.TrimRight(base, "/") + receiver.Prefix + id
 }
 
-// TestEndpoint sends a sample webhook to the endpoint through the local receiver, as a provider
-// would, and returns the event it produced.
-func (h *Hub) TestEndpoint(ctx context.Context, id string) (hook.Event, error) {
-	if _, err := h.Endpoint(id); err != nil {
-		return hook.Event{}, err
+// TestEndpoint sends a webhook.test event to the endpoint as a provider would (seed 003's
+// testWebhook): through its public URL when that is known to be reachable, else the local one;
+// signed with the endpoint's secret when its scheme signs. It reports the round trip, the stored
+// event and the deliveries it queued.
+func (h *Hub) TestEndpoint(ctx context.Context, id string) (hook.TestResult, error) {
+	ep, err := h.Endpoint(id)
+	if err != nil {
+		return hook.TestResult{}, err
+	}
+	to := h.EndpointURL(id)
+	if public := h.PublicEndpointURL(id); public != "" {
+		if r := h.Reachability(); r.Reachable && r.URL == h.PublicURL() {
+			to = public
+		}
 	}
 	sub := h.Subscribe(64)
 	defer sub.Close()
-	body := `{"type":"hooktray.test","message":"Test webhook sent by Hooktray"}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.EndpointURL(id), strings.NewReader(body))
+	now := h.opts.Clock.Now()
+	body := []byte(fmt.Sprintf(`{"type":"webhook.test","id":"test_%d","message":"Test webhook sent by Hooktray","sent_at":%q}`,
+		now.UnixNano(), now.UTC().Format(time.RFC3339)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
 	if err != nil {
-		return hook.Event{}, fmt.Errorf("test endpoint: %w", err)
+		return hook.TestResult{}, fmt.Errorf("test endpoint: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Hooktray-Test/"+h.opts.Version)
+	if verify.CanSign(ep.VerifyScheme) {
+		if secrets, _, err := h.openSecrets(ctx, id, now); err == nil && len(secrets) > 0 {
+			if sig, err := verify.Sign(ep.VerifyScheme, secrets[0], body, fmt.Sprintf("msg_test_%d", now.UnixNano()), now); err == nil {
+				for k, v := range sig {
+					req.Header[k] = v
+				}
+			}
+		}
+	}
+	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return hook.Event{}, fmt.Errorf("test endpoint: %w", err)
+		return hook.TestResult{}, fmt.Errorf("test endpoint: send to %s: %w", to, err)
 	}
 	resp.Body.Close()
+	took := time.Since(start)
 	for {
 		m, err := sub.Next(ctx)
 		if err != nil {
-			return hook.Event{}, fmt.Errorf("test endpoint: waiting for the event: %w", err)
+			return hook.TestResult{}, fmt.Errorf("test endpoint: waiting for the event: %w", err)
 		}
-		if m.Event.EndpointID == id && m.Event.Method == http.MethodPost {
-			return h.store.Event(ctx, m.Event.ID)
+		if m.Event.EndpointID != id || m.Event.Method != http.MethodPost {
+			continue
 		}
+		ev, err := h.store.Event(ctx, m.Event.ID)
+		if err != nil {
+			return hook.TestResult{}, err
+		}
+		ds, _, err := h.store.Deliveries(ctx, hook.DeliveryQuery{EventID: ev.ID})
+		if err != nil {
+			return hook.TestResult{}, err
+		}
+		return hook.TestResult{Event: ev, SentTo: to, RoundTrip: took, Deliveries: ds}, nil
 	}
-}
-
-// Replay re-sends a stored event to a URL. Forward targets of endpoints arrive with forwarding;
-// until then a target must be given.
-func (h *Hub) Replay(ctx context.Context, eventID int64, to string) (forward.Result, error) {
-	ev, err := h.store.Event(ctx, eventID)
-	if err != nil {
-		return forward.Result{}, err
-	}
-	if to == "" {
-		return forward.Result{}, &hook.FieldError{Field: "to", Message: "this endpoint has no forward targets; give a URL to send the event to"}
-	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	return forward.Send(ctx, client, ev, to)
 }

@@ -45,6 +45,9 @@ func (h *Hub) StorageError() string {
 type watchedQueue struct{ h *Hub }
 
 func (w watchedQueue) Commit(ev *hook.Event) error {
+	if ev.Status == hook.Accepted {
+		ev.Forward = w.h.forwardTo(ev.EndpointID, ev.Type)
+	}
 	err := w.h.queue.Commit(ev)
 	w.h.noteStorageError(err)
 	return err

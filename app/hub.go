@@ -86,6 +86,7 @@ type Hub struct {
 	changes  live.Feed[hook.Change]
 	activity activity
 	health   health
+	fwd      forwarding
 	tunnel   tunnelState
 	probe    prober
 
@@ -174,6 +175,9 @@ func (h *Hub) start(ctx context.Context) error {
 		return err
 	}
 	if err := h.reloadEndpoints(ctx); err != nil {
+		return err
+	}
+	if err := h.startForwarding(ctx); err != nil {
 		return err
 	}
 	h.queue = ingest.New(h.store, ingest.Options{Committed: h.committed})
@@ -348,6 +352,9 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	if h.queue != nil {
 		h.queue.Close()
 	}
+	if h.fwd.engine != nil {
+		h.fwd.engine.Stop() // an attempt cut off here is made again at next start, same delivery id
+	}
 	h.cancel() // ends SSE streams and background loops
 	if h.apiSrv != nil {
 		if err := h.apiSrv.Shutdown(ctx); err != nil {
@@ -381,6 +388,7 @@ func (h *Hub) committed(evs []*hook.Event) {
 		summaries[i] = summary(ev)
 	}
 	h.activity.observe(summaries)
+	h.kickDeliveries(evs)
 	h.feed.Publish(summaries...)
 	select {
 	case h.indexKick <- struct{}{}:

@@ -471,13 +471,14 @@ func TestPortInUse(t *testing.T) {
 func TestTestEndpointSendsASample(t *testing.T) {
 	h := startHub(t, nil)
 	ep := createEndpoint(t, h, "sample", nil)
-	ev, err := h.TestEndpoint(context.Background(), ep.ID)
+	res, err := h.TestEndpoint(context.Background(), ep.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ev := res.Event
 	var body map[string]string
-	if json.Unmarshal(ev.Body, &body) != nil || body["type"] != "hooktray.test" || ev.EndpointID != ep.ID {
-		t.Errorf("test event %+v", ev)
+	if json.Unmarshal(ev.Body, &body) != nil || body["type"] != "webhook.test" || ev.EndpointID != ep.ID || res.SentTo != h.EndpointURL(ep.ID) {
+		t.Errorf("test event %+v", res)
 	}
 }
 
@@ -496,7 +497,7 @@ func TestReplaySendsTheStoredRequest(t *testing.T) {
 	defer target.Close()
 	post(t, h.EndpointURL(ep.ID)+"?a=b", []byte(`{"replay":1}`), "X-Custom", "yes")
 	ev := newest(t, h)
-	res, err := h.Replay(context.Background(), ev.ID, "http://"+ln.Addr().String()+"/hook")
+	res, err := h.ReplayTo(context.Background(), ev.ID, "http://"+ln.Addr().String()+"/hook", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +505,7 @@ func TestReplaySendsTheStoredRequest(t *testing.T) {
 	if res.Status != 204 || r.URL.RawQuery != "a=b" || r.Header.Get("X-Custom") != "yes" || string(gotBody) != `{"replay":1}` {
 		t.Errorf("replay: %+v, %s %v %q", res, r.URL, r.Header, gotBody)
 	}
-	if _, err := h.Replay(context.Background(), ev.ID, "http://127.0.0.1:1/"); err == nil {
+	if _, err := h.ReplayTo(context.Background(), ev.ID, "http://127.0.0.1:1/", nil); err == nil {
 		t.Error("replay to a closed port succeeded")
 	}
 }

@@ -13,4 +13,8 @@ const (
 	ReachabilityChanged Change = "reachability"
 	// StorageChanged: the database was found damaged.
 	StorageChanged Change = "storage"
+	// TargetsChanged: a forwarding target was added, changed, removed, or its health changed.
+	TargetsChanged Change = "targets"
+	// DeliveriesChanged: a delivery was attempted or queued.
+	DeliveriesChanged Change = "deliveries"
 )

@@ -332,8 +332,37 @@ type Delivery struct {
 	Error          string
 	URL            string // where the last attempt went
 	Response       string // the start of the last answer's body
+	Edit           *Edit  // a replay's changes to the stored request; nil sends it as stored
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// Edit changes a stored request before it is sent again (a replay "edited first"): nil fields keep
+// the original.
+type Edit struct {
+	Method  *string             `json:"method,omitempty"`
+	Headers map[string][]string `json:"headers,omitempty"` // replaces the original headers
+	Body    []byte              `json:"body,omitempty"`    // replaces the body when non-nil
+}
+
+// Apply returns ev with the edit made.
+func (e *Edit) Apply(ev Event) Event {
+	if e == nil {
+		return ev
+	}
+	if e.Method != nil && *e.Method != "" {
+		ev.Method = strings.ToUpper(*e.Method)
+	}
+	if e.Headers != nil {
+		ev.Header = e.Headers
+	}
+	if e.Body != nil {
+		ev.Body = e.Body
+		if ev.Status == Rejected {
+			ev.Status = Accepted // there is something to send now
+		}
+	}
+	return ev
 }
 
 // DeliveryQuery selects deliveries, newest first.
@@ -343,4 +372,13 @@ type DeliveryQuery struct {
 	Status   DeliveryStatus
 	Before   int64
 	Limit    int
+}
+
+// TestResult is what a test webhook came to: where it was sent, how long the receiver took to
+// answer, the stored event and the deliveries it queued.
+type TestResult struct {
+	Event      Event
+	SentTo     string
+	RoundTrip  time.Duration
+	Deliveries []Delivery
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,21 +13,28 @@ import (
 )
 
 const deliveryColumns = `id, event_id, target_id, status, attempt, next_at, response_status, latency_ms, error, url,
-	response, created_at, updated_at`
+	response, edit, created_at, updated_at`
 
 func scanDelivery(r scanner) (hook.Delivery, error) {
 	var d hook.Delivery
 	var status string
 	var next sql.NullInt64
 	var latency, created, updated int64
+	var edit string
 	if err := r.Scan(&d.ID, &d.EventID, &d.TargetID, &status, &d.Attempt, &next, &d.ResponseStatus, &latency,
-		&d.Error, &d.URL, &d.Response, &created, &updated); err != nil {
+		&d.Error, &d.URL, &d.Response, &edit, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return d, err
 		}
 		return d, fmt.Errorf("read delivery: %w", classify(err))
 	}
 	d.Status = hook.DeliveryStatus(status)
+	if edit != "" {
+		d.Edit = new(hook.Edit)
+		if err := json.Unmarshal([]byte(edit), d.Edit); err != nil {
+			return d, fmt.Errorf("read delivery %d: its edit is unreadable: %w", d.ID, err)
+		}
+	}
 	if next.Valid {
 		d.NextAt = time.Unix(0, next.Int64).UTC()
 	}
@@ -104,8 +112,17 @@ func (s *Store) RecordAttempt(ctx context.Context, d hook.Delivery, targetID str
 	return nil
 }
 
-// AddDeliveries queues new deliveries of a stored event (a replay to targets) and returns them.
-func (s *Store) AddDeliveries(ctx context.Context, eventID int64, targetIDs []string, now time.Time) ([]hook.Delivery, error) {
+// AddDeliveries queues new deliveries of a stored event (a replay to targets, edited first when
+// edit is set) and returns them.
+func (s *Store) AddDeliveries(ctx context.Context, eventID int64, targetIDs []string, edit *hook.Edit, now time.Time) ([]hook.Delivery, error) {
+	editJSON := ""
+	if edit != nil {
+		b, err := json.Marshal(edit)
+		if err != nil {
+			return nil, fmt.Errorf("queue deliveries: %w", err)
+		}
+		editJSON = string(b)
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("queue deliveries: %w", classify(err))
@@ -113,14 +130,14 @@ func (s *Store) AddDeliveries(ctx context.Context, eventID int64, targetIDs []st
 	defer tx.Rollback()
 	var out []hook.Delivery
 	for _, t := range targetIDs {
-		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_id, target_id, status, next_at, created_at, updated_at)
-			VALUES (?,?,'pending',?,?,?)`, eventID, t, now.UnixNano(), now.UnixNano(), now.UnixNano())
+		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_id, target_id, status, next_at, edit, created_at, updated_at)
+			VALUES (?,?,'pending',?,?,?,?)`, eventID, t, now.UnixNano(), editJSON, now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return nil, fmt.Errorf("queue deliveries: %w", classify(err))
 		}
 		id, _ := res.LastInsertId()
 		out = append(out, hook.Delivery{ID: id, EventID: eventID, TargetID: t, Status: hook.DeliveryPending, NextAt: now.UTC(),
-			CreatedAt: now.UTC(), UpdatedAt: now.UTC()})
+			Edit: edit, CreatedAt: now.UTC(), UpdatedAt: now.UTC()})
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("queue deliveries: %w", classify(err))

@@ -161,6 +161,7 @@ CREATE TABLE deliveries (
 	error           TEXT NOT NULL DEFAULT '',
 	url             TEXT NOT NULL DEFAULT '',
 	response        TEXT NOT NULL DEFAULT '',
+	edit            TEXT NOT NULL DEFAULT '',  -- JSON: a replay's changes to the stored request
 	created_at      INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL
 ) STRICT;

@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,8 +69,22 @@ type History interface {
 
 // Sender sends requests: a test webhook to an endpoint, a replay of a stored one.
 type Sender interface {
-	TestEndpoint(ctx context.Context, id string) (hook.Event, error)
-	Replay(ctx context.Context, eventID int64, to string) (forward.Result, error)
+	TestEndpoint(ctx context.Context, id string) (hook.TestResult, error)
+	ReplayTo(ctx context.Context, eventID int64, to string, edit *hook.Edit) (forward.Result, error)
+	ReplayToTargets(ctx context.Context, eventID int64, targets []string, edit *hook.Edit) ([]hook.Delivery, error)
+}
+
+// Forwarder keeps forwarding targets and their deliveries.
+type Forwarder interface {
+	Targets(endpointID string) ([]hook.Target, error)
+	Target(id string) (hook.Target, error)
+	CreateTarget(ctx context.Context, endpointID string, c hook.TargetChange) (hook.Target, error)
+	UpdateTarget(ctx context.Context, id string, c hook.TargetChange) (hook.Target, error)
+	DeleteTarget(ctx context.Context, id string) error
+	ResumeTarget(ctx context.Context, id string) (hook.Target, error)
+	Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error)
+	RetryDelivery(ctx context.Context, id int64) (hook.Delivery, error)
+	RetryDeliveries(ctx context.Context, targetID string, status hook.DeliveryStatus) (int64, error)
 }
 
 // TunnelControl changes how endpoints become public and provisions cloudflared.
@@ -87,6 +102,7 @@ type Backend interface {
 	History
 	Sender
 	TunnelControl
+	Forwarder
 }
 
 // Server is the admin API handler.
@@ -97,6 +113,7 @@ type Server struct {
 	history   History
 	sender    Sender
 	tunnel    TunnelControl
+	fwd       Forwarder
 	token     []byte
 	hosts     map[string]bool
 	log       *slog.Logger
@@ -122,7 +139,7 @@ const (
 func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	p := strconv.Itoa(port)
 	s := &Server{
-		core: b, endpoints: b, secrets: b, history: b, sender: b, tunnel: b,
+		core: b, endpoints: b, secrets: b, history: b, sender: b, tunnel: b, fwd: b,
 		token: []byte(token),
 		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
 		log:   log,
@@ -145,6 +162,15 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
 	s.mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
 	s.mux.HandleFunc("POST /api/v1/events/{id}/replay", s.replay)
+	s.mux.HandleFunc("GET /api/v1/endpoints/{id}/targets", s.listTargets)
+	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/targets", s.createTarget)
+	s.mux.HandleFunc("GET /api/v1/targets/{tid}", s.getTarget)
+	s.mux.HandleFunc("PATCH /api/v1/targets/{tid}", s.patchTarget)
+	s.mux.HandleFunc("DELETE /api/v1/targets/{tid}", s.deleteTarget)
+	s.mux.HandleFunc("POST /api/v1/targets/{tid}/resume", s.resumeTarget)
+	s.mux.HandleFunc("GET /api/v1/deliveries", s.listDeliveries)
+	s.mux.HandleFunc("POST /api/v1/deliveries/retry", s.retryDeliveries)
+	s.mux.HandleFunc("POST /api/v1/deliveries/{did}/retry", s.retryDelivery)
 	s.mux.HandleFunc("GET /api/v1/tunnel", s.getTunnel)
 	s.mux.HandleFunc("PATCH /api/v1/tunnel", s.patchTunnel)
 	s.mux.HandleFunc("POST /api/v1/tunnel/cloudflared/install", s.installCloudflared)
@@ -251,12 +277,17 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request) {
 func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	ev, err := s.sender.TestEndpoint(ctx, r.PathValue("id"))
+	res, err := s.sender.TestEndpoint(ctx, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apijson.EventJSON(ev, -1))
+	out := apijson.TestResult{Event: apijson.EventJSON(res.Event, -1), SentTo: res.SentTo, RoundTripMS: res.RoundTrip.Milliseconds(),
+		Deliveries: []apijson.Delivery{}}
+	for _, d := range res.Deliveries {
+		out.Deliveries = append(out.Deliveries, apijson.DeliveryJSON(d))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
@@ -318,23 +349,62 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apijson.EventJSON(ev, -1))
 }
 
+// replay re-sends a stored event: to a URL (the attempt's answer), or as new deliveries to the
+// endpoint's targets or chosen ones; edited first when method, headers or body are given.
 func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	id, ok := eventID(w, r)
 	if !ok {
 		return
 	}
-	var req struct {
-		To string `json:"to"`
-	}
+	var req apijson.ReplayRequest
 	if r.ContentLength != 0 && !readJSON(w, r, &req) {
 		return
 	}
-	res, err := s.sender.Replay(r.Context(), id, req.To)
+	edit, err := replayEdit(req)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apijson.ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
+	if req.To != "" {
+		res, err := s.sender.ReplayTo(r.Context(), id, req.To, edit)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, apijson.ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
+		return
+	}
+	ds, err := s.sender.ReplayToTargets(r.Context(), id, req.Targets, edit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deliveryList(ds, 0))
+}
+
+func replayEdit(req apijson.ReplayRequest) (*hook.Edit, error) {
+	if req.Method == nil && req.Headers == nil && req.Body == nil {
+		return nil, nil
+	}
+	e := &hook.Edit{Method: req.Method, Headers: req.Headers}
+	if req.Body != nil {
+		e.Body = []byte(*req.Body)
+		switch req.BodyEncoding {
+		case "":
+		case "base64":
+			b, err := base64.StdEncoding.DecodeString(*req.Body)
+			if err != nil {
+				return nil, &hook.FieldError{Field: "body", Message: "body_encoding is base64 but the body is not base64"}
+			}
+			e.Body = b
+		default:
+			return nil, &hook.FieldError{Field: "body_encoding", Message: `want "base64" or nothing`}
+		}
+		if e.Body == nil {
+			e.Body = []byte{}
+		}
+	}
+	return e, nil
 }
 
 // windowAction handles a window route with the action that action returns (read per request:

@@ -351,6 +351,7 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery) Ou
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("read the event: %w", err)}
 	}
+	ev = d.Edit.Apply(ev)
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now()}

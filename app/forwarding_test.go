@@ -45,7 +45,7 @@ func (lt *localTarget) got() []string {
 
 type deliveryJSON struct {
 	ID             int64
-	EventID        int64 `json:"event_id"`
+	EventID        int64  `json:"event_id"`
 	TargetID       string `json:"target_id"`
 	Status         string
 	Attempt        int

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -73,6 +74,8 @@ Usage:
   hooktray status [--json]
   hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
   hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
+  hooktray targets list|add|rm|resume [--json]      forward events to local targets
+  hooktray deliveries list|retry|retry-all [--json]
   hooktray tunnel status|set|install-cloudflared [--json]
   hooktray db recover                    copy what can be read of a damaged history into a new file
   hooktray version
@@ -156,6 +159,10 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.db(ctx, rest)
 	case "tunnel":
 		return c.tunnel(ctx, rest)
+	case "targets", "target":
+		return c.targets(ctx, rest)
+	case "deliveries", "delivery":
+		return c.deliveries(ctx, rest)
 	case "subscriptions":
 		return errors.New("subscriptions are not available in this version of Hooktray")
 	case "version":
@@ -260,6 +267,16 @@ func (c *command) printRaw(b []byte) {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		io.WriteString(c.env.Stdout, "\n")
 	}
+}
+
+// printJSON writes v as JSON, for --json output the CLI puts together from several answers.
+func (c *command) printJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.printRaw(b)
+	return nil
 }
 
 func oneArg(pos []string, what string) (string, error) {

@@ -117,11 +117,16 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 		})
 	case "test":
 		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
-			var ev apijson.Event
-			if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/test", nil, &ev, raw); err != nil {
+			var res apijson.TestResult
+			if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/test", nil, &res, raw); err != nil {
 				return nil, err
 			}
-			return fmt.Sprintf("Sent a test webhook to %s: stored as event %d (%s, answered %d).", e.Name, ev.ID, ev.Status, ev.ResponseStatus), nil
+			msg := fmt.Sprintf("Sent a webhook.test event to %s through %s: answered %d in %d ms, stored as event %d (%s).",
+				e.Name, res.SentTo, res.ResponseStatus, res.RoundTripMS, res.ID, res.Status)
+			if n := len(res.Deliveries); n > 0 {
+				msg += fmt.Sprintf(" %d deliveries queued: hooktray deliveries list --event %d", n, res.ID)
+			}
+			return msg, nil
 		})
 	}
 	return usagef("endpoints: unknown subcommand %q", sub)
@@ -171,6 +176,8 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	secret := fs.String("secret", "", "the provider's signing secret (generated in the scheme's format when left out; prefer HOOKTRAY_SECRET: flags are visible to other users)")
 	mode := fs.String("mode", "", "annotate (accept and mark) or enforce (answer 401); default enforce when --verify is given")
 	header := fs.String("signature-header", "", "hmac and shared-secret: the header that carries the signature or secret")
+	var forwards stringList
+	fs.Var(&forwards, "forward", "forward every event to this URL (repeatable; see 'hooktray targets add' for more)")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -227,6 +234,13 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	var raw []byte
 	if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints", change, &e, &raw); err != nil {
 		return err
+	}
+	for _, f := range forwards {
+		to := f
+		if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/targets", hook.TargetChange{URL: &to}, nil, nil); err != nil {
+			return fmt.Errorf("endpoint %s was created, but forwarding to %s was not: %w", e.ID, f, err)
+		}
+		fmt.Fprintf(c.env.Stderr, "Forwarding its events to %s.\n", f)
 	}
 	if *asJSON {
 		c.printRaw(raw)

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,8 +227,12 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 func requestTarget(ev apijson.Event) string { return hook.RequestTarget(ev.Path, ev.DecodeQuery()) }
 
 func (c *command) eventsReplay(ctx context.Context, args []string) error {
-	fs := c.flags("events replay", "events replay ID --to URL [--json]")
-	to := fs.String("to", "", "URL to send the stored request to")
+	fs := c.flags("events replay", "events replay ID [--to URL | --target TID …] [--method M] [--body-file F] [--json]")
+	to := fs.String("to", "", "send the stored request to this URL once, and show the answer")
+	var targets stringList
+	fs.Var(&targets, "target", "queue it again for this target of its endpoint (repeatable; default: all of them)")
+	method := fs.String("method", "", "send it with this method instead")
+	bodyFile := fs.String("body-file", "", "send this file's content as the body instead (- for standard input)")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -236,20 +242,55 @@ func (c *command) eventsReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *to != "" && len(targets) > 0 {
+		return usagef("events replay: --to and --target together; replay to a URL or to targets")
+	}
+	req := apijson.ReplayRequest{To: *to, Targets: targets}
+	if *method != "" {
+		req.Method = method
+	}
+	if *bodyFile != "" {
+		var b []byte
+		if *bodyFile == "-" && c.env.Stdin != nil {
+			b, err = io.ReadAll(io.LimitReader(c.env.Stdin, 64<<20))
+		} else {
+			b, err = os.ReadFile(*bodyFile)
+		}
+		if err != nil {
+			return fmt.Errorf("events replay: read the body: %w", err)
+		}
+		body := base64.StdEncoding.EncodeToString(b)
+		req.Body, req.BodyEncoding = &body, "base64"
+	}
 	cl, err := c.client()
 	if err != nil {
 		return err
 	}
-	var res apijson.ReplayResult
 	var raw []byte
-	if err := cl.do(ctx, http.MethodPost, "/api/v1/events/"+pathEscape(id)+"/replay", map[string]string{"to": *to}, &res, &raw); err != nil {
+	if *to != "" {
+		var res apijson.ReplayResult
+		if err := cl.do(ctx, http.MethodPost, "/api/v1/events/"+pathEscape(id)+"/replay", req, &res, &raw); err != nil {
+			return err
+		}
+		if *asJSON {
+			c.printRaw(raw)
+			return nil
+		}
+		fmt.Fprintf(c.env.Stdout, "Replayed event %s to %s: answered %d in %d ms\n", id, res.To, res.Status, res.DurationMS)
+		return nil
+	}
+	var list apijson.DeliveryList
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/events/"+pathEscape(id)+"/replay", req, &list, &raw); err != nil {
 		return err
 	}
 	if *asJSON {
 		c.printRaw(raw)
 		return nil
 	}
-	fmt.Fprintf(c.env.Stdout, "Replayed event %s to %s: answered %d in %d ms\n", id, res.To, res.Status, res.DurationMS)
+	for _, d := range list.Deliveries {
+		fmt.Fprintf(c.env.Stdout, "Queued event %s for target %s (delivery %d).\n", id, d.TargetID, d.ID)
+	}
+	fmt.Fprintf(c.env.Stdout, "Follow them with: hooktray deliveries list --event %s\n", id)
 	return nil
 }
 

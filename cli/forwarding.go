@@ -1,0 +1,398 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hooktray/hooktray/app/apijson"
+	"github.com/hooktray/hooktray/hook"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func (c *command) targets(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("targets: expected list, add, rm or resume")
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "list", "ls":
+		return c.targetsList(ctx, rest)
+	case "add":
+		return c.targetsAdd(ctx, rest)
+	case "rm", "delete":
+		return c.targetAction(ctx, "rm", rest, http.MethodDelete, "")
+	case "resume":
+		return c.targetAction(ctx, "resume", rest, http.MethodPost, "/resume")
+	default:
+		return usagef("targets: unknown subcommand %q (want list, add, rm or resume)", sub)
+	}
+}
+
+func (c *command) targetsList(ctx context.Context, args []string) error {
+	fs := c.flags("targets list", "targets list [--endpoint ID|NAME] [--json]")
+	endpoint := fs.String("endpoint", "", "only this endpoint's targets")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var eps []apijson.Endpoint
+	if *endpoint != "" {
+		e, err := cl.resolveEndpoint(ctx, *endpoint)
+		if err != nil {
+			return err
+		}
+		eps = []apijson.Endpoint{e}
+	} else {
+		var list apijson.EndpointList
+		if err := cl.do(ctx, http.MethodGet, "/api/v1/endpoints", nil, &list, nil); err != nil {
+			return err
+		}
+		eps = list.Endpoints
+	}
+	all := apijson.TargetList{Targets: []apijson.Target{}}
+	names := map[string]string{}
+	for _, e := range eps {
+		var list apijson.TargetList
+		var raw []byte
+		if err := cl.do(ctx, http.MethodGet, "/api/v1/endpoints/"+pathEscape(e.ID)+"/targets", nil, &list, &raw); err != nil {
+			return err
+		}
+		if *asJSON && *endpoint != "" {
+			c.printRaw(raw)
+			return nil
+		}
+		all.Targets = append(all.Targets, list.Targets...)
+		names[e.ID] = e.Name
+	}
+	if *asJSON {
+		return c.printJSON(all)
+	}
+	if len(all.Targets) == 0 {
+		fmt.Fprintln(c.env.Stdout, "No forwarding targets. Add one with: hooktray targets add --endpoint NAME --url http://127.0.0.1:8123/…")
+		return nil
+	}
+	w := tabwriter.NewWriter(c.text(c.env.Stdout), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tENDPOINT\tKIND\tSTATE\tTO")
+	for _, t := range all.Targets {
+		state := t.State
+		if !t.Enabled && t.State == "active" {
+			state = "off"
+		}
+		if t.StateReason != nil {
+			state += ": " + *t.StateReason
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.EndpointID], t.Kind, state, targetWhere(t))
+	}
+	return w.Flush()
+}
+
+func targetWhere(t apijson.Target) string {
+	switch {
+	case t.URL != nil:
+		return *t.URL
+	case t.HomeAssistant != nil:
+		return "webhook " + t.HomeAssistant.WebhookID
+	case t.Command != nil:
+		return strings.Join(t.Command.Argv, " ")
+	}
+	return ""
+}
+
+// targetsAdd adds an HTTP or Home Assistant target. Command targets run programs, so only the
+// app and the admin API configure them.
+func (c *command) targetsAdd(ctx context.Context, args []string) error {
+	fs := c.flags("targets add", "targets add --endpoint ID|NAME (--url URL | --ha-webhook-id ID --ha-instance-url URL …) [flags]")
+	endpoint := fs.String("endpoint", "", "the endpoint whose events to forward (required)")
+	to := fs.String("url", "", "forward to this URL (an HTTP target)")
+	method := fs.String("method", "", "send with this method (default: the original's)")
+	var headers, types stringList
+	fs.Var(&headers, "header", "add this header, Name: value (repeatable)")
+	fs.Var(&types, "event-type", `forward only events of this type (repeatable; default "*")`)
+	timeout := fs.Duration("timeout", 0, "give up on an attempt after this long (default 30s)")
+	retries := fs.Int("max-retries", -1, "retries after the first attempt (default 3)")
+	rate := fs.Int("rate-limit", 0, "at most this many deliveries per minute (default 60)")
+	sign := fs.String("sign", "", "re-sign with this scheme (its secret is read from HOOKTRAY_TARGET_SECRET)")
+	haID := fs.String("ha-webhook-id", "", "Home Assistant: the mobile_app registration's webhook id")
+	haCloud := fs.String("ha-cloudhook-url", "", "Home Assistant: the cloudhook URL, tried first")
+	haRemote := fs.String("ha-remote-ui-url", "", "Home Assistant: the remote UI URL, tried second")
+	haInstance := fs.String("ha-instance-url", "", "Home Assistant: the instance URL, tried last")
+	haEncrypt := fs.Bool("ha-encrypt", false, "Home Assistant: encrypt with the registration secret (from HOOKTRAY_TARGET_SECRET)")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("targets add: unexpected argument %q", pos[0])
+	}
+	if *endpoint == "" {
+		return usagef("targets add: --endpoint is required")
+	}
+	var ch hook.TargetChange
+	switch {
+	case *to != "" && *haID != "":
+		return usagef("targets add: --url and --ha-webhook-id together; a target is one or the other")
+	case *haID != "":
+		kind := hook.TargetHomeAssistant
+		ch.Kind = &kind
+		ha := &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{WebhookID: *haID, CloudhookURL: *haCloud,
+			RemoteUIURL: *haRemote, InstanceURL: *haInstance, Encrypt: *haEncrypt}}
+		if *haEncrypt {
+			secret := os.Getenv("HOOKTRAY_TARGET_SECRET")
+			if secret == "" {
+				return usagef("targets add: --ha-encrypt needs the registration secret in HOOKTRAY_TARGET_SECRET")
+			}
+			ha.Secret = &secret
+		}
+		ch.HomeAssistant = ha
+	case *to != "":
+		ch.URL = to
+	default:
+		return usagef("targets add: give --url, or --ha-webhook-id with the Home Assistant URLs")
+	}
+	if *method != "" {
+		ch.Method = method
+	}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			return usagef("targets add: --header %q is not Name: value", h)
+		}
+		if ch.Headers == nil {
+			ch.Headers = map[string]string{}
+		}
+		ch.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	if len(types) > 0 {
+		ch.EventTypes = types
+	}
+	if *timeout != 0 {
+		ms := timeout.Milliseconds()
+		ch.TimeoutMS = &ms
+	}
+	if *retries >= 0 {
+		ch.MaxRetries = retries
+	}
+	if *rate != 0 {
+		ch.RateLimitPerMinute = rate
+	}
+	if *sign != "" {
+		secret := os.Getenv("HOOKTRAY_TARGET_SECRET")
+		if secret == "" {
+			return usagef("targets add: --sign needs the target's secret in HOOKTRAY_TARGET_SECRET (never on the command line)")
+		}
+		ch.Sign = &hook.SignChange{Scheme: *sign, Secret: &secret}
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	e, err := cl.resolveEndpoint(ctx, *endpoint)
+	if err != nil {
+		return err
+	}
+	var t apijson.Target
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints/"+pathEscape(e.ID)+"/targets", ch, &t, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	fmt.Fprintf(c.env.Stdout, "Forwarding %s's events to %s (target %s).\n", e.Name, targetWhere(t), t.ID)
+	return nil
+}
+
+func (c *command) targetAction(ctx context.Context, sub string, args []string, method, suffix string) error {
+	fs := c.flags("targets "+sub, "targets "+sub+" TARGET_ID [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(pos, "target id")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var t apijson.Target
+	var raw []byte
+	if err := cl.do(ctx, method, "/api/v1/targets/"+pathEscape(id)+suffix, nil, &t, &raw); err != nil {
+		return err
+	}
+	switch {
+	case *asJSON && len(raw) > 0:
+		c.printRaw(raw)
+	case *asJSON:
+		c.printRaw([]byte(`{"deleted":"` + id + `"}`))
+	case sub == "rm":
+		fmt.Fprintf(c.env.Stdout, "Removed target %s; its deliveries still to make ended as failed.\n", id)
+	default:
+		fmt.Fprintf(c.env.Stdout, "Target %s is %s; its deliveries go again now.\n", id, t.State)
+	}
+	return nil
+}
+
+func (c *command) deliveries(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("deliveries: expected list, retry or retry-all")
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "list", "ls":
+		return c.deliveriesList(ctx, rest)
+	case "retry":
+		return c.deliveryRetry(ctx, rest)
+	case "retry-all":
+		return c.deliveriesRetryAll(ctx, rest)
+	default:
+		return usagef("deliveries: unknown subcommand %q (want list, retry or retry-all)", sub)
+	}
+}
+
+func (c *command) deliveriesList(ctx context.Context, args []string) error {
+	fs := c.flags("deliveries list", "deliveries list [--event ID] [--target TID] [--status S] [--limit N] [--before CURSOR] [--json]")
+	event := fs.String("event", "", "only this event's deliveries")
+	target := fs.String("target", "", "only this target's deliveries")
+	status := fs.String("status", "", "pending, success, failed, retrying or dead_letter")
+	limit := fs.Int("limit", 0, "how many (default 100, at most 1000)")
+	before := fs.String("before", "", "the cursor of the previous page")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("deliveries list: unexpected argument %q", pos[0])
+	}
+	if *status != "" {
+		if _, err := hook.ParseDeliveryStatus(*status); err != nil {
+			return usagef("deliveries list: --status: %v", err)
+		}
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"event": *event, "target": *target, "status": *status, "before": *before} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if *limit > 0 {
+		q.Set("limit", strconv.Itoa(*limit))
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var list apijson.DeliveryList
+	var raw []byte
+	if err := cl.do(ctx, http.MethodGet, "/api/v1/deliveries?"+q.Encode(), nil, &list, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	if len(list.Deliveries) == 0 {
+		fmt.Fprintln(c.env.Stdout, "No deliveries.")
+		return nil
+	}
+	// Errors quote what targets answered: escaped on a terminal.
+	w := tabwriter.NewWriter(c.text(c.env.Stdout), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tEVENT\tTARGET\tSTATUS\tATTEMPTS\tANSWER\tNEXT / ERROR")
+	for _, d := range list.Deliveries {
+		answer := "-"
+		if d.ResponseStatus != nil {
+			answer = strconv.Itoa(*d.ResponseStatus)
+		}
+		if d.LatencyMS != nil {
+			answer += fmt.Sprintf(" in %d ms", *d.LatencyMS)
+		}
+		note := ""
+		if d.NextAt != nil {
+			note = "next at " + d.NextAt.Local().Format(time.TimeOnly)
+		}
+		if d.Error != nil {
+			note = strings.TrimSpace(note + " " + *d.Error)
+		}
+		fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.EventID, d.TargetID, d.Status, d.Attempt, answer, note)
+	}
+	if list.Next != nil {
+		fmt.Fprintf(w, "(more: --before %s)\n", *list.Next)
+	}
+	return w.Flush()
+}
+
+func (c *command) deliveryRetry(ctx context.Context, args []string) error {
+	fs := c.flags("deliveries retry", "deliveries retry DELIVERY_ID [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(pos, "delivery id")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var d apijson.Delivery
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/deliveries/"+pathEscape(id)+"/retry", nil, &d, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	fmt.Fprintf(c.env.Stdout, "Delivery %d is due again (same id, attempts counted afresh).\n", d.ID)
+	return nil
+}
+
+func (c *command) deliveriesRetryAll(ctx context.Context, args []string) error {
+	fs := c.flags("deliveries retry-all", "deliveries retry-all --target TID [--status dead_letter|failed] [--json]")
+	target := fs.String("target", "", "the target whose deliveries to retry (required)")
+	status := fs.String("status", "dead_letter", "which ones: dead_letter or failed")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *target == "" {
+		return usagef("deliveries retry-all: give --target TID")
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var ans apijson.RetryAnswer
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/deliveries/retry", apijson.RetryRequest{Target: *target, Status: *status}, &ans, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	fmt.Fprintf(c.env.Stdout, "%d deliveries are due again, in their original order.\n", ans.Retried)
+	return nil
+}

@@ -26,7 +26,8 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := startServe(t, dir)
-	add := hooktray(t, dir, "endpoints", "add", "--name", "crash")
+	// Forwarded to a target that is down: every acknowledged event must also have its delivery.
+	add := hooktray(t, dir, "endpoints", "add", "--name", "crash", "--forward", "http://127.0.0.1:9/down")
 	path := strings.TrimPrefix(strings.TrimSpace(add.stdout), s.receiver)
 	var base atomic.Pointer[string]
 	base.Store(&s.receiver)
@@ -95,6 +96,7 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("integrity check: %q, %v", res, err)
 	}
 	stored := map[string]bool{}
+	var accepted []int64
 	q := hook.EventQuery{Limit: hook.MaxPage, WithBody: true}
 	for {
 		page, err := store.ListEvents(context.Background(), q)
@@ -103,6 +105,9 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 		}
 		for _, ev := range page.Events {
 			stored[string(ev.Body)] = true
+			if ev.Status == hook.Accepted {
+				accepted = append(accepted, ev.ID)
+			}
 		}
 		if page.Next == 0 {
 			break
@@ -118,7 +123,28 @@ func TestKillDuringLoadLosesNothingAcknowledged(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills, %d answers, %d acknowledged, %d stored, %d lost", kills, answers.Load(), len(acked), len(stored), lost)
+	deliveries := map[int64]int{}
+	dq := hook.DeliveryQuery{Limit: hook.MaxPage}
+	for {
+		ds, next, err := store.Deliveries(context.Background(), dq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			deliveries[d.EventID]++
+		}
+		if next == 0 {
+			break
+		}
+		dq.Before = next
+	}
+	for _, id := range accepted {
+		if deliveries[id] != 1 {
+			t.Errorf("event %d has %d deliveries, want 1", id, deliveries[id])
+			break
+		}
+	}
+	t.Logf("%d kills, %d answers, %d acknowledged, %d stored, %d lost, %d deliveries queued", kills, answers.Load(), len(acked), len(stored), lost, len(deliveries))
 	if len(acked) < 100 {
 		t.Errorf("only %d requests were acknowledged: the load did not run", len(acked))
 	}

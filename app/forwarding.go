@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hooktray/hooktray/app/deliver"
@@ -20,6 +21,25 @@ type forwarding struct {
 	mu      sync.RWMutex
 	targets map[string][]hook.Target // by endpoint id
 	engine  *deliver.Engine
+	// announcing is set while a change announcement is scheduled: attempts in a burst are told
+	// to views once per changeEvery, not once each.
+	announcing atomic.Bool
+}
+
+// changeEvery is how often, at most, views are told that deliveries changed.
+const changeEvery = 250 * time.Millisecond
+
+// announceDeliveries tells views that deliveries and targets' health changed, at most once per
+// changeEvery.
+func (h *Hub) announceDeliveries() {
+	if !h.fwd.announcing.CompareAndSwap(false, true) {
+		return
+	}
+	h.opts.Clock.AfterFunc(changeEvery, func() {
+		h.fwd.announcing.Store(false)
+		h.changes.Publish(hook.DeliveriesChanged)
+		h.changes.Publish(hook.TargetsChanged)
+	})
 }
 
 // startForwarding loads the targets and starts the delivery engine: deliveries left open by the
@@ -40,7 +60,7 @@ func (h *Hub) startForwarding(ctx context.Context) error {
 			return id
 		},
 		Log:      h.log,
-		OnChange: func(string) { h.changes.Publish(hook.DeliveriesChanged); h.changes.Publish(hook.TargetsChanged) },
+		OnChange: func(string) { h.announceDeliveries() },
 		OnGone: func(t hook.Target) {
 			h.log.Warn("a forwarding target answered 410 Gone and was disabled", "target", t.ID, "endpoint", t.EndpointID, "url", t.URL)
 		},

@@ -39,6 +39,18 @@ type Core interface {
 	Subscribe(size int) *live.Subscription[hook.Event]
 	SubscribeChanges() *live.Subscription[hook.Change]
 
+	Targets(endpointID string) ([]hook.Target, error)
+	AllTargets() []hook.Target
+	CreateTarget(ctx context.Context, endpointID string, c hook.TargetChange) (hook.Target, error)
+	UpdateTarget(ctx context.Context, id string, c hook.TargetChange) (hook.Target, error)
+	DeleteTarget(ctx context.Context, id string) error
+	ResumeTarget(ctx context.Context, id string) (hook.Target, error)
+	Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error)
+	RetryDelivery(ctx context.Context, id int64) (hook.Delivery, error)
+	RetryDeliveries(ctx context.Context, targetID string, status hook.DeliveryStatus) (int64, error)
+	ReplayToTargets(ctx context.Context, eventID int64, targets []string, edit *hook.Edit) ([]hook.Delivery, error)
+	TestEndpoint(ctx context.Context, id string) (hook.TestResult, error)
+
 	TunnelStatus() tunnel.Status
 	TunnelSettings() (s tunnel.Settings, hasToken bool)
 	SetTunnel(ctx context.Context, c tunnel.SettingsChange) error

@@ -59,6 +59,10 @@ type eventDetail struct {
 	reveal    *widget.Check // include credentials and signatures in copies and exports
 	decrypted *widget.TextGrid
 	decTab    *container.TabItem
+	// deliveries of the event shown, in the Deliveries tab
+	deliveries []hook.Delivery
+	delList    *widget.List
+	delNote    *widget.Label
 	stack     *fyne.Container
 	none      fyne.CanvasObject
 	content   fyne.CanvasObject
@@ -79,11 +83,22 @@ func newEventDetail(u *UI) *eventDetail {
 	bodyTab := container.NewBorder(container.NewHBox(d.bodyMode, d.bodyNote), nil, nil, nil, container.NewScroll(d.body))
 	d.decrypted = widget.NewTextGrid()
 	d.decTab = container.NewTabItem("Decrypted", container.NewScroll(d.decrypted))
+	d.delNote = widget.NewLabel("")
+	d.delNote.Wrapping = fyne.TextWrapWord
+	d.delList = widget.NewList(func() int { return len(d.deliveries) }, func() fyne.CanvasObject {
+		line := widget.NewLabel("")
+		line.Truncation = fyne.TextTruncateEllipsis
+		sub := widget.NewLabel("")
+		sub.Truncation = fyne.TextTruncateEllipsis
+		sub.SizeName = theme.SizeNameCaptionText
+		return container.NewBorder(nil, nil, nil, widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil), container.NewVBox(line, sub))
+	}, d.updateDelivery)
 	d.tabs = container.NewAppTabs(
 		container.NewTabItem("Overview", container.NewVScroll(d.overview)),
 		container.NewTabItem("Headers", d.hdrTable),
 		container.NewTabItem("Query", d.qryTable),
 		container.NewTabItem("Body", bodyTab),
+		container.NewTabItem("Deliveries", container.NewBorder(d.delNote, nil, nil, nil, d.delList)),
 	)
 	d.reveal = widget.NewCheck("with credentials", nil)
 	copyBody := widget.NewButtonWithIcon("Body", theme.ContentCopyIcon(), d.copyBody)
@@ -94,12 +109,13 @@ func newEventDetail(u *UI) *eventDetail {
 	})
 	exportJSON := widget.NewButtonWithIcon("JSON", theme.DocumentSaveIcon(), func() { d.export("json") })
 	exportHAR := widget.NewButtonWithIcon("HAR", theme.DocumentSaveIcon(), func() { d.export("har") })
+	replay := widget.NewButtonWithIcon("Replay…", theme.MailForwardIcon(), d.replay)
 	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), d.confirmDelete)
 	del.Importance = widget.DangerImportance
 	// Two short rows, so the pane's minimum width leaves room for the log beside it.
 	d.actions = container.NewVBox(
 		container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR),
-		container.NewHBox(d.reveal, layout.NewSpacer(), del))
+		container.NewHBox(d.reveal, replay, layout.NewSpacer(), del))
 	detail := container.NewBorder(container.NewVBox(d.title, d.actions), nil, nil, nil, d.tabs)
 	d.none = container.NewCenter(widget.NewLabel("Select an event to see its headers and body."))
 	d.stack = container.NewStack(detail, d.none)
@@ -168,6 +184,9 @@ func (d *eventDetail) display(ev hook.Event) {
 	d.ev = &ev
 	d.stack.Objects[0].Show()
 	d.none.Hide()
+	d.deliveries = nil
+	d.delList.Refresh()
+	d.loadDeliveries()
 	d.title.SetText(fmt.Sprintf("%s %s — %s, answered %d", ev.Method, requestTarget(ev), ev.Status, ev.ResponseStatus))
 
 	d.overview.Items = nil

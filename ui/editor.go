@@ -184,7 +184,13 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 	if e.existing != nil {
 		del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), e.confirmDelete)
 		del.Importance = widget.DangerImportance
-		buttons.Objects = append([]fyne.CanvasObject{del}, buttons.Objects...)
+		id := e.existing.ID
+		label := "Forwarding…"
+		if ts, err := u.hub.Targets(id); err == nil && len(ts) > 0 {
+			label = fmt.Sprintf("Forwarding (%d)…", len(ts))
+		}
+		fwd := widget.NewButtonWithIcon(label, theme.MailForwardIcon(), func() { e.dlg.Hide(); u.showForwarding(id) })
+		buttons.Objects = append([]fyne.CanvasObject{del, fwd}, buttons.Objects...)
 	}
 	content := container.NewBorder(top, buttons, nil, nil, e.form)
 	e.dlg = dialog.NewCustomWithoutButtons(title, content, u.win)

@@ -123,6 +123,14 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if !ep.Enabled {
 		state = "paused · "
 	}
+	if ts, err := l.u.hub.Targets(ep.ID); err == nil {
+		for _, t := range ts {
+			if t.State != hook.TargetActive {
+				state += "forwarding " + string(t.State) + " · "
+				break
+			}
+		}
+	}
 	r.sub.SetText(state + plural(act.Events, "event", "events") + " · " + relativeTime(act.Last, now))
 	r.spark.Show()
 	r.spark.set(act.PerMinute)

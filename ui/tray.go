@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/hooktray/hooktray/assets"
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -122,6 +123,15 @@ func (t *tray) menuModel() *fyne.Menu {
 	items := []*fyne.MenuItem{status}
 	if n := u.unread.Load(); n > 0 {
 		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%d new alerts — show", n), u.ShowWindow))
+	}
+	stuck := 0
+	for _, t := range u.hub.AllTargets() {
+		if t.State != hook.TargetActive {
+			stuck++
+		}
+	}
+	if stuck > 0 {
+		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Forwarding: %d target(s) paused or disabled — show", stuck), func() { u.showForwarding("") }))
 	}
 	items = append(items, fyne.NewMenuItemSeparator())
 

@@ -121,6 +121,8 @@ type UI struct {
 	detail    *eventDetail
 	status    *statusBar
 	installer *installer
+	// forwarding is the Forwarding window while it is open.
+	forwarding *forwardingView
 	tray      *tray
 
 	content  fyne.CanvasObject // the window's content, kept while the window is closed
@@ -191,6 +193,7 @@ func (u *UI) makeWindow() {
 		fyne.NewMenu("File",
 			fyne.NewMenuItem("New endpoint…", func() { u.editEndpoint(nil) }),
 			fyne.NewMenuItem("Tunnel settings…", u.editTunnel),
+			fyne.NewMenuItem("Forwarding…", func() { u.showForwarding("") }),
 			fyne.NewMenuItem("Close window", u.HideWindow),
 		),
 	))
@@ -354,6 +357,16 @@ func (u *UI) followChanges(ctx context.Context) {
 				if u.visible.Load() {
 					u.log.reload()
 					u.endpoints.refreshActivity()
+				}
+			case hook.TargetsChanged, hook.DeliveriesChanged:
+				if change == hook.TargetsChanged {
+					u.endpoints.list.Refresh()
+				}
+				if u.forwarding != nil {
+					u.forwarding.reload()
+				}
+				if u.detail != nil {
+					u.detail.deliveriesChanged()
 				}
 			case hook.StorageChanged:
 				if e := u.hub.StorageError(); e != "" {

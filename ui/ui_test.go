@@ -3,10 +3,12 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -451,3 +453,73 @@ func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
 	testutil.Eventually(t, "the tunnel online", func() bool { return hub.TunnelStatus().State == tunnel.StateOnline })
 	eventually(t, "the offer gone", func() bool { return !u.status.download.Visible() })
 }
+
+// TestForwardingWindowRetriesDeadLetters: deliveries to a local server that is down become dead
+// letters in the Forwarding window; once it is up, "Retry all dead letters" delivers them, in
+// order, and the event's Deliveries tab shows its own.
+func TestForwardingWindowRetriesDeadLetters(t *testing.T) {
+	u, hub := newTestUI(t)
+	var mu sync.Mutex
+	status, got := http.StatusServiceUnavailable, []string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if status == http.StatusOK {
+			got = append(got, string(b))
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	name := "lamp"
+	ep, err := hub.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hub.CreateTarget(context.Background(), ep.ID, hook.TargetChange{URL: &srv.URL, MaxRetries: ptr(0)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		send(t, hub.EndpointURL(ep.ID), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	onUI(func() { u.showForwarding(ep.ID) })
+	eventually(t, "three dead letters in the window", func() bool {
+		v := u.forwarding
+		if v == nil || len(v.deliveries) != 3 {
+			return false
+		}
+		for _, d := range v.deliveries {
+			if d.Status != hook.DeliveryDeadLetter {
+				return false
+			}
+		}
+		return strings.Contains(deliveryDetail(v.deliveries[0]), "answered 503")
+	})
+	mu.Lock()
+	status = http.StatusOK
+	mu.Unlock()
+	onUI(func() { test.Tap(u.forwarding.retryAll) })
+	eventually(t, "all delivered", func() bool {
+		v := u.forwarding
+		for _, d := range v.deliveries {
+			if d.Status != hook.DeliverySuccess {
+				return false
+			}
+		}
+		return len(v.deliveries) == 3
+	})
+	mu.Lock()
+	if fmt.Sprint(got) != `[{"n":0} {"n":1} {"n":2}]` {
+		t.Errorf("delivered %v, want the order of arrival", got)
+	}
+	mu.Unlock()
+	page, err := hub.Events(context.Background(), hook.EventQuery{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onUI(func() { u.detail.show(page.Events[0].ID) })
+	eventually(t, "the event's deliveries", func() bool {
+		return len(u.detail.deliveries) == 1 && u.detail.deliveries[0].Status == hook.DeliverySuccess
+	})
+}
+func ptr[T any](v T) *T { return &v }

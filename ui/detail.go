@@ -63,9 +63,9 @@ type eventDetail struct {
 	deliveries []hook.Delivery
 	delList    *widget.List
 	delNote    *widget.Label
-	stack     *fyne.Container
-	none      fyne.CanvasObject
-	content   fyne.CanvasObject
+	stack      *fyne.Container
+	none       fyne.CanvasObject
+	content    fyne.CanvasObject
 }
 
 func newEventDetail(u *UI) *eventDetail {

@@ -123,7 +123,7 @@ type UI struct {
 	installer *installer
 	// forwarding is the Forwarding window while it is open.
 	forwarding *forwardingView
-	tray      *tray
+	tray       *tray
 
 	content  fyne.CanvasObject // the window's content, kept while the window is closed
 	keeper   fyne.Window       // never shown: keeps the app alive while the main window is closed

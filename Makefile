@@ -42,10 +42,12 @@ crashtest: setup
 bench: build
 	$(GO) build -o bin/bench-bare ./bench/bare
 	$(GO) build -o bin/bench-ingest ./bench/ingest
+	$(GO) build -o bin/bench-forward ./bench/forward
 	$(GO) build $(GOFLAGS_) -o bin/bench-history ./bench/history
 	$(GO) build $(GOFLAGS_) -o bin/bench-minimalwindow ./bench/minimalwindow
 	$(GO) build $(GOFLAGS_) -o bin/bench-gui ./bench/gui
 	./bin/bench-ingest
+	./bin/bench-forward
 	./bin/bench-history
 	./bin/bench-gui
 

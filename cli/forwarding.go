@@ -319,14 +319,11 @@ func (c *command) deliveriesList(ctx context.Context, args []string) error {
 	fmt.Fprintln(w, "ID\tEVENT\tTARGET\tSTATUS\tATTEMPTS\tANSWER\tNEXT / ERROR")
 	for _, d := range list.Deliveries {
 		answer := "-"
-		if d.ResponseStatus != nil {
-			answer = strconv.Itoa(*d.ResponseStatus)
-		}
-		if d.LatencyMS != nil {
-			answer += fmt.Sprintf(" in %d ms", *d.LatencyMS)
+		if d.ResponseStatus != nil && d.LatencyMS != nil {
+			answer = fmt.Sprintf("%d in %d ms", *d.ResponseStatus, *d.LatencyMS)
 		}
 		note := ""
-		if d.NextAt != nil {
+		if d.NextAt != nil && d.Status == "retrying" {
 			note = "next at " + d.NextAt.Local().Format(time.TimeOnly)
 		}
 		if d.Error != nil {

@@ -59,7 +59,8 @@ func scanDeliveries(rows *sql.Rows) ([]hook.Delivery, error) {
 // OpenDeliveries returns up to limit of a target's deliveries still to make (pending or
 // retrying), in order of arrival: the head of its queue.
 func (s *Store) OpenDeliveries(ctx context.Context, targetID string, limit int) ([]hook.Delivery, error) {
-	rows, err := s.writer.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries INDEXED BY deliveries_open
+	// From the read pool: the queue is read beside ingest, never in its way.
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries INDEXED BY deliveries_open
 		WHERE target_id=? AND status IN ('pending','retrying') ORDER BY id LIMIT ?`, targetID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the queue of target %s: %w", targetID, classify(err))
@@ -88,26 +89,33 @@ type TargetHealth struct {
 	Enabled             bool
 }
 
-// RecordAttempt saves an attempt's outcome on its delivery and its target's health, in one
-// short transaction (nothing waits on the network while it is open).
-func (s *Store) RecordAttempt(ctx context.Context, d hook.Delivery, targetID string, h TargetHealth, now time.Time) error {
+// RecordAttempts saves attempts' outcomes on their deliveries and the target's health after them,
+// in one short transaction (nothing waits on the network while it is open).
+func (s *Store) RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h TargetHealth, now time.Time) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
+		return fmt.Errorf("record deliveries: %w", classify(err))
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status=?, attempt=?, next_at=?, response_status=?, latency_ms=?,
-		error=?, url=?, response=?, updated_at=? WHERE id=?`, string(d.Status), d.Attempt, nullTime(d.NextAt), d.ResponseStatus,
-		d.Latency.Milliseconds(), d.Error, d.URL, d.Response, now.UnixNano(), d.ID); err != nil {
-		return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
+	stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status=?, attempt=?, next_at=?, response_status=?, latency_ms=?,
+		error=?, url=?, response=?, updated_at=? WHERE id=?`)
+	if err != nil {
+		return fmt.Errorf("record deliveries: %w", classify(err))
+	}
+	defer stmt.Close()
+	for _, d := range ds {
+		if _, err := stmt.ExecContext(ctx, string(d.Status), d.Attempt, nullTime(d.NextAt), d.ResponseStatus,
+			d.Latency.Milliseconds(), d.Error, d.URL, d.Response, now.UnixNano(), d.ID); err != nil {
+			return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE targets SET state=?, state_reason=?, consecutive_failures=?, last_error=?,
 		paused_until=?, enabled=?, updated_at=? WHERE id=?`, string(h.State), h.StateReason, h.ConsecutiveFailures, h.LastError,
 		nullTime(h.PausedUntil), h.Enabled, now.UnixNano(), targetID); err != nil {
-		return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
+		return fmt.Errorf("record deliveries: %w", classify(err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
+		return fmt.Errorf("record deliveries: %w", classify(err))
 	}
 	return nil
 }

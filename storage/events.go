@@ -58,6 +58,9 @@ const insertEventSQL = `INSERT INTO events (endpoint_id, received_at, status, me
 	type, verify_scheme, verify_result, verify_reason, decrypted)
 	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
+const insertDeliverySQL = `INSERT INTO deliveries (event_id, target_id, status, next_at, created_at, updated_at)
+	VALUES (?,?,'pending',?,?,?)`
+
 // InsertBatch commits evs in one durable transaction (synchronous=FULL), setting each ID. An
 // accepted event whose delivery id was already accepted for the same endpoint (earlier, or earlier
 // in this batch) is stored as Duplicate with DuplicateOf set. On error nothing was committed and
@@ -80,6 +83,7 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) 
 	}
 	defer tx.Rollback()
 	stmt := tx.StmtContext(ctx, s.insert)
+	var queue *sql.Stmt // prepared on the first event that has targets
 	var seen map[[2]string]int64 // delivery ids accepted earlier in this batch
 	hbuf := make([]byte, 0, 1024)
 	for _, ev := range evs {
@@ -111,8 +115,11 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) 
 		}
 		if ev.Status == hook.Accepted {
 			for _, target := range ev.Forward {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_id, target_id, status, next_at, created_at, updated_at)
-					VALUES (?,?,'pending',?,?,?)`, ev.ID, target, ev.ReceivedAt.UnixNano(), ev.ReceivedAt.UnixNano(), ev.ReceivedAt.UnixNano()); err != nil {
+				if queue == nil {
+					queue = tx.StmtContext(ctx, s.queue)
+				}
+				at := ev.ReceivedAt.UnixNano()
+				if _, err := queue.ExecContext(ctx, ev.ID, target, at, at, at); err != nil {
 					return fmt.Errorf("queue delivery: %w", err)
 				}
 			}
@@ -222,6 +229,34 @@ func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (_ hook.Page,
 		page.Next = page.Events[limit-1].ID
 	}
 	return page, nil
+}
+
+// EventsByID returns the events with these ids (with headers and body) by id; ids without an
+// event are left out.
+func (s *Store) EventsByID(ctx context.Context, ids []int64) (_ map[int64]hook.Event, err error) {
+	defer func() { err = classify(err) }()
+	out := make(map[int64]hook.Event, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+eventFullColumns+` FROM events e WHERE e.id IN (?`+
+		strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev, err := scanEvent(rows, true)
+		if err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		out[ev.ID] = ev
+	}
+	return out, rows.Err()
 }
 
 // Event returns one event with headers and body; ErrNotFound if there is none with that id.

@@ -39,6 +39,7 @@ type Store struct {
 	// checkpointer copies the WAL into the database beside the writer, never blocking it.
 	checkpointer *sql.DB
 	insert       *sql.Stmt
+	queue        *sql.Stmt // inserts a delivery with its event
 	unchecked    bool // the quick check at open did not finish: CheckIntegrity should
 }
 
@@ -112,6 +113,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.checkpointer = sql.OpenDB(connector{dsn: dsn("_busy_timeout=10000")})
 	s.checkpointer.SetMaxOpenConns(1)
 	if s.insert, err = writer.PrepareContext(ctx, insertEventSQL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare insert: %w", err)
+	}
+	if s.queue, err = writer.PrepareContext(ctx, insertDeliverySQL); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("prepare insert: %w", err)
 	}
@@ -365,6 +370,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.insert != nil {
 		errs = append(errs, s.insert.Close())
+	}
+	if s.queue != nil {
+		errs = append(errs, s.queue.Close())
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())

@@ -32,7 +32,7 @@ func (d *eventDetail) loadDeliveries() {
 			case len(ds) == 0 && d.ev.Status != hook.Accepted:
 				d.delNote.SetText("Only accepted events are forwarded.")
 			case len(ds) == 0:
-				d.delNote.SetText("Not forwarded: the endpoint had no target for this event when it arrived. File → Forwarding… adds one.")
+				d.delNote.SetText("Not forwarded: the endpoint had no target for this event when it arrived. Forwarding… in the File menu adds one.")
 			default:
 				d.delNote.SetText(fmt.Sprintf("%d deliveries, newest first.", len(ds)))
 			}
@@ -61,7 +61,7 @@ func (d *eventDetail) updateDelivery(i widget.ListItemID, o fyne.CanvasObject) {
 			to = targetWhere(t)
 		}
 	}
-	texts.Objects[0].(*widget.Label).SetText(deliveryLine(del) + " → " + to)
+	texts.Objects[0].(*widget.Label).SetText(deliveryLine(del) + " to " + to)
 	sub := texts.Objects[1].(*widget.Label)
 	sub.SetText(deliveryDetail(del))
 	sub.Importance = widget.MediumImportance
@@ -93,7 +93,7 @@ func (d *eventDetail) replay() {
 		return
 	}
 	if len(targets) == 0 {
-		dialog.ShowInformation("Nowhere to replay to", "This endpoint forwards to no target yet. Add one in File → Forwarding…, or copy the request as cURL.", d.u.win)
+		dialog.ShowInformation("Nowhere to replay to", "This endpoint forwards to no target yet. Add one with Forwarding… in the File menu, or copy the request as cURL.", d.u.win)
 		return
 	}
 	checks := container.NewVBox()

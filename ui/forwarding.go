@@ -91,7 +91,7 @@ func (u *UI) showForwarding(endpointID string) {
 			}
 			t := v.targets[i]
 			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(v.endpointName(t.EndpointID) + " → " + targetWhere(t))
+			box.Objects[0].(*widget.Label).SetText(v.endpointName(t.EndpointID) + ": " + targetWhere(t))
 			sub := box.Objects[1].(*widget.Label)
 			sub.SetText(targetHealth(t))
 			sub.Importance = widget.MediumImportance
@@ -268,7 +268,7 @@ func (v *forwardingView) reloadDeliveries() {
 		v.table.Refresh()
 		return
 	}
-	v.title.SetText(v.endpointName(t.EndpointID) + " → " + targetWhere(t))
+	v.title.SetText(v.endpointName(t.EndpointID) + ": " + targetWhere(t))
 	v.health.SetText(targetHealth(t))
 	if t.State == hook.TargetActive && t.Enabled {
 		v.resume.Disable()
@@ -337,10 +337,7 @@ func deliveryLine(d hook.Delivery) string {
 		}
 	}
 	if d.ResponseStatus != 0 {
-		s += " · answered " + strconv.Itoa(d.ResponseStatus)
-	}
-	if d.Attempt > 0 {
-		s += fmt.Sprintf(" in %d ms", d.Latency.Milliseconds())
+		s += fmt.Sprintf(" · answered %d in %d ms", d.ResponseStatus, d.Latency.Milliseconds())
 	}
 	if d.Edit != nil {
 		s += " · edited replay"
@@ -350,8 +347,11 @@ func deliveryLine(d hook.Delivery) string {
 
 func deliveryDetail(d hook.Delivery) string {
 	var parts []string
-	if !d.NextAt.IsZero() && d.Status == hook.DeliveryRetrying {
+	switch {
+	case !d.NextAt.IsZero() && d.Status == hook.DeliveryRetrying:
 		parts = append(parts, "next attempt at "+d.NextAt.Local().Format(time.TimeOnly))
+	case d.Status == hook.DeliveryPending:
+		parts = append(parts, "waits its turn: deliveries go in order of arrival")
 	}
 	if d.Error != "" {
 		parts = append(parts, d.Error)

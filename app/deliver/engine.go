@@ -22,8 +22,8 @@ import (
 // Store is what the engine needs of the database.
 type Store interface {
 	OpenDeliveries(ctx context.Context, targetID string, limit int) ([]hook.Delivery, error)
-	Event(ctx context.Context, id int64) (hook.Event, error)
-	RecordAttempt(ctx context.Context, d hook.Delivery, targetID string, h storage.TargetHealth, now time.Time) error
+	EventsByID(ctx context.Context, ids []int64) (map[int64]hook.Event, error)
+	RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h storage.TargetHealth, now time.Time) error
 	SetTargetHealth(ctx context.Context, id string, h storage.TargetHealth, now time.Time) error
 }
 
@@ -265,7 +265,7 @@ func (w *worker) run(parent context.Context) {
 			}
 			halfOpen = true // the breaker lets one delivery through
 		}
-		limit := t.Parallel
+		limit := max(t.Parallel, batch)
 		if halfOpen {
 			limit = 1
 		}
@@ -320,36 +320,69 @@ func (w *worker) rateRoom(t hook.Target, now time.Time) int {
 	return max(1, t.RateLimitPerMinute-len(w.sent))
 }
 
-// deliver makes one attempt of each due delivery (in parallel when the target allows) and
-// records the outcomes.
+// batch is how many due deliveries a worker takes at once: sent in order, their outcomes
+// recorded in one transaction.
+const batch = 64
+
+// deliver makes one attempt of due deliveries and records the outcomes together. One at a time
+// (Parallel 1), it goes in order and stops at the first failure, which then holds the queue; with
+// Parallel > 1, that many are in flight at once and order is not kept.
 func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery, now time.Time) {
-	outcomes := make([]Outcome, len(due))
-	var wg sync.WaitGroup
+	ids := make([]int64, len(due))
 	for i, d := range due {
-		w.sent = append(w.sent, now)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outcomes[i] = w.attempt(ctx, t, d)
-		}()
+		ids[i] = d.EventID
 	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return // stopping: the attempts are made again at next start, with the same ids
+	events, err := w.e.opts.Store.EventsByID(ctx, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.e.opts.Log.Error("read events to deliver", "target", t.ID, "err", err)
+			w.wait(ctx, 5*time.Second)
+		}
+		return
 	}
-	for i, d := range due {
-		w.record(ctx, d, outcomes[i])
+	var done []hook.Delivery
+	var outcomes []Outcome
+	if t.Parallel <= 1 {
+		for _, d := range due {
+			w.sent = append(w.sent, now)
+			o := w.attempt(ctx, t, d, events)
+			if ctx.Err() != nil {
+				return // stopping: the attempts are made again at next start, with the same ids
+			}
+			done, outcomes = append(done, d), append(outcomes, o)
+			if !o.OK() {
+				break
+			}
+		}
+	} else {
+		// Parallel at a time over the whole batch; the outcomes are recorded together.
+		outcomes = make([]Outcome, len(due))
+		slots := make(chan struct{}, t.Parallel)
+		var wg sync.WaitGroup
+		for i, d := range due {
+			w.sent = append(w.sent, now)
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				outcomes[i] = w.attempt(ctx, t, d, events)
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+		done = due
 	}
+	w.record(ctx, done, outcomes)
 }
 
-// attempt sends one delivery.
-func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery) Outcome {
-	ev, err := w.e.opts.Store.Event(ctx, d.EventID)
-	if errors.Is(err, hook.ErrNotFound) {
+// attempt sends one delivery of the events read for the batch.
+func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, events map[int64]hook.Event) Outcome {
+	ev, ok := events[d.EventID]
+	if !ok {
 		return Outcome{Err: errors.New("the event was deleted before it could be delivered"), Final: true}
-	}
-	if err != nil {
-		return Outcome{Err: fmt.Errorf("read the event: %w", err)}
 	}
 	ev = d.Edit.Apply(ev)
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
@@ -366,29 +399,36 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery) Ou
 	return Outcome{Err: fmt.Errorf("unknown target kind %q", t.Kind), Final: true}
 }
 
-// record applies an outcome: success, a retry on the schedule (or after Retry-After), a dead
-// letter after the last attempt, 410 Gone; and the breaker.
-func (w *worker) record(ctx context.Context, d hook.Delivery, o Outcome) {
+// record applies outcomes in order: success, a retry on the schedule (or after Retry-After), a
+// dead letter after the last attempt, 410 Gone; and the breaker. The deliveries and the target's
+// health are saved in one transaction.
+func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outcome) {
+	if len(ds) == 0 {
+		return
+	}
 	now := w.e.clock.Now()
 	w.mu.Lock()
 	t := w.target
-	d.Attempt++
-	d.ResponseStatus, d.Latency, d.URL, d.Response, d.Error = o.Status, o.Latency, o.URL, o.Response, ""
-	switch {
-	case o.OK():
-		d.Status, d.NextAt = hook.DeliverySuccess, time.Time{}
-		t.ConsecutiveFailures, t.LastError = 0, ""
-		if t.State == hook.TargetPaused {
-			t.State, t.StateReason, t.PausedUntil = hook.TargetActive, "", time.Time{}
+	gone := false
+	for i := range ds {
+		d, o := &ds[i], outcomes[i]
+		d.Attempt++
+		d.ResponseStatus, d.Latency, d.URL, d.Response, d.Error = o.Status, o.Latency, o.URL, o.Response, ""
+		if o.OK() {
+			d.Status, d.NextAt = hook.DeliverySuccess, time.Time{}
+			t.ConsecutiveFailures, t.LastError = 0, ""
+			if t.State == hook.TargetPaused {
+				t.State, t.StateReason, t.PausedUntil = hook.TargetActive, "", time.Time{}
+			}
+			continue
 		}
-	default:
 		d.Error = o.describe()
 		t.ConsecutiveFailures++
 		t.LastError = d.Error
 		switch {
 		case o.Status == http.StatusGone:
 			d.Status, d.NextAt = hook.DeliveryFailed, time.Time{}
-			t.Enabled, t.State = false, hook.TargetDisabled
+			t.Enabled, t.State, gone = false, hook.TargetDisabled, true
 			t.StateReason = "the target answered 410 Gone: it no longer accepts these webhooks (a deleted Home Assistant integration must be registered again)"
 		case o.Final:
 			d.Status, d.NextAt = hook.DeliveryFailed, time.Time{}
@@ -410,11 +450,11 @@ func (w *worker) record(ctx context.Context, d hook.Delivery, o Outcome) {
 	w.target.State, w.target.StateReason, w.target.ConsecutiveFailures = t.State, t.StateReason, t.ConsecutiveFailures
 	w.target.LastError, w.target.PausedUntil, w.target.Enabled = t.LastError, t.PausedUntil, t.Enabled
 	w.mu.Unlock()
-	if err := w.e.opts.Store.RecordAttempt(ctx, d, t.ID, healthOf(t), now); err != nil {
-		// The attempt is made again (same delivery id): at least once, never lost.
-		w.e.opts.Log.Error("record a delivery", "delivery", d.ID, "err", err)
+	if err := w.e.opts.Store.RecordAttempts(ctx, ds, t.ID, healthOf(t), now); err != nil {
+		// The attempts are made again (same delivery ids): at least once, never lost.
+		w.e.opts.Log.Error("record deliveries", "target", t.ID, "err", err)
 	}
-	if t.State == hook.TargetDisabled && o.Status == http.StatusGone && w.e.opts.OnGone != nil {
+	if gone && w.e.opts.OnGone != nil {
 		w.e.opts.OnGone(t)
 	}
 	w.e.changed(t.ID)

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -156,7 +158,7 @@ func (e *Engine) post(ctx context.Context, method, target string, h http.Header,
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within the target's timeout")
 		}
-		return Outcome{URL: target, Latency: time.Since(start), Err: err}
+		return Outcome{URL: target, Latency: time.Since(start), Err: networkError(req.URL.Host, err)}
 	}
 	defer resp.Body.Close()
 	b, rerr := io.ReadAll(io.LimitReader(resp.Body, responseSnippet))
@@ -264,4 +266,24 @@ func homeAssistantPayload(ev hook.Event, endpointName string) ([]byte, error) {
 		},
 	}
 	return json.Marshal(map[string]any{"type": "fire_event", "data": data})
+}
+
+// networkError says why a request got no answer, in the user's words.
+func networkError(host string, err error) error {
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("nothing answers at %s (connection refused): is it running?", host)
+	case errors.As(err, &dns):
+		return fmt.Errorf("cannot find the host %s (%v)", dns.Name, dns.Err)
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s closed the connection before answering", host)
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		return fmt.Errorf("%s cannot be reached from this computer (%v)", host, err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -1,0 +1,176 @@
+// Command forward measures forwarding beside ingest, in the same run: how many deliveries a
+// second Hooktray makes to a local target that answers 200 while webhooks arrive at full speed,
+// how much the forwarding costs ingest, and whether memory grows with a queue of deliveries for a
+// dead target (it should not: the queue lives in SQLite). It prints figures and ratios; it
+// asserts nothing.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hooktray/hooktray/bench/load"
+	"github.com/hooktray/hooktray/bench/proc"
+)
+
+func main() {
+	hooktray := flag.String("hooktray", "bin/hooktray", "hooktray binary")
+	conns := flag.Int("conns", 64, "concurrent keep-alive connections")
+	dur := flag.Duration("duration", 10*time.Second, "measured time per run")
+	size := flag.Int("size", 1024, "body size in bytes")
+	queued := flag.Int("queue", 100000, "deliveries to queue for a dead target (memory)")
+	flag.Parse()
+	if err := run(*hooktray, *conns, *dur, *size, *queued); err != nil {
+		fmt.Fprintln(os.Stderr, "forward:", err)
+		os.Exit(1)
+	}
+}
+
+type instance struct {
+	cmd     *exec.Cmd
+	dataDir string
+	api     string
+	token   string
+}
+
+func (in *instance) call(method, path string, body any, out any) error {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, in.api+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+in.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+func start(bin string) (*instance, func(), error) {
+	dataDir, err := os.MkdirTemp("", "hooktray-bench-forward-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--keep-days", "0")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w (run make bench, which builds it)", bin, err)
+	}
+	stop := func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		os.RemoveAll(dataDir)
+	}
+	var rt struct{ API string }
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		b, err := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
+		if err == nil && json.Unmarshal(b, &rt) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, nil, fmt.Errorf("hooktray did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	token, _ := os.ReadFile(filepath.Join(dataDir, "api-token"))
+	return &instance{cmd: cmd, dataDir: dataDir, api: rt.API, token: strings.TrimSpace(string(token))}, stop, nil
+}
+
+// endpoint creates an endpoint, forwarding to target when given, and returns its URL.
+func (in *instance) endpoint(name string, target map[string]any) (string, error) {
+	var ep struct{ ID, URL string }
+	if err := in.call("POST", "/api/v1/endpoints", map[string]string{"name": name}, &ep); err != nil {
+		return "", err
+	}
+	if target != nil {
+		if err := in.call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", target, nil); err != nil {
+			return "", err
+		}
+	}
+	return ep.URL, nil
+}
+
+func run(bin string, conns int, dur time.Duration, size, queued int) error {
+	ctx := context.Background()
+	body := load.JSONBody(size)
+	var received atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		received.Add(1)
+		w.Write([]byte("ok"))
+	}))
+	defer target.Close()
+
+	in, stop, err := start(bin)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	plain, err := in.endpoint("plain", nil)
+	if err != nil {
+		return err
+	}
+	forwarded, err := in.endpoint("forwarded", map[string]any{"url": target.URL, "rate_limit_per_minute": 60000})
+	if err != nil {
+		return err
+	}
+	parallel, err := in.endpoint("forwarded-parallel", map[string]any{"url": target.URL, "rate_limit_per_minute": 60000, "parallel": 8})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("forward: %d connections, %d-byte JSON bodies, %s per run; a local target answering 200\n", conns, len(body), dur)
+	load.Run(ctx, plain, body, conns, time.Second) // warm up
+	base := load.Run(ctx, plain, body, conns, dur)
+	fmt.Printf("  ingest, no target          %s\n", base)
+	for _, c := range []struct{ name, url string }{{"in order, one at a time (default)", forwarded}, {"8 in parallel (order not kept)", parallel}} {
+		before := received.Load()
+		withFwd := load.Run(ctx, c.url, body, conns, dur)
+		during := received.Load() - before
+		fwdRate := float64(during) / withFwd.Elapsed.Seconds()
+		fmt.Printf("  ingest, forwarded %-34s %s\n", c.name, withFwd)
+		caughtUp := time.Now()
+		for received.Load()-before < int64(withFwd.Requests) && time.Since(caughtUp) < 5*time.Minute {
+			time.Sleep(50 * time.Millisecond)
+		}
+		fmt.Printf("    forwarded while ingesting %.0f deliveries/s; the backlog of %d cleared %.1f s after ingest stopped\n",
+			fwdRate, int64(withFwd.Requests)-during, time.Since(caughtUp).Seconds())
+		fmt.Printf("    forwarding/ingest: %.2f (target ≥ 0.50); ingest with forwarding/without: %.2f (target ≥ 0.90)\n",
+			fwdRate/withFwd.RPS(), withFwd.RPS()/base.RPS())
+	}
+
+	// Memory with a queue for a dead target: the breaker holds the deliveries; RSS must not follow.
+	dead, err := in.endpoint("dead", map[string]any{"url": "http://127.0.0.1:9/down", "max_retries": 50, "rate_limit_per_minute": 60000})
+	if err != nil {
+		return err
+	}
+	load.Run(ctx, dead, body, conns, time.Second)
+	rss0, _ := proc.RSS(in.cmd.Process.Pid)
+	n := 0
+	for n < queued {
+		r := load.Run(ctx, dead, body, conns, 2*time.Second)
+		n += r.Requests
+	}
+	rss1, _ := proc.RSS(in.cmd.Process.Pid)
+	fmt.Printf("memory: RSS %.1f MiB with a few deliveries queued, %.1f MiB with %d more queued for a dead target: %.2fx (target: does not grow with the queue)\n",
+		float64(rss0)/(1<<20), float64(rss1)/(1<<20), n, float64(rss1)/float64(rss0))
+	return nil
+}

@@ -33,12 +33,16 @@ type editor struct {
 	OnSaved func(ep hook.Endpoint)
 
 	name, status, contentType, body, limit, notes, alertTypes *widget.Entry
-	notifyOn                                                  *widget.Select
-	scheme, verifyMode                                        *widget.Select
-	secret, sigHeader                                         *widget.Entry
-	form                                                      *widget.Form
-	save                                                      *widget.Button
-	dlg                                                       dialog.Dialog
+	// Routing (seed 001): a router reads a value by key path or query parameter and passes the
+	// request to the endpoints whose keys hold it.
+	routeBy            *widget.Select
+	routeValue, keys   *widget.Entry
+	notifyOn           *widget.Select
+	scheme, verifyMode *widget.Select
+	secret, sigHeader  *widget.Entry
+	form               *widget.Form
+	save               *widget.Button
+	dlg                dialog.Dialog
 }
 
 // editEndpoint opens the editor; ep nil creates a new endpoint.
@@ -96,6 +100,22 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 			e.notifyOn.SetSelected(label)
 		}
 	}
+	e.routeBy = widget.NewSelect([]string{routeNone, routeKeyPath, routeQuery}, nil)
+	e.routeValue = widget.NewEntry()
+	switch {
+	case ep.Settings.Route.KeyPath != "":
+		e.routeBy.SetSelected(routeKeyPath)
+		e.routeValue.SetText(ep.Settings.Route.KeyPath)
+	case ep.Settings.Route.QueryParam != "":
+		e.routeBy.SetSelected(routeQuery)
+		e.routeValue.SetText(ep.Settings.Route.QueryParam)
+	default:
+		e.routeBy.SetSelected(routeNone)
+	}
+	e.routeValue.SetPlaceHolder("headers['X-Device-Id'] or body.device_id; or a parameter such as homey")
+	e.keys = widget.NewEntry()
+	e.keys.SetText(strings.Join(ep.Settings.Keys, ", "))
+	e.keys.SetPlaceHolder("values a router passes to this endpoint, comma separated")
 	e.alertTypes = widget.NewEntry()
 	e.alertTypes.SetText(strings.Join(ep.Settings.AlertTypes, ", "))
 	e.alertTypes.SetPlaceHolder("ALERT, ANOMALY")
@@ -157,6 +177,9 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 		&widget.FormItem{Text: "Body limit (MiB)", Widget: e.limit, HintText: "larger requests are refused with 413"},
 		&widget.FormItem{Text: "Notify on", Widget: e.notifyOn},
 		&widget.FormItem{Text: "Alert types", Widget: e.alertTypes, HintText: "event types that count as alerts, comma separated"},
+		&widget.FormItem{Text: "Route by", Widget: container.NewBorder(nil, nil, e.routeBy, nil, e.routeValue),
+			HintText: "a router passes each request to the endpoints whose keys hold this value"},
+		&widget.FormItem{Text: "Keys", Widget: e.keys, HintText: "this endpoint's values for routers ($key / $keys)"},
 		&widget.FormItem{Text: "Verify", Widget: container.NewGridWithColumns(2, e.scheme, e.verifyMode), HintText: "the provider's signature scheme; enforce answers 401 to a bad signature"},
 		&widget.FormItem{Text: "Secret", Widget: secretRow},
 		&widget.FormItem{Text: "Signature header", Widget: e.sigHeader},
@@ -256,6 +279,20 @@ func (e *editor) change() (hook.EndpointChange, error) {
 		scheme, mode = hook.SchemeNone, hook.VerifyOff
 	}
 	c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
+	route := hook.RouteSettings{}
+	switch e.routeBy.Selected {
+	case routeKeyPath:
+		route.KeyPath = strings.TrimSpace(e.routeValue.Text)
+	case routeQuery:
+		route.QueryParam = strings.TrimSpace(e.routeValue.Text)
+	}
+	keys := []string{}
+	for _, k := range strings.Split(e.keys.Text, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	c.Route, c.Keys = &route, &keys
 	if secret := strings.TrimSpace(e.secret.Text); secret != "" {
 		c.Secret = &secret
 	}
@@ -295,11 +332,19 @@ func (e *editor) submit() {
 	}()
 }
 
+// Route choices in the editor.
+const (
+	routeNone    = "not a router"
+	routeKeyPath = "key path"
+	routeQuery   = "query parameter"
+)
+
 // fieldError shows a validation error from the hub next to its field.
 func (e *editor) fieldError(fe *hook.FieldError) {
 	entry := map[string]*widget.Entry{
 		"name": e.name, "response_status": e.status, "response_content_type": e.contentType,
 		"response_body": e.body, "body_limit": e.limit, "notes": e.notes, "alert_types": e.alertTypes,
+		"route": e.routeValue, "route.key_path": e.routeValue, "route.query_param": e.routeValue, "keys": e.keys,
 		"verify.header": e.sigHeader, "secret": e.secret,
 	}[fe.Field]
 	if entry == nil {

@@ -83,7 +83,7 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) 
 	}
 	defer tx.Rollback()
 	stmt := tx.StmtContext(ctx, s.insert)
-	var queue *sql.Stmt // prepared on the first event that has targets
+	var queue *sql.Stmt          // prepared on the first event that has targets
 	var seen map[[2]string]int64 // delivery ids accepted earlier in this batch
 	hbuf := make([]byte, 0, 1024)
 	for _, ev := range evs {

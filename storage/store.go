@@ -40,7 +40,7 @@ type Store struct {
 	checkpointer *sql.DB
 	insert       *sql.Stmt
 	queue        *sql.Stmt // inserts a delivery with its event
-	unchecked    bool // the quick check at open did not finish: CheckIntegrity should
+	unchecked    bool      // the quick check at open did not finish: CheckIntegrity should
 }
 
 // NeedsCheck reports whether the quick check at open ran out of time, so that CheckIntegrity

@@ -1,0 +1,118 @@
+package subscribe
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// diagral is the Diagral alarm cloud (seed 000, reference/diagral.md): one subscription per
+// system, requests signed with X-APIKEY / X-TIMESTAMP / X-HMAC.
+type diagral struct{}
+
+func (diagral) Name() string           { return "diagral" }
+func (diagral) DefaultBaseURL() string { return "https://appv3.tt-monitor.com/emerald/v1" }
+func (diagral) HTTPSOnly() bool        { return true }
+func (diagral) Fields() []Field {
+	return []Field{
+		{Key: "serial_id", Label: "System serial", Help: "the alarm system's serial id, shown in the Diagral e-ONE app under the system's settings", Kind: Text, Required: true},
+		{Key: "api_key", Label: "API key", Help: "created once for this system (hooktray subscriptions diagral-key, or the Diagral integration's set-up)", Kind: Text, Secret: true, Required: true},
+		{Key: "secret_key", Label: "Secret key", Help: "returned with the API key", Kind: Text, Secret: true, Required: true},
+		{Key: "subscribe_alert", Label: "Alerts", Help: "intrusions, panic", Kind: Bool, Default: true},
+		{Key: "subscribe_anomaly", Label: "Anomalies", Help: "low batteries, tampering, lost devices", Kind: Bool, Default: true},
+		{Key: "subscribe_state", Label: "State changes", Help: "armed, disarmed", Kind: Bool, Default: true},
+	}
+}
+
+// headers signs a request: X-HMAC = hex(HMAC-SHA256(secret_key, "<timestamp>.<serial>.<api_key>")).
+func (diagral) headers(c Call) http.Header {
+	ts := strconv.FormatInt(c.Now.Unix(), 10)
+	serial, key := c.Settings.String("serial_id"), c.Settings.String("api_key")
+	m := hmac.New(sha256.New, []byte(c.Settings.String("secret_key")))
+	m.Write([]byte(ts + "." + serial + "." + key))
+	return http.Header{"X-Apikey": {key}, "X-Timestamp": {ts}, "X-Hmac": {hex.EncodeToString(m.Sum(nil))}}
+}
+
+func (d diagral) url(c Call) string {
+	return c.BaseURL + "/webhooks/" + url.PathEscape(c.Settings.String("serial_id")) + "/subscription"
+}
+
+// explainDiagral reads {"detail": …} (a string, or a list for 422).
+func explainDiagral(status int, body []byte) string {
+	var e struct {
+		Detail json.RawMessage `json:"detail"`
+	}
+	detail := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &e) == nil && len(e.Detail) > 0 {
+		var s string
+		if json.Unmarshal(e.Detail, &s) == nil {
+			detail = s
+		} else {
+			detail = string(e.Detail)
+		}
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "Diagral refused the API key (" + detail + "): check the key and secret of this system"
+	}
+	return fmt.Sprintf("Diagral answered %d: %s", status, detail)
+}
+
+func noSubscription(err error) bool {
+	var pe *ProviderError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.Status == http.StatusNotFound || strings.Contains(pe.Message, "There is no subscription for") ||
+		strings.Contains(pe.Message, "No subscription found")
+}
+
+func (d diagral) Find(ctx context.Context, c Call) (Registration, bool, error) {
+	var sub struct {
+		TransmitterID string `json:"transmitter_id"`
+		WebhookURL    string `json:"webhook_url"`
+	}
+	err := doJSON(ctx, c.Client, http.MethodGet, d.url(c), d.headers(c), nil, &sub, explainDiagral)
+	if noSubscription(err) {
+		return Registration{}, false, nil
+	}
+	if err != nil {
+		return Registration{}, false, err
+	}
+	return Registration{RemoteID: c.Settings.String("serial_id"), URL: sub.WebhookURL}, sub.WebhookURL != "", nil
+}
+
+func (d diagral) body(c Call, to string) map[string]any {
+	return map[string]any{"webhook_url": to, "subscribe_to_anomaly": c.Settings.Bool("subscribe_anomaly"),
+		"subscribe_to_alert": c.Settings.Bool("subscribe_alert"), "subscribe_to_state": c.Settings.Bool("subscribe_state")}
+}
+
+func (d diagral) Create(ctx context.Context, c Call, to string) (Result, error) {
+	if err := doJSON(ctx, c.Client, http.MethodPost, d.url(c), d.headers(c), d.body(c, to), nil, explainDiagral); err != nil {
+		return Result{}, err
+	}
+	return Result{RemoteID: c.Settings.String("serial_id"), URL: to}, nil
+}
+
+func (d diagral) Update(ctx context.Context, c Call, _ Registration, to string) (Result, error) {
+	if err := doJSON(ctx, c.Client, http.MethodPut, d.url(c), d.headers(c), d.body(c, to), nil, explainDiagral); err != nil {
+		return Result{}, err
+	}
+	return Result{RemoteID: c.Settings.String("serial_id"), URL: to}, nil
+}
+
+func (d diagral) Delete(ctx context.Context, c Call, _ Registration) error {
+	err := doJSON(ctx, c.Client, http.MethodDelete, d.url(c), d.headers(c), nil, nil, explainDiagral)
+	if noSubscription(err) {
+		return nil
+	}
+	return err
+}

@@ -209,11 +209,12 @@ func (h *Hub) SetEnabled(ctx context.Context, id string, enabled bool) (hook.End
 
 // DeleteEndpoint deletes an endpoint: its URL answers 410 from now on; its history stays.
 func (h *Hub) DeleteEndpoint(ctx context.Context, id string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if _, err := h.Endpoint(id); err != nil {
 		return err
 	}
+	h.unregisterEndpoint(ctx, id) // before the endpoint goes: providers stop sending to it
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if err := h.store.DeleteEndpoint(ctx, id); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/secrets"
+	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
@@ -51,9 +52,13 @@ type Options struct {
 	// UpdateCheckEvery is how often to look for a newer cloudflared while a tunnel uses it
 	// (default once a day; negative: never).
 	UpdateCheckEvery time.Duration
-	Retention        *hook.Retention // nil means hook.DefaultRetention (30 days); hook.KeepForever removes nothing
-	Receiver         receiver.Options
-	Logger           *slog.Logger // default slog.Default()
+	// SubscriptionCheckEvery is how often subscriptions are read back from providers (default 1 h).
+	SubscriptionCheckEvery time.Duration
+	// ProviderClient talks to providers' APIs (default: a client with a 15 s timeout).
+	ProviderClient *http.Client
+	Retention      *hook.Retention // nil means hook.DefaultRetention (30 days); hook.KeepForever removes nothing
+	Receiver       receiver.Options
+	Logger         *slog.Logger // default slog.Default()
 	// RetentionEvery is how often retention runs (default 1 min).
 	RetentionEvery time.Duration
 	// Clock stamps events and schedules retention, secret expiry and activity (default the
@@ -87,6 +92,7 @@ type Hub struct {
 	activity activity
 	health   health
 	fwd      forwarding
+	subs     *subscribe.Manager
 	tunnel   tunnelState
 	probe    prober
 
@@ -207,6 +213,9 @@ func (h *Hub) start(ctx context.Context) error {
 		return err
 	}
 	h.startTunnel(ctx)
+	if err := h.startSubscriptions(ctx); err != nil {
+		return err
+	}
 
 	h.probe.secret, h.probe.kick, h.probe.client = newProbeSecret(), make(chan struct{}, 1), h.opts.ProbeClient
 	if h.probe.client == nil {
@@ -354,6 +363,9 @@ func (h *Hub) shutdown(ctx context.Context) error {
 	}
 	if h.fwd.engine != nil {
 		h.fwd.engine.Stop() // an attempt cut off here is made again at next start, same delivery id
+	}
+	if h.subs != nil {
+		h.subs.Stop()
 	}
 	h.cancel() // ends SSE streams and background loops
 	if h.apiSrv != nil {

@@ -17,4 +17,6 @@ const (
 	TargetsChanged Change = "targets"
 	// DeliveriesChanged: a delivery was attempted or queued.
 	DeliveriesChanged Change = "deliveries"
+	// SubscriptionsChanged: a subscription was added, changed, removed, or its status changed.
+	SubscriptionsChanged Change = "subscriptions"
 )

@@ -170,6 +170,25 @@ CREATE INDEX deliveries_event ON deliveries(event_id);
 CREATE INDEX deliveries_open ON deliveries(target_id, id) WHERE status IN ('pending', 'retrying');
 CREATE INDEX deliveries_target ON deliveries(target_id, status, id);
 `,
+	// 5: subscriptions as the manager keeps them (the table of version 1 was never written).
+	`
+DROP TABLE subscriptions;
+CREATE TABLE subscriptions (
+	id              TEXT PRIMARY KEY,
+	endpoint_id     TEXT NOT NULL,
+	provider        TEXT NOT NULL,
+	enabled         INTEGER NOT NULL DEFAULT 1,
+	settings        TEXT NOT NULL DEFAULT '{}',  -- JSON, without the secret fields
+	remote_id       TEXT NOT NULL DEFAULT '',
+	registered_url  TEXT NOT NULL DEFAULT '',
+	status          TEXT NOT NULL DEFAULT 'pending',
+	last_error      TEXT NOT NULL DEFAULT '',
+	last_checked_at INTEGER,
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX subscriptions_endpoint ON subscriptions(endpoint_id);
+`,
 }
 
 // migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not

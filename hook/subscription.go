@@ -1,0 +1,41 @@
+package hook
+
+import "time"
+
+// SubscriptionStatus is where a subscription's registration at its provider stands.
+type SubscriptionStatus string
+
+// Subscription statuses, as the API spells them.
+const (
+	SubscriptionRegistered   SubscriptionStatus = "registered"
+	SubscriptionPending      SubscriptionStatus = "pending" // waiting for a public (https) URL, or for its first try
+	SubscriptionFailed       SubscriptionStatus = "failed"
+	SubscriptionUnregistered SubscriptionStatus = "unregistered"
+)
+
+// Subscription is the registration of an endpoint's public URL at a provider's API, which
+// Hooktray creates, checks, updates and removes. Settings hold the provider's fields without the
+// secret ones, which are sealed apart.
+type Subscription struct {
+	ID            string
+	EndpointID    string
+	Provider      string
+	Enabled       bool
+	Settings      map[string]any
+	RemoteID      string
+	RegisteredURL string
+	Status        SubscriptionStatus
+	LastError     string
+	LastCheckedAt time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SubscriptionChange holds subscription fields to set; nil fields stay as they are. Settings are
+// merged key by key; a secret given is sealed, and null removes a key.
+type SubscriptionChange struct {
+	EndpointID *string        `json:"endpoint_id,omitempty"`
+	Provider   *string        `json:"provider,omitempty"`
+	Enabled    *bool          `json:"enabled,omitempty"`
+	Settings   map[string]any `json:"settings,omitempty"`
+}

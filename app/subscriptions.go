@@ -380,3 +380,14 @@ func (h *Hub) unregisterEndpoint(ctx context.Context, endpointID string) {
 		}
 	}
 }
+
+// SubscriptionSecretsSet names the secret settings of a subscription that are stored.
+func (h *Hub) SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription) []string {
+	var out []string
+	for _, k := range secretKeys(h, sub.Provider) {
+		if nonce, _, err := h.store.AppSecret(ctx, subscriptionSecretName(sub.ID, k)); err == nil && nonce != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -94,6 +94,18 @@ type TunnelControl interface {
 	InstallCloudflared(version string) error
 }
 
+// Subscriber keeps subscriptions: endpoints' URLs registered at providers.
+type Subscriber interface {
+	Subscriptions(ctx context.Context, endpointID string) ([]hook.Subscription, error)
+	Subscription(ctx context.Context, id string) (hook.Subscription, error)
+	CreateSubscription(ctx context.Context, c hook.SubscriptionChange) (hook.Subscription, error)
+	UpdateSubscription(ctx context.Context, id string, c hook.SubscriptionChange) (hook.Subscription, error)
+	DeleteSubscription(ctx context.Context, id string) error
+	RegisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
+	UnregisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
+	SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription) []string
+}
+
 // Backend is everything the API serves.
 type Backend interface {
 	StatusSource
@@ -103,6 +115,7 @@ type Backend interface {
 	Sender
 	TunnelControl
 	Forwarder
+	Subscriber
 }
 
 // Server is the admin API handler.
@@ -114,6 +127,7 @@ type Server struct {
 	sender    Sender
 	tunnel    TunnelControl
 	fwd       Forwarder
+	subs      Subscriber
 	token     []byte
 	hosts     map[string]bool
 	log       *slog.Logger
@@ -139,7 +153,7 @@ const (
 func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	p := strconv.Itoa(port)
 	s := &Server{
-		core: b, endpoints: b, secrets: b, history: b, sender: b, tunnel: b, fwd: b,
+		core: b, endpoints: b, secrets: b, history: b, sender: b, tunnel: b, fwd: b, subs: b,
 		token: []byte(token),
 		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
 		log:   log,
@@ -171,6 +185,13 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/deliveries", s.listDeliveries)
 	s.mux.HandleFunc("POST /api/v1/deliveries/retry", s.retryDeliveries)
 	s.mux.HandleFunc("POST /api/v1/deliveries/{did}/retry", s.retryDelivery)
+	s.mux.HandleFunc("GET /api/v1/subscriptions", s.listSubscriptions)
+	s.mux.HandleFunc("POST /api/v1/subscriptions", s.createSubscription)
+	s.mux.HandleFunc("GET /api/v1/subscriptions/{sid}", s.getSubscription)
+	s.mux.HandleFunc("PATCH /api/v1/subscriptions/{sid}", s.patchSubscription)
+	s.mux.HandleFunc("DELETE /api/v1/subscriptions/{sid}", s.deleteSubscription)
+	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/register", s.subscriptionAction(s.subs.RegisterSubscription))
+	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/unregister", s.subscriptionAction(s.subs.UnregisterSubscription))
 	s.mux.HandleFunc("GET /api/v1/tunnel", s.getTunnel)
 	s.mux.HandleFunc("PATCH /api/v1/tunnel", s.patchTunnel)
 	s.mux.HandleFunc("POST /api/v1/tunnel/cloudflared/install", s.installCloudflared)

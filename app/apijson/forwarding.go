@@ -139,3 +139,44 @@ type TestResult struct {
 	RoundTripMS int64      `json:"round_trip_ms"`
 	Deliveries  []Delivery `json:"deliveries"`
 }
+
+// Subscription is the registration of an endpoint's URL at a provider. Its secret settings are
+// write-only: Secrets names those that are set.
+type Subscription struct {
+	ID            string         `json:"id"`
+	EndpointID    string         `json:"endpoint_id"`
+	Provider      string         `json:"provider"`
+	Enabled       bool           `json:"enabled"`
+	Settings      map[string]any `json:"settings"`
+	Secrets       []string       `json:"secrets_set"`
+	RemoteID      *string        `json:"remote_id"`
+	RegisteredURL *string        `json:"registered_url"`
+	Status        string         `json:"status"`
+	LastError     *string        `json:"last_error"`
+	LastCheckedAt *time.Time     `json:"last_checked_at"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+}
+
+// SubscriptionList is GET /api/v1/subscriptions.
+type SubscriptionList struct {
+	Subscriptions []Subscription `json:"subscriptions"`
+}
+
+// SubscriptionJSON is s as the API shows it; secrets lists the secret settings that are set.
+func SubscriptionJSON(s hook.Subscription, secrets []string) Subscription {
+	out := Subscription{ID: s.ID, EndpointID: s.EndpointID, Provider: s.Provider, Enabled: s.Enabled, Settings: s.Settings,
+		Secrets: secrets, RemoteID: Optional(s.RemoteID), RegisteredURL: Optional(s.RegisteredURL), Status: string(s.Status),
+		LastError: Optional(s.LastError), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+	if out.Settings == nil {
+		out.Settings = map[string]any{}
+	}
+	if out.Secrets == nil {
+		out.Secrets = []string{}
+	}
+	if !s.LastCheckedAt.IsZero() {
+		t := s.LastCheckedAt
+		out.LastCheckedAt = &t
+	}
+	return out
+}

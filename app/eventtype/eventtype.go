@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // headers name the headers providers put the event type in, most specific first.
@@ -21,7 +22,23 @@ var headers = []string{
 
 // bodyKeys are top-level JSON keys that hold the event type: Stripe, Standard Webhooks, Home
 // Assistant and Homecast use "type"; alarm clouds use alarm_type / event_type.
-var bodyKeys = map[string]int{"type": 0, "event_type": 1, "eventType": 2, "alarm_type": 3, "event": 4}
+var bodyKeys = map[string]int{"type": 0, "event_type": 1, "eventType": 2, "alarm_type": 3, "event": 4, "alarm_code": 5}
+
+// diagralTypes are the types of the Diagral cloud's alarm codes (reference/diagral.md): its
+// webhooks carry a code and no type field.
+var diagralTypes = map[string]string{}
+
+func init() {
+	for typ, codes := range map[string]string{
+		"ALERT":   "1110 1111 1117 1120 1122 1130 1139 1140 1141 1142 1143 1150 1152 1154 1158 1159 1344 1391 3391",
+		"ANOMALY": "1137 1144 1301 1302 1351 1352 1355 1381 1384 1570 1573 3137 3144 3301 3351 3352 3355 3381 3570",
+		"STATUS":  "1306 1401 1407 3401 3407",
+	} {
+		for _, code := range strings.Fields(codes) {
+			diagralTypes[code] = typ
+		}
+	}
+}
 
 // maxScan bounds the body looked at: types sit near the top, and this runs on the ingest path.
 const maxScan = 64 << 10
@@ -68,6 +85,9 @@ func fromJSON(body []byte) string {
 		}
 		switch v := val.(type) {
 		case string:
+			if key == "alarm_code" {
+				v = diagralTypes[v] // a code, not a type: its type, or none
+			}
 			if v != "" {
 				best, bestRank = clip(v), rank
 			}

@@ -43,3 +43,16 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+// A Diagral webhook has no type field: its alarm_code says it (reference/diagral.md).
+func TestDiagralAlarmCodes(t *testing.T) {
+	for code, want := range map[string]string{"1130": "ALERT", "1301": "ANOMALY", "3401": "STATUS", "9999": ""} {
+		body := `{"transmitter_id":"T1","alarm_code":"` + code + `","alarm_description":"x","group_index":"01","date_time":"2025-02-26T16:29:00Z"}`
+		if got := Find(http.Header{}, []byte(body)); got != want {
+			t.Errorf("alarm_code %s: %q, want %q", code, got, want)
+		}
+	}
+	if got := Find(http.Header{}, []byte(`{"type":"push","alarm_code":"1130"}`)); got != "push" {
+		t.Errorf("a type field still wins: %q", got)
+	}
+}

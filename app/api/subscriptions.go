@@ -1,0 +1,93 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/hooktray/hooktray/app/apijson"
+	"github.com/hooktray/hooktray/hook"
+)
+
+func (s *Server) subscriptionJSON(r *http.Request, sub hook.Subscription) apijson.Subscription {
+	return apijson.SubscriptionJSON(sub, s.subs.SubscriptionSecretsSet(r.Context(), sub))
+}
+
+func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
+	list, err := s.subs.Subscriptions(r.Context(), r.URL.Query().Get("endpoint"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := apijson.SubscriptionList{Subscriptions: []apijson.Subscription{}}
+	for _, sub := range list {
+		out.Subscriptions = append(out.Subscriptions, s.subscriptionJSON(r, sub))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) {
+	var c hook.SubscriptionChange
+	if !readJSON(w, r, &c) {
+		return
+	}
+	sub, err := s.subs.CreateSubscription(r.Context(), c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.subscriptionJSON(r, sub))
+}
+
+func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
+	sub, err := s.subs.Subscription(r.Context(), r.PathValue("sid"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.subscriptionJSON(r, sub))
+}
+
+func (s *Server) patchSubscription(w http.ResponseWriter, r *http.Request) {
+	var c hook.SubscriptionChange
+	if !readJSON(w, r, &c) {
+		return
+	}
+	sub, err := s.subs.UpdateSubscription(r.Context(), r.PathValue("sid"), c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.subscriptionJSON(r, sub))
+}
+
+// deleteSubscription unregisters at the provider first; a provider that cannot be reached stops it
+// (502), so nothing stays registered unknown to Hooktray.
+func (s *Server) deleteSubscription(w http.ResponseWriter, r *http.Request) {
+	if err := s.subs.DeleteSubscription(r.Context(), r.PathValue("sid")); err != nil {
+		s.failProvider(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) subscriptionAction(do func(ctx context.Context, id string) (hook.Subscription, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sub, err := do(r.Context(), r.PathValue("sid"))
+		if err != nil {
+			s.failProvider(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.subscriptionJSON(r, sub))
+	}
+}
+
+// failProvider answers a provider's refusal as 502 with its sentence, other errors as usual.
+func (s *Server) failProvider(w http.ResponseWriter, err error) {
+	var fe *hook.FieldError
+	if errors.Is(err, hook.ErrNotFound) || errors.As(err, &fe) {
+		s.fail(w, err)
+		return
+	}
+	writeError(w, http.StatusBadGateway, err.Error())
+}

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"testing"
+
+	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/internal/testutil"
+	"github.com/hooktray/hooktray/tunnel"
+)
+
+type subscriptionJSON struct {
+	ID, Status, Provider string
+	RemoteID             *string `json:"remote_id"`
+	RegisteredURL        *string `json:"registered_url"`
+	LastError            *string `json:"last_error"`
+	Secrets              []string `json:"secrets_set"`
+	Settings             map[string]any
+}
+
+func TestSubscriptionsThroughTheAPI(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
+	c := newAPIClient(t, h)
+	ep := createEndpoint(t, h, "alarm", nil)
+	public := "https://hooks.example.net/webhook/" + ep.ID
+
+	var sub subscriptionJSON
+	if code := c.do("POST", "/api/v1/subscriptions", fmt.Sprintf(`{"endpoint_id":%q,"provider":"diagral","settings":{"base_url":%q,
+		"serial_id":%q,"api_key":%q,"secret_key":%q}}`, ep.ID, st.DiagralURLBase(), standin.DiagralSerial, standin.DiagralKey, standin.DiagralSecret), &sub); code != 201 {
+		t.Fatalf("create: %d %+v", code, sub)
+	}
+	if _, ok := sub.Settings["api_key"]; ok || len(sub.Secrets) != 2 || sub.Settings["subscribe_alert"] != true {
+		t.Errorf("settings %v, secrets %v", sub.Settings, sub.Secrets)
+	}
+	testutil.Eventually(t, "the Diagral subscription registered", func() bool {
+		c.do("GET", "/api/v1/subscriptions/"+sub.ID, "", &sub)
+		return sub.Status == "registered"
+	})
+	if st.DiagralURL != public || *sub.RegisteredURL != public {
+		t.Errorf("Diagral holds %q, subscription %v", st.DiagralURL, *sub.RegisteredURL)
+	}
+
+	// An intrusion arrives typed ALERT: the default alert notification applies.
+	post(t, h.EndpointURL(ep.ID), []byte(`{"transmitter_id":"T1","alarm_code":"1130","alarm_description":"Intrusion","group_index":"01"}`))
+	if ev := newest(t, h); ev.Type != "ALERT" || !ep.Settings.IsAlert(ev.Type) {
+		t.Errorf("event type %q", ev.Type)
+	}
+
+	// The device platform returns an HMAC secret: it verifies the next webhook.
+	var dev subscriptionJSON
+	if code := c.do("POST", "/api/v1/subscriptions", fmt.Sprintf(`{"endpoint_id":%q,"provider":"device-platform-v2","settings":{"base_url":%q,
+		"api_token":%q,"organization_id":6,"device_ids":[85,86]}}`, ep.ID, st.DevicesURLBase(), standin.Token), &dev); code != 201 {
+		t.Fatalf("create device platform: %d", code)
+	}
+	testutil.Eventually(t, "the device platform registered", func() bool {
+		c.do("GET", "/api/v1/subscriptions/"+dev.ID, "", &dev)
+		return dev.Status == "registered"
+	})
+	got, _ := h.Endpoint(ep.ID)
+	if got.VerifyScheme != hook.SchemeHMAC || got.Settings.Verify.Header != "X-Signature" {
+		t.Errorf("endpoint verification %s %+v", got.VerifyScheme, got.Settings.Verify)
+	}
+	body := []byte(`{"topic":"DeviceStatusEvents","deviceId":85}`)
+	m := hmac.New(sha256.New, []byte(standin.SecretHmac))
+	m.Write(body)
+	post(t, h.EndpointURL(ep.ID), body, "X-Signature", hex.EncodeToString(m.Sum(nil)))
+	if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
+		t.Errorf("verification %+v", ev.Verification)
+	}
+
+	// A new public URL: both are registered again at it.
+	if err := h.SetTunnel(t.Context(), tunnel.SettingsChange{PublicURL: ptr("https://other.example.net")}); err != nil {
+		t.Fatal(err)
+	}
+	moved := "https://other.example.net/webhook/" + ep.ID
+	testutil.Eventually(t, "both re-registered at the new URL", func() bool {
+		var list struct{ Subscriptions []subscriptionJSON }
+		c.do("GET", "/api/v1/subscriptions?endpoint="+ep.ID, "", &list)
+		for _, s := range list.Subscriptions {
+			if s.RegisteredURL == nil || *s.RegisteredURL != moved {
+				return false
+			}
+		}
+		return len(list.Subscriptions) == 2 && st.DiagralURL == moved
+	})
+
+	// Secrets are sealed at rest.
+	h.Stop(t.Context())
+	for _, secret := range []string{standin.DiagralKey, standin.DiagralSecret, standin.Token} {
+		assertNotInDir(t, h.DataDir(), secret)
+	}
+}
+
+func TestDeletingAnEndpointUnregistersItsSubscriptions(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
+	ep := createEndpoint(t, h, "alarm", nil)
+	sub, err := h.CreateSubscription(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("github"),
+		Settings: map[string]any{"base_url": st.GitHubURLBase(), "token": standin.Token, "repository": "me/house"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "registered", func() bool {
+		s, _ := h.Subscription(t.Context(), sub.ID)
+		return s.Status == hook.SubscriptionRegistered
+	})
+	got, _ := h.Endpoint(ep.ID)
+	if got.VerifyScheme != hook.SchemeGitHub || got.VerifyMode != hook.VerifyEnforce {
+		t.Errorf("GitHub's secret does not verify the endpoint: %s %s", got.VerifyScheme, got.VerifyMode)
+	}
+	if len(st.GitHubHooks) != 1 {
+		t.Fatalf("hooks %v", st.GitHubHooks)
+	}
+	if err := h.DeleteEndpoint(t.Context(), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.GitHubHooks) != 0 {
+		t.Errorf("still registered at GitHub: %v", st.GitHubHooks)
+	}
+	if list, _ := h.Subscriptions(t.Context(), ep.ID); len(list) != 0 {
+		t.Errorf("subscriptions left %+v", list)
+	}
+}

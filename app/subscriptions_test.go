@@ -15,9 +15,9 @@ import (
 
 type subscriptionJSON struct {
 	ID, Status, Provider string
-	RemoteID             *string `json:"remote_id"`
-	RegisteredURL        *string `json:"registered_url"`
-	LastError            *string `json:"last_error"`
+	RemoteID             *string  `json:"remote_id"`
+	RegisteredURL        *string  `json:"registered_url"`
+	LastError            *string  `json:"last_error"`
 	Secrets              []string `json:"secrets_set"`
 	Settings             map[string]any
 }

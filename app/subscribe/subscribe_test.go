@@ -208,7 +208,9 @@ func TestTheManagerFollowsThePublicURL(t *testing.T) {
 	// The quick tunnel restarts with a new URL: both follow, without the clock moving.
 	h.setURL("https://two.trycloudflare.com/webhook/e")
 	h.waitFor("d", "re-registered", func(s hook.Subscription) bool { return s.RegisteredURL == "https://two.trycloudflare.com/webhook/e" })
-	h.waitFor("p", "re-registered", func(s hook.Subscription) bool { return s.RegisteredURL == "https://two.trycloudflare.com/webhook/e" && s.RemoteID == "2" })
+	h.waitFor("p", "re-registered", func(s hook.Subscription) bool {
+		return s.RegisteredURL == "https://two.trycloudflare.com/webhook/e" && s.RemoteID == "2"
+	})
 	if st.DiagralURL != "https://two.trycloudflare.com/webhook/e" {
 		t.Errorf("diagral holds %q", st.DiagralURL)
 	}

@@ -74,6 +74,8 @@ Usage:
   hooktray status [--json]
   hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
   hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
+  hooktray subscriptions list|add|show|register|unregister|rm [--json]
+                                         register endpoints' URLs with providers
   hooktray targets list|add|rm|resume [--json]      forward events to local targets
   hooktray deliveries list|retry|retry-all [--json]
   hooktray tunnel status|set|install-cloudflared [--json]
@@ -163,8 +165,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.targets(ctx, rest)
 	case "deliveries", "delivery":
 		return c.deliveries(ctx, rest)
-	case "subscriptions":
-		return errors.New("subscriptions are not available in this version of Hooktray")
+	case "subscriptions", "subscription":
+		return c.subscriptions(ctx, rest)
 	case "version":
 		fmt.Fprintln(env.Stdout, "hooktray", env.Version)
 		return nil

@@ -24,7 +24,7 @@ func (diagral) HTTPSOnly() bool        { return true }
 func (diagral) Fields() []Field {
 	return []Field{
 		{Key: "serial_id", Label: "System serial", Help: "the alarm system's serial id, shown in the Diagral e-ONE app under the system's settings", Kind: Text, Required: true},
-		{Key: "api_key", Label: "API key", Help: "created once for this system (hooktray subscriptions diagral-key, or the Diagral integration's set-up)", Kind: Text, Secret: true, Required: true},
+		{Key: "api_key", Label: "API key", Help: "created once for this system with the Diagral cloud's POST /users/api_key (the Home Assistant Diagral integration shows it after its set-up)", Kind: Text, Secret: true, Required: true},
 		{Key: "secret_key", Label: "Secret key", Help: "returned with the API key", Kind: Text, Secret: true, Required: true},
 		{Key: "subscribe_alert", Label: "Alerts", Help: "intrusions, panic", Kind: Bool, Default: true},
 		{Key: "subscribe_anomaly", Label: "Anomalies", Help: "low batteries, tampering, lost devices", Kind: Bool, Default: true},

@@ -39,3 +39,27 @@ type SubscriptionChange struct {
 	Enabled    *bool          `json:"enabled,omitempty"`
 	Settings   map[string]any `json:"settings,omitempty"`
 }
+
+// FieldKind is the type of a provider setting.
+type FieldKind int
+
+// Field kinds.
+const (
+	FieldText FieldKind = iota
+	FieldBool
+	FieldList    // a list of strings
+	FieldNumbers // a list of integers
+	FieldNumber
+)
+
+// ProviderField describes one setting of a subscription's provider: its JSON key, how to ask for
+// it, and whether it is a secret (sealed at rest, write-only in the API, masked in the app).
+type ProviderField struct {
+	Key      string
+	Label    string
+	Help     string // where the user finds the value
+	Kind     FieldKind
+	Secret   bool
+	Required bool
+	Default  any
+}

@@ -51,6 +51,15 @@ type Core interface {
 	ReplayToTargets(ctx context.Context, eventID int64, targets []string, edit *hook.Edit) ([]hook.Delivery, error)
 	TestEndpoint(ctx context.Context, id string) (hook.TestResult, error)
 
+	Subscriptions(ctx context.Context, endpointID string) ([]hook.Subscription, error)
+	CreateSubscription(ctx context.Context, c hook.SubscriptionChange) (hook.Subscription, error)
+	UpdateSubscription(ctx context.Context, id string, c hook.SubscriptionChange) (hook.Subscription, error)
+	DeleteSubscription(ctx context.Context, id string) error
+	RegisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
+	UnregisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
+	SubscriptionFields(provider string) ([]hook.ProviderField, string, error)
+	SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription) []string
+
 	TunnelStatus() tunnel.Status
 	TunnelSettings() (s tunnel.Settings, hasToken bool)
 	SetTunnel(ctx context.Context, c tunnel.SettingsChange) error

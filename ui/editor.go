@@ -213,7 +213,8 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 			label = fmt.Sprintf("Forwarding (%d)…", len(ts))
 		}
 		fwd := widget.NewButtonWithIcon(label, theme.MailForwardIcon(), func() { e.dlg.Hide(); u.showForwarding(id) })
-		buttons.Objects = append([]fyne.CanvasObject{del, fwd}, buttons.Objects...)
+		subs := widget.NewButtonWithIcon("Subscriptions…", theme.MailComposeIcon(), func() { e.dlg.Hide(); u.showSubscriptions(id) })
+		buttons.Objects = append([]fyne.CanvasObject{del, fwd, subs}, buttons.Objects...)
 	}
 	content := container.NewBorder(top, buttons, nil, nil, e.form)
 	e.dlg = dialog.NewCustomWithoutButtons(title, content, u.win)

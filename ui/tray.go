@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -129,6 +130,17 @@ func (t *tray) menuModel() *fyne.Menu {
 		if t.State != hook.TargetActive {
 			stuck++
 		}
+	}
+	failed := 0
+	if subs, err := u.hub.Subscriptions(context.Background(), ""); err == nil {
+		for _, s := range subs {
+			if s.Status == hook.SubscriptionFailed {
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Subscriptions: %d failed — show", failed), func() { u.showSubscriptions("") }))
 	}
 	if stuck > 0 {
 		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Forwarding: %d target(s) paused or disabled — show", stuck), func() { u.showForwarding("") }))

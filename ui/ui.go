@@ -123,7 +123,9 @@ type UI struct {
 	installer *installer
 	// forwarding is the Forwarding window while it is open.
 	forwarding *forwardingView
-	tray       *tray
+	// subscriptions is the Subscriptions window while it is open.
+	subscriptions *subscriptionsView
+	tray          *tray
 
 	content  fyne.CanvasObject // the window's content, kept while the window is closed
 	keeper   fyne.Window       // never shown: keeps the app alive while the main window is closed
@@ -194,6 +196,7 @@ func (u *UI) makeWindow() {
 			fyne.NewMenuItem("New endpoint…", func() { u.editEndpoint(nil) }),
 			fyne.NewMenuItem("Tunnel settings…", u.editTunnel),
 			fyne.NewMenuItem("Forwarding…", func() { u.showForwarding("") }),
+			fyne.NewMenuItem("Subscriptions…", func() { u.showSubscriptions("") }),
 			fyne.NewMenuItem("Close window", u.HideWindow),
 		),
 	))
@@ -367,6 +370,10 @@ func (u *UI) followChanges(ctx context.Context) {
 				}
 				if u.detail != nil {
 					u.detail.deliveriesChanged()
+				}
+			case hook.SubscriptionsChanged:
+				if u.subscriptions != nil {
+					u.subscriptions.reload()
 				}
 			case hook.StorageChanged:
 				if e := u.hub.StorageError(); e != "" {

@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/subscribe/standin"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
@@ -523,3 +524,28 @@ func TestForwardingWindowRetriesDeadLetters(t *testing.T) {
 	})
 }
 func ptr[T any](v T) *T { return &v }
+
+// TestSubscriptionsWindowShowsTheRegistration: a subscription to a stand-in provider appears
+// registered in the Subscriptions window, with its secrets named, never shown.
+func TestSubscriptionsWindowShowsTheRegistration(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	u, hub := newTestUI(t, func(o *app.Options) { o.Tunnel.PublicURL = "https://hooks.example.net" })
+	name := "alarm"
+	ep, err := hub.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := "diagral"
+	if _, err := hub.CreateSubscription(context.Background(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: &provider,
+		Settings: map[string]any{"base_url": st.DiagralURLBase(), "serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey,
+			"secret_key": standin.DiagralSecret}}); err != nil {
+		t.Fatal(err)
+	}
+	onUI(func() { u.showSubscriptions(ep.ID) })
+	eventually(t, "the registration shown", func() bool {
+		v := u.subscriptions
+		return v != nil && len(v.subs) == 1 && strings.HasPrefix(subscriptionLine(v.subs[0]), "Registered on https://hooks.example.net/webhook/") &&
+			strings.Contains(v.detail.Text, "Secrets (sealed, never shown): api_key, secret_key") && !strings.Contains(v.detail.Text, standin.DiagralKey)
+	})
+}

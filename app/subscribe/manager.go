@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,23 @@ func (m *Manager) Get(id string) (hook.Subscription, bool) {
 		return hook.Subscription{}, false
 	}
 	return w.get(), true
+}
+
+// All returns every subscription as the workers know them, oldest first.
+func (m *Manager) All() []hook.Subscription {
+	m.mu.Lock()
+	out := make([]hook.Subscription, 0, len(m.workers))
+	for _, w := range m.workers {
+		out = append(out, w.get())
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b hook.Subscription) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 // Remove stops a subscription's worker (after Unregister, or when it is deleted).

@@ -14,31 +14,21 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
-// FieldKind is the type of a provider setting.
-type FieldKind int
+// Field describes one setting of a provider (hook.ProviderField, shared with the app's forms).
+type Field = hook.ProviderField
 
 // Field kinds.
 const (
-	Text FieldKind = iota
-	Bool
-	List    // a list of strings
-	Numbers // a list of integers
-	Number
+	Text    = hook.FieldText
+	Bool    = hook.FieldBool
+	List    = hook.FieldList
+	Numbers = hook.FieldNumbers
+	Number  = hook.FieldNumber
 )
-
-// Field describes one setting of a provider: its JSON key, how to ask for it, and whether it is a
-// secret (sealed at rest, write-only in the API, masked in the app).
-type Field struct {
-	Key      string
-	Label    string
-	Help     string // where the user finds the value
-	Kind     FieldKind
-	Secret   bool
-	Required bool
-	Default  any
-}
 
 // Registration is what a provider holds for a subscription.
 type Registration struct {

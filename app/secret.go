@@ -106,6 +106,10 @@ func (h *Hub) applySecret(ctx context.Context, ep hook.Endpoint, given *string) 
 // valid for RotationGrace. It returns the new secret: this is one of the two calls that reveal a
 // secret (RevealSecret is the other).
 func (h *Hub) RotateSecret(ctx context.Context, id string) (string, error) {
+	// A provider that owns the secret (Homecast) rotates it at its side; the endpoint follows.
+	if secret, ok, err := h.rotateAtProvider(ctx, id); ok {
+		return secret, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ep, err := h.Endpoint(id)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/app/verify"
@@ -384,4 +386,69 @@ func (h *Hub) SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription)
 		}
 	}
 	return out
+}
+
+// rotateAtProvider rotates the signing secret at the provider of a registered subscription of the
+// endpoint that can (Homecast), keeping the previous one valid for RotationGrace; ok is false when
+// none can.
+func (h *Hub) rotateAtProvider(ctx context.Context, endpointID string) (secret string, ok bool, err error) {
+	subs, _ := h.Subscriptions(ctx, endpointID)
+	for _, s := range subs {
+		if !s.Enabled || s.Status != hook.SubscriptionRegistered {
+			continue
+		}
+		res, can, err := h.subs.Rotate(ctx, s.ID)
+		if !can {
+			continue
+		}
+		if err != nil {
+			return "", true, fmt.Errorf("rotate the secret at %s: %w", s.Provider, err)
+		}
+		h.log.Info("signing secret rotated at the provider", "endpoint", endpointID, "provider", s.Provider)
+		return res.Secret, true, nil
+	}
+	return "", false, nil
+}
+
+// TestSubscription asks the provider to send a test delivery (Homecast's testWebhook) and waits
+// for it to arrive at the endpoint.
+func (h *Hub) TestSubscription(ctx context.Context, id string) (hook.Event, error) {
+	sub, err := h.Subscription(ctx, id)
+	if err != nil {
+		return hook.Event{}, err
+	}
+	feed := h.Subscribe(64)
+	defer feed.Close()
+	before, err := h.store.NewestEventID(ctx) // events already stored are not the test's
+	if err != nil {
+		return hook.Event{}, err
+	}
+	ok, err := h.subs.Test(ctx, id)
+	if err != nil {
+		return hook.Event{}, err
+	}
+	if !ok {
+		return hook.Event{}, &hook.FieldError{Field: "provider", Message: sub.Provider + " has no test delivery; send a test event to the endpoint instead"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		m, err := feed.Next(ctx)
+		if err != nil {
+			return hook.Event{}, fmt.Errorf("%s accepted the test, but no delivery arrived within 30 s: is the public URL reachable?", sub.Provider)
+		}
+		if m.Event.EndpointID == sub.EndpointID && m.Event.ID > before {
+			return h.store.Event(ctx, m.Event.ID)
+		}
+	}
+}
+
+// DiagralKeys creates the API key and secret of a Diagral system from the user's account; the
+// password is used for that only, never stored.
+func (h *Hub) DiagralKeys(ctx context.Context, baseURL, email, password, serial string) (apiKey, secretKey string, err error) {
+	client := h.opts.ProviderClient
+	if client == nil {
+		client = &http.Client{Timeout: subscribe.DefaultTimeout}
+	}
+	return subscribe.DiagralKeys(ctx, client, baseURL, email, password, serial)
 }

@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
@@ -127,4 +131,74 @@ func TestDeletingAnEndpointUnregistersItsSubscriptions(t *testing.T) {
 	if list, _ := h.Subscriptions(t.Context(), ep.ID); len(list) != 0 {
 		t.Errorf("subscriptions left %+v", list)
 	}
+}
+
+func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
+	ep := createEndpoint(t, h, "home", nil)
+	sub, err := h.CreateSubscription(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("homecast"),
+		Settings: map[string]any{"base_url": st.HomecastURLBase(), "api_token": standin.Token, "event_types": []any{"state.changed"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "registered", func() bool {
+		s, _ := h.Subscription(t.Context(), sub.ID)
+		return s.Status == hook.SubscriptionRegistered
+	})
+	signed := func(secret, body string) []string {
+		sig, _ := verify.Sign(hook.SchemeHomecast, secret, []byte(body), "", time.Now())
+		return []string{"X-Homecast-Signature", sig.Get("X-Homecast-Signature")}
+	}
+	body := `{"type":"state.changed","id":"evt-1"}`
+	post(t, h.EndpointURL(ep.ID), []byte(body), signed(standin.HomecastRaw, body)...)
+	if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
+		t.Fatalf("Homecast's rawSecret does not verify: %+v", ev.Verification)
+	}
+	fresh, err := h.RotateSecret(t.Context(), ep.ID)
+	if err != nil || !strings.HasPrefix(fresh, standin.HomecastRaw+"_r") {
+		t.Fatalf("rotate: %q %v", fresh, err)
+	}
+	for _, secret := range []string{standin.HomecastRaw, fresh} { // the old one stays valid for the grace period
+		post(t, h.EndpointURL(ep.ID), []byte(body), signed(secret, body)...)
+		if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
+			t.Errorf("after rotation, %q: %+v", secret, ev.Verification)
+		}
+	}
+	// "Send test": Homecast sends webhook.test (here straight to the receiver, as the tunnel would).
+	st.Set(func(s *standin.Server) {
+		s.OnTest = func(string) {
+			body := `{"type":"webhook.test","id":"evt-test"}`
+			req, _ := http.NewRequest("POST", h.EndpointURL(ep.ID), strings.NewReader(body))
+			hdr := signed(fresh, body)
+			req.Header.Set(hdr[0], hdr[1])
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	})
+	ev, err := h.TestSubscription(t.Context(), sub.ID)
+	if err != nil || ev.Type != "webhook.test" || ev.Verification.Result != hook.ResultOK {
+		t.Errorf("test: %+v %v", ev, err)
+	}
+}
+
+func TestDiagralKeysThroughTheAPI(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	h := startHub(t, nil)
+	c := newAPIClient(t, h)
+	var keys map[string]string
+	if code := c.do("POST", "/api/v1/subscriptions/diagral-keys", fmt.Sprintf(`{"base_url":%q,"email":%q,"password":%q,"serial_id":%q}`,
+		st.DiagralURLBase(), standin.DiagralEmail, standin.DiagralPassword, standin.DiagralSerial), &keys); code != 200 ||
+		keys["api_key"] != standin.DiagralKey || keys["secret_key"] != standin.DiagralSecret {
+		t.Errorf("%d %v", code, keys)
+	}
+	if code := c.do("POST", "/api/v1/subscriptions/diagral-keys", fmt.Sprintf(`{"base_url":%q,"email":%q,"password":"no","serial_id":%q}`,
+		st.DiagralURLBase(), standin.DiagralEmail, standin.DiagralSerial), &keys); code != 502 || !strings.Contains(keys["error"], "refused the e-mail and password") {
+		t.Errorf("wrong password: %d %v", code, keys)
+	}
+	h.Stop(t.Context())
+	assertNotInDir(t, h.DataDir(), standin.DiagralPassword)
 }

@@ -74,7 +74,7 @@ Usage:
   hooktray status [--json]
   hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
   hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
-  hooktray subscriptions list|add|show|register|unregister|rm [--json]
+  hooktray subscriptions list|add|show|register|unregister|test|rm [--json]
                                          register endpoints' URLs with providers
   hooktray targets list|add|rm|resume [--json]      forward events to local targets
   hooktray deliveries list|retry|retry-all [--json]

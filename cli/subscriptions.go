@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,8 @@ func (c *command) subscriptions(ctx context.Context, args []string) error {
 		return c.subscriptionAction(ctx, sub, rest, http.MethodPost, "/unregister")
 	case "rm", "delete":
 		return c.subscriptionAction(ctx, sub, rest, http.MethodDelete, "")
+	case "test":
+		return c.subscriptionTest(ctx, rest)
 	default:
 		return usagef("subscriptions: unknown subcommand %q (want list, add, show, register, unregister or rm)", sub)
 	}
@@ -91,6 +94,7 @@ func (c *command) subscriptionsAdd(ctx context.Context, args []string) error {
 	file := fs.String("settings-file", "", "a JSON object of the provider's settings, secrets included (- for standard input)")
 	var sets stringList
 	fs.Var(&sets, "set", "a setting, key=value (repeatable; lists as a,b; not for secrets)")
+	diagralLogin := fs.String("diagral-login", "", "diagral: create the system's API key from this account e-mail; the password is read from standard input and never stored")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -127,6 +131,25 @@ func (c *command) subscriptionsAdd(ctx context.Context, args []string) error {
 	cl, err := c.client()
 	if err != nil {
 		return err
+	}
+	if *diagralLogin != "" {
+		if *provider != "diagral" || c.env.Stdin == nil {
+			return usagef("subscriptions add: --diagral-login is for --provider diagral, with the password on standard input")
+		}
+		line, _ := bufio.NewReader(c.env.Stdin).ReadString('\n')
+		password := strings.TrimRight(line, "\r\n")
+		var keys struct {
+			APIKey    string `json:"api_key"`
+			SecretKey string `json:"secret_key"`
+		}
+		base, _ := settings["base_url"].(string)
+		serial, _ := settings["serial_id"].(string)
+		if err := cl.do(ctx, http.MethodPost, "/api/v1/subscriptions/diagral-keys",
+			map[string]string{"base_url": base, "email": *diagralLogin, "password": password, "serial_id": serial}, &keys, nil); err != nil {
+			return err
+		}
+		settings["api_key"], settings["secret_key"] = keys.APIKey, keys.SecretKey
+		fmt.Fprintln(c.env.Stderr, "Created an API key for the system; the password was not kept.")
 	}
 	e, err := cl.resolveEndpoint(ctx, *endpoint)
 	if err != nil {
@@ -238,5 +261,34 @@ func (c *command) subscriptionAction(ctx context.Context, sub string, args []str
 	default:
 		c.describeSubscription(s)
 	}
+	return nil
+}
+
+// subscriptionTest asks the provider for a test delivery and shows the event it produced.
+func (c *command) subscriptionTest(ctx context.Context, args []string) error {
+	fs := c.flags("subscriptions test", "subscriptions test ID [--json]")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(pos, "subscription id")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	var ev apijson.Event
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/subscriptions/"+pathEscape(id)+"/test", nil, &ev, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	fmt.Fprintf(c.env.Stdout, "The provider's test delivery arrived: event %d (%s, signature %s).\n", ev.ID, deref(ev.Type), ev.Verification.Result)
 	return nil
 }

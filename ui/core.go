@@ -59,6 +59,8 @@ type Core interface {
 	UnregisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
 	SubscriptionFields(provider string) ([]hook.ProviderField, string, error)
 	SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription) []string
+	TestSubscription(ctx context.Context, id string) (hook.Event, error)
+	DiagralKeys(ctx context.Context, baseURL, email, password, serial string) (apiKey, secretKey string, err error)
 
 	TunnelStatus() tunnel.Status
 	TunnelSettings() (s tunnel.Settings, hasToken bool)

@@ -357,8 +357,15 @@ func (e *editor) fieldError(fe *hook.FieldError) {
 
 func (e *editor) confirmDelete() {
 	ep := e.existing
-	dialog.ShowConfirm("Delete "+ep.Name+"?",
-		"Its URL will answer 410 Gone from now on. Its events stay in the history.\nThis cannot be undone.",
+	msg := "Its URL will answer 410 Gone from now on. Its events stay in the history.\nThis cannot be undone."
+	if subs, err := e.u.hub.Subscriptions(context.Background(), ep.ID); err == nil && len(subs) > 0 {
+		var names []string
+		for _, s := range subs {
+			names = append(names, s.Provider)
+		}
+		msg = "Its subscriptions at " + strings.Join(names, ", ") + " are unregistered first.\n" + msg
+	}
+	dialog.ShowConfirm("Delete "+ep.Name+"?", msg,
 		func(ok bool) {
 			if !ok {
 				return

@@ -95,6 +95,17 @@ func (u *UI) showSubscriptions(endpointID string) {
 	}
 	register := act("Register now", theme.ViewRefreshIcon(), u.hub.RegisterSubscription, "Registering at the provider…")
 	unregister := act("Unregister", theme.CancelIcon(), u.hub.UnregisterSubscription, "Unregistered at the provider")
+	test := widget.NewButtonWithIcon("Send test", theme.MailSendIcon(), func() {
+		id := v.selected
+		var ev hook.Event
+		u.background(func() (err error) {
+			ev, err = u.hub.TestSubscription(context.Background(), id)
+			return err
+		}, func() {
+			dialog.ShowInformation("Test delivery arrived", fmt.Sprintf("The provider's test arrived as event %d (%s), signature %s.",
+				ev.ID, ev.Type, ev.Verification.Result), v.win)
+		})
+	})
 	edit := widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() {
 		for _, s := range v.subs {
 			if s.ID == v.selected {
@@ -111,12 +122,12 @@ func (u *UI) showSubscriptions(endpointID string) {
 		}, v.win)
 	})
 	remove.Importance = widget.DangerImportance
-	v.buttons = []*widget.Button{register, unregister, edit, remove}
+	v.buttons = []*widget.Button{register, unregister, test, edit, remove}
 	add := widget.NewButtonWithIcon("Add subscription…", theme.ContentAddIcon(), func() { u.editSubscription(v.win, v.endpoint, nil) })
 	add.Importance = widget.HighImportance
 	left := container.NewBorder(container.NewBorder(nil, nil, widget.NewLabelWithStyle("Subscriptions", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
 		nil, nil, nil, v.list)
-	right := container.NewBorder(container.NewVBox(v.title, container.NewHBox(register, unregister, layout.NewSpacer(), edit, remove)), nil, nil, nil,
+	right := container.NewBorder(container.NewVBox(v.title, container.NewHBox(register, unregister, test, layout.NewSpacer(), edit, remove)), nil, nil, nil,
 		container.NewVScroll(v.detail))
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.35
@@ -298,8 +309,38 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 		}
 		form.Refresh()
 	}
-	provider.OnChanged = func(string) { build() }
 	build()
+	// Diagral: the API key can be made from the account, once; the password is not kept.
+	makeKey := widget.NewButtonWithIcon("Create the API key from my Diagral account…", theme.LoginIcon(), func() {
+		email := widget.NewEntry()
+		password := widget.NewPasswordEntry()
+		dialog.ShowForm("Diagral account", "Create key", "Cancel", []*widget.FormItem{
+			{Text: "E-mail", Widget: email}, {Text: "Password", Widget: password, HintText: "used once to create the key, never stored"},
+		}, func(ok bool) {
+			if !ok {
+				return
+			}
+			text := func(key string) string {
+				if get, ok := values[key]; ok {
+					v, _ := get()
+					s, _ := v.(string)
+					return s
+				}
+				return ""
+			}
+			serialText, baseText := text("serial_id"), text("base_url")
+			var key, secret string
+			pw := password.Text
+			u.background(func() (err error) {
+				key, secret, err = u.hub.DiagralKeys(context.Background(), baseText, strings.TrimSpace(email.Text), pw, serialText)
+				return err
+			}, func() {
+				values["api_key"] = func() (any, bool) { return key, true }
+				values["secret_key"] = func() (any, bool) { return secret, true }
+				u.say("Diagral API key created; save to register")
+			})
+		}, parent)
+	})
 	var d dialog.Dialog
 	save := widget.NewButtonWithIcon("Save and register", theme.ConfirmIcon(), func() {
 		settings := map[string]any{}
@@ -340,7 +381,17 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 	if s != nil {
 		title = "Subscription"
 	}
-	d = dialog.NewCustomWithoutButtons(title, container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), cancel, save), nil, nil,
+	keyBox := container.NewHBox(makeKey)
+	showKey := func() {
+		if provider.Selected == "diagral" {
+			keyBox.Show()
+		} else {
+			keyBox.Hide()
+		}
+	}
+	provider.OnChanged = func(string) { build(); showKey() }
+	showKey()
+	d = dialog.NewCustomWithoutButtons(title, container.NewBorder(nil, container.NewHBox(keyBox, layout.NewSpacer(), cancel, save), nil, nil,
 		container.NewVScroll(form)), parent)
 	d.Resize(fyne.NewSize(760, 620))
 	d.Show()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -132,11 +133,18 @@ func (t *tray) menuModel() *fyne.Menu {
 		}
 	}
 	failed := 0
+	var subItems []*fyne.MenuItem
 	if subs, err := u.hub.Subscriptions(context.Background(), ""); err == nil {
 		for _, s := range subs {
 			if s.Status == hook.SubscriptionFailed {
 				failed++
 			}
+			id, label := s.ID, endpointName(u, s.EndpointID)+": "+s.Provider
+			action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.hub.RegisterSubscription) })
+			if s.Status == hook.SubscriptionRegistered {
+				action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.hub.UnregisterSubscription) })
+			}
+			subItems = append(subItems, action)
 		}
 	}
 	if failed > 0 {
@@ -174,6 +182,11 @@ func (t *tray) menuModel() *fyne.Menu {
 		}
 		items = append(items, fyne.NewMenuItemSeparator(), copyURL, pause)
 	}
+	if len(subItems) > 0 {
+		subs := fyne.NewMenuItem("Subscriptions", nil)
+		subs.ChildMenu = fyne.NewMenu("", subItems...)
+		items = append(items, subs)
+	}
 	quit := fyne.NewMenuItem("Quit", func() { u.app.Quit() })
 	quit.IsQuit = true
 	items = append(items, fyne.NewMenuItemSeparator())
@@ -194,4 +207,21 @@ func menuText(m *fyne.Menu) string {
 		fmt.Fprintf(&b, "%s|%v|%v|%v\n", it.Label, it.Checked, it.Disabled, it.IsSeparator)
 	}
 	return b.String()
+}
+
+func endpointName(u *UI, id string) string {
+	if ep, err := u.hub.Endpoint(id); err == nil {
+		return ep.Name
+	}
+	return id
+}
+
+// subscriptionAction registers or unregisters a subscription from the tray, in the background.
+func (u *UI) subscriptionAction(id string, do func(ctx context.Context, id string) (hook.Subscription, error)) {
+	u.background(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := do(ctx, id)
+		return err
+	}, func() { u.say("Subscription updated"); u.tray.refresh() })
 }

@@ -104,6 +104,8 @@ type Subscriber interface {
 	RegisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
 	UnregisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
 	SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription) []string
+	TestSubscription(ctx context.Context, id string) (hook.Event, error)
+	DiagralKeys(ctx context.Context, baseURL, email, password, serial string) (apiKey, secretKey string, err error)
 }
 
 // Backend is everything the API serves.
@@ -192,6 +194,8 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("DELETE /api/v1/subscriptions/{sid}", s.deleteSubscription)
 	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/register", s.subscriptionAction(s.subs.RegisterSubscription))
 	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/unregister", s.subscriptionAction(s.subs.UnregisterSubscription))
+	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/test", s.testSubscription)
+	s.mux.HandleFunc("POST /api/v1/subscriptions/diagral-keys", s.diagralKeys)
 	s.mux.HandleFunc("GET /api/v1/tunnel", s.getTunnel)
 	s.mux.HandleFunc("PATCH /api/v1/tunnel", s.patchTunnel)
 	s.mux.HandleFunc("POST /api/v1/tunnel/cloudflared/install", s.installCloudflared)

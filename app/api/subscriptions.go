@@ -91,3 +91,37 @@ func (s *Server) failProvider(w http.ResponseWriter, err error) {
 	}
 	writeError(w, http.StatusBadGateway, err.Error())
 }
+
+// testSubscription asks the provider for a test delivery and answers the event it produced.
+func (s *Server) testSubscription(w http.ResponseWriter, r *http.Request) {
+	ev, err := s.subs.TestSubscription(r.Context(), r.PathValue("sid"))
+	if err != nil {
+		s.failProvider(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apijson.EventJSON(ev, -1))
+}
+
+// diagralKeys creates a Diagral system's API key from the account's e-mail and password, which
+// are used for that only and never stored.
+func (s *Server) diagralKeys(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		BaseURL  string `json:"base_url"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		SerialID string `json:"serial_id"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.Email == "" || req.Password == "" || req.SerialID == "" {
+		writeJSON(w, http.StatusBadRequest, apijson.Error{Error: "give email, password and serial_id", Field: "email"})
+		return
+	}
+	key, secret, err := s.subs.DiagralKeys(r.Context(), req.BaseURL, req.Email, req.Password, req.SerialID)
+	if err != nil {
+		s.failProvider(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"api_key": key, "secret_key": secret})
+}

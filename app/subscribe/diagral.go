@@ -116,3 +116,39 @@ func (d diagral) Delete(ctx context.Context, c Call, _ Registration) error {
 	}
 	return err
 }
+
+// DiagralKeys creates an API key and its secret for one system from the user's Diagral account
+// (reference/diagral.md): log in, then POST /users/api_key. The password is used for these two
+// requests only and never kept.
+func DiagralKeys(ctx context.Context, client *http.Client, baseURL, email, password, serial string) (apiKey, secretKey string, err error) {
+	if baseURL == "" {
+		baseURL = diagral{}.DefaultBaseURL()
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = doJSON(ctx, client, http.MethodPost, baseURL+"/users/authenticate/login?vendor=DIAGRAL", nil,
+		map[string]string{"username": email, "password": password}, &login, func(status int, body []byte) string {
+			if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusBadRequest {
+				return "Diagral refused the e-mail and password"
+			}
+			return explainDiagral(status, body)
+		})
+	if err != nil {
+		return "", "", err
+	}
+	var keys struct {
+		APIKey    string `json:"api_key"`
+		SecretKey string `json:"secret_key"`
+	}
+	err = doJSON(ctx, client, http.MethodPost, baseURL+"/users/api_key", http.Header{"Authorization": {"Bearer " + login.AccessToken}},
+		map[string]string{"serial_id": serial}, &keys, explainDiagral)
+	if err != nil {
+		return "", "", err
+	}
+	if keys.APIKey == "" || keys.SecretKey == "" {
+		return "", "", errors.New("Diagral returned no API key")
+	}
+	return keys.APIKey, keys.SecretKey, nil
+}

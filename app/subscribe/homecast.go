@@ -138,3 +138,53 @@ func (h homecast) Delete(ctx context.Context, c Call, reg Registration) error {
 	}
 	return h.graphql(ctx, c, homecastDelete, map[string]any{"webhookId": reg.RemoteID}, &out)
 }
+
+// Rotator is a provider that rotates the signing secret of a registration.
+type Rotator interface {
+	Rotate(ctx context.Context, c Call, reg Registration) (Result, error)
+}
+
+// Tester is a provider that sends a test delivery to a registration.
+type Tester interface {
+	Test(ctx context.Context, c Call, reg Registration) error
+}
+
+// The seed names the mutation and its argument; the selection follows createWebhook's.
+const homecastRotate = `mutation Rotate($webhookId: ID!) { rotateWebhookSecret(webhookId: $webhookId) { success webhook { id rawSecret } } }`
+
+// Rotate asks Homecast for a new signing secret (rotateWebhookSecret).
+func (h homecast) Rotate(ctx context.Context, c Call, reg Registration) (Result, error) {
+	var out struct {
+		Rotate struct {
+			Success bool `json:"success"`
+			Webhook struct {
+				RawSecret string `json:"rawSecret"`
+			} `json:"webhook"`
+		} `json:"rotateWebhookSecret"`
+	}
+	if err := h.graphql(ctx, c, homecastRotate, map[string]any{"webhookId": reg.RemoteID}, &out); err != nil {
+		return Result{}, err
+	}
+	if !out.Rotate.Success || out.Rotate.Webhook.RawSecret == "" {
+		return Result{}, &ProviderError{Status: http.StatusBadRequest, Message: "Homecast did not rotate the secret (success: false)"}
+	}
+	return Result{RemoteID: reg.RemoteID, URL: reg.URL, Secret: out.Rotate.Webhook.RawSecret, Scheme: "homecast"}, nil
+}
+
+const homecastTest = `mutation Test($webhookId: ID!) { testWebhook(webhookId: $webhookId) { success } }`
+
+// Test asks Homecast to send a webhook.test delivery (testWebhook).
+func (h homecast) Test(ctx context.Context, c Call, reg Registration) error {
+	var out struct {
+		Test struct {
+			Success bool `json:"success"`
+		} `json:"testWebhook"`
+	}
+	if err := h.graphql(ctx, c, homecastTest, map[string]any{"webhookId": reg.RemoteID}, &out); err != nil {
+		return err
+	}
+	if !out.Test.Success {
+		return &ProviderError{Status: http.StatusBadRequest, Message: "Homecast did not send the test (success: false)"}
+	}
+	return nil
+}

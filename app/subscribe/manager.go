@@ -377,3 +377,50 @@ func (w *subWorker) save(ctx context.Context, sub hook.Subscription, status hook
 		sub.Status, sub.LastError, sub.RemoteID, sub.RegisteredURL, sub.LastCheckedAt
 	w.mu.Unlock()
 }
+
+// Rotate asks the provider of a registered subscription for a new signing secret and hands it to
+// Options.Secret; ok is false when the provider does not rotate secrets.
+func (m *Manager) Rotate(ctx context.Context, id string) (res Result, ok bool, err error) {
+	sub, p, call, err := m.registered(ctx, id)
+	if err != nil {
+		return Result{}, false, err
+	}
+	r, can := p.(Rotator)
+	if !can {
+		return Result{}, false, nil
+	}
+	if res, err = r.Rotate(ctx, call, Registration{RemoteID: sub.RemoteID, URL: sub.RegisteredURL}); err != nil {
+		return Result{}, true, err
+	}
+	if m.opts.Secret != nil {
+		err = m.opts.Secret(ctx, sub, res)
+	}
+	return res, true, err
+}
+
+// Test asks the provider of a registered subscription to send a test delivery; ok is false when
+// the provider has no such call.
+func (m *Manager) Test(ctx context.Context, id string) (ok bool, err error) {
+	sub, p, call, err := m.registered(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	t, can := p.(Tester)
+	if !can {
+		return false, nil
+	}
+	return true, t.Test(ctx, call, Registration{RemoteID: sub.RemoteID, URL: sub.RegisteredURL})
+}
+
+func (m *Manager) registered(ctx context.Context, id string) (hook.Subscription, Provider, Call, error) {
+	sub, ok := m.Get(id)
+	if !ok {
+		return sub, nil, Call{}, fmt.Errorf("subscription %s: %w", id, hook.ErrNotFound)
+	}
+	if sub.Status != hook.SubscriptionRegistered || sub.RemoteID == "" {
+		return sub, nil, Call{}, fmt.Errorf("the subscription is not registered yet (%s)", sub.Status)
+	}
+	p := m.providers[sub.Provider]
+	call, err := m.call(ctx, sub, p)
+	return sub, p, call, err
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,6 +167,9 @@ func Normalize(p Provider, in Settings) (Settings, string, error) {
 		ok := false
 		switch f.Kind {
 		case Text:
+			if f, isNum := v.(float64); isNum { // "--set serial_id=12345" reads as a number
+				v = strconv.FormatFloat(f, 'f', -1, 64)
+			}
 			var s string
 			s, ok = v.(string)
 			if ok && f.Required && strings.TrimSpace(s) == "" {

@@ -248,3 +248,17 @@ func TestFailuresRetryWithBackoffAndAHangingProviderHoldsUpNoOther(t *testing.T)
 	h.clock.Advance(5 * time.Second)
 	h.waitFor("g", "registered after the retry", func(s hook.Subscription) bool { return s.Status == hook.SubscriptionRegistered })
 }
+
+func TestDiagralKeysFromTheAccount(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	client := &http.Client{Timeout: 5 * time.Second}
+	key, secret, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), standin.DiagralEmail, standin.DiagralPassword, standin.DiagralSerial)
+	if err != nil || key != standin.DiagralKey || secret != standin.DiagralSecret {
+		t.Errorf("%q %q %v", key, secret, err)
+	}
+	if _, _, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), standin.DiagralEmail, "wrong", standin.DiagralSerial); err == nil ||
+		!strings.Contains(err.Error(), "refused the e-mail and password") {
+		t.Errorf("wrong password: %v", err)
+	}
+}

@@ -23,13 +23,15 @@ import (
 
 // Credentials the stand-ins accept.
 const (
-	DiagralSerial = "27458196034A82"
-	DiagralKey    = "diagral-api-key"
-	DiagralSecret = "diagral-secret-key"
-	Token         = "stand-in-token" // device platform, Homecast, GitHub, Stripe
-	SecretHmac    = "bSxyOp4vaSNpvyUMfrA98WsOqRSlzBBB"
-	HomecastRaw   = "whsec_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	StripeSecret  = "whsec_stripestandinsecret"
+	DiagralEmail    = "owner@example.com"
+	DiagralPassword = "correct horse battery staple"
+	DiagralSerial   = "27458196034A82"
+	DiagralKey      = "diagral-api-key"
+	DiagralSecret   = "diagral-secret-key"
+	Token           = "stand-in-token" // device platform, Homecast, GitHub, Stripe
+	SecretHmac      = "bSxyOp4vaSNpvyUMfrA98WsOqRSlzBBB"
+	HomecastRaw     = "whsec_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	StripeSecret    = "whsec_stripestandinsecret"
 )
 
 // Server is every stand-in on one local HTTP server.
@@ -47,6 +49,9 @@ type Server struct {
 	GitHubSecret map[int64]string
 	// Stripe: endpoints by id.
 	StripeHooks map[string]string
+	// OnTest is called with the webhook's URL when Homecast is asked for a test delivery (the
+	// test sends it, signed, as Homecast would).
+	OnTest func(url string)
 	// Requests counts requests by "METHOD path".
 	Requests map[string]int
 	// Hang makes every answer wait this long (a provider that hangs).
@@ -144,6 +149,28 @@ func (s *Server) StripeURLBase() string   { return s.URL + "/stripe" }
 // diagral checks the signature (X-HMAC over "<ts>.<serial>.<key>" with the secret key, timestamp
 // within 5 minutes) and keeps one subscription per system.
 func (s *Server) diagral(w http.ResponseWriter, r *http.Request, p string) {
+	switch p {
+	case "/users/authenticate/login":
+		var in struct{ Username, Password string }
+		json.NewDecoder(r.Body).Decode(&in)
+		if r.URL.Query().Get("vendor") != "DIAGRAL" || in.Username != DiagralEmail || in.Password != DiagralPassword {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Invalid credentials"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"access_token": "access-" + DiagralEmail})
+		return
+	case "/users/api_key":
+		var in struct {
+			Serial string `json:"serial_id"`
+		}
+		json.NewDecoder(r.Body).Decode(&in)
+		if r.Header.Get("Authorization") != "Bearer access-"+DiagralEmail || in.Serial != DiagralSerial {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Not authenticated"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"api_key": DiagralKey, "secret_key": DiagralSecret})
+		return
+	}
 	ts, key, sig := r.Header.Get("X-Timestamp"), r.Header.Get("X-Apikey"), r.Header.Get("X-Hmac")
 	m := hmac.New(sha256.New, []byte(DiagralSecret))
 	m.Write([]byte(ts + "." + DiagralSerial + "." + DiagralKey))
@@ -250,6 +277,17 @@ func (s *Server) homecast(w http.ResponseWriter, r *http.Request, body []byte) {
 			s.HomecastHooks[str("webhookId")] = str("url")
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"updateWebhook": map[string]bool{"success": ok}}})
+	case strings.Contains(in.Query, "rotateWebhookSecret("):
+		_, ok := s.HomecastHooks[str("webhookId")]
+		s.next++
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"rotateWebhookSecret": map[string]any{"success": ok,
+			"webhook": map[string]string{"id": str("webhookId"), "rawSecret": fmt.Sprintf("%s_r%d", HomecastRaw, s.next)}}}})
+	case strings.Contains(in.Query, "testWebhook("):
+		target, ok := s.HomecastHooks[str("webhookId")]
+		if ok && s.OnTest != nil {
+			go s.OnTest(target)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"testWebhook": map[string]bool{"success": ok}}})
 	case strings.Contains(in.Query, "deleteWebhook("):
 		delete(s.HomecastHooks, str("webhookId"))
 		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"deleteWebhook": map[string]bool{"success": true}}})

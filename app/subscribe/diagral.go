@@ -148,7 +148,7 @@ func DiagralKeys(ctx context.Context, client *http.Client, baseURL, email, passw
 		return "", "", err
 	}
 	if keys.APIKey == "" || keys.SecretKey == "" {
-		return "", "", errors.New("Diagral returned no API key")
+		return "", "", errors.New("the Diagral cloud returned no API key")
 	}
 	return keys.APIKey, keys.SecretKey, nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -125,7 +126,9 @@ type UI struct {
 	forwarding *forwardingView
 	// subscriptions is the Subscriptions window while it is open.
 	subscriptions *subscriptionsView
-	tray          *tray
+	// gone holds the targets already reported disabled (410 Gone), so each is told once.
+	gone map[string]bool
+	tray *tray
 
 	content  fyne.CanvasObject // the window's content, kept while the window is closed
 	keeper   fyne.Window       // never shown: keeps the app alive while the main window is closed
@@ -364,6 +367,7 @@ func (u *UI) followChanges(ctx context.Context) {
 			case hook.TargetsChanged, hook.DeliveriesChanged:
 				if change == hook.TargetsChanged {
 					u.endpoints.list.Refresh()
+					u.notifyGoneTargets()
 				}
 				if u.forwarding != nil {
 					u.forwarding.reload()
@@ -383,6 +387,30 @@ func (u *UI) followChanges(ctx context.Context) {
 			u.status.refresh()
 			u.tray.refresh()
 		})
+	}
+}
+
+// notifyGoneTargets tells the user, once per target, that a target answered 410 Gone and was
+// disabled: a Home Assistant integration deleted at its side must be registered again.
+func (u *UI) notifyGoneTargets() {
+	if u.gone == nil {
+		u.gone = map[string]bool{}
+	}
+	for _, t := range u.hub.AllTargets() {
+		if t.State != hook.TargetDisabled || !strings.Contains(t.StateReason, "410") {
+			delete(u.gone, t.ID)
+			continue
+		}
+		if u.gone[t.ID] {
+			continue
+		}
+		u.gone[t.ID] = true
+		title := "Forwarding stopped: " + targetWhere(t)
+		body := "It answered 410 Gone and no longer accepts these webhooks."
+		if t.Kind == hook.TargetHomeAssistant {
+			body = "Home Assistant says the integration was deleted (410 Gone): register Hooktray again in Home Assistant, then update the target."
+		}
+		u.app.SendNotification(fyne.NewNotification(title, body))
 	}
 }
 

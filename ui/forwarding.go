@@ -40,6 +40,7 @@ type forwardingView struct {
 	test       *widget.Button
 	filter     *widget.Select
 	pending    bool      // a reload is under way or scheduled
+	again      bool      // something changed during it: reload once more after
 	loaded     time.Time // when the last reload started
 }
 
@@ -201,6 +202,7 @@ func targetHealth(t hook.Target) string {
 // come in a burst are folded into one.
 func (v *forwardingView) reload() {
 	if v.pending {
+		v.again = true
 		return
 	}
 	v.pending = true
@@ -221,6 +223,10 @@ func (v *forwardingView) reload() {
 		}
 		v.u.do(func() {
 			v.pending = false
+			if v.again {
+				v.again = false
+				defer v.reload()
+			}
 			if err != nil {
 				v.u.showError(err)
 				return

@@ -33,7 +33,8 @@ type subscriptionsView struct {
 	title    *widget.Label
 	detail   *widget.Label
 	buttons  []*widget.Button
-	pending  bool
+	pending  bool                // a reload is under way
+	again    bool                // something changed during it: reload once more after
 	secrets  map[string][]string // the secret settings each subscription has stored
 }
 
@@ -159,6 +160,7 @@ func subscriptionLine(s hook.Subscription) string {
 
 func (v *subscriptionsView) reload() {
 	if v.pending {
+		v.again = true
 		return
 	}
 	v.pending = true
@@ -171,6 +173,10 @@ func (v *subscriptionsView) reload() {
 		}
 		v.u.do(func() {
 			v.pending = false
+			if v.again {
+				v.again = false
+				defer v.reload()
+			}
 			if err != nil {
 				v.u.showError(err)
 				return

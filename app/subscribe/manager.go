@@ -368,14 +368,16 @@ func (w *subWorker) save(ctx context.Context, sub hook.Subscription, status hook
 	if !changed && !checked {
 		return
 	}
+	w.mu.Lock()
+	// Settings may have changed meanwhile (the user edited it): keep those, take the state. This
+	// comes first, so whoever Save tells of the change reads the new state.
+	w.sub.Status, w.sub.LastError, w.sub.RemoteID, w.sub.RegisteredURL, w.sub.LastCheckedAt =
+		sub.Status, sub.LastError, sub.RemoteID, sub.RegisteredURL, sub.LastCheckedAt
+	sub = w.sub
+	w.mu.Unlock()
 	if err := w.m.opts.Save(ctx, sub); err != nil && !errors.Is(ctx.Err(), context.Canceled) {
 		w.m.opts.Log.Error("save a subscription", "id", sub.ID, "err", err)
 	}
-	w.mu.Lock()
-	// Settings may have changed meanwhile (the user edited it): keep those, take the state.
-	w.sub.Status, w.sub.LastError, w.sub.RemoteID, w.sub.RegisteredURL, w.sub.LastCheckedAt =
-		sub.Status, sub.LastError, sub.RemoteID, sub.RegisteredURL, sub.LastCheckedAt
-	w.mu.Unlock()
 }
 
 // Rotate asks the provider of a registered subscription for a new signing secret and hands it to

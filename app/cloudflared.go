@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
+	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
@@ -16,7 +16,7 @@ const updateCheckEvery = 24 * time.Hour
 
 // releases is where cloudflared releases are looked up.
 func (h *Hub) releases() tunnel.Releases {
-	return tunnel.Releases{API: h.opts.ReleasesAPI, Clock: h.opts.Clock}
+	return tunnel.Releases{API: h.opts.ReleasesAPI, Clock: h.opts.Clock, Client: useragent.Client(h.opts.Version, 30*time.Second)}
 }
 
 // InstallCloudflared downloads cloudflared (version "" means the newest release) from the
@@ -94,7 +94,7 @@ func (h *Hub) installCloudflared(ctx context.Context, version string) (string, e
 			}
 		}
 	}
-	staged, err := tunnel.Fetch(ctx, &http.Client{}, asset, h.opts.DataDir, progress)
+	staged, err := tunnel.Fetch(ctx, useragent.Client(h.opts.Version, 0), asset, h.opts.DataDir, progress)
 	if err != nil {
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -259,7 +260,7 @@ func (h *Hub) TestEndpoint(ctx context.Context, id string) (hook.TestResult, err
 		return hook.TestResult{}, fmt.Errorf("test endpoint: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Hooktray-Test/"+h.opts.Version)
+	req.Header.Set("User-Agent", useragent.String(h.opts.Version))
 	if verify.CanSign(ep.VerifyScheme) {
 		if secrets, _, err := h.openSecrets(ctx, id, now); err == nil && len(secrets) > 0 {
 			if sig, err := verify.Sign(ep.VerifyScheme, secrets[0], body, fmt.Sprintf("msg_test_%d", now.UnixNano()), now); err == nil {

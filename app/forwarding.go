@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hooktray/hooktray/app/deliver"
 	"github.com/hooktray/hooktray/app/forward"
+	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -52,6 +52,7 @@ func (h *Hub) startForwarding(ctx context.Context) error {
 	h.fwd.engine = deliver.New(deliver.Options{
 		Store:  h.store,
 		Clock:  h.opts.Clock,
+		Client: useragent.Client(h.opts.Version, 0),
 		Secret: h.targetSecret,
 		EndpointName: func(id string) string {
 			if ep, err := h.Endpoint(id); err == nil {
@@ -413,5 +414,5 @@ func (h *Hub) ReplayTo(ctx context.Context, eventID int64, to string, edit *hook
 	if err != nil {
 		return forward.Result{}, err
 	}
-	return forward.Send(ctx, &http.Client{Timeout: hook.DefaultTargetTimeout}, edit.Apply(ev), to)
+	return forward.Send(ctx, useragent.Client(h.opts.Version, hook.DefaultTargetTimeout), edit.Apply(ev), to)
 }

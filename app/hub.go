@@ -22,6 +22,7 @@ import (
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/secrets"
 	"github.com/hooktray/hooktray/app/subscribe"
+	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
@@ -219,7 +220,7 @@ func (h *Hub) start(ctx context.Context) error {
 
 	h.probe.secret, h.probe.kick, h.probe.client = newProbeSecret(), make(chan struct{}, 1), h.opts.ProbeClient
 	if h.probe.client == nil {
-		h.probe.client = &http.Client{Timeout: 15 * time.Second}
+		h.probe.client = useragent.Client(h.opts.Version, 15*time.Second)
 	}
 	recvOpts := h.opts.Receiver
 	recvOpts.ProbeSecret = h.probe.secret

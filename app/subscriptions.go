@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/subscribe"
+	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -42,7 +43,7 @@ func (h *Hub) startSubscriptions(ctx context.Context) error {
 		Secret:     h.keepProviderSecret,
 		NewSecret:  func(scheme string) string { return verify.NewSecret(hook.Scheme(scheme)) },
 		CheckEvery: h.opts.SubscriptionCheckEvery,
-		Client:     h.opts.ProviderClient,
+		Client:     h.providerClient(),
 	})
 	for _, sub := range all {
 		h.subs.Set(sub)
@@ -446,9 +447,14 @@ func (h *Hub) TestSubscription(ctx context.Context, id string) (hook.Event, erro
 // DiagralKeys creates the API key and secret of a Diagral system from the user's account; the
 // password is used for that only, never stored.
 func (h *Hub) DiagralKeys(ctx context.Context, baseURL, email, password, serial string) (apiKey, secretKey string, err error) {
-	client := h.opts.ProviderClient
-	if client == nil {
-		client = &http.Client{Timeout: subscribe.DefaultTimeout}
+	return subscribe.DiagralKeys(ctx, h.providerClient(), baseURL, email, password, serial)
+}
+
+// providerClient talks to providers' APIs: Options.ProviderClient, else one with Hooktray's
+// User-Agent and the manager's timeout.
+func (h *Hub) providerClient() *http.Client {
+	if h.opts.ProviderClient != nil {
+		return h.opts.ProviderClient
 	}
-	return subscribe.DiagralKeys(ctx, client, baseURL, email, password, serial)
+	return useragent.Client(h.opts.Version, subscribe.DefaultTimeout)
 }

@@ -27,6 +27,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/app/autostart"
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/app/notify"
 	"github.com/hooktray/hooktray/assets"
@@ -200,6 +201,7 @@ func (u *UI) makeWindow() {
 			fyne.NewMenuItem("Tunnel settings…", u.editTunnel),
 			fyne.NewMenuItem("Forwarding…", func() { u.showForwarding("") }),
 			fyne.NewMenuItem("Subscriptions…", func() { u.showSubscriptions("") }),
+			u.loginItem(),
 			fyne.NewMenuItem("Close window", u.HideWindow),
 		),
 	))
@@ -388,6 +390,43 @@ func (u *UI) followChanges(ctx context.Context) {
 			u.tray.refresh()
 		})
 	}
+}
+
+// loginItem is the File menu's "Start at login" check, read and written off the UI goroutine.
+func (u *UI) loginItem() *fyne.MenuItem {
+	item := fyne.NewMenuItem("Start at login", nil)
+	entry, err := autostart.Current()
+	if err != nil {
+		item.Disabled = true
+		return item
+	}
+	refresh := func(on bool) {
+		item.Checked = on
+		if u.win != nil && u.win.MainMenu() != nil {
+			u.win.MainMenu().Refresh()
+		}
+	}
+	go func() {
+		on, _ := entry.Enabled()
+		u.do(func() { refresh(on) })
+	}()
+	item.Action = func() {
+		want := !item.Checked
+		u.background(func() error {
+			if want {
+				return entry.Enable()
+			}
+			return entry.Disable()
+		}, func() {
+			refresh(want)
+			if want {
+				u.say("Hooktray starts at login, in the tray")
+			} else {
+				u.say("Hooktray no longer starts at login")
+			}
+		})
+	}
+	return item
 }
 
 // notifyGoneTargets tells the user, once per target, that a target answered 410 Gone and was

@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS_ := -tags '$(TAGS)'
 
-.PHONY: all build run serve test race crashtest fuzz bench lint setup clean
+.PHONY: all build run serve test race crashtest fuzz bench lint setup clean dist-linux dist-check-linux
 
 all: build
 
@@ -57,5 +57,13 @@ lint: setup
 	$(GO) vet $(GOFLAGS_) ./...
 	$(GO) tool staticcheck $(GOFLAGS_) ./...
 
+# Release artefacts (see README "Installing Hooktray" and packaging/).
+dist-linux: setup
+	TAGS='$(TAGS)' VERSION=$(VERSION) ./scripts/dist-linux.sh
+
+# Installs the Linux package into a temporary prefix and runs it, as CI does.
+dist-check-linux: dist-linux
+	./scripts/check-dist-linux.sh dist/Hooktray-$(VERSION)-linux-$$($(GO) env GOARCH).tar.gz
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -1,8 +1,11 @@
 // Command gen draws Hooktray's icons into assets/ (go run ./assets/gen). They are committed; run
-// this only to change them.
+// this only to change them. With -hicolor DIR it draws the application icon at the sizes desktops
+// look for, as DIR/<n>x<n>/apps/hooktray.png (the Linux package).
 package main
 
 import (
+	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -19,6 +22,18 @@ var (
 )
 
 func main() {
+	hicolor := flag.String("hicolor", "", "draw the app icon at the usual sizes into this hicolor folder, and nothing else")
+	flag.Parse()
+	if *hicolor != "" {
+		for _, n := range []int{16, 24, 32, 48, 64, 128, 256, 512} {
+			dir := filepath.Join(*hicolor, fmt.Sprintf("%dx%d", n, n), "apps")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				panic(err)
+			}
+			save(filepath.Join(dir, "hooktray.png"), draw(n, blue, nil))
+		}
+		return
+	}
 	out := "assets"
 	save(filepath.Join(out, "icon.png"), draw(512, blue, nil))
 	for name, badge := range map[string]*color.NRGBA{

@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS_ := -tags '$(TAGS)'
 
-.PHONY: all build run serve test race crashtest fuzz bench lint setup clean dist-linux dist-check-linux
+.PHONY: all build run serve test race crashtest fuzz bench lint setup clean dist-linux dist-check-linux dist-macos dist-windows
 
 all: build
 
@@ -60,6 +60,14 @@ lint: setup
 # Release artefacts (see README "Installing Hooktray" and packaging/).
 dist-linux: setup
 	TAGS='$(TAGS)' VERSION=$(VERSION) ./scripts/dist-linux.sh
+
+# Cross-built here with Debian's MinGW (installed on first use).
+dist-windows: setup
+	TAGS='$(TAGS)' VERSION=$(VERSION) ./scripts/dist-windows.sh
+
+# On a Mac only (packaging/macos/README.md); untested on the Linux machines this is built on.
+dist-macos:
+	TAGS='$(TAGS)' VERSION=$(VERSION) ./scripts/dist-macos.sh
 
 # Installs the Linux package into a temporary prefix and runs it, as CI does.
 dist-check-linux: dist-linux

@@ -13,6 +13,7 @@ import (
 var version = "dev"
 
 func main() {
+	attachConsole()
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
 		Stdout:   os.Stdout,
 		Stdin:    os.Stdin,

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"image"
@@ -23,7 +25,14 @@ var (
 
 func main() {
 	hicolor := flag.String("hicolor", "", "draw the app icon at the usual sizes into this hicolor folder, and nothing else")
+	ico := flag.String("ico", "", "write the app icon as a Windows .ico file (16 to 256 px), and nothing else")
 	flag.Parse()
+	if *ico != "" {
+		if err := writeICO(*ico, []int{16, 24, 32, 48, 64, 128, 256}); err != nil {
+			panic(err)
+		}
+		return
+	}
 	if *hicolor != "" {
 		for _, n := range []int{16, 24, 32, 48, 64, 128, 256, 512} {
 			dir := filepath.Join(*hicolor, fmt.Sprintf("%dx%d", n, n), "apps")
@@ -122,4 +131,35 @@ func save(path string, img image.Image) {
 	if err := png.Encode(f, img); err != nil {
 		panic(err)
 	}
+}
+
+// writeICO writes an .ico whose images are PNGs (allowed since Windows Vista), one per size.
+func writeICO(path string, sizes []int) error {
+	var images [][]byte
+	for _, n := range sizes {
+		var b bytes.Buffer
+		if err := png.Encode(&b, draw(n, blue, nil)); err != nil {
+			return err
+		}
+		images = append(images, b.Bytes())
+	}
+	var out bytes.Buffer
+	binary.Write(&out, binary.LittleEndian, [3]uint16{0, 1, uint16(len(sizes))}) // reserved, type icon, count
+	offset := 6 + 16*len(sizes)
+	for i, n := range sizes {
+		dim := uint8(n)
+		if n >= 256 {
+			dim = 0 // 0 means 256
+		}
+		binary.Write(&out, binary.LittleEndian, struct {
+			W, H, Colors, Reserved uint8
+			Planes, Bits           uint16
+			Size, Offset           uint32
+		}{dim, dim, 0, 0, 1, 32, uint32(len(images[i])), uint32(offset)})
+		offset += len(images[i])
+	}
+	for _, img := range images {
+		out.Write(img)
+	}
+	return os.WriteFile(path, out.Bytes(), 0o644)
 }

@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS_ := -tags '$(TAGS)'
 
-.PHONY: all build run serve test race crashtest fuzz bench lint setup clean dist-linux dist-check-linux dist-macos dist-windows
+.PHONY: all build run serve test race crashtest fuzz bench lint setup clean dist-linux dist-check-linux dist-macos dist-windows dist-check-windows
 
 all: build
 
@@ -64,6 +64,10 @@ dist-linux: setup
 # Cross-built here with Debian's MinGW (installed on first use).
 dist-windows: setup
 	TAGS='$(TAGS)' VERSION=$(VERSION) ./scripts/dist-windows.sh
+
+# Runs the Windows package under Wine and Xvfb (--version, serve with a webhook, the window), as CI does.
+dist-check-windows: dist-windows
+	./scripts/check-dist-windows.sh dist/Hooktray-$(VERSION)-windows-amd64.zip
 
 # On a Mac only (packaging/macos/README.md); untested on the Linux machines this is built on.
 dist-macos:

@@ -12,6 +12,7 @@ import (
 // on this interface, not on the core's package, so nothing of storage reaches it.
 type Core interface {
 	Version() string
+	DataDir() string
 	ReceiverURL() string
 	PublicURL() string
 	EndpointURL(id string) string

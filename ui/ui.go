@@ -23,6 +23,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
@@ -204,6 +205,7 @@ func (u *UI) makeWindow() {
 			u.loginItem(),
 			fyne.NewMenuItem("Close window", u.HideWindow),
 		),
+		fyne.NewMenu("Help", fyne.NewMenuItem("About Hooktray", u.showAbout)),
 	))
 	// Closing the window keeps Hooktray receiving in the tray; Quit is in the tray and the menu.
 	u.win.SetCloseIntercept(u.HideWindow)
@@ -390,6 +392,14 @@ func (u *UI) followChanges(ctx context.Context) {
 			u.tray.refresh()
 		})
 	}
+}
+
+// showAbout says which Hooktray this is and where its data lives.
+func (u *UI) showAbout() {
+	text := fmt.Sprintf("Hooktray %s\n\nWebhooks on your computer: every request kept before it is acknowledged, "+
+		"shown live, verified, forwarded.\n\nReceiver: %s\nData: %s\nSecrets key: %s\n\nhttps://github.com/hooktray/hooktray",
+		u.hub.Version(), u.hub.ReceiverURL(), u.hub.DataDir(), u.hub.SecretsStorage())
+	dialog.ShowInformation("About Hooktray", text, u.win)
 }
 
 // loginItem is the File menu's "Start at login" check, read and written off the UI goroutine.

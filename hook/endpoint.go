@@ -34,13 +34,18 @@ type Endpoint struct {
 // Deleted reports whether the endpoint was deleted (its URL answers 410).
 func (e *Endpoint) Deleted() bool { return !e.DeletedAt.IsZero() }
 
-// NewEndpointID returns a fresh unguessable endpoint id: 128 random bits, URL-safe base64.
+// NewEndpointID returns a fresh unguessable endpoint id: 128 random bits, URL-safe base64. It never
+// starts with '-', which a command line would read as a flag (`hooktray endpoints disable -x…`).
 func NewEndpointID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // never happens on supported systems
+	for {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(fmt.Sprintf("crypto/rand failed: %v", err)) // never happens on supported systems
+		}
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // NewEndpoint returns an enabled endpoint with a fresh id and the default response.

@@ -34,7 +34,7 @@ func (d *eventDetail) loadDeliveries() {
 			case len(ds) == 0:
 				d.delNote.SetText("Not forwarded: the endpoint had no target for this event when it arrived. Forwarding… in the File menu adds one.")
 			default:
-				d.delNote.SetText(fmt.Sprintf("%d deliveries, newest first.", len(ds)))
+				d.delNote.SetText(plural(int64(len(ds)), "delivery", "deliveries") + ", newest first.")
 			}
 			d.delList.Refresh()
 		})

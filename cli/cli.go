@@ -281,6 +281,27 @@ func (c *command) printJSON(v any) error {
 	return nil
 }
 
+// idCall is a command that acts on one id: it takes the id (and --json), sends method to path(id)
+// and decodes the answer into out. It returns the id, whether --json was given, and the answer's
+// exact bytes (nil for an answer without a body).
+func (c *command) idCall(ctx context.Context, name, what string, args []string, method string, path func(id string) string, out any) (id string, asJSON bool, raw []byte, err error) {
+	fs := c.flags(name, name+" "+strings.ToUpper(strings.ReplaceAll(what, " ", "_"))+" [--json]")
+	jsonFlag := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return "", false, nil, err
+	}
+	if id, err = oneArg(pos, what); err != nil {
+		return "", false, nil, err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return "", false, nil, err
+	}
+	err = cl.do(ctx, method, path(id), nil, out, &raw)
+	return id, *jsonFlag, raw, err
+}
+
 func oneArg(pos []string, what string) (string, error) {
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
 		return "", usagef("expected one %s", what)

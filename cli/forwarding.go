@@ -220,29 +220,16 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 }
 
 func (c *command) targetAction(ctx context.Context, sub string, args []string, method, suffix string) error {
-	fs := c.flags("targets "+sub, "targets "+sub+" TARGET_ID [--json]")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(pos, "target id")
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
 	var t apijson.Target
-	var raw []byte
-	if err := cl.do(ctx, method, "/api/v1/targets/"+pathEscape(id)+suffix, nil, &t, &raw); err != nil {
+	id, asJSON, raw, err := c.idCall(ctx, "targets "+sub, "target id", args, method,
+		func(id string) string { return "/api/v1/targets/" + pathEscape(id) + suffix }, &t)
+	if err != nil {
 		return err
 	}
 	switch {
-	case *asJSON && len(raw) > 0:
+	case asJSON && len(raw) > 0:
 		c.printRaw(raw)
-	case *asJSON:
+	case asJSON:
 		c.printRaw([]byte(`{"deleted":"` + id + `"}`))
 	case sub == "rm":
 		fmt.Fprintf(c.env.Stdout, "Removed target %s; its deliveries still to make ended as failed.\n", id)
@@ -338,26 +325,13 @@ func (c *command) deliveriesList(ctx context.Context, args []string) error {
 }
 
 func (c *command) deliveryRetry(ctx context.Context, args []string) error {
-	fs := c.flags("deliveries retry", "deliveries retry DELIVERY_ID [--json]")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(pos, "delivery id")
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
 	var d apijson.Delivery
-	var raw []byte
-	if err := cl.do(ctx, http.MethodPost, "/api/v1/deliveries/"+pathEscape(id)+"/retry", nil, &d, &raw); err != nil {
+	_, asJSON, raw, err := c.idCall(ctx, "deliveries retry", "delivery id", args, http.MethodPost,
+		func(id string) string { return "/api/v1/deliveries/" + pathEscape(id) + "/retry" }, &d)
+	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		c.printRaw(raw)
 		return nil
 	}

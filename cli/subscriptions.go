@@ -232,29 +232,16 @@ func (c *command) describeSubscription(s apijson.Subscription) {
 }
 
 func (c *command) subscriptionAction(ctx context.Context, sub string, args []string, method, suffix string) error {
-	fs := c.flags("subscriptions "+sub, "subscriptions "+sub+" ID [--json]")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(pos, "subscription id")
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
 	var s apijson.Subscription
-	var raw []byte
-	if err := cl.do(ctx, method, "/api/v1/subscriptions/"+pathEscape(id)+suffix, nil, &s, &raw); err != nil {
+	id, asJSON, raw, err := c.idCall(ctx, "subscriptions "+sub, "subscription id", args, method,
+		func(id string) string { return "/api/v1/subscriptions/" + pathEscape(id) + suffix }, &s)
+	if err != nil {
 		return err
 	}
 	switch {
-	case *asJSON && len(raw) > 0:
+	case asJSON && len(raw) > 0:
 		c.printRaw(raw)
-	case *asJSON:
+	case asJSON:
 		c.printRaw([]byte(`{"deleted":"` + id + `"}`))
 	case method == http.MethodDelete:
 		fmt.Fprintf(c.env.Stdout, "Unregistered at the provider and removed subscription %s.\n", id)
@@ -266,26 +253,13 @@ func (c *command) subscriptionAction(ctx context.Context, sub string, args []str
 
 // subscriptionTest asks the provider for a test delivery and shows the event it produced.
 func (c *command) subscriptionTest(ctx context.Context, args []string) error {
-	fs := c.flags("subscriptions test", "subscriptions test ID [--json]")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(pos, "subscription id")
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
 	var ev apijson.Event
-	var raw []byte
-	if err := cl.do(ctx, http.MethodPost, "/api/v1/subscriptions/"+pathEscape(id)+"/test", nil, &ev, &raw); err != nil {
+	_, asJSON, raw, err := c.idCall(ctx, "subscriptions test", "subscription id", args, http.MethodPost,
+		func(id string) string { return "/api/v1/subscriptions/" + pathEscape(id) + "/test" }, &ev)
+	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		c.printRaw(raw)
 		return nil
 	}

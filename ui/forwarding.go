@@ -77,29 +77,17 @@ func (u *UI) showForwarding(endpointID string) {
 	v.title.Truncation = fyne.TextTruncateEllipsis
 	v.health = widget.NewLabel("")
 	v.health.Wrapping = fyne.TextWrapWord
-	v.targetList = widget.NewList(func() int { return len(v.targets) },
-		func() fyne.CanvasObject {
-			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-			name.Truncation = fyne.TextTruncateEllipsis
-			sub := widget.NewLabel("")
-			sub.Truncation = fyne.TextTruncateEllipsis
-			sub.SizeName = theme.SizeNameCaptionText
-			return container.NewVBox(name, sub)
-		},
+	v.targetList = widget.NewList(func() int { return len(v.targets) }, twoLines,
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i >= len(v.targets) {
 				return
 			}
 			t := v.targets[i]
-			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(v.endpointName(t.EndpointID) + ": " + targetWhere(t))
-			sub := box.Objects[1].(*widget.Label)
-			sub.SetText(targetHealth(t))
-			sub.Importance = widget.MediumImportance
+			importance := widget.MediumImportance
 			if t.State != hook.TargetActive || !t.Enabled {
-				sub.Importance = widget.WarningImportance
+				importance = widget.WarningImportance
 			}
-			sub.Refresh()
+			setTwoLines(o, u.endpoints.name(t.EndpointID)+": "+targetWhere(t), targetHealth(t), importance)
 		})
 	v.targetList.OnSelected = func(i widget.ListItemID) {
 		if i < len(v.targets) {
@@ -160,13 +148,6 @@ func (u *UI) showForwarding(endpointID string) {
 	v.win.SetOnClosed(func() { u.forwarding = nil })
 	v.win.Show()
 	v.reload()
-}
-
-func (v *forwardingView) endpointName(id string) string {
-	if ep, err := v.u.hub.Endpoint(id); err == nil {
-		return ep.Name
-	}
-	return id
 }
 
 func targetWhere(t hook.Target) string {
@@ -274,7 +255,7 @@ func (v *forwardingView) reloadDeliveries() {
 		v.table.Refresh()
 		return
 	}
-	v.title.SetText(v.endpointName(t.EndpointID) + ": " + targetWhere(t))
+	v.title.SetText(v.u.endpoints.name(t.EndpointID) + ": " + targetWhere(t))
 	v.health.SetText(targetHealth(t))
 	if t.State == hook.TargetActive && t.Enabled {
 		v.resume.Disable()

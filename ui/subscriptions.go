@@ -53,29 +53,17 @@ func (u *UI) showSubscriptions(endpointID string) {
 	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.detail = widget.NewLabel("")
 	v.detail.Wrapping = fyne.TextWrapWord
-	v.list = widget.NewList(func() int { return len(v.subs) },
-		func() fyne.CanvasObject {
-			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-			name.Truncation = fyne.TextTruncateEllipsis
-			sub := widget.NewLabel("")
-			sub.Truncation = fyne.TextTruncateEllipsis
-			sub.SizeName = theme.SizeNameCaptionText
-			return container.NewVBox(name, sub)
-		},
+	v.list = widget.NewList(func() int { return len(v.subs) }, twoLines,
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i >= len(v.subs) {
 				return
 			}
 			s := v.subs[i]
-			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(v.endpointName(s.EndpointID) + ": " + s.Provider)
-			line := box.Objects[1].(*widget.Label)
-			line.SetText(subscriptionLine(s))
-			line.Importance = widget.MediumImportance
+			importance := widget.MediumImportance
 			if s.Status == hook.SubscriptionFailed {
-				line.Importance = widget.DangerImportance
+				importance = widget.DangerImportance
 			}
-			line.Refresh()
+			setTwoLines(o, u.endpoints.name(s.EndpointID)+": "+s.Provider, subscriptionLine(s), importance)
 		})
 	v.list.OnSelected = func(i widget.ListItemID) {
 		if i < len(v.subs) {
@@ -137,13 +125,6 @@ func (u *UI) showSubscriptions(endpointID string) {
 	v.win.SetOnClosed(func() { u.subscriptions = nil })
 	v.win.Show()
 	v.reload()
-}
-
-func (v *subscriptionsView) endpointName(id string) string {
-	if ep, err := v.u.hub.Endpoint(id); err == nil {
-		return ep.Name
-	}
-	return id
 }
 
 func subscriptionLine(s hook.Subscription) string {
@@ -232,7 +213,7 @@ func (v *subscriptionsView) show() {
 	if set := v.secrets[s.ID]; len(set) > 0 {
 		lines = append(lines, "Secrets (sealed, never shown): "+strings.Join(set, ", "))
 	}
-	v.title.SetText(v.endpointName(s.EndpointID) + ": " + s.Provider)
+	v.title.SetText(v.u.endpoints.name(s.EndpointID) + ": " + s.Provider)
 	v.detail.SetText(strings.Join(lines, "\n"))
 }
 

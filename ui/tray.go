@@ -139,7 +139,7 @@ func (t *tray) menuModel() *fyne.Menu {
 			if s.Status == hook.SubscriptionFailed {
 				failed++
 			}
-			id, label := s.ID, endpointName(u, s.EndpointID)+": "+s.Provider
+			id, label := s.ID, u.endpoints.name(s.EndpointID)+": "+s.Provider
 			action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.hub.RegisterSubscription) })
 			if s.Status == hook.SubscriptionRegistered {
 				action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.hub.UnregisterSubscription) })
@@ -207,13 +207,6 @@ func menuText(m *fyne.Menu) string {
 		fmt.Fprintf(&b, "%s|%v|%v|%v\n", it.Label, it.Checked, it.Disabled, it.IsSeparator)
 	}
 	return b.String()
-}
-
-func endpointName(u *UI, id string) string {
-	if ep, err := u.hub.Endpoint(id); err == nil {
-		return ep.Name
-	}
-	return id
 }
 
 // subscriptionAction registers or unregisters a subscription from the tray, in the background.

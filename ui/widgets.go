@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -246,4 +247,23 @@ func skipSpaces(r []rune, i int) int {
 		i++
 	}
 	return i
+}
+
+// twoLines is a list row: a bold title over a caption line.
+func twoLines() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title.Truncation = fyne.TextTruncateEllipsis
+	caption := widget.NewLabel("")
+	caption.Truncation = fyne.TextTruncateEllipsis
+	caption.SizeName = theme.SizeNameCaptionText
+	return container.NewVBox(title, caption)
+}
+
+// setTwoLines fills a twoLines row; the caption is drawn with importance (warnings, failures).
+func setTwoLines(o fyne.CanvasObject, title, caption string, importance widget.Importance) {
+	box := o.(*fyne.Container)
+	box.Objects[0].(*widget.Label).SetText(title)
+	c := box.Objects[1].(*widget.Label)
+	c.Text, c.Importance = caption, importance
+	c.Refresh()
 }

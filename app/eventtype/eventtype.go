@@ -5,9 +5,9 @@ package eventtype
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // headers name the headers providers put the event type in, most specific first.
@@ -61,79 +61,153 @@ func fromJSON(body []byte) string {
 	if len(body) < 2 || body[0] != '{' || len(body) > maxScan {
 		return ""
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // {
-		return ""
-	}
+	s := scanner{b: body, i: 1}
 	best, bestRank := "", len(bodyKeys)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	for {
+		s.space()
+		if s.peek() == '}' {
 			return best
 		}
-		key, _ := tok.(string)
+		key, ok := s.str()
+		if !ok {
+			return best
+		}
+		s.space()
+		if s.next() != ':' {
+			return best
+		}
+		s.space()
 		rank, wanted := bodyKeys[key]
-		if !wanted || rank >= bestRank {
-			if err := skip(dec); err != nil {
+		if wanted && rank < bestRank && s.peek() == '"' {
+			v, ok := s.str()
+			if !ok {
 				return best
 			}
-			continue
-		}
-		val, err := dec.Token()
-		if err != nil {
-			return best
-		}
-		switch v := val.(type) {
-		case string:
 			if key == "alarm_code" {
 				v = diagralTypes[v] // a code, not a type: its type, or none
 			}
 			if v != "" {
 				best, bestRank = clip(v), rank
 			}
-		case json.Delim: // an object or array under a type-ish key: not a type
-			if err := skipRest(dec); err != nil {
+			if bestRank == 0 {
 				return best
 			}
-		}
-		if bestRank == 0 {
+		} else if !s.skipValue() {
 			return best
 		}
+		s.space()
+		if s.next() != ',' {
+			return best // '}' ends the object; anything else is broken JSON
+		}
 	}
-	return best
 }
 
-// skip consumes one value.
-func skip(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if _, ok := tok.(json.Delim); ok {
-		return skipRest(dec)
-	}
-	return nil
+// scanner walks a JSON text without building it: fromJSON reads a handful of top-level keys and
+// skips everything else, which on the ingest path must cost little more than reading the bytes.
+type scanner struct {
+	b []byte
+	i int
 }
 
-// skipRest consumes the rest of an object or array whose opening delimiter was read.
-func skipRest(dec *json.Decoder) error {
-	for depth := 1; depth > 0; {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return err
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) next() byte {
+	c := s.peek()
+	s.i++
+	return c
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
 		}
-		if err != nil {
-			return err
+	}
+}
+
+// str reads a string and returns its value; encoding/json decodes the rare one with escapes or
+// invalid UTF-8.
+func (s *scanner) str() (string, bool) {
+	start := s.i
+	if !s.skipString() {
+		return "", false
+	}
+	raw := s.b[start:s.i]
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// skipString moves past a string that starts at the current byte.
+func (s *scanner) skipString() bool {
+	if s.next() != '"' {
+		return false
+	}
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return true
+		case c == '\\':
+			s.i += 2
+		case c < 0x20:
+			return false
+		default:
+			s.i++
 		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
+	}
+	return false
+}
+
+// skipValue moves past one value of any kind: nested objects and arrays by their brackets,
+// ignoring brackets inside strings.
+func (s *scanner) skipValue() bool {
+	depth := 0
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case '"':
+			if !s.skipString() {
+				return false
+			}
+		case '{', '[':
+			depth++
+			s.i++
+		case '}', ']':
+			if depth == 0 {
+				return true // the end of the enclosing object: the value was empty
+			}
+			depth--
+			s.i++
+		case ',':
+			if depth == 0 {
+				return true
+			}
+			s.i++
+		default:
+			s.i++
+		}
+		if depth == 0 && s.i < len(s.b) {
+			// A complete scalar runs until a delimiter; a complete container has just closed.
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				return true
 			}
 		}
 	}
-	return nil
+	return depth == 0
 }
 
 func clip(s string) string {

@@ -6,14 +6,47 @@ import (
 	"github.com/hooktray/hooktray/hook"
 )
 
-// indexChunk is how many events one indexing transaction takes: a few milliseconds of work, so
-// ingest never waits long behind it.
-const indexChunk = 256
+// The full-text index is derived from the events, so it yields to ingest: while webhooks arrive
+// faster than indexBusyRate a second, it indexes one chunk per indexBusyPause (search lags behind
+// a burst by at most the burst, and catches up at full speed once it ends); otherwise it follows
+// new events within indexSettle.
+const (
+	// indexChunk is how many events one indexing transaction takes: large enough that FTS5
+	// writes few segments, small enough (tens of milliseconds) that ingest's importer never
+	// waits long behind it.
+	indexChunk     = 1024
+	indexBusyRate  = 500 // events a second
+	indexBusyPause = time.Second
+	indexSettle    = 50 * time.Millisecond // lets a trickle accumulate into one chunk
+	indexCatchUp   = 2 * time.Millisecond  // between chunks of a backlog while ingest is quiet
+)
+
+// indexPause is how long the indexer waits before its next chunk, given how many events were
+// committed in the last elapsed and whether the previous chunk left a backlog.
+func indexPause(committed int64, elapsed time.Duration, backlog bool) time.Duration {
+	busy := elapsed > 0 && float64(committed) > indexBusyRate*elapsed.Seconds()
+	switch {
+	case busy:
+		return indexBusyPause
+	case backlog:
+		return indexCatchUp
+	default:
+		return indexSettle
+	}
+}
 
 // indexLoop keeps the full-text index following new events. It catches up at start (events a
-// crash left unindexed), then runs when ingest says there is something new.
+// crash left unindexed), then runs when ingest says there is something new, at the pace
+// indexPause sets.
 func (h *Hub) indexLoop() {
 	defer h.background.Done()
+	lastCount, lastAt := h.committedEvents.Load(), h.opts.Clock.Now()
+	pause := func(backlog bool) time.Duration {
+		count, at := h.committedEvents.Load(), h.opts.Clock.Now()
+		d := indexPause(count-lastCount, at.Sub(lastAt), backlog)
+		lastCount, lastAt = count, at
+		return d
+	}
 	for {
 		for {
 			n, err := h.store.IndexPending(h.ctx, indexChunk)
@@ -33,8 +66,7 @@ func (h *Hub) indexLoop() {
 			if n < indexChunk {
 				break
 			}
-			// Leave the writer to ingest for a moment between chunks of a backlog.
-			if !h.sleep(2 * time.Millisecond) {
+			if !h.sleep(pause(true)) {
 				return
 			}
 		}
@@ -42,8 +74,7 @@ func (h *Hub) indexLoop() {
 		case <-h.ctx.Done():
 			return
 		case <-h.indexKick:
-			// Let a burst accumulate so one chunk indexes many events.
-			if !h.sleep(50 * time.Millisecond) {
+			if !h.sleep(pause(false)) {
 				return
 			}
 		}

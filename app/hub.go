@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -108,6 +109,8 @@ type Hub struct {
 	cancel     context.CancelFunc
 	background sync.WaitGroup
 	indexKick  chan struct{}
+	// committedEvents counts events stored since start: the indexer reads ingest's pace from it.
+	committedEvents atomic.Int64
 	// checkpointKick is signalled after writes; the checkpointer sleeps otherwise.
 	checkpointKick chan struct{}
 	mu             sync.Mutex // serialises endpoint writes so the in-memory directory follows the database
@@ -400,6 +403,7 @@ func (h *Hub) committed(evs []*hook.Event) {
 	for i, ev := range evs {
 		summaries[i] = summary(ev)
 	}
+	h.committedEvents.Add(int64(len(evs)))
 	h.activity.observe(summaries)
 	h.kickDeliveries(evs)
 	h.feed.Publish(summaries...)

@@ -332,11 +332,13 @@ func (h *Hub) ResumeTarget(ctx context.Context, id string) (hook.Target, error) 
 
 // Deliveries lists deliveries, newest first, and the next page's cursor (0: none).
 func (h *Hub) Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error) {
+	h.settleBriefly(ctx)
 	return h.store.Deliveries(ctx, q)
 }
 
 // Delivery returns one delivery.
 func (h *Hub) Delivery(ctx context.Context, id int64) (hook.Delivery, error) {
+	h.settleBriefly(ctx)
 	return h.store.Delivery(ctx, id)
 }
 

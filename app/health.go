@@ -34,6 +34,17 @@ func (h *Hub) noteStorageError(err error) {
 	}
 }
 
+// importFailed hears the ingest importer's errors: the requests stay in the journal and are
+// retried, and new ones are refused meanwhile.
+func (h *Hub) importFailed(err error) {
+	if err == nil {
+		h.log.Info("the history accepts webhooks again")
+		return
+	}
+	h.log.Error("the history refused acknowledged webhooks; they are kept in the ingest journal and retried", "err", err)
+	h.noteStorageError(err)
+}
+
 // StorageError is a sentence about damage SQLite found in the database since start, or "".
 func (h *Hub) StorageError() string {
 	h.health.mu.Lock()

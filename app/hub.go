@@ -33,6 +33,10 @@ import (
 // DatabaseFile is the history's file name inside the data dir.
 const DatabaseFile = "hooktray.db"
 
+// JournalDir holds the ingest journal inside the data dir: requests acknowledged and not yet in
+// the database.
+const JournalDir = "journal"
+
 // Default listen addresses: loopback only. A tunnel, when there is one, connects to the receiver.
 const (
 	DefaultListen    = "127.0.0.1:8791"
@@ -187,10 +191,21 @@ func (h *Hub) start(ctx context.Context) error {
 	if err := h.reloadEndpoints(ctx); err != nil {
 		return err
 	}
+	// Before forwarding starts: requests a crash left in the journal are imported first, with
+	// their deliveries.
+	if h.queue, err = ingest.Open(ctx, h.store, ingest.Options{
+		Dir:          filepath.Join(dataDir, JournalDir),
+		Committed:    h.committed,
+		ImportFailed: h.importFailed,
+	}); err != nil {
+		return err
+	}
+	if n := h.queue.Recovered(); n > 0 {
+		h.log.Info("stored the webhooks a crash left in the ingest journal", "events", n)
+	}
 	if err := h.startForwarding(ctx); err != nil {
 		return err
 	}
-	h.queue = ingest.New(h.store, ingest.Options{Committed: h.committed})
 
 	recvLn, err := listen(ReceiverListener, h.opts.Listen)
 	if err != nil {
@@ -363,7 +378,9 @@ func (h *Hub) shutdown(ctx context.Context) error {
 		}
 	}
 	if h.queue != nil {
-		h.queue.Close()
+		if err := h.queue.Close(); err != nil {
+			h.log.Error("the ingest journal keeps webhooks not yet in the history; they are stored at next start", "err", err)
+		}
 	}
 	if h.fwd.engine != nil {
 		h.fwd.engine.Stop() // an attempt cut off here is made again at next start, same delivery id
@@ -421,6 +438,26 @@ func summary(ev *hook.Event) hook.Event {
 	return s
 }
 
+// Settle returns once every webhook acknowledged before the call is in the history.
+func (h *Hub) Settle(ctx context.Context) error {
+	if h.queue == nil {
+		return nil // not started: nothing was acknowledged
+	}
+	return h.queue.Settle(ctx)
+}
+
+// settleBriefly lets a read see every webhook acknowledged before it (ingest answers before the
+// event reaches SQLite, by milliseconds), waiting at most settleLimit: past it, the read shows
+// what is there.
+func (h *Hub) settleBriefly(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, settleLimit)
+	defer cancel()
+	_ = h.Settle(ctx)
+}
+
+// settleLimit bounds how long a read waits for acknowledged webhooks to reach the history.
+const settleLimit = 2 * time.Second
+
 // Subscribe returns a live feed of newly stored events (summaries without headers and body) with
 // room for size of them; see live.Subscription for what happens when the subscriber falls behind.
 func (h *Hub) Subscribe(size int) *live.Subscription[hook.Event] {
@@ -472,6 +509,7 @@ func (h *Hub) Version() string { return h.opts.Version }
 
 // Events returns a page of history; see hook.EventQuery.
 func (h *Hub) Events(ctx context.Context, q hook.EventQuery) (hook.Page, error) {
+	h.settleBriefly(ctx)
 	p, err := h.store.ListEvents(ctx, q)
 	h.noteStorageError(err)
 	return p, err
@@ -479,6 +517,7 @@ func (h *Hub) Events(ctx context.Context, q hook.EventQuery) (hook.Page, error) 
 
 // Event returns one event with headers and body.
 func (h *Hub) Event(ctx context.Context, id int64) (hook.Event, error) {
+	h.settleBriefly(ctx)
 	ev, err := h.store.Event(ctx, id)
 	h.noteStorageError(err)
 	return ev, err

@@ -64,24 +64,87 @@ const insertDeliverySQL = `INSERT INTO deliveries (event_id, target_id, status, 
 // InsertBatch commits evs in one durable transaction (synchronous=FULL), setting each ID. An
 // accepted event whose delivery id was already accepted for the same endpoint (earlier, or earlier
 // in this batch) is stored as Duplicate with DuplicateOf set. On error nothing was committed and
-// every ID is reset to 0.
+// the events are as they were given.
 func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) {
 	defer func() { err = classify(err) }()
 	if len(evs) == 0 {
 		return nil
 	}
-	defer func() {
-		if err != nil {
-			for _, ev := range evs {
-				ev.ID = 0
-			}
-		}
-	}()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin ingest: %w", err)
 	}
 	defer tx.Rollback()
+	if err := s.insertEvents(ctx, tx, evs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		undoInsert(evs)
+		return fmt.Errorf("commit ingest: %w", err)
+	}
+	return nil
+}
+
+// ImportBatch stores evs as InsertBatch does and records upTo as the last ingest journal sequence
+// imported, in one transaction committed with synchronous=NORMAL: ingest's journal is the
+// durable copy until SyncDurable, so the commit need not wait for the disk.
+func (s *Store) ImportBatch(ctx context.Context, evs []*hook.Event, upTo uint64) (err error) {
+	defer func() { err = classify(err) }()
+	err = s.relaxedWrite(ctx, func(tx *sql.Tx) error {
+		if err := s.insertEvents(ctx, tx, evs); err != nil {
+			return err
+		}
+		return setMeta(ctx, tx, "journal_seq", int64(upTo))
+	})
+	if err != nil {
+		undoInsert(evs)
+		return fmt.Errorf("import events: %w", err)
+	}
+	return nil
+}
+
+// JournalSeq is the last ingest journal sequence ImportBatch recorded (0 for none).
+func (s *Store) JournalSeq(ctx context.Context) (uint64, error) {
+	var v int64
+	err := s.writer.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='journal_seq'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, classify(fmt.Errorf("read the journal sequence: %w", err))
+	}
+	return uint64(v), nil
+}
+
+// SyncDurable makes every transaction committed so far durable: a commit under synchronous=FULL
+// syncs the WAL, and with it every frame written before.
+func (s *Store) SyncDurable(ctx context.Context) error {
+	_, err := s.writer.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('synced_at', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, time.Now().UnixNano())
+	if err != nil {
+		return classify(fmt.Errorf("make the history durable: %w", err))
+	}
+	return nil
+}
+
+// undoInsert puts back what a rolled-back insertEvents changed, so the same events can be tried
+// again.
+func undoInsert(evs []*hook.Event) {
+	for _, ev := range evs {
+		ev.ID = 0
+		if ev.DuplicateOf != 0 {
+			ev.Status, ev.DuplicateOf = hook.Accepted, 0
+		}
+	}
+}
+
+// insertEvents inserts evs and their deliveries in tx, setting IDs and marking duplicates.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []*hook.Event) (err error) {
+	defer func() {
+		if err != nil {
+			undoInsert(evs)
+		}
+	}()
 	stmt := tx.StmtContext(ctx, s.insert)
 	var queue *sql.Stmt          // prepared on the first event that has targets
 	var seen map[[2]string]int64 // delivery ids accepted earlier in this batch
@@ -130,9 +193,6 @@ func (s *Store) InsertBatch(ctx context.Context, evs []*hook.Event) (err error) 
 			}
 			seen[[2]string{ev.EndpointID, ev.DeliveryID}] = ev.ID
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit ingest: %w", err)
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ type StatusSource interface {
 	SecretsStorage() string
 	SecretsError() string
 	StorageError() string
+	IndexBacklog(ctx context.Context) (int64, error)
 }
 
 // EndpointStore keeps endpoints and tells their URLs.
@@ -62,6 +63,9 @@ type SecretKeeper interface {
 
 // History reads stored events and follows new ones.
 type History interface {
+	// Settle returns once every webhook acknowledged before the call is in the history, so
+	// that a read which follows sees it.
+	Settle(ctx context.Context) error
 	Events(ctx context.Context, q hook.EventQuery) (hook.Page, error)
 	Event(ctx context.Context, id int64) (hook.Event, error)
 	Subscribe(size int) *live.Subscription[hook.Event]
@@ -220,11 +224,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong API token (it is in the data dir's api-token file)")
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path != "/api/v1/events/stream" {
+		// Read your writes: a script that posts a webhook and then lists events finds it,
+		// although ingest answers before the event reaches SQLite (within milliseconds).
+		ctx, cancel := context.WithTimeout(r.Context(), settleLimit)
+		_ = s.history.Settle(ctx) // past the limit, serve what is there
+		cancel()
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
+// settleLimit bounds how long a read waits for acknowledged webhooks to reach the history.
+const settleLimit = 2 * time.Second
+
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, statusJSON(s.core))
+	writeJSON(w, http.StatusOK, statusJSON(r.Context(), s.core))
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
@@ -612,5 +626,5 @@ func (s *Server) installCloudflared(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, statusJSON(s.core).Tunnel.Install)
+	writeJSON(w, http.StatusAccepted, statusJSON(r.Context(), s.core).Tunnel.Install)
 }

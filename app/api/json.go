@@ -3,13 +3,15 @@ package api
 // The conversions that need the core (URLs, status); the shapes themselves are in apijson.
 
 import (
+	"context"
 	"github.com/hooktray/hooktray/app/apijson"
 	"github.com/hooktray/hooktray/hook"
 )
 
 // statusJSON is GET /status.
-func statusJSON(b StatusSource) apijson.Status {
+func statusJSON(ctx context.Context, b StatusSource) apijson.Status {
 	t := b.TunnelStatus()
+	backlog, _ := b.IndexBacklog(ctx) // 0 when it cannot be counted: the rest still helps
 	return apijson.Status{
 		Version:   b.Version(),
 		Receiver:  b.ReceiverURL(),
@@ -20,6 +22,8 @@ func statusJSON(b StatusSource) apijson.Status {
 
 		SecretsError: apijson.Optional(b.SecretsError()),
 		StorageError: apijson.Optional(b.StorageError()),
+
+		SearchBacklog: backlog,
 	}
 }
 

@@ -34,6 +34,9 @@ type Status struct {
 	SecretsError *string `json:"secrets_error"`
 	// StorageError says the database was found damaged since start (null: no damage seen).
 	StorageError *string `json:"storage_error"`
+	// SearchBacklog is how many stored events full-text search does not find yet: indexing
+	// yields to a burst of webhooks and catches up after it.
+	SearchBacklog int64 `json:"search_backlog"`
 }
 
 // TunnelStatus is the tunnel part of Status.

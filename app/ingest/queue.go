@@ -1,12 +1,19 @@
-// Package ingest commits received requests to storage in groups: one writer goroutine takes every
-// request waiting at that moment into one durable transaction, so many concurrent requests share
-// one fsync, and each is answered only after the transaction that holds it committed.
+// Package ingest makes received requests durable before they are answered, at little cost per
+// request. A journal is the commit point: one writer goroutine appends every request waiting at
+// that moment to a segment file as a checksummed frame and makes the group durable with one
+// fdatasync; then each request in it is answered. An importer feeds SQLite from the groups behind
+// it, in large transactions committed with synchronous=NORMAL (the journal is the durable copy),
+// and only then are the events announced. At start, frames a crash left unimported are imported
+// first; segments are removed once SQLite holds their frames durably.
 package ingest
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hooktray/hooktray/hook"
 )
@@ -14,33 +21,89 @@ import (
 // ErrStopped is returned by Commit once the queue has stopped; the request was not stored.
 var ErrStopped = errors.New("hooktray is shutting down")
 
-// Store is what the queue writes to: *storage.Store.
+// Store is where the importer puts events: *storage.Store.
 type Store interface {
-	InsertBatch(ctx context.Context, evs []*hook.Event) error
+	// ImportBatch stores evs (setting IDs, marking duplicates, queueing deliveries) and records
+	// upTo as the last journal sequence imported, in one transaction that need not be durable.
+	ImportBatch(ctx context.Context, evs []*hook.Event, upTo uint64) error
+	// JournalSeq is the last journal sequence imported.
+	JournalSeq(ctx context.Context) (uint64, error)
+	// SyncDurable makes everything committed so far durable.
+	SyncDurable(ctx context.Context) error
 }
 
-// Options tune a Queue; zero values take the defaults.
+// Options tune a Queue; zero values take the defaults, except Dir.
 type Options struct {
-	// MaxBatch caps the events in one transaction (default 256).
+	// Dir holds the journal's segment files.
+	Dir string
+	// MaxBatch caps the requests in one journal group (default 256).
 	MaxBatch int
 	// Capacity is how many requests may wait for the writer (default 4096). Callers should bound
 	// their concurrency below it; Commit blocks while the queue is full.
 	Capacity int
-	// Committed, if set, is called by the writer after each successful commit, after every caller
-	// of the batch has been released. It must not block: it is where the live feed and the indexer
-	// are told about new events.
+	// MaxImport caps the events in one SQLite transaction (default 1024).
+	MaxImport int
+	// SegmentSize is the size at which the journal moves to a new segment (default 16 MiB).
+	SegmentSize int64
+	// ImportDelay is how long the importer lets acknowledged requests gather before a
+	// transaction that would hold fewer than MaxImport (default 20 ms): one transaction of many
+	// rows writes far fewer pages than many of a few. It is also how soon an event is visible.
+	ImportDelay time.Duration
+	// RetryPause is how long the importer waits after SQLite refused a batch (default 1 s).
+	RetryPause time.Duration
+	// Committed, if set, is called by the importer after each batch is in SQLite, with IDs set
+	// and duplicates marked. It must not block nor keep evs' headers and bodies, which are the
+	// journal's buffers: it is where the live feed and the indexer are told about new events.
 	Committed func(evs []*hook.Event)
+	// ImportFailed, if set, hears when SQLite starts refusing the importer's batches (the error)
+	// and when it accepts them again (nil).
+	ImportFailed func(err error)
 }
 
-// Queue is the group-commit writer. Create it with New; stop it with Close.
+func (o *Options) setDefaults() {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.Capacity <= 0 {
+		o.Capacity = 4096
+	}
+	if o.MaxImport <= 0 {
+		o.MaxImport = 1024
+	}
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = 16 << 20
+	}
+	if o.ImportDelay <= 0 {
+		o.ImportDelay = 20 * time.Millisecond
+	}
+	if o.RetryPause <= 0 {
+		o.RetryPause = time.Second
+	}
+}
+
+// Queue is the journal writer and the importer behind it. Create it with Open; stop it with Close.
 type Queue struct {
-	store     Store
-	opts      Options
+	store   Store
+	opts    Options
+	journal *journal
+
 	jobs      chan *job
+	imports   chan *group
 	stop      chan struct{}
-	exited    chan struct{}
+	exited    chan struct{} // the writer is done
+	imported  chan struct{} // the importer is done
 	closeOnce sync.Once
-	pool      sync.Pool
+	closeErr  error
+	jobPool   sync.Pool
+	bufPool   sync.Pool
+
+	recovered int    // frames imported at Open
+	next      uint64 // the next frame's sequence; the writer's alone
+	acked     atomic.Uint64
+	failing   atomic.Pointer[error] // the importer's last error while SQLite refuses batches
+	progress  sync.Mutex
+	done      uint64        // the last sequence imported, under progress
+	advanced  chan struct{} // closed and replaced whenever done moves, under progress
 }
 
 type job struct {
@@ -48,38 +111,121 @@ type job struct {
 	done chan error
 }
 
-// New starts a queue writing to store.
-func New(store Store, opts Options) *Queue {
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 256
-	}
-	if opts.Capacity <= 0 {
-		opts.Capacity = 4096
-	}
-	q := &Queue{
-		store:  store,
-		opts:   opts,
-		jobs:   make(chan *job, opts.Capacity),
-		stop:   make(chan struct{}),
-		exited: make(chan struct{}),
-	}
-	q.pool.New = func() any { return &job{done: make(chan error, 1)} }
-	go q.run()
-	return q
+// group is one journal write: its events, whose bodies now live in buf, and its last sequence.
+type group struct {
+	evs  []*hook.Event
+	buf  *[]byte
+	last uint64
 }
 
-// Commit stores ev durably and returns once it is committed (ev.ID set, and ev.Status possibly
-// changed to Duplicate), or with the storage error that prevented it. The caller must not touch
-// ev until Commit returns. It takes no context and cannot be abandoned: a request once queued is
-// committed, even while the queue closes, so an acknowledged request and the database always
-// agree. The Committed callback may still read ev's fields (not its body) after Commit returns.
+// Open imports whatever the journal in opts.Dir holds that store does not, then starts the
+// writer and the importer.
+func Open(ctx context.Context, store Store, opts Options) (*Queue, error) {
+	opts.setDefaults()
+	if opts.Dir == "" {
+		return nil, errors.New("ingest: no journal directory")
+	}
+	j, left, err := openJournal(opts.Dir, opts.SegmentSize)
+	if err != nil {
+		return nil, err
+	}
+	last, recovered, err := recoverJournal(ctx, store, left, opts.MaxImport)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{
+		store:     store,
+		opts:      opts,
+		journal:   j,
+		jobs:      make(chan *job, opts.Capacity),
+		imports:   make(chan *group, opts.Capacity/8+1),
+		stop:      make(chan struct{}),
+		exited:    make(chan struct{}),
+		imported:  make(chan struct{}),
+		next:      last + 1,
+		recovered: recovered,
+		done:      last,
+		advanced:  make(chan struct{}),
+	}
+	q.acked.Store(last)
+	q.jobPool.New = func() any { return &job{done: make(chan error, 1)} }
+	q.bufPool.New = func() any { b := make([]byte, 0, 64<<10); return &b }
+	go q.write()
+	go q.importLoop()
+	return q, nil
+}
+
+// recoverJournal imports the frames of left that store has not imported, oldest first, makes
+// them durable and removes the segments. It returns the last sequence seen and how many frames
+// it imported.
+func recoverJournal(ctx context.Context, store Store, left []string, maxImport int) (last uint64, imported int, err error) {
+	if last, err = store.JournalSeq(ctx); err != nil {
+		return 0, 0, err
+	}
+	if len(left) == 0 {
+		return last, 0, nil
+	}
+	var batch []*hook.Event
+	upTo := last
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := store.ImportBatch(ctx, batch, upTo); err != nil {
+			return fmt.Errorf("import the ingest journal: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for _, path := range left {
+		err := replaySegment(path, func(seq uint64, ev *hook.Event) error {
+			if seq <= last {
+				return nil // imported before the crash: the import is idempotent
+			}
+			batch, upTo, last = append(batch, ev), seq, seq
+			imported++
+			if len(batch) >= maxImport {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, 0, err
+	}
+	if err := store.SyncDurable(ctx); err != nil {
+		return 0, 0, fmt.Errorf("import the ingest journal: %w", err)
+	}
+	for _, path := range left {
+		if err := removeSegment(path); err != nil {
+			return 0, 0, err
+		}
+	}
+	return last, imported, nil
+}
+
+// Recovered is how many requests Open imported from a journal a crash left.
+func (q *Queue) Recovered() int { return q.recovered }
+
+// Commit makes ev durable and returns once it is (or with the error that prevented it). The
+// caller must not touch ev afterwards: the importer still reads it. ev.Body is replaced by the
+// journal's copy, so the caller may reuse the buffer it passed. Commit takes no context and cannot
+// be abandoned: a request once queued is written, even while the queue closes, so an acknowledged
+// request and the journal always agree. While SQLite refuses the importer's batches (a damaged or
+// full database), Commit refuses new requests with that error rather than pile them up.
 func (q *Queue) Commit(ev *hook.Event) error {
 	select {
 	case <-q.stop:
 		return ErrStopped
 	default:
 	}
-	j := q.pool.Get().(*job)
+	if err := q.failing.Load(); err != nil {
+		return *err
+	}
+	j := q.jobPool.Get().(*job)
 	j.ev = ev
 	select {
 	case q.jobs <- j:
@@ -98,45 +244,73 @@ func (q *Queue) Commit(ev *hook.Event) error {
 		}
 	}
 	j.ev = nil
-	q.pool.Put(j)
+	q.jobPool.Put(j)
 	return err
 }
 
-// Close stops accepting, commits everything already queued, and waits for the writer to finish.
-func (q *Queue) Close() {
-	q.closeOnce.Do(func() { close(q.stop) })
-	<-q.exited
+// Settle returns once every request acknowledged before the call is in SQLite, so a read that
+// follows sees it; or with ctx's error.
+func (q *Queue) Settle(ctx context.Context) error {
+	target := q.acked.Load()
+	for {
+		q.progress.Lock()
+		done, advanced := q.done, q.advanced
+		q.progress.Unlock()
+		if done >= target {
+			return nil
+		}
+		select {
+		case <-advanced:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-q.imported:
+			return ErrStopped
+		}
+	}
 }
 
-func (q *Queue) run() {
+// Close stops accepting, writes and imports everything already queued, and waits for both. When
+// SQLite refuses the import, what is left stays in the journal for the next start.
+func (q *Queue) Close() error {
+	q.closeOnce.Do(func() {
+		close(q.stop)
+		<-q.exited
+		<-q.imported
+		q.progress.Lock()
+		done := q.done
+		q.progress.Unlock()
+		q.closeErr = q.journal.close(done, func() error { return q.store.SyncDurable(context.Background()) })
+	})
+	return q.closeErr
+}
+
+// write is the writer goroutine: it takes every waiting request into one journal group.
+func (q *Queue) write() {
 	defer close(q.exited)
+	defer close(q.imports)
 	batch := make([]*job, 0, q.opts.MaxBatch)
-	evs := make([]*hook.Event, 0, q.opts.MaxBatch)
 	for {
 		var first *job
 		select {
 		case first = <-q.jobs:
 		case <-q.stop:
 			// Drain what is queued, then exit. Commit no longer admits new jobs once stop is
-			// closed, except those racing with it, which the final drain below catches.
+			// closed, except those racing with it, which this drain catches.
 			for {
 				select {
 				case j := <-q.jobs:
-					batch = append(batch[:0], j)
-					batch = q.gather(batch)
-					evs = q.commit(batch, evs)
+					q.append(q.gather(append(batch[:0], j)))
 				default:
 					return
 				}
 			}
 		}
-		batch = q.gather(append(batch[:0], first))
-		evs = q.commit(batch, evs)
+		q.append(q.gather(append(batch[:0], first)))
 	}
 }
 
-// gather adds whatever is already waiting, without waiting for more: a lone request is committed
-// at once, and under load the batch grows by itself while the previous commit runs.
+// gather adds whatever is already waiting, without waiting for more: a lone request is written at
+// once, and under load the group grows by itself while the previous fdatasync runs.
 func (q *Queue) gather(batch []*job) []*job {
 	for len(batch) < q.opts.MaxBatch {
 		select {
@@ -149,18 +323,128 @@ func (q *Queue) gather(batch []*job) []*job {
 	return batch
 }
 
-func (q *Queue) commit(batch []*job, evs []*hook.Event) []*hook.Event {
-	evs = evs[:0]
+// append writes one group, answers its requests, and hands it to the importer.
+func (q *Queue) append(batch []*job) {
+	buf := q.bufPool.Get().(*[]byte)
+	b := (*buf)[:0]
+	first := q.next
+	type span struct{ start, end int }
+	bodies := make([]span, len(batch))
+	for i, j := range batch {
+		var s span
+		b, s.start, s.end = appendFrame(b, q.next, j.ev)
+		bodies[i] = s
+		q.next++
+	}
+	last := q.next - 1
+	err := q.journal.append(b, first, last)
+	*buf = b
+	if err != nil {
+		for _, j := range batch {
+			j.done <- err
+		}
+		q.bufPool.Put(buf)
+		return
+	}
+	g := &group{evs: make([]*hook.Event, len(batch)), buf: buf, last: last}
+	for i, j := range batch {
+		if j.ev.Body != nil {
+			j.ev.Body = b[bodies[i].start:bodies[i].end:bodies[i].end]
+		}
+		g.evs[i] = j.ev
+	}
+	q.acked.Store(last)
 	for _, j := range batch {
-		evs = append(evs, j.ev)
+		j.done <- nil
 	}
-	err := q.store.InsertBatch(context.Background(), evs)
-	for _, j := range batch {
-		j.done <- err
+	q.imports <- g
+}
+
+// importLoop is the importer goroutine: it moves acknowledged groups into SQLite, as many as are
+// waiting in one transaction.
+func (q *Queue) importLoop() {
+	defer close(q.imported)
+	var (
+		groups []*group
+		evs    []*hook.Event
+	)
+	wait := time.NewTimer(0)
+	<-wait.C
+	for g := range q.imports {
+		groups, evs = append(groups[:0], g), append(evs[:0], g.evs...)
+		wait.Reset(q.opts.ImportDelay)
+	gather:
+		for len(evs) < q.opts.MaxImport {
+			select {
+			case g, ok := <-q.imports:
+				if !ok {
+					break gather
+				}
+				groups, evs = append(groups, g), append(evs, g.evs...)
+			case <-wait.C:
+				break gather
+			case <-q.stop:
+				break gather
+			}
+		}
+		wait.Stop()
+		last := groups[len(groups)-1].last
+		if !q.importBatch(evs, last) {
+			// Stopped while SQLite refuses: the journal keeps these and the rest for the next
+			// start. Let the writer finish.
+			for range q.imports {
+			}
+			return
+		}
+		if q.opts.Committed != nil {
+			q.opts.Committed(evs)
+		}
+		q.progress.Lock()
+		q.done = last
+		close(q.advanced)
+		q.advanced = make(chan struct{})
+		q.progress.Unlock()
+		for _, g := range groups {
+			clear(g.evs)
+			q.bufPool.Put(g.buf)
+		}
+		clear(evs)
+		if err := q.journal.retire(last, func() error { return q.store.SyncDurable(context.Background()) }); err != nil {
+			q.reportFailure(err) // retried at the next import; the segment stays meanwhile
+		}
 	}
-	if err == nil && q.opts.Committed != nil {
-		q.opts.Committed(evs)
+}
+
+// importBatch imports evs, retrying while SQLite refuses; false when the queue stopped first.
+func (q *Queue) importBatch(evs []*hook.Event, last uint64) bool {
+	for {
+		err := q.store.ImportBatch(context.Background(), evs, last)
+		if err == nil {
+			if q.failing.Load() != nil {
+				q.failing.Store(nil)
+				q.reportFailure(nil)
+			}
+			return true
+		}
+		if q.failing.Swap(&err) == nil {
+			q.reportFailure(err)
+		}
+		t := time.NewTimer(q.opts.RetryPause)
+		select {
+		case <-t.C:
+		case <-q.stop:
+			t.Stop()
+			// One last try, then leave the rest to the next start.
+			if q.store.ImportBatch(context.Background(), evs, last) == nil {
+				return true
+			}
+			return false
+		}
 	}
-	clear(evs)
-	return evs[:0]
+}
+
+func (q *Queue) reportFailure(err error) {
+	if q.opts.ImportFailed != nil {
+		q.opts.ImportFailed(err)
+	}
 }

@@ -1,9 +1,13 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,20 +18,20 @@ import (
 	"github.com/hooktray/hooktray/storage"
 )
 
-// countingStore is the real store, counting the transactions it is asked for.
+// countingStore is the real store, counting the imports it is asked for and refusing them on
+// demand, as a damaged or full database would.
 type countingStore struct {
 	*storage.Store
 	batches atomic.Int64
 	fail    atomic.Pointer[error]
 }
 
-func (c *countingStore) InsertBatch(ctx context.Context, evs []*hook.Event) error {
+func (c *countingStore) ImportBatch(ctx context.Context, evs []*hook.Event, upTo uint64) error {
 	c.batches.Add(1)
 	if err := c.fail.Load(); err != nil {
 		return *err
 	}
-	time.Sleep(2 * time.Millisecond) // let concurrent requests pile up as a slow disk would
-	return c.Store.InsertBatch(ctx, evs)
+	return c.Store.ImportBatch(ctx, evs, upTo)
 }
 
 func openStore(t *testing.T) (*countingStore, hook.Endpoint) {
@@ -43,69 +47,134 @@ func openStore(t *testing.T) (*countingStore, hook.Endpoint) {
 	return &countingStore{Store: s}, ep
 }
 
+func openQueue(t *testing.T, store Store, opts Options) *Queue {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = filepath.Join(t.TempDir(), "journal")
+	}
+	q, err := Open(context.Background(), store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q
+}
+
 func newEvent(ep hook.Endpoint) *hook.Event {
 	return &hook.Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Body: []byte("{}"), ResponseStatus: 200}
 }
 
-func TestConcurrentCommitsShareTransactions(t *testing.T) {
+func stored(t *testing.T, s *countingStore) []hook.Event {
+	t.Helper()
+	page, err := s.ListEvents(context.Background(), hook.EventQuery{Limit: hook.MaxPage, WithBody: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Events
+}
+
+func segments(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*"+segmentExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestConcurrentCommitsShareImportsAndAreAnnouncedOnce(t *testing.T) {
 	store, ep := openStore(t)
 	var committed atomic.Int64
-	q := New(store, Options{Committed: func(evs []*hook.Event) { committed.Add(int64(len(evs))) }})
-	defer q.Close()
-	const n = 200
+	q := openQueue(t, store, Options{Committed: func(evs []*hook.Event) {
+		for _, ev := range evs {
+			if ev.ID == 0 {
+				t.Error("an event announced without an id")
+			}
+		}
+		committed.Add(int64(len(evs)))
+	}})
+	const n = 500
 	var wg sync.WaitGroup
-	ids := make([]int64, n)
-	for i := range n {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ev := newEvent(ep)
-			if err := q.Commit(ev); err != nil {
+			if err := q.Commit(newEvent(ep)); err != nil {
 				t.Error(err)
 			}
-			ids[i] = ev.ID
 		}()
 	}
 	wg.Wait()
-	for i, id := range ids {
-		if id == 0 {
-			t.Fatalf("commit %d returned without an id", i)
-		}
+	if err := q.Settle(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	if b := store.batches.Load(); b >= n/2 {
-		t.Errorf("%d transactions for %d concurrent commits: not grouped", b, n)
+	if got := len(stored(t, store)); got != n {
+		t.Fatalf("%d events stored after %d acknowledged commits settled", got, n)
 	}
 	if committed.Load() != n {
 		t.Errorf("Committed saw %d events, want %d", committed.Load(), n)
 	}
+	if b := store.batches.Load(); b >= n/2 {
+		t.Errorf("%d imports for %d concurrent commits: not grouped", b, n)
+	}
 }
 
-func TestAFailedTransactionFailsEveryoneInIt(t *testing.T) {
+// The caller's body buffer is its own again once Commit returns: the receiver pools them.
+func TestTheBodyIsTheJournalsCopy(t *testing.T) {
 	store, ep := openStore(t)
-	boom := errors.New("disk full")
+	q := openQueue(t, store, Options{})
+	ev := newEvent(ep)
+	body := []byte(`{"a":1}`)
+	ev.Body = body
+	if err := q.Commit(ev); err != nil {
+		t.Fatal(err)
+	}
+	copy(body, "XXXXXXX")
+	q.Settle(context.Background())
+	if got := stored(t, store)[0].Body; string(got) != `{"a":1}` {
+		t.Errorf("stored body %q: the caller's buffer was kept", got)
+	}
+}
+
+func TestARefusingDatabaseRefusesNewRequestsAndLosesNone(t *testing.T) {
+	store, ep := openStore(t)
+	boom := errors.New("database or disk is full")
 	store.fail.Store(&boom)
-	q := New(store, Options{})
-	defer q.Close()
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := q.Commit(newEvent(ep)); !errors.Is(err, boom) {
-				t.Errorf("Commit = %v, want the storage error", err)
-			}
-		}()
-	}
-	wg.Wait()
-	store.fail.Store(nil)
+	var failures []error
+	var mu sync.Mutex
+	q := openQueue(t, store, Options{RetryPause: time.Millisecond, ImportFailed: func(err error) {
+		mu.Lock()
+		failures = append(failures, err)
+		mu.Unlock()
+	}})
 	if err := q.Commit(newEvent(ep)); err != nil {
-		t.Errorf("after the disk recovered: %v", err)
+		t.Fatalf("the journal took it: %v", err)
+	}
+	testutil.Eventually(t, "new requests to be refused while SQLite refuses", func() bool {
+		return errors.Is(q.Commit(newEvent(ep)), boom)
+	})
+	store.fail.Store(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
+	defer cancel()
+	if err := q.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "requests to be accepted again", func() bool { return q.Commit(newEvent(ep)) == nil })
+	q.Settle(ctx)
+	if got := len(stored(t, store)); got < 2 {
+		t.Errorf("%d events stored; every acknowledged one must be", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) != 2 || !errors.Is(failures[0], boom) || failures[1] != nil {
+		t.Errorf("ImportFailed heard %v, want the error once, then nil once", failures)
 	}
 }
 
-func TestCloseCommitsWhatIsQueuedAndRefusesMore(t *testing.T) {
+func TestCloseImportsWhatIsQueuedAndRefusesMore(t *testing.T) {
 	store, ep := openStore(t)
-	q := New(store, Options{})
+	dir := filepath.Join(t.TempDir(), "journal")
+	q := openQueue(t, store, Options{Dir: dir})
 	var wg sync.WaitGroup
 	var ok atomic.Int64
 	for range 50 {
@@ -118,13 +187,217 @@ func TestCloseCommitsWhatIsQueuedAndRefusesMore(t *testing.T) {
 		}()
 	}
 	testutil.Eventually(t, "some commits to be done while others are queued", func() bool { return ok.Load() > 0 })
-	q.Close()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 	if err := q.Commit(newEvent(ep)); !errors.Is(err, ErrStopped) {
 		t.Errorf("Commit after Close = %v", err)
 	}
-	page, _ := store.ListEvents(context.Background(), hook.EventQuery{Limit: 1000})
-	if int64(len(page.Events)) != ok.Load() {
-		t.Errorf("%d commits succeeded, %d events stored", ok.Load(), len(page.Events))
+	if got := len(stored(t, store)); int64(got) != ok.Load() {
+		t.Errorf("%d commits succeeded, %d events stored", ok.Load(), got)
 	}
+	if left := segments(t, dir); len(left) != 0 {
+		t.Errorf("a clean close left %v", left)
+	}
+}
+
+// A crash leaves segments behind: the next start imports each frame exactly once, stops at a torn
+// frame, and carries on after the last sequence it saw.
+func TestAJournalLeftByACrashIsImportedOnce(t *testing.T) {
+	store, ep := openStore(t)
+	dir := filepath.Join(t.TempDir(), "journal")
+	j, _, err := openJournal(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf []byte
+	for seq := uint64(1); seq <= 3; seq++ {
+		ev := newEvent(ep)
+		ev.DeliveryID = "same-delivery" // the second and third are redeliveries
+		buf, _, _ = appendFrame(buf, seq, ev)
+	}
+	if err := j.append(buf, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	// A fourth frame cut short by the crash: never acknowledged.
+	torn, _, _ := appendFrame(nil, 4, newEvent(ep))
+	j.cur.Write(torn[:len(torn)-5])
+	j.cur.Close()
+	seg := segments(t, dir)[0]
+	saved, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	q := openQueue(t, store, Options{Dir: dir})
+	if q.Recovered() != 3 {
+		t.Errorf("recovered %d frames, want 3", q.Recovered())
+	}
+	evs := stored(t, store)
+	if len(evs) != 3 {
+		t.Fatalf("%d events after recovery, want 3", len(evs))
+	}
+	dups := 0
+	for _, ev := range evs {
+		if ev.Status == hook.Duplicate {
+			dups++
+		}
+	}
+	if dups != 2 {
+		t.Errorf("%d duplicates among the redeliveries, want 2", dups)
+	}
+	if left := segments(t, dir); len(left) != 0 {
+		t.Errorf("imported segments left: %v", left)
+	}
+	// New requests take sequences after the recovered ones.
+	if err := q.Commit(newEvent(ep)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := store.JournalSeq(context.Background()); seq != 4 {
+		t.Errorf("journal sequence %d after one more request, want 4", seq)
+	}
+
+	// The same segment found again (a crash between the import and the removal): nothing new.
+	if err := os.WriteFile(seg, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q2 := openQueue(t, store, Options{Dir: dir})
+	if q2.Recovered() != 0 || len(stored(t, store)) != 4 {
+		t.Errorf("a re-found segment was imported again: recovered %d, %d events", q2.Recovered(), len(stored(t, store)))
+	}
+}
+
+// After a failed write the journal cuts the segment back or moves to a new one; either way no
+// frame follows a half-written one.
+func TestAFailedJournalWriteLeavesNoTornFrameBehindGoodOnes(t *testing.T) {
+	_, ep := openStore(t)
+	dir := filepath.Join(t.TempDir(), "journal")
+	j, _, err := openJournal(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := func(seq uint64) []byte { b, _, _ := appendFrame(nil, seq, newEvent(ep)); return b }
+	if err := j.append(frame(1), 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	j.cur.Close() // the next write fails, and so does cutting back
+	if err := j.append(frame(2), 2, 2); err == nil {
+		t.Fatal("a write to a closed segment succeeded")
+	}
+	if err := j.append(frame(3), 3, 3); err != nil {
+		t.Fatalf("the journal did not move on to a new segment: %v", err)
+	}
+	j.finish()
+	var seqs []uint64
+	for _, path := range segments(t, dir) {
+		if err := replaySegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(seqs, []uint64{1, 3}) {
+		t.Errorf("replayed %v, want [1 3]", seqs)
+	}
+}
+
+// A retired segment is written over by a later one; its old frames are never read again.
+func TestARecycledSegmentReplaysOnlyItsNewFrames(t *testing.T) {
+	_, ep := openStore(t)
+	dir := filepath.Join(t.TempDir(), "journal")
+	j, _, err := openJournal(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []byte
+	for seq := uint64(1); seq <= 5; seq++ {
+		old, _, _ = appendFrame(old, seq, newEvent(ep))
+	}
+	if err := j.append(old, 1, 5); err != nil {
+		t.Fatal(err)
+	}
+	j.finish()
+	if err := j.retire(5, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.spares) != 1 || len(segments(t, dir)) != 0 {
+		t.Fatalf("spares %v, segments %v: the retired segment was not kept as a spare", j.spares, segments(t, dir))
+	}
+	fresh, _, _ := appendFrame(nil, 6, newEvent(ep))
+	if err := j.append(fresh, 6, 6); err != nil {
+		t.Fatal(err)
+	}
+	j.finish()
+	var seqs []uint64
+	for _, path := range segments(t, dir) {
+		replaySegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil })
+	}
+	if !reflect.DeepEqual(seqs, []uint64{6}) {
+		t.Errorf("replayed %v from the recycled file, want [6]", seqs)
+	}
+	if err := j.close(6, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a closed journal left %d files", len(left))
+	}
+}
+
+func TestSegmentsAreRetiredOnceImported(t *testing.T) {
+	store, ep := openStore(t)
+	dir := filepath.Join(t.TempDir(), "journal")
+	q := openQueue(t, store, Options{Dir: dir, SegmentSize: 4 << 10})
+	for range 100 {
+		if err := q.Commit(newEvent(ep)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Settle(context.Background())
+	testutil.Eventually(t, "full segments to be removed", func() bool { return len(segments(t, dir)) <= 1 })
+}
+
+func TestFramesRoundTrip(t *testing.T) {
+	ev := &hook.Event{
+		EndpointID: "ep", ReceivedAt: time.Unix(1700000000, 123456789).UTC(), Status: hook.Rejected,
+		Method: "POST", Path: "/webhook/ep", Query: "a=1&b=%FF",
+		Header: http.Header{"Content-Type": {"application/json"}, "X-Multi": {"1", "2"}},
+		Body:   []byte{}, Size: 12, RemoteAddr: "127.0.0.1:5", ClientIP: "203.0.113.9",
+		DeliveryID: "d-1", Reason: "paused", ResponseStatus: 503, Type: "push",
+		Verification: hook.Verification{Scheme: "github", Result: hook.ResultFailed, Reason: "bad"},
+		Decrypted:    []byte(`{"x":1}`), Forward: []string{"t1", "t2"},
+	}
+	b, start, end := appendFrame([]byte("prefix"), 42, ev)
+	if !bytes.Equal(b[start:end], ev.Body) {
+		t.Errorf("body span %d:%d", start, end)
+	}
+	seq, got, n, err := readFrame(b[len("prefix"):])
+	if err != nil || seq != 42 || n != len(b)-len("prefix") {
+		t.Fatalf("readFrame = %d, %d, %v", seq, n, err)
+	}
+	if !reflect.DeepEqual(got, ev) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, ev)
+	}
+	ev.Body = nil // a rejected request keeps no body: nil, not empty
+	b, _, _ = appendFrame(nil, 1, ev)
+	if _, got, _, _ = readFrame(b); got.Body != nil {
+		t.Errorf("no body came back as %q", got.Body)
+	}
+	b[len(b)-1] ^= 1
+	if _, _, _, err := readFrame(b); !errors.Is(err, errTorn) {
+		t.Errorf("a flipped bit reads as %v", err)
+	}
+}
+
+func FuzzReadFrame(f *testing.F) {
+	good, _, _ := appendFrame(nil, 7, &hook.Event{EndpointID: "e", Method: "POST", Header: http.Header{"A": {"b"}}, Body: []byte("x")})
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, ev, n, err := readFrame(b)
+		if err == nil && (ev == nil || n > len(b)) {
+			t.Fatalf("readFrame accepted %d of %d bytes", n, len(b))
+		}
+	})
 }

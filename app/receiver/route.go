@@ -29,6 +29,7 @@ func (r *Receiver) dispatch(ev *hook.Event, targets []*Target) error {
 	for _, t := range targets {
 		copyEv := *ev
 		copyEv.EndpointID = t.ID
+		copyEv.Header = ev.Header.Clone()  // each copy is stored later, with its own masking
 		maskSharedSecret(t, copyEv.Header) // a target's own secret header is not stored either
 		copyEv.ResponseStatus = ev.ResponseStatus
 		if !t.Enabled {

@@ -29,14 +29,24 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "measured time per server")
 	size := flag.Int("size", 1024, "body size in bytes")
 	rounds := flag.Int("rounds", 2, "alternating rounds (the best of each is reported)")
+	wrk := flag.String("wrk", "wrk", "wrk binary for the comparison users make (\"\" to skip it)")
+	wrkDur := flag.Duration("wrk-duration", 8*time.Second, "wrk's time per run")
 	flag.Parse()
-	if err := run(*hooktray, *bare, *conns, *dur, *size, *rounds); err != nil {
+	if *wrk != "" {
+		path, err := exec.LookPath(*wrk)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ingest: wrk is not installed (apt-get install wrk; make bench installs it)")
+			os.Exit(1)
+		}
+		*wrk = path
+	}
+	if err := run(*hooktray, *bare, *wrk, *conns, *dur, *wrkDur, *size, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hooktray, bare string, conns int, dur time.Duration, size, rounds int) error {
+func run(hooktray, bare, wrk string, conns int, dur, wrkDur time.Duration, size, rounds int) error {
 	ctx := context.Background()
 	body := load.JSONBody(size)
 
@@ -87,8 +97,59 @@ func run(hooktray, bare string, conns int, dur time.Duration, size, rounds int) 
 	if st, err := os.Stat(filepath.Join(dataDir, "hooktray.db")); err == nil {
 		fmt.Printf("database after the run: %.1f MiB\n", float64(st.Size())/(1<<20))
 	}
+	if wrk == "" {
+		return nil
+	}
+	return compareWithWrk(wrk, bareURL, hookURL, apiOf(dataDir), dataDir, body, conns, wrkDur, rounds)
+}
+
+// compareWithWrk measures bare and Hooktray with wrk, alternating, as users compare receivers,
+// and prints the table docs/performance.md keeps: requests per second counting 2xx answers only,
+// p99, and the ratio. It then reports how far full-text search lagged behind the burst.
+func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, body []byte, conns int, d time.Duration, rounds int) error {
+	script, err := wrkScript(dir, body)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nwrk -t2 -c%d -d%s --latency, %d-byte JSON POST, alternating, %d rounds:\n", conns, d, len(body), rounds)
+	var best [2]wrkResult
+	for round := range rounds {
+		order := []int{0, 1}
+		if round%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			url, name := bareURL, "bare net/http"
+			if i == 1 {
+				url, name = hookURL, "hooktray serve"
+			}
+			r, err := runWrk(wrk, script, url, conns, d)
+			if err != nil {
+				return err
+			}
+			// Only 2xx answers count: the rate of acknowledged requests.
+			ok := r
+			if r.Non2xx > 0 {
+				ok.RPS = r.RPS * (1 - float64(r.Non2xx)/(r.RPS*d.Seconds()))
+			}
+			fmt.Printf("  round %d  %-15s %s\n", round+1, name, r)
+			if ok.RPS > best[i].RPS {
+				best[i] = ok
+			}
+			if i == 1 {
+				api.reportSearchLag()
+			}
+		}
+	}
+	b, h := best[0], best[1]
+	fmt.Printf("\n| receiver | stores durably before answering | req/s (2xx) | p99 | ratio to bare |\n|---|---|---|---|---|\n")
+	fmt.Printf("| bare `net/http` (reads the body, answers 200) | no | %.0f | %.1f ms | 1.00 |\n", b.RPS, ms(b.P99))
+	fmt.Printf("| **Hooktray** (journal fdatasync'd per group, SQLite behind) | yes | %.0f | %.1f ms | **%.2f** |\n", h.RPS, ms(h.P99), h.RPS/b.RPS)
+	fmt.Printf("ratio hooktray/bare with wrk: %.2f (target ≥ 0.50); hooktray p99 %.1f ms (target ≤ 20 ms)\n", h.RPS/b.RPS, ms(h.P99))
 	return nil
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func startBare(bin string) (string, func(), error) {
 	cmd := exec.Command(bin)
@@ -160,4 +221,49 @@ func startHooktray(bin string) (url, verifyURL, dataDir string, stop func(), err
 		return "", "", "", nil, err
 	}
 	return url, verifyURL, dataDir, stop, nil
+}
+
+// apiClient reads serve's status through its admin API.
+type apiClient struct{ url, token string }
+
+func apiOf(dataDir string) apiClient {
+	var rt struct{ API string }
+	b, _ := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
+	json.Unmarshal(b, &rt)
+	token, _ := os.ReadFile(filepath.Join(dataDir, "api-token"))
+	return apiClient{url: rt.API, token: strings.TrimSpace(string(token))}
+}
+
+func (a apiClient) searchBacklog() (int64, error) {
+	req, _ := http.NewRequest(http.MethodGet, a.url+"/api/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		SearchBacklog int64 `json:"search_backlog"`
+	}
+	return st.SearchBacklog, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// reportSearchLag prints how many events search did not find yet when the burst ended, and how
+// long indexing took to catch up once it was quiet.
+func (a apiClient) reportSearchLag() {
+	start := time.Now()
+	first, err := a.searchBacklog()
+	if err != nil {
+		fmt.Printf("           search lag: %v\n", err)
+		return
+	}
+	n := first
+	for n > 0 && time.Since(start) < 2*time.Minute {
+		time.Sleep(100 * time.Millisecond)
+		if n, err = a.searchBacklog(); err != nil {
+			break
+		}
+	}
+	fmt.Printf("           search lag: %d events not yet searchable when the burst ended; all searchable %.1f s later\n",
+		first, time.Since(start).Seconds())
 }

@@ -93,11 +93,20 @@ func Run(ctx context.Context, url string, body []byte, conns int, d time.Duratio
 	return r
 }
 
-// JSONBody returns a JSON document of about n bytes, shaped like a device webhook.
+// JSONBody returns a JSON document of about n bytes (at least ~200) shaped like a device
+// webhook: nested objects, an array of readings, numbers and booleans, and its type after them, so
+// that finding the type reads the whole body as it does for many real payloads.
 func JSONBody(n int) []byte {
-	b := []byte(`{"type":"state.changed","id":"evt-0001","data":{"device":"motion-sensor","value":true,"pad":"`)
-	for len(b) < n-3 {
-		b = append(b, 'x')
+	b := []byte(`{"id":"evt-0001","device":{"id":"motion-sensor-12","room":"hall","battery":87,"online":true},"readings":[`)
+	tail := `],"sent_at":"2026-12-02T11:16:44Z","type":"state.changed"}`
+	for i := 0; len(b)+len(tail) < n-40; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"t":%d,"value":%d.25,"ok":true}`, 1764674204+i, 20+i%7)
 	}
-	return append(b, `"}}`...)
+	for len(b)+len(tail) < n {
+		b = append(b[:len(b)-1], ' ', b[len(b)-1]) // pad with a space inside the last reading
+	}
+	return append(b, tail...)
 }

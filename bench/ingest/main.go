@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,6 +112,12 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 	if err != nil {
 		return err
 	}
+	probeID, probeURL, err := api.createEndpoint("visibility-probe")
+	if err != nil {
+		return err
+	}
+	var visible []time.Duration
+	api.waitQuiet() // the runs above left indexing to do: let it finish before measuring
 	fmt.Printf("\nwrk -t2 -c%d -d%s --latency, %d-byte JSON POST, alternating, %d rounds:\n", conns, d, len(body), rounds)
 	var best [2]wrkResult
 	for round := range rounds {
@@ -123,9 +130,19 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 			if i == 1 {
 				url, name = hookURL, "hooktray serve"
 			}
+			var probed chan []time.Duration
+			if i == 1 {
+				probed = make(chan []time.Duration, 1)
+				ctx, cancel := context.WithTimeout(context.Background(), d)
+				defer cancel()
+				go func() { seen, _ := api.probeVisibility(ctx, probeID, probeURL); probed <- seen }()
+			}
 			r, err := runWrk(wrk, script, url, conns, d)
 			if err != nil {
 				return err
+			}
+			if probed != nil {
+				visible = append(visible, <-probed...)
 			}
 			// Only 2xx answers count: the rate of acknowledged requests.
 			ok := r
@@ -137,7 +154,7 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 				best[i] = ok
 			}
 			if i == 1 {
-				api.reportSearchLag()
+				api.reportSearchLag() // and so waits until Hooktray is quiet again
 			}
 		}
 	}
@@ -146,6 +163,11 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 	fmt.Printf("| bare `net/http` (reads the body, answers 200) | no | %.0f | %.1f ms | 1.00 |\n", b.RPS, ms(b.P99))
 	fmt.Printf("| **Hooktray** (journal fdatasync'd per group, SQLite behind) | yes | %.0f | %.1f ms | **%.2f** |\n", h.RPS, ms(h.P99), h.RPS/b.RPS)
 	fmt.Printf("ratio hooktray/bare with wrk: %.2f (target ≥ 0.50); hooktray p99 %.1f ms (target ≤ 20 ms)\n", h.RPS/b.RPS, ms(h.P99))
+	if len(visible) > 0 {
+		slices.Sort(visible)
+		fmt.Printf("acknowledged → in the live feed, under the wrk load: median %.1f ms, p99 %.1f ms, max %.1f ms over %d probes (target ≤ 100 ms)\n",
+			ms(visible[len(visible)/2]), ms(visible[len(visible)*99/100]), ms(visible[len(visible)-1]), len(visible))
+	}
 	return nil
 }
 
@@ -248,6 +270,15 @@ func (a apiClient) searchBacklog() (int64, error) {
 	return st.SearchBacklog, json.NewDecoder(resp.Body).Decode(&st)
 }
 
+// waitQuiet returns once every stored event is searchable: Hooktray has no work left over.
+func (a apiClient) waitQuiet() {
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if n, err := a.searchBacklog(); err != nil || n == 0 {
+			return
+		}
+	}
+}
+
 // reportSearchLag prints how many events search did not find yet when the burst ended, and how
 // long indexing took to catch up once it was quiet.
 func (a apiClient) reportSearchLag() {
@@ -266,4 +297,54 @@ func (a apiClient) reportSearchLag() {
 	}
 	fmt.Printf("           search lag: %d events not yet searchable when the burst ended; all searchable %.1f s later\n",
 		first, time.Since(start).Seconds())
+}
+
+// createEndpoint adds an endpoint and returns its id and local URL.
+func (a apiClient) createEndpoint(name string) (id, url string, err error) {
+	req, _ := http.NewRequest(http.MethodPost, a.url+"/api/v1/endpoints", strings.NewReader(`{"name":"`+name+`"}`))
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var ep struct{ ID, URL string }
+	if err := json.NewDecoder(resp.Body).Decode(&ep); err != nil || ep.URL == "" {
+		return "", "", fmt.Errorf("create endpoint %s: %s", name, resp.Status)
+	}
+	return ep.ID, ep.URL, nil
+}
+
+// probeVisibility measures, while ctx lasts, how long after its 2xx a webhook shows in the live
+// feed (what the window and `hooktray tail` show): one marker at a time to its own endpoint, with
+// the admin API's event stream filtered to it.
+func (a apiClient) probeVisibility(ctx context.Context, id, url string) ([]time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/api/v1/events/stream?endpoint="+id, nil)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	var seen []time.Duration
+	for ctx.Err() == nil {
+		post, err := http.Post(url, "application/json", strings.NewReader(`{"probe":true}`))
+		if err != nil {
+			return seen, nil
+		}
+		post.Body.Close()
+		acked := time.Now()
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "data:") {
+				seen = append(seen, time.Since(acked))
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return seen, nil
 }

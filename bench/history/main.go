@@ -57,6 +57,7 @@ func run(bin, bigDir string, events, runs int) error {
 		if err != nil {
 			return err
 		}
+		fmt.Printf("  %-16s serve ready (runtime.json written, status answered) %4.0f ms after it was started\n", d.name, float64(s.ready)/float64(time.Millisecond))
 		page := s.measure(runs, "/api/v1/events?limit=100")
 		search := s.measure(runs, "/api/v1/events?limit=100&q="+fill.RareWord)
 		rss[i] = s.rss()
@@ -75,20 +76,25 @@ type serve struct {
 	cmd   *exec.Cmd
 	api   string
 	token string
+	ready time.Duration // from start to the first answer of the admin API
 }
 
 func startServe(bin, dir string) (*serve, error) {
 	os.Remove(filepath.Join(dir, "runtime.json"))
 	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--keep-days", "0")
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 		var rt struct{ API string }
 		b, err := os.ReadFile(filepath.Join(dir, "runtime.json"))
 		if err == nil && json.Unmarshal(b, &rt) == nil {
 			tok, _ := os.ReadFile(filepath.Join(dir, "api-token"))
-			return &serve{cmd: cmd, api: rt.API, token: strings.TrimSpace(string(tok))}, nil
+			s := &serve{cmd: cmd, api: rt.API, token: strings.TrimSpace(string(tok))}
+			s.measure(1, "/api/v1/status")
+			s.ready = time.Since(started)
+			return s, nil
 		}
 	}
 	cmd.Process.Kill()

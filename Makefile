@@ -39,7 +39,9 @@ fuzz: setup
 crashtest: setup
 	$(GO) test $(GOFLAGS_) -count=1 -v -run TestKillDuringLoadLosesNothingAcknowledged ./e2e/
 
+# wrk (a Debian package) drives the ingest comparison as users would measure it.
 bench: build
+	@./scripts/setup-debian.sh wrk
 	$(GO) build -o bin/bench-bare ./bench/bare
 	$(GO) build -o bin/bench-ingest ./bench/ingest
 	$(GO) build -o bin/bench-forward ./bench/forward

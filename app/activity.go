@@ -30,17 +30,17 @@ func (a *endpointActivity) add(at time.Time) {
 	if at.After(a.last) {
 		a.last = at
 	}
-	a.bucket(at)
+	a.bucket(at, 1)
 }
 
-// bucket counts an arrival in its minute.
-func (a *endpointActivity) bucket(at time.Time) {
+// bucket counts n arrivals in at's minute.
+func (a *endpointActivity) bucket(at time.Time, n int) {
 	m := at.Unix() / 60
 	slot := m % 60
 	if a.stamps[slot] != m {
 		a.stamps[slot], a.minutes[slot] = m, 0
 	}
-	a.minutes[slot]++
+	a.minutes[slot] += n
 }
 
 func (a *activity) observe(evs []hook.Event) {
@@ -91,7 +91,7 @@ func (a *activity) load(ctx context.Context, store *storage.Store, now time.Time
 	}
 	for _, ar := range arrivals {
 		if ea := byID[ar.EndpointID]; ea != nil {
-			ea.bucket(ar.At)
+			ea.bucket(ar.At, ar.Count)
 		}
 	}
 	a.mu.Lock()

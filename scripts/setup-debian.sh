@@ -4,10 +4,11 @@
 # run the window headless in tests, curl (the copy-as-cURL test runs what it copies) and xdotool
 # (the desktop benchmark watches for the window).
 # Run by `make` before building; does nothing when everything is there or on other systems.
+# Arguments add packages a target needs besides (make bench: wrk).
 set -euo pipefail
 
 packages=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
-  xvfb xauth curl xdotool)
+  xvfb xauth curl xdotool "$@")
 
 command -v dpkg-query >/dev/null 2>&1 || exit 0 # not Debian: the README lists what to install
 

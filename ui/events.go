@@ -256,8 +256,9 @@ func (l *eventLog) reloadSoon() {
 func (l *eventLog) reload() {
 	l.gen++
 	l.clearPending()
+	before := newestID(l.events)
 	l.fetch(l.query(), func(page hook.Page) {
-		l.events, l.next = page.Events, page.Next
+		l.events, l.next = withLiveRows(l.events, before, page, l.matches), page.Next
 		l.list.Refresh()
 		if l.keptOffset > 0 { // the window was closed scrolled down: back to where the user was
 			l.list.ScrollToOffset(l.keptOffset)
@@ -265,6 +266,33 @@ func (l *eventLog) reload() {
 		}
 		l.selectFirstIfNone()
 	})
+}
+
+// withLiveRows is a reloaded page with the rows the live feed added to shown while the page was
+// read on top: those newer than both the page and before (the newest row when the reload
+// started, so that rows deleted since are not kept) that still match the filters.
+func withLiveRows(shown []hook.Event, before int64, page hook.Page, matches func(hook.Event) bool) []hook.Event {
+	floor := max(before, newestID(page.Events))
+	var live []hook.Event
+	for _, ev := range shown {
+		if ev.ID <= floor {
+			break // newest first: the rest are older
+		}
+		if matches(ev) {
+			live = append(live, ev)
+		}
+	}
+	if len(live) == 0 {
+		return page.Events
+	}
+	return append(live, page.Events...)
+}
+
+func newestID(evs []hook.Event) int64 {
+	if len(evs) == 0 {
+		return 0
+	}
+	return evs[0].ID
 }
 
 // loadMore appends the next older page, once the list scrolls near its end.

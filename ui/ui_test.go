@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -548,4 +549,32 @@ func TestSubscriptionsWindowShowsTheRegistration(t *testing.T) {
 		return v != nil && len(v.subs) == 1 && strings.HasPrefix(subscriptionLine(v.subs[0]), "Registered on https://hooks.example.net/webhook/") &&
 			strings.Contains(v.detail.Text, "Secrets (sealed, never shown): api_key, secret_key") && !strings.Contains(v.detail.Text, standin.DiagralKey)
 	})
+}
+
+// A reload's page was read before the live feed added newer rows: they stay on top; rows that
+// were there before the reload (and may have been deleted since) come from the page alone.
+func TestReloadKeepsRowsTheLiveFeedAddedMeanwhile(t *testing.T) {
+	ev := func(id int64, ep string) hook.Event { return hook.Event{ID: id, EndpointID: ep} }
+	ids := func(evs []hook.Event) []int64 {
+		var out []int64
+		for _, e := range evs {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	all := func(hook.Event) bool { return true }
+	page := hook.Page{Events: []hook.Event{ev(5, "a"), ev(4, "a")}}
+	// Shown when the reload began: 6 (deleted since, so not in the page) and 4. Then 8 and 7
+	// arrived live while the page was read.
+	shown := []hook.Event{ev(8, "a"), ev(7, "b"), ev(6, "a"), ev(4, "a")}
+	if got := ids(withLiveRows(shown, 6, page, all)); !slices.Equal(got, []int64{8, 7, 5, 4}) {
+		t.Errorf("all endpoints: %v, want [8 7 5 4]", got)
+	}
+	onlyA := func(e hook.Event) bool { return e.EndpointID == "a" }
+	if got := ids(withLiveRows(shown, 6, page, onlyA)); !slices.Equal(got, []int64{8, 5, 4}) {
+		t.Errorf("endpoint a: %v, want [8 5 4]", got)
+	}
+	if got := ids(withLiveRows(nil, 0, page, all)); !slices.Equal(got, []int64{5, 4}) {
+		t.Errorf("nothing shown: %v, want the page", got)
+	}
 }

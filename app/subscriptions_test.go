@@ -46,8 +46,8 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 		c.do("GET", "/api/v1/subscriptions/"+sub.ID, "", &sub)
 		return sub.Status == "registered"
 	})
-	if st.DiagralURL != public || *sub.RegisteredURL != public {
-		t.Errorf("Diagral holds %q, subscription %v", st.DiagralURL, *sub.RegisteredURL)
+	if st.State().DiagralURL != public || *sub.RegisteredURL != public {
+		t.Errorf("Diagral holds %q, subscription %v", st.State().DiagralURL, *sub.RegisteredURL)
 	}
 
 	// An intrusion arrives typed ALERT: the default alert notification applies.
@@ -91,7 +91,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Subscriptions) == 2 && st.DiagralURL == moved
+		return len(list.Subscriptions) == 2 && st.State().DiagralURL == moved
 	})
 
 	// Secrets are sealed at rest.
@@ -119,14 +119,14 @@ func TestDeletingAnEndpointUnregistersItsSubscriptions(t *testing.T) {
 	if got.VerifyScheme != hook.SchemeGitHub || got.VerifyMode != hook.VerifyEnforce {
 		t.Errorf("GitHub's secret does not verify the endpoint: %s %s", got.VerifyScheme, got.VerifyMode)
 	}
-	if len(st.GitHubHooks) != 1 {
-		t.Fatalf("hooks %v", st.GitHubHooks)
+	if len(st.State().GitHubHooks) != 1 {
+		t.Fatalf("hooks %v", st.State().GitHubHooks)
 	}
 	if err := h.DeleteEndpoint(t.Context(), ep.ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.GitHubHooks) != 0 {
-		t.Errorf("still registered at GitHub: %v", st.GitHubHooks)
+	if len(st.State().GitHubHooks) != 0 {
+		t.Errorf("still registered at GitHub: %v", st.State().GitHubHooks)
 	}
 	if list, _ := h.Subscriptions(t.Context(), ep.ID); len(list) != 0 {
 		t.Errorf("subscriptions left %+v", list)

@@ -38,8 +38,8 @@ func TestSubscriptionsAsANewUserWould(t *testing.T) {
 	var ep struct{ ID, URL string }
 	r = hooktray(t, dir, "endpoints", "show", "alarm", "--json")
 	json.Unmarshal([]byte(r.stdout), &ep)
-	if st.DiagralURL != "https://hooks.example.net/webhook/"+ep.ID {
-		t.Errorf("Diagral holds %q", st.DiagralURL)
+	if st.State().DiagralURL != "https://hooks.example.net/webhook/"+ep.ID {
+		t.Errorf("Diagral holds %q", st.State().DiagralURL)
 	}
 	if code, err := s.post(ep.URL, `{"transmitter_id":"T1","alarm_code":"1130","alarm_description":"Intrusion","group_index":"01"}`); err != nil || code != 200 {
 		t.Fatalf("alarm: %d %v", code, err)
@@ -81,7 +81,7 @@ func TestSubscriptionsAsANewUserWould(t *testing.T) {
 	s = startServe(t, dir, "--public-url", "https://moved.example.net")
 	moved := "https://moved.example.net/webhook/" + ep.ID
 	testutil.Eventually(t, "both re-registered at the new URL", func() bool {
-		return st.DiagralURL == moved && strings.Count(s.stderr.String(), "Webhook successfully registered for alarm") == 2
+		return st.State().DiagralURL == moved && strings.Count(s.stderr.String(), "Webhook successfully registered for alarm") == 2
 	})
 	if !strings.Contains(s.stderr.String(), "the provider held another URL for alarm; forcing it to this one") {
 		t.Errorf("no warning about the forced update:\n%s", s.stderr.String())

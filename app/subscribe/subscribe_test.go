@@ -70,8 +70,8 @@ func TestProvidersAgainstTheirStandIns(t *testing.T) {
 			}
 		})
 	}
-	if st.DiagralURL != "" || len(st.GitHubHooks) != 0 || len(st.StripeHooks) != 0 || len(st.HomecastHooks) != 0 {
-		t.Errorf("left registered: diagral %q github %v stripe %v homecast %v", st.DiagralURL, st.GitHubHooks, st.StripeHooks, st.HomecastHooks)
+	if st.State().DiagralURL != "" || len(st.State().GitHubHooks) != 0 || len(st.State().StripeHooks) != 0 || len(st.State().HomecastHooks) != 0 {
+		t.Errorf("left registered: diagral %q github %v stripe %v homecast %v", st.State().DiagralURL, st.State().GitHubHooks, st.State().StripeHooks, st.State().HomecastHooks)
 	}
 }
 
@@ -196,8 +196,8 @@ func TestTheManagerFollowsThePublicURL(t *testing.T) {
 	h.setURL("https://one.trycloudflare.com/webhook/e")
 	h.waitFor("d", "registered", func(s hook.Subscription) bool { return s.Status == hook.SubscriptionRegistered })
 	h.waitFor("p", "registered", func(s hook.Subscription) bool { return s.Status == hook.SubscriptionRegistered && s.RemoteID == "1" })
-	if st.DiagralURL != "https://one.trycloudflare.com/webhook/e" || !strings.Contains(h.logged(), "the provider held another URL for front door; forcing it") {
-		t.Errorf("forced update: %q\n%s", st.DiagralURL, h.logged())
+	if st.State().DiagralURL != "https://one.trycloudflare.com/webhook/e" || !strings.Contains(h.logged(), "the provider held another URL for front door; forcing it") {
+		t.Errorf("forced update: %q\n%s", st.State().DiagralURL, h.logged())
 	}
 	if !strings.Contains(h.logged(), "Webhook successfully registered for front door (1) on https://one.trycloudflare.com/webhook/e") {
 		t.Errorf("log:\n%s", h.logged())
@@ -211,12 +211,12 @@ func TestTheManagerFollowsThePublicURL(t *testing.T) {
 	h.waitFor("p", "re-registered", func(s hook.Subscription) bool {
 		return s.RegisteredURL == "https://two.trycloudflare.com/webhook/e" && s.RemoteID == "2"
 	})
-	if st.DiagralURL != "https://two.trycloudflare.com/webhook/e" {
-		t.Errorf("diagral holds %q", st.DiagralURL)
+	if st.State().DiagralURL != "https://two.trycloudflare.com/webhook/e" {
+		t.Errorf("diagral holds %q", st.State().DiagralURL)
 	}
 	// Unregister removes it at the provider.
-	if _, err := h.m.Unregister(context.Background(), "d"); err != nil || st.DiagralURL != "" {
-		t.Errorf("unregister: %v, diagral holds %q", err, st.DiagralURL)
+	if _, err := h.m.Unregister(context.Background(), "d"); err != nil || st.State().DiagralURL != "" {
+		t.Errorf("unregister: %v, diagral holds %q", err, st.State().DiagralURL)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -87,6 +88,32 @@ func (s *Server) Count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// State is what the stand-in holds at one moment, copied, for a test to read while it serves.
+type State struct {
+	DiagralURL    string
+	DeviceHooks   map[int]string
+	HomecastHooks map[string]string
+	GitHubHooks   map[int64]string
+	GitHubSecret  map[int64]string
+	StripeHooks   map[string]string
+	Requests      map[string]int
+}
+
+// State copies what the stand-in holds, under its lock.
+func (s *Server) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return State{
+		DiagralURL:    s.DiagralURL,
+		DeviceHooks:   maps.Clone(s.DeviceHooks),
+		HomecastHooks: maps.Clone(s.HomecastHooks),
+		GitHubHooks:   maps.Clone(s.GitHubHooks),
+		GitHubSecret:  maps.Clone(s.GitHubSecret),
+		StripeHooks:   maps.Clone(s.StripeHooks),
+		Requests:      maps.Clone(s.Requests),
+	}
 }
 
 // Set runs f with the stand-ins' state locked.

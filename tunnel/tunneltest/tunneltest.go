@@ -80,6 +80,19 @@ type Releases struct {
 	fault    Fault
 	requests []string
 	hold     chan struct{} // while set, downloads stop half-way until it is closed
+	// files keeps each asset as served, with its SHA-256: packing and hashing a binary of
+	// megabytes for every asset of every request took tens of seconds under the race detector.
+	files map[fileKey]asset
+}
+
+type fileKey struct {
+	name  string
+	fault Fault
+}
+
+type asset struct {
+	body   []byte
+	digest string
 }
 
 // Hold makes downloads stop half-way until the returned function is called, so a test can look
@@ -131,7 +144,28 @@ var assetNames = []string{
 	"cloudflared-linux-amd64.deb", "cloudflared-fips-linux-amd64",
 }
 
-func (r *Releases) file(name string, f Fault) []byte {
+func (r *Releases) file(name string, f Fault) []byte { return r.asset(name, f).body }
+
+// asset is the file served as name under fault f and its digest, made once.
+func (r *Releases) asset(name string, f Fault) asset {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := fileKey{name, f}
+	if a, ok := r.files[k]; ok {
+		return a
+	}
+	body := r.pack(name, f)
+	sum := sha256.Sum256(body)
+	a := asset{body: body, digest: "sha256:" + hex.EncodeToString(sum[:])}
+	if r.files == nil {
+		r.files = map[fileKey]asset{}
+	}
+	r.files[k] = a
+	return a
+}
+
+// pack makes the file served as name: the binary itself, or a .tgz holding it.
+func (r *Releases) pack(name string, f Fault) []byte {
 	if !strings.HasSuffix(name, ".tgz") {
 		return r.Binary
 	}
@@ -224,7 +258,7 @@ func (r *Releases) serve(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Releases) writeRelease(w http.ResponseWriter, tag string, f Fault) {
-	type asset struct {
+	type releaseAsset struct {
 		Name               string  `json:"name"`
 		ContentType        string  `json:"content_type"`
 		State              string  `json:"state"`
@@ -232,15 +266,14 @@ func (r *Releases) writeRelease(w http.ResponseWriter, tag string, f Fault) {
 		Digest             *string `json:"digest"`
 		BrowserDownloadURL string  `json:"browser_download_url"`
 	}
-	var assets []asset
+	var assets []releaseAsset
 	for _, name := range assetNames {
 		if f == NoAsset && !strings.Contains(name, ".deb") {
 			continue
 		}
-		body := r.file(name, f)
-		sum := sha256.Sum256(body)
-		digest := "sha256:" + hex.EncodeToString(sum[:])
-		a := asset{Name: name, ContentType: "application/octet-stream", State: "uploaded", Size: len(body), Digest: &digest,
+		file := r.asset(name, f)
+		body, digest := file.body, file.digest
+		a := releaseAsset{Name: name, ContentType: "application/octet-stream", State: "uploaded", Size: len(body), Digest: &digest,
 			BrowserDownloadURL: r.URL + "/cloudflare/cloudflared/releases/download/" + tag + "/" + name}
 		switch f {
 		case NoDigest:

@@ -7,16 +7,18 @@ import (
 )
 
 // The full-text index is derived from the events, so it yields to ingest: while webhooks arrive
-// faster than indexBusyRate a second, it indexes one chunk per indexBusyPause (search lags behind
-// a burst by at most the burst, and catches up at full speed once it ends); otherwise it follows
-// new events within indexSettle.
+// faster than indexBusyRate a second, it indexes one small chunk per indexBusyPause (search lags
+// behind a burst by at most the burst, and catches up at full speed once it ends); otherwise it
+// follows new events within indexSettle.
 const (
-	// indexChunk is how many events one indexing transaction takes: large enough that FTS5
-	// writes few segments, small enough (tens of milliseconds) that ingest's importer never
-	// waits long behind it.
-	indexChunk     = 1024
+	// indexChunk is how many events one indexing transaction takes when ingest is quiet: large
+	// enough that FTS5 writes few segments.
+	indexChunk = 1024
+	// indexBusyChunk is the chunk while ingest is busy: it holds SQLite's one writer for a few
+	// milliseconds, so the importer (and with it, how soon a webhook shows) never waits long.
+	indexBusyChunk = 128
 	indexBusyRate  = 500 // events a second
-	indexBusyPause = time.Second
+	indexBusyPause = 125 * time.Millisecond // with indexBusyChunk: 1,024 events a second
 	indexSettle    = 50 * time.Millisecond // lets a trickle accumulate into one chunk
 	indexCatchUp   = 2 * time.Millisecond  // between chunks of a backlog while ingest is quiet
 )
@@ -41,15 +43,20 @@ func indexPause(committed int64, elapsed time.Duration, backlog bool) time.Durat
 func (h *Hub) indexLoop() {
 	defer h.background.Done()
 	lastCount, lastAt := h.committedEvents.Load(), h.opts.Clock.Now()
+	chunk := indexChunk
 	pause := func(backlog bool) time.Duration {
 		count, at := h.committedEvents.Load(), h.opts.Clock.Now()
 		d := indexPause(count-lastCount, at.Sub(lastAt), backlog)
 		lastCount, lastAt = count, at
+		chunk = indexChunk
+		if d == indexBusyPause {
+			chunk = indexBusyChunk
+		}
 		return d
 	}
 	for {
 		for {
-			n, err := h.store.IndexPending(h.ctx, indexChunk)
+			n, err := h.store.IndexPending(h.ctx, chunk)
 			h.noteStorageError(err)
 			if err != nil {
 				if h.ctx.Err() == nil {
@@ -63,7 +70,7 @@ func (h *Hub) indexLoop() {
 				break
 			}
 			h.kickCheckpoint()
-			if n < indexChunk {
+			if n < chunk {
 				break
 			}
 			if !h.sleep(pause(true)) {

@@ -17,10 +17,10 @@ const (
 	// indexBusyChunk is the chunk while ingest is busy: it holds SQLite's one writer for a few
 	// milliseconds, so the importer (and with it, how soon a webhook shows) never waits long.
 	indexBusyChunk = 128
-	indexBusyRate  = 500 // events a second
+	indexBusyRate  = 500                    // events a second
 	indexBusyPause = 125 * time.Millisecond // with indexBusyChunk: 1,024 events a second
-	indexSettle    = 50 * time.Millisecond // lets a trickle accumulate into one chunk
-	indexCatchUp   = 2 * time.Millisecond  // between chunks of a backlog while ingest is quiet
+	indexSettle    = 50 * time.Millisecond  // lets a trickle accumulate into one chunk
+	indexCatchUp   = 2 * time.Millisecond   // between chunks of a backlog while ingest is quiet
 )
 
 // indexPause is how long the indexer waits before its next chunk, given how many events were

@@ -112,7 +112,7 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 	if err != nil {
 		return err
 	}
-	probeID, probeURL, err := api.createEndpoint("visibility-probe")
+	probeID, probeURL, err := api.createEndpoint(`{"name":"visibility-probe"}`)
 	if err != nil {
 		return err
 	}
@@ -227,23 +227,9 @@ func startHooktray(bin string) (url, verifyURL, dataDir string, stop func(), err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	token, _ := os.ReadFile(filepath.Join(dataDir, "api-token"))
-	create := func(body string) (string, error) {
-		req, _ := http.NewRequest(http.MethodPost, rt.API+"/api/v1/endpoints", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", fmt.Errorf("create endpoint: %w", err)
-		}
-		defer resp.Body.Close()
-		var ep struct{ URL string }
-		if err := json.NewDecoder(resp.Body).Decode(&ep); err != nil || ep.URL == "" {
-			return "", fmt.Errorf("create endpoint: %s", resp.Status)
-		}
-		return ep.URL, nil
-	}
-	if url, err = create(`{"name":"bench"}`); err == nil {
-		verifyURL, err = create(`{"name":"bench-verify","verify":{"scheme":"github","mode":"enforce"},"secret":"` + benchSecret + `"}`)
+	api := apiOf(dataDir)
+	if _, url, err = api.createEndpoint(`{"name":"bench"}`); err == nil {
+		_, verifyURL, err = api.createEndpoint(`{"name":"bench-verify","verify":{"scheme":"github","mode":"enforce"},"secret":"` + benchSecret + `"}`)
 	}
 	if err != nil {
 		stop()
@@ -263,18 +249,29 @@ func apiOf(dataDir string) apiClient {
 	return apiClient{url: rt.API, token: strings.TrimSpace(string(token))}
 }
 
-func (a apiClient) searchBacklog() (int64, error) {
-	req, _ := http.NewRequest(http.MethodGet, a.url+"/api/v1/status", nil)
+// call sends a request with the API token and decodes the JSON answer into out.
+func (a apiClient) call(method, path, body string, out any) error {
+	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func (a apiClient) searchBacklog() (int64, error) {
 	var st struct {
 		SearchBacklog int64 `json:"search_backlog"`
 	}
-	return st.SearchBacklog, json.NewDecoder(resp.Body).Decode(&st)
+	return st.SearchBacklog, a.call(http.MethodGet, "/api/v1/status", "", &st)
 }
 
 // waitQuiet returns once every stored event is searchable: Hooktray has no work left over.
@@ -306,18 +303,11 @@ func (a apiClient) reportSearchLag() {
 		first, time.Since(start).Seconds())
 }
 
-// createEndpoint adds an endpoint and returns its id and local URL.
-func (a apiClient) createEndpoint(name string) (id, url string, err error) {
-	req, _ := http.NewRequest(http.MethodPost, a.url+"/api/v1/endpoints", strings.NewReader(`{"name":"`+name+`"}`))
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
+// createEndpoint adds the endpoint spec describes (JSON) and returns its id and local URL.
+func (a apiClient) createEndpoint(spec string) (id, url string, err error) {
 	var ep struct{ ID, URL string }
-	if err := json.NewDecoder(resp.Body).Decode(&ep); err != nil || ep.URL == "" {
-		return "", "", fmt.Errorf("create endpoint %s: %s", name, resp.Status)
+	if err := a.call(http.MethodPost, "/api/v1/endpoints", spec, &ep); err != nil {
+		return "", "", fmt.Errorf("create endpoint: %w", err)
 	}
 	return ep.ID, ep.URL, nil
 }
@@ -360,14 +350,7 @@ func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, p
 
 // countEvents is how many events the admin API lists for an endpoint (at most 1,000).
 func (a apiClient) countEvents(id string) int {
-	req, _ := http.NewRequest(http.MethodGet, a.url+"/api/v1/events?limit=1000&endpoint="+id, nil)
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
 	var page struct{ Events []json.RawMessage }
-	json.NewDecoder(resp.Body).Decode(&page)
+	a.call(http.MethodGet, "/api/v1/events?limit=1000&endpoint="+id, "", &page)
 	return len(page.Events)
 }

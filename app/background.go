@@ -129,7 +129,8 @@ func (h *Hub) sleep(d time.Duration) bool {
 
 // checkpointLoop moves the WAL into the database file in the background (the writer never
 // checkpoints by itself, so ingest commits stay short). It runs after writes, at most four times
-// a second, and sleeps while nothing is written.
+// a second, and sleeps while nothing is written. A complete checkpoint also makes what ingest
+// imported durable, which retires the ingest journal behind it.
 func (h *Hub) checkpointLoop() {
 	defer h.background.Done()
 	for {
@@ -141,9 +142,20 @@ func (h *Hub) checkpointLoop() {
 		if !h.sleep(250 * time.Millisecond) {
 			return
 		}
-		if _, err := h.store.Checkpoint(h.ctx); err != nil && h.ctx.Err() == nil {
+		imported := h.queue.Imported()
+		_, complete, err := h.store.Checkpoint(h.ctx)
+		switch {
+		case err != nil && h.ctx.Err() == nil:
 			h.log.Warn("checkpoint failed; will retry", "err", err)
 			h.kickCheckpoint()
+		case complete:
+			// What the importer had stored is now durable in the database file: the ingest
+			// journal's segments that hold only that can go.
+			if err := h.queue.Checkpointed(imported); err != nil {
+				h.log.Warn("recycle imported journal segments", "err", err)
+			}
+		default:
+			h.kickCheckpoint() // a reader held it back: try again soon
 		}
 	}
 }

@@ -38,3 +38,34 @@ func BenchmarkInsertBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkImportBatch is the ingest importer's cost per row: transactions of the size it commits
+// under load, synchronous=NORMAL.
+func BenchmarkImportBatch(b *testing.B) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "hooktray.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ep := hook.NewEndpoint("bench")
+	s.CreateEndpoint(context.Background(), &ep)
+	body := []byte(strings.Repeat("x", 1024))
+	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"wrk"}, "Content-Length": {"1024"}, "Host": {"127.0.0.1:8791"}}
+	const size = 512
+	evs := make([]*hook.Event, size)
+	var seq uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range evs {
+			evs[j] = &hook.Event{EndpointID: ep.ID, ReceivedAt: time.Now(), Method: "POST", Path: "/webhook/" + ep.ID, Header: h, Body: body, Size: 1024, RemoteAddr: "127.0.0.1:5555", ClientIP: "127.0.0.1", ResponseStatus: 200, Type: "state.changed"}
+		}
+		seq += size
+		if err := s.ImportBatch(context.Background(), evs, seq); err != nil {
+			b.Fatal(err)
+		}
+		if i%8 == 7 {
+			s.Checkpoint(context.Background())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "us/row")
+}

@@ -110,7 +110,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 	s.reader = reader
-	s.checkpointer = sql.OpenDB(connector{dsn: dsn("_busy_timeout=10000")})
+	// synchronous=NORMAL (not OFF): Checkpoint's durability depends on its syncs.
+	s.checkpointer = sql.OpenDB(connector{dsn: dsn("_busy_timeout=10000&_synchronous=NORMAL")})
 	s.checkpointer.SetMaxOpenConns(1)
 	if s.insert, err = writer.PrepareContext(ctx, insertEventSQL); err != nil {
 		s.Close()
@@ -341,14 +342,17 @@ func (c connector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
 
 // Checkpoint copies committed WAL frames into the database file without waiting for (or
 // blocking) the writer or readers, and returns how many frames the WAL holds. Call it
-// periodically: the writer never checkpoints by itself.
-func (s *Store) Checkpoint(ctx context.Context) (int, error) {
-	var busy, frames, done int
-	err := s.checkpointer.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
+// periodically: the writer never checkpoints by itself. complete says every transaction committed
+// before the call is now in the database file, durably: the checkpointer's connection runs with
+// synchronous=NORMAL, under which SQLite syncs the WAL before a checkpoint and the database file
+// after it. A reader still on an older snapshot can keep a checkpoint from completing.
+func (s *Store) Checkpoint(ctx context.Context) (frames int, complete bool, err error) {
+	var busy, done int
+	err = s.checkpointer.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
 	if err != nil {
-		return 0, fmt.Errorf("checkpoint: %w", err)
+		return 0, false, fmt.Errorf("checkpoint: %w", err)
 	}
-	return frames, nil
+	return frames, busy == 0 && done == frames, nil
 }
 
 // ReleaseMemory hands back what SQLite caches: the read pool's idle connections are closed (new

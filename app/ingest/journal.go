@@ -32,6 +32,8 @@ type journal struct {
 
 	spares []string // retired segment files to write over, under mu
 
+	retiring sync.Mutex // one retire at a time: the importer's and the checkpointer's
+
 	mu   sync.Mutex
 	full []segment // segments no longer appended to, oldest first
 	open segment   // the segment cur is
@@ -164,11 +166,10 @@ func (j *journal) finish() {
 // retire removes the full segments whose frames are all imported, once durable makes what was
 // imported durable in SQLite (the importer commits with synchronous=NORMAL).
 func (j *journal) retire(imported uint64, durable func() error) error {
+	j.retiring.Lock()
+	defer j.retiring.Unlock()
+	n := j.retirable(imported)
 	j.mu.Lock()
-	n := 0
-	for n < len(j.full) && j.full[n].last <= imported {
-		n++
-	}
 	done := slices.Clone(j.full[:n])
 	j.mu.Unlock()
 	if n == 0 {
@@ -185,6 +186,17 @@ func (j *journal) retire(imported uint64, durable func() error) error {
 	j.full = j.full[n:]
 	j.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// retirable is how many full segments, oldest first, hold only frames up to imported.
+func (j *journal) retirable(imported uint64) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for n < len(j.full) && j.full[n].last <= imported {
+		n++
+	}
+	return n
 }
 
 // recycle keeps a retired segment as a spare, or removes it when there are enough.

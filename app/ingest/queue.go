@@ -4,7 +4,8 @@
 // fdatasync; then each request in it is answered. An importer feeds SQLite from the groups behind
 // it, in large transactions committed with synchronous=NORMAL (the journal is the durable copy),
 // and only then are the events announced. At start, frames a crash left unimported are imported
-// first; segments are removed once SQLite holds their frames durably.
+// first; segments are recycled once SQLite holds their frames durably, which a completed
+// checkpoint reports (Checkpointed).
 package ingest
 
 import (
@@ -49,6 +50,9 @@ type Options struct {
 	// transaction that would hold fewer than MaxImport (default 20 ms): one transaction of many
 	// rows writes far fewer pages than many of a few. It is also how soon an event is visible.
 	ImportDelay time.Duration
+	// RetireAfter is how many imported segments may wait for a checkpoint to make SQLite's copy
+	// durable (Checkpointed) before the importer does it itself (default 4).
+	RetireAfter int
 	// RetryPause is how long the importer waits after SQLite refused a batch (default 1 s).
 	RetryPause time.Duration
 	// Committed, if set, is called by the importer after each batch is in SQLite, with IDs set
@@ -75,6 +79,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ImportDelay <= 0 {
 		o.ImportDelay = 20 * time.Millisecond
+	}
+	if o.RetireAfter <= 0 {
+		o.RetireAfter = 4
 	}
 	if o.RetryPause <= 0 {
 		o.RetryPause = time.Second
@@ -269,6 +276,22 @@ func (q *Queue) Settle(ctx context.Context) error {
 	}
 }
 
+// Imported is the last journal sequence the importer has put in SQLite (not yet durably: see
+// Checkpointed).
+func (q *Queue) Imported() uint64 {
+	q.progress.Lock()
+	defer q.progress.Unlock()
+	return q.done
+}
+
+// Checkpointed tells the queue that SQLite holds every frame up to seq durably, as it does once a
+// complete checkpoint began after Imported returned seq: segments holding only such frames are
+// recycled. This is how segments are normally retired, without an fsync of their own: the
+// checkpoint syncs anyway, and the importer never waits for the disk.
+func (q *Queue) Checkpointed(seq uint64) error {
+	return q.journal.retire(seq, func() error { return nil })
+}
+
 // Close stops accepting, writes and imports everything already queued, and waits for both. When
 // SQLite refuses the import, what is left stays in the journal for the next start.
 func (q *Queue) Close() error {
@@ -409,8 +432,12 @@ func (q *Queue) importLoop() {
 			q.bufPool.Put(g.buf)
 		}
 		clear(evs)
-		if err := q.journal.retire(last, func() error { return q.store.SyncDurable(context.Background()) }); err != nil {
-			q.reportFailure(err) // retried at the next import; the segment stays meanwhile
+		if q.journal.retirable(last) >= q.opts.RetireAfter {
+			// No checkpoint completed for a while (a long-lived reader, or none running): make
+			// SQLite's copy durable here rather than let the journal grow.
+			if err := q.journal.retire(last, func() error { return q.store.SyncDurable(context.Background()) }); err != nil {
+				q.reportFailure(err) // retried at the next import; the segments stay meanwhile
+			}
 		}
 	}
 }

@@ -81,7 +81,7 @@ func History(ctx context.Context, dir string, n int) error {
 				break
 			}
 		}
-		if _, err := s.Checkpoint(ctx); err != nil {
+		if _, _, err := s.Checkpoint(ctx); err != nil {
 			return err
 		}
 		if done%100_000 == 0 {

@@ -38,9 +38,7 @@ type Store struct {
 	reader *sql.DB // read-only pool
 	// checkpointer copies the WAL into the database beside the writer, never blocking it.
 	checkpointer *sql.DB
-	insert       *sql.Stmt
-	queue        *sql.Stmt // inserts a delivery with its event
-	unchecked    bool      // the quick check at open did not finish: CheckIntegrity should
+	unchecked    bool // the quick check at open did not finish: CheckIntegrity should
 }
 
 // NeedsCheck reports whether the quick check at open ran out of time, so that CheckIntegrity
@@ -113,14 +111,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// synchronous=NORMAL (not OFF): Checkpoint's durability depends on its syncs.
 	s.checkpointer = sql.OpenDB(connector{dsn: dsn("_busy_timeout=10000&_synchronous=NORMAL")})
 	s.checkpointer.SetMaxOpenConns(1)
-	if s.insert, err = writer.PrepareContext(ctx, insertEventSQL); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("prepare insert: %w", err)
-	}
-	if s.queue, err = writer.PrepareContext(ctx, insertDeliverySQL); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("prepare insert: %w", err)
-	}
 	return s, nil
 }
 
@@ -372,12 +362,6 @@ func (s *Store) Path() string { return s.path }
 // Close closes both connection pools. Pending writes have completed when it returns.
 func (s *Store) Close() error {
 	var errs []error
-	if s.insert != nil {
-		errs = append(errs, s.insert.Close())
-	}
-	if s.queue != nil {
-		errs = append(errs, s.queue.Close())
-	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}

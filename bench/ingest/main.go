@@ -32,6 +32,7 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating rounds (the best of each is reported)")
 	wrk := flag.String("wrk", "wrk", "wrk binary for the comparison users make (\"\" to skip it)")
 	wrkDur := flag.Duration("wrk-duration", 8*time.Second, "wrk's time per run")
+	generator := flag.Bool("generator", true, "measure with the bench's own load generator too (false: wrk only)")
 	flag.Parse()
 	if *wrk != "" {
 		path, err := exec.LookPath(*wrk)
@@ -41,14 +42,17 @@ func main() {
 		}
 		*wrk = path
 	}
-	if err := run(*hooktray, *bare, *wrk, *conns, *dur, *wrkDur, *size, *rounds); err != nil {
+	if *wrk == "" && !*generator {
+		fmt.Fprintln(os.Stderr, "ingest: -wrk \"\" and -generator=false leave nothing to measure")
+		os.Exit(2)
+	}
+	if err := run(*hooktray, *bare, *wrk, *conns, *dur, *wrkDur, *size, *rounds, *generator); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hooktray, bare, wrk string, conns int, dur, wrkDur time.Duration, size, rounds int) error {
-	ctx := context.Background()
+func run(hooktray, bare, wrk string, conns int, dur, wrkDur time.Duration, size, rounds int, generator bool) error {
 	body := load.JSONBody(size)
 
 	bareURL, stopBare, err := startBare(bare)
@@ -61,7 +65,21 @@ func run(hooktray, bare, wrk string, conns int, dur, wrkDur time.Duration, size,
 		return err
 	}
 	defer stopHook()
+	if generator {
+		if err := compareWithGenerator(bareURL, hookURL, verifyURL, dataDir, body, conns, dur, rounds); err != nil {
+			return err
+		}
+	}
+	if wrk == "" {
+		return nil
+	}
+	return compareWithWrk(wrk, bareURL, hookURL, apiOf(dataDir), dataDir, body, conns, wrkDur, rounds)
+}
 
+// compareWithGenerator measures bare, Hooktray and Hooktray verifying signatures with the bench's
+// own load generator, alternating, and prints the best of each and their ratios.
+func compareWithGenerator(bareURL, hookURL, verifyURL, dataDir string, body []byte, conns int, dur time.Duration, rounds int) error {
+	ctx := context.Background()
 	fmt.Printf("ingest: %d connections, %d-byte JSON bodies, %s per run, %d rounds\n", conns, len(body), dur, rounds)
 	// The verifying endpoint checks a GitHub signature of every request (enforce mode).
 	m := hmac.New(sha256.New, []byte(benchSecret))
@@ -98,10 +116,7 @@ func run(hooktray, bare, wrk string, conns int, dur, wrkDur time.Duration, size,
 	if st, err := os.Stat(filepath.Join(dataDir, "hooktray.db")); err == nil {
 		fmt.Printf("database after the run: %.1f MiB\n", float64(st.Size())/(1<<20))
 	}
-	if wrk == "" {
-		return nil
-	}
-	return compareWithWrk(wrk, bareURL, hookURL, apiOf(dataDir), dataDir, body, conns, wrkDur, rounds)
+	return nil
 }
 
 // compareWithWrk measures bare and Hooktray with wrk, alternating, as users compare receivers,
@@ -314,7 +329,8 @@ func (a apiClient) createEndpoint(spec string) (id, url string, err error) {
 
 // probeVisibility measures, while ctx lasts, how long after its 2xx a webhook shows in the live
 // feed (what the window and `hooktray tail` show) and in a page of the admin API: one marker at a
-// time to its own endpoint, with the event stream filtered to it.
+// time to its own endpoint, with the event stream filtered to it and read beside the probe, so
+// the two figures are independent.
 func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, page []time.Duration, _ error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/api/v1/events/stream?endpoint="+id, nil)
 	req.Header.Set("Authorization", "Bearer "+a.token)
@@ -323,7 +339,15 @@ func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, p
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	lines := bufio.NewScanner(resp.Body)
+	arrived := make(chan time.Time, 1)
+	go func() {
+		lines := bufio.NewScanner(resp.Body)
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "data:") {
+				arrived <- time.Now()
+			}
+		}
+	}()
 	for n := 1; ctx.Err() == nil; n++ {
 		post, err := http.Post(url, "application/json", strings.NewReader(`{"probe":true}`))
 		if err != nil {
@@ -331,14 +355,15 @@ func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, p
 		}
 		post.Body.Close()
 		acked := time.Now()
-		if a.countEvents(id) >= n { // the API waits until what was acknowledged is stored
+		listed := a.countEvents(id) >= n // the API waits until what was acknowledged is stored
+		if listed {
 			page = append(page, time.Since(acked))
 		}
-		for lines.Scan() {
-			if strings.HasPrefix(lines.Text(), "data:") {
-				live = append(live, time.Since(acked))
-				break
-			}
+		select {
+		case at := <-arrived:
+			live = append(live, max(0, at.Sub(acked))) // the feed can beat the 2xx to the client
+		case <-ctx.Done():
+			return live, page, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -345,6 +345,29 @@ func (s *Store) Checkpoint(ctx context.Context) (frames int, complete bool, err 
 	return frames, busy == 0 && done == frames, nil
 }
 
+// RestartWAL checkpoints the whole WAL and waits, at most wait, for readers to leave it, so that
+// the next write starts the WAL over from its beginning (and trims the file to
+// journal_size_limit). Under continuous writes Checkpoint alone never lets the WAL start over:
+// some transaction always commits while it copies, so the WAL is never wholly copied when the
+// next one begins, and the file grows for as long as the writes go on. Writers wait while it
+// runs. It reports whether the WAL was wholly copied with no reader left in it.
+func (s *Store) RestartWAL(ctx context.Context, wait time.Duration) (bool, error) {
+	conn, err := s.checkpointer.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("restart the WAL: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout=%d`, wait.Milliseconds())); err != nil {
+		return false, fmt.Errorf("restart the WAL: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `PRAGMA busy_timeout=10000`)
+	var busy, frames, done int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &done); err != nil {
+		return false, fmt.Errorf("restart the WAL: %w", err)
+	}
+	return busy == 0, nil
+}
+
 // ReleaseMemory hands back what SQLite caches: the read pool's idle connections are closed (new
 // ones open when needed) and the writer shrinks its page cache. For when the app goes quiet, such
 // as its window closing.

@@ -679,3 +679,45 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// A reader in the WAL keeps it from starting over: RestartWAL gives up within its wait, and
+// writes go on. Once the reader is gone it succeeds, and the next write starts the WAL over.
+func TestRestartWALStartsTheWALOverOnceReadersLeave(t *testing.T) {
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "wal")
+	ctx := context.Background()
+	for range 20 {
+		batch := make([]*hook.Event, 50)
+		for i := range batch {
+			batch[i] = event(ep.ID, strings.Repeat("x", 1000))
+		}
+		insert(t, s, batch...)
+	}
+	reader, err := s.reader.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM events`).Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("reader sees %d events (%v)", n, err)
+	}
+	if ok, err := s.RestartWAL(ctx, 50*time.Millisecond); err != nil || ok {
+		t.Fatalf("RestartWAL with a reader in the WAL = %v, %v; want false, nil", ok, err)
+	}
+	insert(t, s, event(ep.ID, "written while the reader stays")) // writers were not left blocked
+	tx.Rollback()
+	reader.Close()
+
+	// Nothing was checkpointed so far: the WAL holds every write above.
+	if ok, err := s.RestartWAL(ctx, time.Second); err != nil || !ok {
+		t.Fatalf("RestartWAL with no reader = %v, %v; want true", ok, err)
+	}
+	insert(t, s, event(ep.ID, "the first of a new WAL"))
+	if frames, _, err := s.Checkpoint(ctx); err != nil || frames > 8 {
+		t.Errorf("the WAL holds %d frames after the restart and one write (%v): it did not start over", frames, err)
+	}
+}

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -170,6 +171,7 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 				best[i] = ok
 			}
 			if i == 1 {
+				reportWAL(dir)
 				api.reportSearchLag() // and so waits until Hooktray is quiet again
 			}
 		}
@@ -191,6 +193,14 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 			v.what, ms(v.d[len(v.d)/2]), ms(v.d[len(v.d)*99/100]), ms(v.d[len(v.d)-1]), len(v.d))
 	}
 	return nil
+}
+
+// reportWAL prints the size of SQLite's WAL file right after a burst: continuous imports must
+// not let it grow with the burst.
+func reportWAL(dir string) {
+	if st, err := os.Stat(filepath.Join(dir, "hooktray.db-wal")); err == nil {
+		fmt.Printf("           WAL file after the burst: %.1f MiB\n", float64(st.Size())/(1<<20))
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -349,14 +359,14 @@ func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, p
 		}
 	}()
 	for n := 1; ctx.Err() == nil; n++ {
-		post, err := http.Post(url, "application/json", strings.NewReader(`{"probe":true}`))
+		marker := fmt.Sprintf("probe-%d-%d", n, time.Now().UnixNano())
+		post, err := http.Post(url, "application/json", strings.NewReader(`{"probe":"`+marker+`"}`))
 		if err != nil {
 			return live, page, nil
 		}
 		post.Body.Close()
 		acked := time.Now()
-		listed := a.countEvents(id) >= n // the API waits until what was acknowledged is stored
-		if listed {
+		if a.newestHas(id, marker) { // the API waits until what was acknowledged is stored
 			page = append(page, time.Since(acked))
 		}
 		select {
@@ -373,9 +383,11 @@ func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, p
 	return live, page, nil
 }
 
-// countEvents is how many events the admin API lists for an endpoint (at most 1,000).
-func (a apiClient) countEvents(id string) int {
+// newestHas says whether the newest event the admin API lists for an endpoint contains marker.
+func (a apiClient) newestHas(id, marker string) bool {
 	var page struct{ Events []json.RawMessage }
-	a.call(http.MethodGet, "/api/v1/events?limit=1000&endpoint="+id, "", &page)
-	return len(page.Events)
+	if a.call(http.MethodGet, "/api/v1/events?limit=1&endpoint="+id, "", &page) != nil || len(page.Events) == 0 {
+		return false
+	}
+	return bytes.Contains(page.Events[0], []byte(marker))
 }

@@ -49,8 +49,9 @@ type Options struct {
 	// ImportDelay is how long the importer lets acknowledged requests gather before a
 	// transaction that would hold fewer than MaxImport (default 10 ms): one transaction of many
 	// rows writes far fewer pages than many of a few, but it is also how soon an event is
-	// visible. Measured under wrk's load: 1 ms cost a fifth of the throughput; 20 ms put the
-	// admin API's p99 over 100 ms; 10 ms kept both (docs/performance.md).
+	// visible. Measured under wrk's load: 1 ms cost a fifth of the throughput; 20 ms brought the
+	// admin API's p99 to 91–94 ms; 10 ms kept it at 57–83 ms for the same throughput
+	// (docs/performance.md).
 	ImportDelay time.Duration
 	// RetireAfter is how many imported segments may wait for a checkpoint to make SQLite's copy
 	// durable (Checkpointed) before the importer does it itself (default 4).

@@ -123,7 +123,8 @@ func (s *Store) writeEvents(ctx context.Context, evs []*hook.Event, relaxed bool
 		return fmt.Errorf("get writer connection: %w", err)
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) (err error) {
+	committed := false
+	err = conn.Raw(func(dc any) (err error) {
 		c := &rawConn{c: dc.(*sqlite3.SQLiteConn)}
 		if relaxed {
 			if err := c.exec(`PRAGMA synchronous=NORMAL`); err != nil {
@@ -155,9 +156,17 @@ func (s *Store) writeEvents(ctx context.Context, evs []*hook.Event, relaxed bool
 				c.exec(`ROLLBACK`)
 			}
 			undoInsert(evs)
+			return err
 		}
-		return err
+		committed = true
+		return nil
 	})
+	if committed {
+		// The events are stored: a failed restore cost only the connection, which database/sql
+		// has replaced. Reporting it would have the batch stored twice.
+		return nil
+	}
+	return err
 }
 
 // undoInsert puts back what a rolled-back insertEvents changed, so the same events can be tried

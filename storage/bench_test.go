@@ -15,15 +15,7 @@ import (
 func BenchmarkInsertBatch(b *testing.B) {
 	for _, size := range []int{1, 20, 64} {
 		b.Run("batch"+strconv.Itoa(size), func(b *testing.B) {
-			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "hooktray.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			ep := hook.NewEndpoint("bench")
-			s.CreateEndpoint(context.Background(), &ep)
-			body := []byte(strings.Repeat("x", 1024))
-			h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}, "Content-Length": {"1024"}, "Accept-Encoding": {"gzip"}, "Host": {"127.0.0.1:8791"}}
+			s, ep, body, h := benchStore(b)
 			evs := make([]*hook.Event, size)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -42,15 +34,7 @@ func BenchmarkInsertBatch(b *testing.B) {
 // BenchmarkImportBatch is the ingest importer's cost per row: transactions of the size it commits
 // under load, synchronous=NORMAL.
 func BenchmarkImportBatch(b *testing.B) {
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "hooktray.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ep := hook.NewEndpoint("bench")
-	s.CreateEndpoint(context.Background(), &ep)
-	body := []byte(strings.Repeat("x", 1024))
-	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"wrk"}, "Content-Length": {"1024"}, "Host": {"127.0.0.1:8791"}}
+	s, ep, body, h := benchStore(b)
 	const size = 512
 	evs := make([]*hook.Event, size)
 	var seq uint64
@@ -68,4 +52,20 @@ func BenchmarkImportBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size)/1000, "us/row")
+}
+
+// benchStore opens a store with one endpoint, closed when b ends, and a 1 KiB body with the
+// headers a load generator sends.
+func benchStore(b *testing.B) (*Store, hook.Endpoint, []byte, http.Header) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "hooktray.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	ep := hook.NewEndpoint("bench")
+	if err := s.CreateEndpoint(context.Background(), &ep); err != nil {
+		b.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}, "Content-Length": {"1024"}, "Accept-Encoding": {"gzip"}, "Host": {"127.0.0.1:8791"}}
+	return s, ep, []byte(strings.Repeat("x", 1024)), h
 }

@@ -88,6 +88,45 @@ func segments(t *testing.T, dir string) []string {
 	return m
 }
 
+// newJournal opens an empty journal in a fresh directory.
+func newJournal(t *testing.T) (*journal, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "journal")
+	j, _, err := openJournal(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, dir
+}
+
+// replayed is the sequences the segments in dir replay, in order.
+func replayed(t *testing.T, dir string) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for _, path := range segments(t, dir) {
+		if err := replaySegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return seqs
+}
+
+// commitBodies commits n events of 512-byte bodies (eight to a 4 KiB segment) and waits until
+// they are imported.
+func commitBodies(t *testing.T, q *Queue, ep hook.Endpoint, n int) {
+	t.Helper()
+	for range n {
+		ev := newEvent(ep)
+		ev.Body = bytes.Repeat([]byte("x"), 512)
+		if err := q.Commit(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConcurrentCommitsShareImportsAndAreAnnouncedOnce(t *testing.T) {
 	store, ep := openStore(t)
 	var committed atomic.Int64
@@ -212,11 +251,7 @@ func TestCloseImportsWhatIsQueuedAndRefusesMore(t *testing.T) {
 // frame, and carries on after the last sequence it saw.
 func TestAJournalLeftByACrashIsImportedOnce(t *testing.T) {
 	store, ep := openStore(t)
-	dir := filepath.Join(t.TempDir(), "journal")
-	j, _, err := openJournal(dir, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := newJournal(t)
 	var buf []byte
 	for seq := uint64(1); seq <= 3; seq++ {
 		ev := newEvent(ep)
@@ -281,11 +316,7 @@ func TestAJournalLeftByACrashIsImportedOnce(t *testing.T) {
 // frame follows a half-written one.
 func TestAFailedJournalWriteLeavesNoTornFrameBehindGoodOnes(t *testing.T) {
 	_, ep := openStore(t)
-	dir := filepath.Join(t.TempDir(), "journal")
-	j, _, err := openJournal(dir, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := newJournal(t)
 	frame := func(seq uint64) []byte { b, _, _ := appendFrame(nil, seq, newEvent(ep)); return b }
 	if err := j.append(frame(1), 1, 1); err != nil {
 		t.Fatal(err)
@@ -298,13 +329,7 @@ func TestAFailedJournalWriteLeavesNoTornFrameBehindGoodOnes(t *testing.T) {
 		t.Fatalf("the journal did not move on to a new segment: %v", err)
 	}
 	j.finish()
-	var seqs []uint64
-	for _, path := range segments(t, dir) {
-		if err := replaySegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !reflect.DeepEqual(seqs, []uint64{1, 3}) {
+	if seqs := replayed(t, dir); !reflect.DeepEqual(seqs, []uint64{1, 3}) {
 		t.Errorf("replayed %v, want [1 3]", seqs)
 	}
 }
@@ -312,11 +337,7 @@ func TestAFailedJournalWriteLeavesNoTornFrameBehindGoodOnes(t *testing.T) {
 // A retired segment is written over by a later one; its old frames are never read again.
 func TestARecycledSegmentReplaysOnlyItsNewFrames(t *testing.T) {
 	_, ep := openStore(t)
-	dir := filepath.Join(t.TempDir(), "journal")
-	j, _, err := openJournal(dir, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := newJournal(t)
 	var old []byte
 	for seq := uint64(1); seq <= 5; seq++ {
 		old, _, _ = appendFrame(old, seq, newEvent(ep))
@@ -336,11 +357,7 @@ func TestARecycledSegmentReplaysOnlyItsNewFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.finish()
-	var seqs []uint64
-	for _, path := range segments(t, dir) {
-		replaySegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil })
-	}
-	if !reflect.DeepEqual(seqs, []uint64{6}) {
+	if seqs := replayed(t, dir); !reflect.DeepEqual(seqs, []uint64{6}) {
 		t.Errorf("replayed %v from the recycled file, want [6]", seqs)
 	}
 	if err := j.close(6, func() error { return nil }); err != nil {
@@ -357,14 +374,7 @@ func TestACompleteCheckpointRetiresImportedSegments(t *testing.T) {
 	store, ep := openStore(t)
 	dir := filepath.Join(t.TempDir(), "journal")
 	q := openQueue(t, store, Options{Dir: dir, SegmentSize: 4 << 10, RetireAfter: 1000})
-	for range 100 {
-		ev := newEvent(ep)
-		ev.Body = bytes.Repeat([]byte("x"), 512) // eight to a segment
-		if err := q.Commit(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	q.Settle(context.Background())
+	commitBodies(t, q, ep, 100)
 	if n := len(segments(t, dir)); n < 3 {
 		t.Fatalf("%d segments before any checkpoint, want several waiting", n)
 	}
@@ -392,14 +402,7 @@ func TestWithoutCheckpointsTheJournalStaysBounded(t *testing.T) {
 	store, ep := openStore(t)
 	dir := filepath.Join(t.TempDir(), "journal")
 	q := openQueue(t, store, Options{Dir: dir, SegmentSize: 4 << 10, RetireAfter: 2})
-	for range 100 {
-		ev := newEvent(ep)
-		ev.Body = bytes.Repeat([]byte("x"), 512) // eight to a segment
-		if err := q.Commit(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	q.Settle(context.Background())
+	commitBodies(t, q, ep, 100)
 	// The importer retires right after it records its progress, which Settle waits for.
 	testutil.Eventually(t, "at most 2 segments waiting and the open one", func() bool { return len(segments(t, dir)) <= 2+1 })
 	if store.syncs.Load() == 0 {

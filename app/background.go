@@ -138,12 +138,35 @@ const (
 	walRestartWait   = 100 * time.Millisecond
 )
 
+// walRestarts decides when the checkpointer tries to make the WAL start over. Each try holds
+// writers for up to walRestartWait when a reader stays in the WAL, so after a failed one the next
+// waits until the WAL has grown by another walRestartFrames: a stream of readers (forwarding
+// workers polling their queues) cannot turn the tries into a stall every checkpoint.
+type walRestarts struct{ next int }
+
+// due says whether a WAL of frames should be made to start over now.
+func (r *walRestarts) due(frames int) bool {
+	if r.next == 0 {
+		r.next = walRestartFrames
+	}
+	return frames > r.next
+}
+
+// done records a try at frames and whether the WAL was left to start over.
+func (r *walRestarts) done(frames int, ok bool) {
+	r.next = walRestartFrames
+	if !ok {
+		r.next = frames + walRestartFrames
+	}
+}
+
 // checkpointLoop moves the WAL into the database file in the background (the writer never
 // checkpoints by itself, so ingest commits stay short). It runs after writes, at most four times
 // a second, and sleeps while nothing is written. A complete checkpoint also makes what ingest
 // imported durable, which retires the ingest journal behind it.
 func (h *Hub) checkpointLoop() {
 	defer h.background.Done()
+	var restarts walRestarts
 	for {
 		select {
 		case <-h.ctx.Done():
@@ -165,11 +188,13 @@ func (h *Hub) checkpointLoop() {
 			if err := h.queue.Checkpointed(imported); err != nil {
 				h.log.Warn("recycle imported journal segments", "err", err)
 			}
-			if frames > walRestartFrames {
+			if restarts.due(frames) {
 				// Writes never stopped long enough for the WAL to start over by itself.
-				if _, err := h.store.RestartWAL(h.ctx, walRestartWait); err != nil && h.ctx.Err() == nil {
+				ok, err := h.store.RestartWAL(h.ctx, walRestartWait)
+				if err != nil && h.ctx.Err() == nil {
 					h.log.Warn("restart the WAL", "err", err)
 				}
+				restarts.done(frames, ok)
 			}
 		default:
 			h.kickCheckpoint() // a reader held it back: try again soon

@@ -26,3 +26,30 @@ func TestIndexPause(t *testing.T) {
 		}
 	}
 }
+
+// The WAL is made to start over past 64 MiB; after a failed try (a reader stayed in it) the next
+// waits for another 64 MiB, so tries cannot stall writers every checkpoint.
+func TestWALRestartsBackOffAfterAFailure(t *testing.T) {
+	var r walRestarts
+	steps := []struct {
+		frames int
+		due    bool
+		ok     bool // the try's outcome, when due
+	}{
+		{walRestartFrames, false, false},
+		{walRestartFrames + 1, true, false},    // a reader stayed: next at 2×+1
+		{walRestartFrames + 900, false, false}, // not yet
+		{2*walRestartFrames + 1, false, false}, // the bar is frames+limit of the failed try
+		{2*walRestartFrames + 2, true, true},   // started over
+		{walRestartFrames + 1, true, true},     // and the bar is back at the limit
+	}
+	for i, st := range steps {
+		due := r.due(st.frames)
+		if due != st.due {
+			t.Fatalf("step %d: due(%d) = %v, want %v", i, st.frames, due, st.due)
+		}
+		if due {
+			r.done(st.frames, st.ok)
+		}
+	}
+}

@@ -113,57 +113,52 @@ func (s *Store) SyncDurable(ctx context.Context) error {
 }
 
 // writeEvents inserts evs and their deliveries in one transaction on the writer's connection;
-// relaxed commits it with synchronous=NORMAL and records upTo as the journal sequence. It works
+// relax commits it with synchronous=NORMAL and records upTo as the journal sequence. It works
 // on the driver's connection directly: database/sql converts and checks every argument of every
 // call, which was a fifth of the importer's cost per row. On error nothing was committed and evs
 // are as they were.
-func (s *Store) writeEvents(ctx context.Context, evs []*hook.Event, relaxed bool, upTo uint64) error {
+func (s *Store) writeEvents(ctx context.Context, evs []*hook.Event, relax bool, upTo uint64) error {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("get writer connection: %w", err)
 	}
 	defer conn.Close()
 	committed := false
-	err = conn.Raw(func(dc any) (err error) {
-		c := &rawConn{c: dc.(*sqlite3.SQLiteConn)}
-		if relaxed {
-			if err := c.exec(`PRAGMA synchronous=NORMAL`); err != nil {
-				return fmt.Errorf("relax synchronous: %w", err)
+	write := func() error {
+		return conn.Raw(func(dc any) (err error) {
+			c := &rawConn{c: dc.(*sqlite3.SQLiteConn)}
+			if err := c.exec(`BEGIN IMMEDIATE`); err != nil {
+				return fmt.Errorf("begin: %w", err)
 			}
-			defer func() {
-				if rerr := c.exec(`PRAGMA synchronous=FULL`); rerr != nil {
-					// database/sql discards the connection (it may still be relaxed) and opens
-					// a new one with the DSN's FULL setting.
-					err = errors.Join(err, fmt.Errorf("restore synchronous=FULL: %w", rerr), driver.ErrBadConn)
+			err = insertEvents(ctx, c, evs)
+			if err == nil && relax {
+				err = c.exec(`INSERT INTO meta (key, value) VALUES ('journal_seq', ?)
+					ON CONFLICT (key) DO UPDATE SET value = excluded.value`, int64(upTo))
+			}
+			if err == nil {
+				if err = c.exec(`COMMIT`); err != nil {
+					err = fmt.Errorf("commit: %w", err)
 				}
-			}()
-		}
-		if err := c.exec(`BEGIN IMMEDIATE`); err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		err = insertEvents(ctx, c, evs)
-		if err == nil && relaxed {
-			err = c.exec(`INSERT INTO meta (key, value) VALUES ('journal_seq', ?)
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, int64(upTo))
-		}
-		if err == nil {
-			if err = c.exec(`COMMIT`); err != nil {
-				err = fmt.Errorf("commit: %w", err)
 			}
-		}
-		if err != nil {
-			if !c.c.AutoCommit() {
-				c.exec(`ROLLBACK`)
+			if err != nil {
+				if !c.c.AutoCommit() {
+					c.exec(`ROLLBACK`)
+				}
+				undoInsert(evs)
+				return err
 			}
-			undoInsert(evs)
-			return err
-		}
-		committed = true
-		return nil
-	})
+			committed = true
+			return nil
+		})
+	}
+	if relax {
+		err = relaxed(ctx, conn, write)
+	} else {
+		err = write()
+	}
 	if committed {
-		// The events are stored: a failed restore cost only the connection, which database/sql
-		// has replaced. Reporting it would have the batch stored twice.
+		// The events are stored: a failed restore of synchronous=FULL cost only the connection,
+		// which database/sql replaces. Reporting it would have the batch stored twice.
 		return nil
 	}
 	return err

@@ -118,37 +118,45 @@ func indexableText(body []byte) string {
 }
 
 // relaxedWrite runs fn in a write transaction committed with synchronous=NORMAL: for derived data
-// that a crash may lose without harm. The connection is held throughout so no ingest transaction
-// can run under the relaxed setting.
+// that a crash may lose without harm.
 func (s *Store) relaxedWrite(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("get writer connection: %w", err)
 	}
 	defer conn.Close()
+	return relaxed(ctx, conn, func() error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
+}
+
+// relaxed runs fn with the writer's connection conn at synchronous=NORMAL, held throughout so no
+// other write runs under the relaxed setting, and puts FULL back after it. If that fails, the
+// connection is discarded (database/sql opens a new one with the DSN's FULL setting) and the
+// error joins fn's.
+func relaxed(ctx context.Context, conn *sql.Conn, fn func() error) (err error) {
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=NORMAL`); err != nil {
 		return fmt.Errorf("relax synchronous: %w", err)
 	}
 	defer func() {
 		// Restore with a fresh context: a cancelled ctx must not leave the connection relaxed.
 		if _, rerr := conn.ExecContext(context.Background(), `PRAGMA synchronous=FULL`); rerr != nil {
-			// Poison the connection so database/sql opens a new one with the DSN's FULL setting.
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 			err = errors.Join(err, fmt.Errorf("restore synchronous=FULL: %w", rerr))
 		}
 	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return fn()
 }
 
 func metaValue(ctx context.Context, tx *sql.Tx, key string) (int64, error) {

@@ -354,7 +354,11 @@ func (a apiClient) probeVisibility(ctx context.Context, id, url string) (live, p
 		lines := bufio.NewScanner(resp.Body)
 		for lines.Scan() {
 			if strings.HasPrefix(lines.Text(), "data:") {
-				arrived <- time.Now()
+				select {
+				case arrived <- time.Now():
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()

@@ -99,7 +99,7 @@ func (j *journal) append(buf []byte, first, last uint64) error {
 		}
 	}
 	_, err := j.cur.Write(buf)
-	if err == nil {
+	if err == nil && Durable {
 		err = datasync(j.cur)
 	}
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/bench/load"
+	"github.com/hooktray/hooktray/bench/proc"
 )
 
 func main() {
@@ -34,6 +35,7 @@ func main() {
 	wrk := flag.String("wrk", "wrk", "wrk binary for the comparison users make (\"\" to skip it)")
 	wrkDur := flag.Duration("wrk-duration", 8*time.Second, "wrk's time per run")
 	generator := flag.Bool("generator", true, "measure with the bench's own load generator too (false: wrk only)")
+	ceiling := flag.String("ceiling", "bin/hooktray-ceiling", "hooktray built with -tags hooktray_ceiling, measured with wrk beside the others (\"\" to skip it)")
 	flag.Parse()
 	if *wrk != "" {
 		path, err := exec.LookPath(*wrk)
@@ -47,34 +49,53 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ingest: -wrk \"\" and -generator=false leave nothing to measure")
 		os.Exit(2)
 	}
-	if err := run(*hooktray, *bare, *wrk, *conns, *dur, *wrkDur, *size, *rounds, *generator); err != nil {
+	if *ceiling != "" && *wrk == "" {
+		fmt.Fprintln(os.Stderr, "ingest: -ceiling is measured with wrk; it needs -wrk")
+		os.Exit(2)
+	}
+	if err := run(*hooktray, *bare, *ceiling, *wrk, *conns, *dur, *wrkDur, *size, *rounds, *generator); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hooktray, bare, wrk string, conns int, dur, wrkDur time.Duration, size, rounds int, generator bool) error {
+func run(hooktray, bare, ceiling, wrk string, conns int, dur, wrkDur time.Duration, size, rounds int, generator bool) error {
 	body := load.JSONBody(size)
 
-	bareURL, stopBare, err := startBare(bare)
+	bareSrv, err := startBare(bare)
 	if err != nil {
 		return err
 	}
-	defer stopBare()
-	hookURL, verifyURL, dataDir, stopHook, err := startHooktray(hooktray)
+	defer bareSrv.stop()
+	hook, err := startHooktray(hooktray)
 	if err != nil {
 		return err
 	}
-	defer stopHook()
+	defer hook.stop()
 	if generator {
-		if err := compareWithGenerator(bareURL, hookURL, verifyURL, dataDir, body, conns, dur, rounds); err != nil {
+		if err := compareWithGenerator(bareSrv.url, hook.url, hook.verifyURL, hook.dataDir, body, conns, dur, rounds); err != nil {
 			return err
 		}
 	}
 	if wrk == "" {
 		return nil
 	}
-	return compareWithWrk(wrk, bareURL, hookURL, apiOf(dataDir), dataDir, body, conns, wrkDur, rounds)
+	contenders := []contender{
+		{name: "bare net/http", row: "bare `net/http` (reads the body, answers 200)", durable: "no", server: bareSrv},
+		{name: "hooktray serve", row: "**Hooktray** (journal fdatasync'd per group, SQLite behind)", durable: "yes", server: hook.server, probe: true},
+	}
+	if ceiling != "" {
+		if _, err := os.Stat(ceiling); err != nil {
+			return fmt.Errorf("the ceiling build: %w (make bench builds it; -ceiling \"\" skips it)", err)
+		}
+		top, err := startHooktray(ceiling)
+		if err != nil {
+			return err
+		}
+		defer top.stop()
+		contenders = append(contenders, contender{name: "ceiling build", row: "Hooktray's ceiling build: the same receiver with fdatasync and the SQLite import compiled out (not a product)", durable: "no", server: top.server})
+	}
+	return compareWithWrk(wrk, contenders, apiOf(hook.dataDir), hook.dataDir, body, conns, wrkDur, rounds)
 }
 
 // compareWithGenerator measures bare, Hooktray and Hooktray verifying signatures with the bench's
@@ -123,7 +144,17 @@ func compareWithGenerator(bareURL, hookURL, verifyURL, dataDir string, body []by
 // compareWithWrk measures bare and Hooktray with wrk, alternating, as users compare receivers,
 // and prints the table docs/performance.md keeps: requests per second counting 2xx answers only,
 // p99, and the ratio. It then reports how far full-text search lagged behind the burst.
-func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, body []byte, conns int, d time.Duration, rounds int) error {
+// contender is one server wrk measures.
+type contender struct {
+	name, row, durable string
+	server
+	probe bool // measure how soon an acknowledged webhook is visible
+}
+
+// compareWithWrk runs wrk against each contender in turn, in reversed order every other round,
+// and prints the best of each, its CPU time per request and the table of docs/performance.md. The
+// first contender is the baseline of the ratios.
+func compareWithWrk(wrk string, contenders []contender, api apiClient, dir string, body []byte, conns int, d time.Duration, rounds int) error {
 	script, err := wrkScript(dir, body)
 	if err != nil {
 		return err
@@ -135,27 +166,33 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 	var live, listed []time.Duration
 	api.waitQuiet() // the runs above left indexing to do: let it finish before measuring
 	fmt.Printf("\nwrk -t2 -c%d -d%s --latency, %d-byte JSON POST, alternating, %d rounds:\n", conns, d, len(body), rounds)
-	var best [2]wrkResult
+	best := make([]wrkResult, len(contenders))
+	cpu := make([]time.Duration, len(contenders)) // the server's CPU time per 2xx answer, in the best run
 	for round := range rounds {
-		order := []int{0, 1}
+		order := make([]int, len(contenders))
+		for i := range order {
+			order[i] = i
+		}
 		if round%2 == 1 {
-			order = []int{1, 0}
+			slices.Reverse(order)
 		}
 		for _, i := range order {
-			url, name := bareURL, "bare net/http"
-			if i == 1 {
-				url, name = hookURL, "hooktray serve"
-			}
+			c := contenders[i]
 			var probed chan [2][]time.Duration
-			if i == 1 {
+			if c.probe {
 				probed = make(chan [2][]time.Duration, 1)
 				ctx, cancel := context.WithTimeout(context.Background(), d)
 				defer cancel()
 				go func() { l, p, _ := api.probeVisibility(ctx, probeID, probeURL); probed <- [2][]time.Duration{l, p} }()
 			}
-			r, err := runWrk(wrk, script, url, conns, d)
+			before, cpuErr := proc.CPUTime(c.pid)
+			r, err := runWrk(wrk, script, c.url, conns, d)
 			if err != nil {
 				return err
+			}
+			after, err := proc.CPUTime(c.pid)
+			if cpuErr != nil || err != nil {
+				after, before = 0, 0 // not on Linux: no CPU figure
 			}
 			if probed != nil {
 				seen := <-probed
@@ -166,21 +203,32 @@ func compareWithWrk(wrk, bareURL, hookURL string, api apiClient, dir string, bod
 			if r.Non2xx > 0 {
 				ok.RPS = r.RPS * (1 - float64(r.Non2xx)/(r.RPS*d.Seconds()))
 			}
-			fmt.Printf("  round %d  %-15s %s\n", round+1, name, r)
+			perRequest := time.Duration(float64(after-before) / (ok.RPS * d.Seconds()))
+			fmt.Printf("  round %d  %-15s %s  %5.1f µs CPU/request\n", round+1, c.name, r, float64(perRequest)/float64(time.Microsecond))
 			if ok.RPS > best[i].RPS {
-				best[i] = ok
+				best[i], cpu[i] = ok, perRequest
 			}
-			if i == 1 {
+			if c.probe {
 				reportWAL(dir)
 				api.reportSearchLag() // and so waits until Hooktray is quiet again
 			}
 		}
 	}
-	b, h := best[0], best[1]
-	fmt.Printf("\n| receiver | stores durably before answering | req/s (2xx) | p99 | ratio to bare |\n|---|---|---|---|---|\n")
-	fmt.Printf("| bare `net/http` (reads the body, answers 200) | no | %.0f | %.1f ms | 1.00 |\n", b.RPS, ms(b.P99))
-	fmt.Printf("| **Hooktray** (journal fdatasync'd per group, SQLite behind) | yes | %.0f | %.1f ms | **%.2f** |\n", h.RPS, ms(h.P99), h.RPS/b.RPS)
-	fmt.Printf("ratio hooktray/bare with wrk: %.2f (target ≥ 0.50); hooktray p99 %.1f ms (target ≤ 20 ms)\n", h.RPS/b.RPS, ms(h.P99))
+	base := best[0].RPS
+	fmt.Printf("\n| receiver | stores durably before answering | req/s (2xx) | p99 | server CPU per request | ratio to bare |\n|---|---|---|---|---|---|\n")
+	for i, c := range contenders {
+		ratio := fmt.Sprintf("%.2f", best[i].RPS/base)
+		if c.probe {
+			ratio = "**" + ratio + "**"
+		}
+		fmt.Printf("| %s | %s | %.0f | %.1f ms | %.1f µs | %s |\n", c.row, c.durable, best[i].RPS, ms(best[i].P99), float64(cpu[i])/float64(time.Microsecond), ratio)
+	}
+	h := best[1]
+	fmt.Printf("ratio hooktray/bare with wrk: %.2f (target ≥ 0.50); hooktray p99 %.1f ms (target ≤ 20 ms)\n", h.RPS/base, ms(h.P99))
+	if len(best) > 2 {
+		fmt.Printf("ceiling build (nothing durable) to bare: %.2f; fdatasync and the SQLite import cost %.1f µs of CPU per request here\n",
+			best[2].RPS/base, float64(cpu[1]-cpu[2])/float64(time.Microsecond))
+	}
 	for _, v := range []struct {
 		what string
 		d    []time.Duration
@@ -205,41 +253,55 @@ func reportWAL(dir string) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func startBare(bin string) (string, func(), error) {
+// server is a process under measurement.
+type server struct {
+	url  string
+	pid  int
+	stop func()
+}
+
+func startBare(bin string) (server, error) {
 	cmd := exec.Command(bin)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return server{}, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s: %w (run make bench, which builds it)", bin, err)
+		return server{}, fmt.Errorf("start %s: %w (run make bench, which builds it)", bin, err)
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()
-		return "", nil, fmt.Errorf("read bare server address: %w", err)
+		return server{}, fmt.Errorf("read bare server address: %w", err)
 	}
-	return strings.TrimSpace(line), func() { cmd.Process.Kill(); cmd.Wait() }, nil
+	return server{url: strings.TrimSpace(line), pid: cmd.Process.Pid, stop: func() { cmd.Process.Kill(); cmd.Wait() }}, nil
 }
 
 // benchSecret signs the verifying endpoint's requests.
 const benchSecret = "bench-secret"
 
-func startHooktray(bin string) (url, verifyURL, dataDir string, stop func(), err error) {
-	dataDir, err = os.MkdirTemp("", "hooktray-bench-")
+// instance is a running `hooktray serve` with its bench endpoints.
+type instance struct {
+	server
+	verifyURL string // the endpoint that checks a GitHub signature (enforce)
+	dataDir   string
+}
+
+func startHooktray(bin string) (instance, error) {
+	dataDir, err := os.MkdirTemp("", "hooktray-bench-")
 	if err != nil {
-		return "", "", "", nil, err
+		return instance{}, err
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return "", "", "", nil, fmt.Errorf("start %s: %w", bin, err)
+		return instance{}, fmt.Errorf("start %s: %w", bin, err)
 	}
-	stop = func() {
+	in := instance{dataDir: dataDir, server: server{pid: cmd.Process.Pid, stop: func() {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 		os.RemoveAll(dataDir)
-	}
+	}}}
 	var rt struct{ Receiver, API string }
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		b, err := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
@@ -247,20 +309,20 @@ func startHooktray(bin string) (url, verifyURL, dataDir string, stop func(), err
 			break
 		}
 		if time.Now().After(deadline) {
-			stop()
-			return "", "", "", nil, fmt.Errorf("hooktray did not start")
+			in.stop()
+			return instance{}, fmt.Errorf("%s did not start", bin)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	api := apiOf(dataDir)
-	if _, url, err = api.createEndpoint(`{"name":"bench"}`); err == nil {
-		_, verifyURL, err = api.createEndpoint(`{"name":"bench-verify","verify":{"scheme":"github","mode":"enforce"},"secret":"` + benchSecret + `"}`)
+	if _, in.url, err = api.createEndpoint(`{"name":"bench"}`); err == nil {
+		_, in.verifyURL, err = api.createEndpoint(`{"name":"bench-verify","verify":{"scheme":"github","mode":"enforce"},"secret":"` + benchSecret + `"}`)
 	}
 	if err != nil {
-		stop()
-		return "", "", "", nil, err
+		in.stop()
+		return instance{}, err
 	}
-	return url, verifyURL, dataDir, stop, nil
+	return in, nil
 }
 
 // apiClient reads serve's status through its admin API.

@@ -109,6 +109,10 @@ func (in *instance) endpoint(name string, target map[string]any) (string, error)
 	return ep.URL, nil
 }
 
+// rateLimit is the most deliveries a minute a target may be set to take (hook.Target.Validate): the
+// forwarding runs use it, so what bounds them is the engine until a minute's worth is spent.
+const rateLimit = 60000
+
 func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	ctx := context.Background()
 	body := load.JSONBody(size)
@@ -129,11 +133,11 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	if err != nil {
 		return err
 	}
-	forwarded, err := in.endpoint("forwarded", map[string]any{"url": target.URL, "rate_limit_per_minute": 60000})
+	forwarded, err := in.endpoint("forwarded", map[string]any{"url": target.URL, "rate_limit_per_minute": rateLimit})
 	if err != nil {
 		return err
 	}
-	parallel, err := in.endpoint("forwarded-parallel", map[string]any{"url": target.URL, "rate_limit_per_minute": 60000, "parallel": 8})
+	parallel, err := in.endpoint("forwarded-parallel", map[string]any{"url": target.URL, "rate_limit_per_minute": rateLimit, "parallel": 8})
 	if err != nil {
 		return err
 	}
@@ -151,14 +155,15 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 		for received.Load()-before < int64(withFwd.Requests) && time.Since(caughtUp) < 5*time.Minute {
 			time.Sleep(50 * time.Millisecond)
 		}
-		fmt.Printf("    forwarded while ingesting %.0f deliveries/s; the backlog of %d cleared %.1f s after ingest stopped\n",
-			fwdRate, int64(withFwd.Requests)-during, time.Since(caughtUp).Seconds())
+		backlog, drain := int64(withFwd.Requests)-during, time.Since(caughtUp)
+		fmt.Printf("    forwarded while ingesting %.0f deliveries/s; the backlog of %d cleared %.1f s after ingest stopped (%.0f/s; the target's rate limit, %d a minute, the most a target takes, allows %d/s once a minute's worth is spent)\n",
+			fwdRate, backlog, drain.Seconds(), float64(backlog)/drain.Seconds(), rateLimit, rateLimit/60)
 		fmt.Printf("    forwarding/ingest: %.2f (target ≥ 0.50); ingest with forwarding/without: %.2f (target ≥ 0.90)\n",
 			fwdRate/withFwd.RPS(), withFwd.RPS()/base.RPS())
 	}
 
 	// Memory with a queue for a dead target: the breaker holds the deliveries; RSS must not follow.
-	dead, err := in.endpoint("dead", map[string]any{"url": "http://127.0.0.1:9/down", "max_retries": 50, "rate_limit_per_minute": 60000})
+	dead, err := in.endpoint("dead", map[string]any{"url": "http://127.0.0.1:9/down", "max_retries": 50, "rate_limit_per_minute": rateLimit})
 	if err != nil {
 		return err
 	}

@@ -141,9 +141,6 @@ func compareWithGenerator(bareURL, hookURL, verifyURL, dataDir string, body []by
 	return nil
 }
 
-// compareWithWrk measures bare and Hooktray with wrk, alternating, as users compare receivers,
-// and prints the table docs/performance.md keeps: requests per second counting 2xx answers only,
-// p99, and the ratio. It then reports how far full-text search lagged behind the burst.
 // contender is one server wrk measures.
 type contender struct {
 	name, row, durable string
@@ -151,9 +148,11 @@ type contender struct {
 	probe bool // measure how soon an acknowledged webhook is visible
 }
 
-// compareWithWrk runs wrk against each contender in turn, in reversed order every other round,
-// and prints the best of each, its CPU time per request and the table of docs/performance.md. The
-// first contender is the baseline of the ratios.
+// compareWithWrk runs wrk against each contender in turn, as users compare receivers, in reversed
+// order every other round, and prints the table docs/performance.md keeps: the best of each
+// (requests per second counting 2xx answers only), p99, the server's CPU time per request during
+// its run, and the ratio to the first contender. After each Hooktray burst it reports the WAL's
+// size and how far full-text search lagged behind.
 func compareWithWrk(wrk string, contenders []contender, api apiClient, dir string, body []byte, conns int, d time.Duration, rounds int) error {
 	script, err := wrkScript(dir, body)
 	if err != nil {

@@ -93,6 +93,7 @@ func (h *Hub) indexLoop() {
 func (h *Hub) retentionLoop() {
 	defer h.background.Done()
 	next := h.opts.Clock.After(5 * time.Second)
+	distrusted := false // the clock was last found too far ahead of the history to prune by age
 	for {
 		select {
 		case <-h.ctx.Done():
@@ -100,7 +101,7 @@ func (h *Hub) retentionLoop() {
 		case <-next:
 		}
 		h.dropExpiredSecrets()
-		n, err := h.store.Prune(h.ctx, *h.opts.Retention, h.opts.Clock.Now(), func() { h.sleep(5 * time.Millisecond) })
+		n, err := h.prune(&distrusted)
 		h.noteStorageError(err)
 		switch {
 		case err != nil && h.ctx.Err() == nil:
@@ -113,6 +114,27 @@ func (h *Hub) retentionLoop() {
 		}
 		next = h.opts.Clock.After(h.opts.RetentionEvery)
 	}
+}
+
+// prune applies the retention limits once. Age limits wait while the clock is more than a day ahead
+// of the newest event (set wrong, or stepped): a clock a year ahead would otherwise delete the whole
+// history at once. *distrusted remembers that, so the log says it once and says when it ends.
+func (h *Hub) prune(distrusted *bool) (int64, error) {
+	now := h.opts.Clock.Now()
+	newest, _, err := h.store.NewestEventTime(h.ctx)
+	if err != nil {
+		return 0, err
+	}
+	r, believed := h.opts.Retention.ForClock(now, newest)
+	switch {
+	case !believed && !*distrusted:
+		h.log.Warn("the clock is more than a day ahead of the newest webhook; events are not removed by age until one arrives with the clock as it is now",
+			"now", now.Format(time.RFC3339), "newest_event", newest.Format(time.RFC3339))
+	case believed && *distrusted:
+		h.log.Info("the clock agrees with the history again; events are removed by age as set")
+	}
+	*distrusted = !believed
+	return h.store.Prune(h.ctx, r, now, func() { h.sleep(5 * time.Millisecond) })
 }
 
 // sleep waits d, or returns false early when the hub stops.

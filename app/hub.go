@@ -206,6 +206,7 @@ func (h *Hub) start(ctx context.Context) error {
 	if n := h.queue.Recovered(); n > 0 {
 		h.log.Info("stored the webhooks a crash left in the ingest journal", "events", n)
 	}
+	h.noteJournalDamage(h.queue.Damage())
 	if err := h.startForwarding(ctx); err != nil {
 		return err
 	}

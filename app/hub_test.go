@@ -629,3 +629,44 @@ func TestRetentionRunsOnItsSchedule(t *testing.T) {
 	due(time.Minute)
 	testutil.Eventually(t, "events older than an hour to be removed", func() bool { return count() == 0 })
 }
+
+// A clock set a year ahead would make the whole history look expired: age limits wait until an
+// event stored with that clock agrees with it. Count limits still apply.
+func TestRetentionDoesNotBelieveAClockFarAheadOfTheHistory(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	h := startHub(t, func(o *Options) {
+		o.Clock, o.Retention, o.RetentionEvery = clk, &hook.Retention{MaxAge: 30 * 24 * time.Hour}, time.Minute
+	})
+	ep := createEndpoint(t, h, "alarm", nil)
+	for range 3 {
+		post(t, h.EndpointURL(ep.ID), []byte("{}"))
+	}
+	count := func() int {
+		p, err := h.Events(context.Background(), hook.EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Events)
+	}
+	due := func() {
+		t.Helper()
+		testutil.Eventually(t, "retention to be due", func() bool { p := clk.Pending(); return len(p) == 1 })
+	}
+	due()
+	if n := count(); n != 3 { // in the history before retention looks
+		t.Fatalf("%d events", n)
+	}
+	clk.Advance(365 * 24 * time.Hour) // the clock jumps a year ahead
+	due()                             // the run at the jumped clock is over
+	clk.Advance(time.Minute)
+	due()
+	if n := count(); n != 3 {
+		t.Fatalf("%d events left after the clock jumped a year: the history was pruned by a wrong clock", n)
+	}
+	post(t, h.EndpointURL(ep.ID), []byte("{}")) // stored with the clock as it is now
+	if n := count(); n != 4 {                     // and in the history before retention looks
+		t.Fatalf("%d events", n)
+	}
+	clk.Advance(time.Minute)
+	testutil.Eventually(t, "the year-old events to go once the clock agrees with the history", func() bool { return count() == 1 })
+}

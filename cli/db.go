@@ -61,7 +61,7 @@ func (c *command) db(ctx context.Context, args []string) error {
 	if err := os.Rename(recovered, path); err != nil {
 		return fmt.Errorf("put the recovered history in place: %w (it is %s; the damaged one is %s)", err, recovered, damaged)
 	}
-	for _, table := range []string{"endpoints", "events", "secrets", "deliveries", "subscriptions"} {
+	for _, table := range rep.Tables {
 		line := fmt.Sprintf("  %-14s %d copied", table, rep.Copied[table])
 		if n := rep.Skipped[table]; n > 0 {
 			line += fmt.Sprintf(", %d row ids in damaged pages", n)
@@ -69,5 +69,9 @@ func (c *command) db(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.env.Stdout, line)
 	}
 	fmt.Fprintf(c.env.Stdout, "Recovered into %s; the damaged file is kept as %s.\n", path, damaged)
+	if rep.JournalSeqLost {
+		fmt.Fprintln(c.env.Stdout, "Warning: the record of which journal webhooks were already stored could not be read; "+
+			"if a crash left webhooks in the journal, some may be stored twice at the next start.")
+	}
 	return nil
 }

@@ -35,7 +35,8 @@ func (c *command) status(ctx context.Context, args []string) error {
 		c.printRaw(raw)
 		return nil
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	fmt.Fprintf(w, "Hooktray\t%s\n", st.Version)
 	fmt.Fprintf(w, "Receiver\t%s\n", st.Receiver)
 	public := "none (local only)"
@@ -48,6 +49,9 @@ func (c *command) status(ctx context.Context, args []string) error {
 	}
 	if st.SecretsError != nil {
 		fmt.Fprintf(w, "SECRETS\t%s\n", *st.SecretsError)
+	}
+	if d := st.JournalDamage; d != nil {
+		fmt.Fprintf(w, "JOURNAL\t%s\n", d.Message)
 	}
 	fmt.Fprintf(w, "Tunnel\t%s, %s\n", st.Tunnel.Mode, st.Tunnel.State)
 	if st.Tunnel.Error != nil {
@@ -71,7 +75,7 @@ func (c *command) status(ctx context.Context, args []string) error {
 	case "file":
 		fmt.Fprintf(w, "Secrets\tencrypted; master key in the data dir's master-key file (no keychain available)\n")
 	}
-	return w.Flush()
+	return tw.Flush()
 }
 
 func (c *command) endpoints(ctx context.Context, args []string) error {
@@ -155,12 +159,13 @@ func (c *command) endpointsList(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.env.Stdout, "No endpoints yet. Create one with: hooktray endpoints add --name NAME")
 		return nil
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	fmt.Fprintln(w, "ID\tNAME\tSTATE\tURL")
 	for _, e := range list.Endpoints {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.ID, e.Name, enabledWord(e.Enabled), bestURL(e))
 	}
-	return w.Flush()
+	return tw.Flush()
 }
 
 func (c *command) endpointsAdd(ctx context.Context, args []string) error {
@@ -293,7 +298,8 @@ func (c *command) endpointAction(ctx context.Context, sub string, args []string,
 }
 
 func (c *command) printEndpoint(e apijson.Endpoint) {
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	fmt.Fprintf(w, "ID\t%s\n", e.ID)
 	fmt.Fprintf(w, "Name\t%s\n", e.Name)
 	fmt.Fprintf(w, "State\t%s\n", enabledWord(e.Enabled))
@@ -312,7 +318,7 @@ func (c *command) printEndpoint(e apijson.Endpoint) {
 		fmt.Fprintf(w, "Notes\t%s\n", e.Notes)
 	}
 	fmt.Fprintf(w, "Created\t%s\n", e.CreatedAt.Local().Format("2006-01-02 15:04:05"))
-	w.Flush()
+	tw.Flush()
 }
 
 func enabledWord(enabled bool) string {

@@ -68,7 +68,8 @@ func (c *command) tunnelStatus(ctx context.Context, args []string) error {
 		return err
 	}
 	t := st.Tunnel
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := c.text(tw)
 	fmt.Fprintf(w, "Mode\t%s\n", describeMode(t.Mode))
 	fmt.Fprintf(w, "State\t%s\n", t.State)
 	if t.URL != nil {
@@ -101,7 +102,7 @@ func (c *command) tunnelStatus(ctx context.Context, args []string) error {
 	case "failed":
 		fmt.Fprintf(w, "Download\tfailed: %s\n", deref(in.Error))
 	}
-	return w.Flush()
+	return tw.Flush()
 }
 
 func describeMode(m string) string {

@@ -3,6 +3,7 @@ package hook
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -58,6 +59,10 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 			return &FieldError{Field: "name", Message: "a name is required"}
 		case utf8.RuneCountInString(name) > 100:
 			return &FieldError{Field: "name", Message: "at most 100 characters"}
+		case strings.ContainsFunc(name, unicode.IsControl):
+			// A name is printed by the CLI and shown in the tray: a control character in it could
+			// rewrite the user's terminal.
+			return &FieldError{Field: "name", Message: "must not contain control characters (such as newlines or escapes)"}
 		}
 		e.Name = name
 	}

@@ -13,3 +13,18 @@ func TestEndpointIDsNeverStartWithADash(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestEndpointNamesRefuseControlCharacters(t *testing.T) {
+	for _, name := range []string{"alarm\x1b]0;pwned\x07", "two\nlines", "c1\u009bcontrol", "nul\x00"} {
+		ep := NewEndpoint("x")
+		err := EndpointChange{Name: &name}.Apply(&ep)
+		if fe, ok := err.(*FieldError); !ok || fe.Field != "name" {
+			t.Errorf("name %q: %v, want a field error on name", name, err)
+		}
+	}
+	ok := "Maison · alarme ✓"
+	ep := NewEndpoint("x")
+	if err := (EndpointChange{Name: &ok}).Apply(&ep); err != nil || ep.Name != ok {
+		t.Errorf("name %q refused: %v", ok, err)
+	}
+}

@@ -11,13 +11,20 @@ import (
 
 // Recovered counts what Recover copied and what it could not read, per table.
 type Recovered struct {
+	Tables  []string // every table copied, in the order of the schema
 	Copied  map[string]int64
 	Skipped map[string]int64 // row ids in unreadable parts of the file (not all held a row)
+	// JournalSeqLost is true when the damaged file's record of the ingest journal's last imported
+	// sequence could not be read: frames a crash left in the journal may then be imported again.
+	JournalSeqLost bool
 }
 
-// recoverTables are copied in this order (endpoints before what refers to them). The full-text
-// index is not copied: the new file's indexer rebuilds it.
-var recoverTables = []string{"endpoints", "secrets", "events", "deliveries", "subscriptions"}
+// notRecovered are the schema's tables Recover does not copy: the full-text index (a virtual table
+// and the tables behind it), which the new file's indexer rebuilds.
+func notRecovered(table string) bool { return strings.HasPrefix(table, "events_fts") }
+
+// recoverFilter leaves rows out of a copy: the index's watermark, since the index starts empty.
+var recoverFilter = map[string]string{"meta": "key <> 'index_watermark'"}
 
 // recoverChunk is how many rows are copied at a time; a chunk that cannot be read is retried row
 // by row, so damage costs only the rows on the damaged pages.
@@ -47,21 +54,56 @@ func Recover(ctx context.Context, damaged, dest string) (Recovered, error) {
 	defer conn.ExecContext(context.Background(), `DETACH DATABASE old`)
 
 	rep := Recovered{Copied: map[string]int64{}, Skipped: map[string]int64{}}
-	for _, table := range recoverTables {
+	tables, err := schemaTables(ctx, conn)
+	if err != nil {
+		return rep, err
+	}
+	for _, table := range tables {
 		cols, err := commonColumns(ctx, conn, table)
 		if err != nil {
 			return rep, err
 		}
+		rep.Tables = append(rep.Tables, table)
 		if len(cols) == 0 {
 			continue // the damaged file has no such table (or its schema is unreadable)
 		}
-		copied, skipped, err := copyTable(ctx, conn, table, cols)
+		copied, skipped, err := copyTable(ctx, conn, table, cols, recoverFilter[table])
 		rep.Copied[table], rep.Skipped[table] = copied, skipped
 		if err != nil {
 			return rep, err
 		}
 	}
+	var seq int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM main.meta WHERE key = 'journal_seq'`).Scan(&seq); err != nil {
+		return rep, fmt.Errorf("recover: %w", err)
+	}
+	var events sql.NullInt64
+	_ = conn.QueryRowContext(ctx, `SELECT max(id) FROM main.events`).Scan(&events)
+	rep.JournalSeqLost = seq == 0 && events.Valid
 	return rep, nil
+}
+
+// schemaTables lists the tables this version's schema has, in the order they were created (so a
+// table comes after those it refers to), leaving out what is rebuilt rather than copied. Walking
+// the schema means a table added later is recovered without anyone remembering to list it.
+func schemaTables(ctx context.Context, conn *sql.Conn) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT name FROM main.sqlite_schema WHERE type = 'table'
+		AND name NOT LIKE 'sqlite_%' ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("recover: read the schema: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("recover: read the schema: %w", err)
+		}
+		if !notRecovered(name) {
+			out = append(out, name)
+		}
+	}
+	return out, rows.Err()
 }
 
 // commonColumns lists the columns table has in both databases.
@@ -100,10 +142,13 @@ func commonColumns(ctx context.Context, conn *sql.Conn, table string) ([]string,
 	return out, nil
 }
 
-// copyTable copies table's readable rows in rowid chunks.
-func copyTable(ctx context.Context, conn *sql.Conn, table string, cols []string) (copied, skipped int64, err error) {
+// copyTable copies table's readable rows (those filter keeps, when it is not "") in rowid chunks.
+func copyTable(ctx context.Context, conn *sql.Conn, table string, cols []string, filter string) (copied, skipped int64, err error) {
 	list := strings.Join(cols, ", ")
 	insert := fmt.Sprintf(`INSERT OR IGNORE INTO main.%s (%s) SELECT %s FROM old.%s WHERE rowid BETWEEN ? AND ?`, table, list, list, table)
+	if filter != "" {
+		insert += " AND " + filter
+	}
 	var last sql.NullInt64
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT max(rowid) FROM old.%s`, table)).Scan(&last); err != nil {
 		// The right edge of the table is damaged: look for rows as far as ids plausibly go.

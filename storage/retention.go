@@ -14,15 +14,18 @@ import (
 // for it only a few milliseconds.
 const pruneChunk = 500
 
-// Prune removes what r says to remove, oldest first, in small transactions. Between chunks it
-// calls pause (which may sleep, to leave room for ingest) and stops early when ctx ends. It
-// returns the number of events removed.
+// Prune removes what r says to remove, oldest first, in small transactions. An event that still
+// owes a delivery (pending or retrying) is kept whatever the limits say, until it is delivered or
+// dead-lettered: retention never drops what has yet to be forwarded. Between chunks it calls pause
+// (which may sleep, to leave room for ingest) and stops early when ctx ends. It returns the number
+// of events removed. Ages are measured from received_at against now; the caller decides whether
+// now can be believed (see hook.Retention.ForClock).
 func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, pause func()) (_ int64, err error) {
 	defer func() { err = classify(err) }()
 	if r.Forever() {
 		return 0, nil
 	}
-	var removed int64
+	var removed, after int64
 	upTo, err := s.pruneBound(ctx, r, now)
 	if err != nil {
 		return 0, err
@@ -38,24 +41,25 @@ func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, paus
 				return removed, err
 			}
 			if used > r.MaxBytes {
-				oldest, err := s.nthOldestID(ctx, s.rowsToFree(ctx, used-r.MaxBytes, used))
+				oldest, err := s.nthOldestID(ctx, after, s.rowsToFree(ctx, used-r.MaxBytes, used))
 				if err != nil {
 					return removed, err
 				}
 				bound = max(bound, oldest)
 			}
 		}
-		if bound == 0 {
+		if bound <= after {
 			break
 		}
-		n, err := s.deleteOldest(ctx, bound, pruneChunk)
+		n, last, err := s.deleteOldest(ctx, after, bound, pruneChunk)
 		if err != nil {
 			return removed, err
 		}
 		removed += n
 		if n == 0 {
-			break
+			break // all that is left up to bound still owes a delivery
 		}
+		after = last
 		if pause != nil {
 			pause()
 		}
@@ -66,6 +70,19 @@ func (s *Store) Prune(ctx context.Context, r hook.Retention, now time.Time, paus
 		}
 	}
 	return removed, nil
+}
+
+// NewestEventTime is when the newest event was received (ok false when there is none).
+func (s *Store) NewestEventTime(ctx context.Context) (_ time.Time, ok bool, err error) {
+	var at sql.NullInt64
+	err = s.reader.QueryRowContext(ctx, `SELECT received_at FROM events ORDER BY id DESC LIMIT 1`).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, classify(fmt.Errorf("find the newest event: %w", err))
+	}
+	return time.Unix(0, at.Int64).UTC(), true, nil
 }
 
 // pruneBound returns the highest event id that age and count limits remove (0 for none). It reads
@@ -127,10 +144,11 @@ func (s *Store) rowsToFree(ctx context.Context, excess, used int64) int {
 	return int(min(max(n, 1), pruneChunk))
 }
 
-// nthOldestID returns the id of the n-th oldest event (or the newest, if there are fewer).
-func (s *Store) nthOldestID(ctx context.Context, n int) (int64, error) {
+// nthOldestID returns the id of the n-th oldest event after id after (or the newest, if there are
+// fewer).
+func (s *Store) nthOldestID(ctx context.Context, after int64, n int) (int64, error) {
 	var id sql.NullInt64
-	err := s.reader.QueryRowContext(ctx, `SELECT max(id) FROM (SELECT id FROM events ORDER BY id LIMIT ?)`, n).Scan(&id)
+	err := s.reader.QueryRowContext(ctx, `SELECT max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)`, after, n).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("find oldest events: %w", err)
 	}
@@ -156,40 +174,41 @@ func (s *Store) UsedBytes(ctx context.Context) (int64, error) {
 	return (pages - free) * size, nil
 }
 
-// deleteOldest deletes up to limit of the oldest events with id <= upTo, with their index entries
-// and deliveries, in one transaction.
-func (s *Store) deleteOldest(ctx context.Context, upTo int64, limit int) (int64, error) {
-	var n int64
-	err := s.relaxedWrite(ctx, func(tx *sql.Tx) error {
-		var first, last sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT min(id), max(id) FROM (SELECT id FROM events WHERE id <= ? ORDER BY id LIMIT ?)`,
-			upTo, limit).Scan(&first, &last)
+// ownsNoDelivery selects the events e that are not waiting for a delivery.
+const ownsNoDelivery = `NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))`
+
+// deleteOldest deletes up to limit of the oldest events after id after and up to upTo that owe no
+// delivery, with their index entries and finished deliveries, in one transaction. It returns how
+// many it deleted and the last id deleted.
+func (s *Store) deleteOldest(ctx context.Context, after, upTo int64, limit int) (n, last int64, err error) {
+	err = s.relaxedWrite(ctx, func(tx *sql.Tx) error {
+		var ids string // a JSON array, for json_each: one statement for a chunk of any size
+		err := tx.QueryRowContext(ctx, `SELECT json_group_array(id), max(id) FROM (SELECT id FROM events e
+			WHERE id > ? AND id <= ? AND `+ownsNoDelivery+` ORDER BY id LIMIT ?)`, after, upTo, limit).Scan(&ids, &sql.NullInt64{})
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)
-		}
-		if !last.Valid {
-			return nil
 		}
 		watermark, err := metaValue(ctx, tx, "index_watermark")
 		if err != nil {
 			return err
 		}
-		if indexedTo := min(last.Int64, watermark); indexedTo >= first.Int64 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid BETWEEN ? AND ?`, first.Int64, indexedTo); err != nil {
-				return fmt.Errorf("prune search index: %w", err)
-			}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (SELECT value FROM json_each(?) WHERE value <= ?)`, ids, watermark); err != nil {
+			return fmt.Errorf("prune search index: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id BETWEEN ? AND ?`, first.Int64, last.Int64); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))`, ids); err != nil {
 			return fmt.Errorf("prune deliveries: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id BETWEEN ? AND ?`, first.Int64, last.Int64)
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))`, ids)
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)
 		}
 		n, _ = res.RowsAffected()
-		return nil
+		if n > 0 {
+			err = tx.QueryRowContext(ctx, `SELECT max(value) FROM json_each(?)`, ids).Scan(&last)
+		}
+		return err
 	})
-	return n, err
+	return n, last, err
 }
 
 // releaseFreePages gives freed pages back to the file system in small steps.

@@ -450,6 +450,48 @@ func TestPrune(t *testing.T) {
 			t.Error("everything was removed")
 		}
 	})
+	t.Run("events that still owe a delivery are kept", func(t *testing.T) {
+		s := openTemp(t)
+		ep := newEndpoint(t, s, "owed")
+		target := hook.NewTarget(ep.ID, hook.TargetHTTP)
+		if err := s.CreateTarget(ctx, &target); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().UTC().Add(-1000 * time.Hour)
+		var evs []*hook.Event
+		for i := range 400 {
+			ev := event(ep.ID, "x")
+			ev.ReceivedAt = old.Add(time.Duration(i) * time.Second)
+			ev.Forward = []string{target.ID} // the target is down: every delivery waits
+			evs = append(evs, ev)
+		}
+		if err := s.ImportBatch(ctx, evs, 400); err != nil {
+			t.Fatal(err)
+		}
+		// The oldest 160 were delivered; the other 240 are still owed.
+		open, err := s.OpenDeliveries(ctx, target.ID, 160)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range open {
+			open[i].Status, open[i].Attempt = hook.DeliverySuccess, 1
+		}
+		if err := s.RecordAttempts(ctx, open, target.ID, TargetHealth{State: hook.TargetActive, Enabled: true}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []hook.Retention{{MaxEvents: 100}, {MaxAge: time.Hour}, {MaxBytes: 1}} {
+			if _, err := s.Prune(ctx, r, time.Now(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, _ := s.ListEvents(ctx, hook.EventQuery{Limit: 1000})
+		if len(page.Events) != 240 || page.Events[239].ID != evs[160].ID {
+			t.Errorf("kept %d events, want the 240 still owed", len(page.Events))
+		}
+		if owed, _ := s.OpenDeliveries(ctx, target.ID, 1000); len(owed) != 240 {
+			t.Errorf("%d deliveries still queued, want 240", len(owed))
+		}
+	})
 	t.Run("default keeps a fresh history", func(t *testing.T) {
 		s := openTemp(t)
 		ep := newEndpoint(t, s, "default")

@@ -56,15 +56,26 @@ func StopLeftover(stateDir string, grace time.Duration) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(fields[0])
-	if err != nil || pid <= 1 || pid == os.Getpid() || !alive(pid) || !isCloudflared(pid) {
+	if err != nil || pid <= 1 || pid == os.Getpid() {
+		return 0
+	}
+	running := func() bool { return alive(pid) || groupAlive(pid) }
+	switch {
+	case alive(pid) && isCloudflared(pid):
+	case !alive(pid) && groupAlive(pid):
+		// The recorded process is gone but its group is not: a wrapper script (--cloudflared
+		// pointing at one) died with Hooktray and left the real cloudflared running in the group
+		// it made. A group's id is not given to a new process while the group exists, so the
+		// group is still the one recorded.
+	default:
 		return 0
 	}
 	stopGroup(pid, false)
 	deadline := time.Now().Add(grace)
-	for alive(pid) && time.Now().Before(deadline) {
+	for running() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if alive(pid) {
+	if running() {
 		stopGroup(pid, true)
 	}
 	return pid

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +70,42 @@ func TestLeftoverPidOfAnotherProgramIsLeftAlone(t *testing.T) {
 	if !alive(other.Process.Pid) {
 		t.Error("another program with a reused pid was killed")
 	}
+}
+
+// A wrapper script given as --cloudflared dies with Hooktray (kill -9: the kernel's death signal
+// reaches only the direct child); the real cloudflared it started stays in the wrapper's group,
+// and the next start stops it.
+func TestAWrappersCloudflaredLeftInItsGroupIsStopped(t *testing.T) {
+	dir := t.TempDir()
+	wrapper := filepath.Join(dir, "cloudflared-wrapper")
+	os.WriteFile(wrapper, []byte("#!/bin/sh\n\""+fake+"\" \"$@\"\necho wrapper done\n"), 0o700)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	metrics := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(wrapper, "tunnel", "--no-autoupdate", "--metrics", metrics, "--url", "http://127.0.0.1:8791")
+	tie(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var real int
+	testutil.Eventually(t, "the wrapper to start cloudflared", func() bool {
+		if kids := children(cmd.Process.Pid); len(kids) == 1 {
+			real = kids[0]
+			return true
+		}
+		return false
+	})
+	t.Cleanup(func() { syscall.Kill(real, syscall.SIGKILL) })
+	os.WriteFile(filepath.Join(dir, pidFile), []byte(fmt.Sprintf("%d\n%s\n", cmd.Process.Pid, wrapper)), 0o600)
+	cmd.Process.Kill() // what Pdeathsig does when Hooktray is killed
+	cmd.Wait()
+	if !alive(real) {
+		t.Fatal("the wrapper's cloudflared died with it: nothing to test")
+	}
+	if pid := StopLeftover(dir, 2*time.Second); pid != cmd.Process.Pid {
+		t.Errorf("StopLeftover stopped %d, want the wrapper's group %d", pid, cmd.Process.Pid)
+	}
+	waitGone(t, real)
 }
 
 // children lists the pids whose parent is pid.

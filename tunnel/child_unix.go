@@ -34,6 +34,9 @@ func alive(pid int) bool {
 	return true
 }
 
+// groupAlive reports whether any process is left in the process group pgid.
+func groupAlive(pgid int) bool { return syscall.Kill(-pgid, 0) == nil }
+
 // tie makes cmd a child that dies with Hooktray: in its own process group, and on Linux killed by
 // the kernel when Hooktray dies.
 func tie(cmd *exec.Cmd) {

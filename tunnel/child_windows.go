@@ -53,6 +53,9 @@ func stopGroup(pid int, _ bool) {
 	}
 }
 
+// groupAlive is false on Windows: the job object ends a wrapper's children with it.
+func groupAlive(int) bool { return false }
+
 // alive reports whether pid still runs.
 func alive(pid int) bool {
 	h, err := windows.OpenProcess(windows.SYNCHRONIZE, false, uint32(pid))

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/hooktray/hooktray/clock"
 )
@@ -240,7 +241,7 @@ func (c *Cloudflared) runOnce(ctx context.Context, state State) runResult {
 		sc := bufio.NewScanner(output)
 		sc.Buffer(make([]byte, 64<<10), 1<<20) // a configuration line can be long
 		for sc.Scan() {
-			line := sc.Text()
+			line := printable(sc.Text()) // it reaches status, the CLI and the log window
 			c.Log.Add(line)
 			seen.note(line)
 		}
@@ -467,6 +468,26 @@ func (c *Cloudflared) sleep(ctx context.Context, d time.Duration) bool {
 	case <-c.Clock.After(d):
 		return true
 	}
+}
+
+// printable escapes the control characters of a line cloudflared printed (its usage text, say), so
+// that quoting it in status or on a terminal cannot move the cursor or set the title.
+func printable(line string) string {
+	if !strings.ContainsFunc(line, unicode.IsControl) {
+		return line
+	}
+	var b strings.Builder
+	for _, r := range line {
+		switch {
+		case r == '\t':
+			b.WriteRune(r)
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // LogBuffer keeps the last lines of cloudflared's log for the user to read ("Tunnel log").

@@ -20,6 +20,7 @@ type Core interface {
 	SecretsStorage() string
 	SecretsError() string
 	StorageError() string
+	JournalDamage() hook.JournalDamage
 	Stop(ctx context.Context) error
 	ReleaseMemory(ctx context.Context)
 

@@ -58,6 +58,9 @@ func (s *statusBar) refresh() {
 	if e := s.u.hub.SecretsError(); e != "" {
 		text, importance = "Secrets: "+e+" · "+text, widget.DangerImportance
 	}
+	if d := s.u.hub.JournalDamage(); d.Damaged() {
+		text, importance = "Journal: "+d.Sentence()+" · "+text, widget.DangerImportance
+	}
 	if e := s.u.hub.StorageError(); e != "" {
 		text, importance = "Storage: "+e+" (quit, then run 'hooktray db recover') · "+text, widget.DangerImportance
 	}

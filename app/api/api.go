@@ -41,6 +41,7 @@ type StatusSource interface {
 	SecretsStorage() string
 	SecretsError() string
 	StorageError() string
+	JournalDamage() hook.JournalDamage
 	IndexBacklog(ctx context.Context) (int64, error)
 }
 

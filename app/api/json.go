@@ -23,6 +23,8 @@ func statusJSON(ctx context.Context, b StatusSource) apijson.Status {
 		SecretsError: apijson.Optional(b.SecretsError()),
 		StorageError: apijson.Optional(b.StorageError()),
 
+		JournalDamage: apijson.JournalDamageJSON(b.JournalDamage()),
+
 		SearchBacklog: backlog,
 	}
 }

@@ -34,9 +34,29 @@ type Status struct {
 	SecretsError *string `json:"secrets_error"`
 	// StorageError says the database was found damaged since start (null: no damage seen).
 	StorageError *string `json:"storage_error"`
+	// JournalDamage says acknowledged webhooks could not be read from the ingest journal a crash
+	// left (null: none), until the user clears the folder it names.
+	JournalDamage *JournalDamage `json:"journal_damage"`
 	// SearchBacklog is how many stored events full-text search does not find yet: indexing
 	// yields to a burst of webhooks and catches up after it.
 	SearchBacklog int64 `json:"search_backlog"`
+}
+
+// JournalDamage is status.journal_damage.
+type JournalDamage struct {
+	Unreadable int    `json:"unreadable"` // acknowledged webhooks that could not be read
+	Notes      int    `json:"notes"`      // damaged or missing segments, one note each
+	Folder     string `json:"folder"`     // where the damaged files and their notes are
+	FoundNow   bool   `json:"found_now"`  // found at this start (false: at an earlier one)
+	Message    string `json:"message"`
+}
+
+// JournalDamageJSON is d for status, or nil when there is none.
+func JournalDamageJSON(d hook.JournalDamage) *JournalDamage {
+	if !d.Damaged() {
+		return nil
+	}
+	return &JournalDamage{Unreadable: d.Unreadable, Notes: d.Notes, Folder: d.Folder, FoundNow: d.FoundNow, Message: d.Sentence()}
 }
 
 // TunnelStatus is the tunnel part of Status.

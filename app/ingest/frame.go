@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"net/http"
 	"time"
@@ -25,8 +26,20 @@ const maxFrame = 1 << 30
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// errTorn marks the end of a segment's good frames.
+// errTorn marks a frame whose length or checksum does not hold: cut short by a crash, or damaged.
 var errTorn = errors.New("torn or damaged frame")
+
+// undecodableError is a frame whose checksum holds but whose fields this version cannot read (one
+// written by a newer version, or damage the checksum missed). Its sequence and size are known, so
+// replay skips it alone and reports it.
+type undecodableError struct {
+	seq  uint64
+	size int
+}
+
+func (e *undecodableError) Error() string {
+	return fmt.Sprintf("journal frame %d does not decode", e.seq)
+}
 
 // appendFrame appends ev as a frame with sequence seq and returns the buffer and where ev's body
 // starts and ends in it, so the importer can read the body from the journal's copy after the
@@ -129,11 +142,12 @@ func readFrame(b []byte) (seq uint64, ev *hook.Event, n int, err error) {
 			ev.Forward = append(ev.Forward, d.str())
 		}
 	}
+	seq = binary.LittleEndian.Uint64(payload)
 	if d.bad || len(d.b) != 0 {
 		// The checksum matched, so this is not a torn write: a frame this version cannot read.
-		return 0, nil, 0, errors.New("journal frame does not decode")
+		return 0, nil, 0, &undecodableError{seq: seq, size: frameHeader + int(size)}
 	}
-	return binary.LittleEndian.Uint64(payload), ev, frameHeader + int(size), nil
+	return seq, ev, frameHeader + int(size), nil
 }
 
 // decoder reads a frame's fields; a short or malformed field sets bad and yields zero values.

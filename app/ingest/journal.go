@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/hooktray/hooktray/hook"
 )
 
 // journal is the directory of segment files the writer appends groups of frames to. A segment is
@@ -225,39 +223,6 @@ func (j *journal) close(imported uint64, durable func() error) error {
 	}
 	j.spares = nil
 	return err
-}
-
-// replaySegment calls fn for each whole frame of the segment at path, in order. It stops at the
-// first torn frame (a crash cut that write short, so it was never acknowledged) and at the first
-// frame whose sequence does not follow (an old frame of a recycled file).
-func replaySegment(path string, fn func(seq uint64, ev *hook.Event) error) error {
-	first, ok := segmentFirst(path)
-	if !ok {
-		return fmt.Errorf("%s is not an ingest journal segment", path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read ingest journal segment: %w", err)
-	}
-	prev := first - 1
-	for len(b) > 0 {
-		seq, ev, n, err := readFrame(b)
-		if errors.Is(err, errTorn) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		if seq <= prev {
-			return nil
-		}
-		prev = seq
-		if err := fn(seq, ev); err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
 }
 
 // removeSegment removes a segment whose frames SQLite holds durably.

@@ -11,7 +11,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,7 +97,7 @@ type Queue struct {
 	journal *journal
 
 	jobs      chan *job
-	imports   chan *group
+	imports   *backlog // acknowledged groups waiting for the importer
 	stop      chan struct{}
 	exited    chan struct{} // the writer is done
 	imported  chan struct{} // the importer is done
@@ -108,6 +107,7 @@ type Queue struct {
 	bufPool   sync.Pool
 
 	recovered int    // frames imported at Open
+	damage    Damage // what Open could not read
 	next      uint64 // the next frame's sequence; the writer's alone
 	acked     atomic.Uint64
 	failing   atomic.Pointer[error] // the importer's last error while SQLite refuses batches
@@ -139,7 +139,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	last, recovered, err := recoverJournal(ctx, store, left, opts.MaxImport)
+	last, recovered, damage, err := recoverJournal(ctx, store, opts.Dir, left, opts.MaxImport)
 	if err != nil {
 		return nil, err
 	}
@@ -148,12 +148,13 @@ func Open(ctx context.Context, store Store, opts Options) (*Queue, error) {
 		opts:      opts,
 		journal:   j,
 		jobs:      make(chan *job, opts.Capacity),
-		imports:   make(chan *group, opts.Capacity/8+1),
+		imports:   newBacklog(),
 		stop:      make(chan struct{}),
 		exited:    make(chan struct{}),
 		imported:  make(chan struct{}),
 		next:      last + 1,
 		recovered: recovered,
+		damage:    damage,
 		done:      last,
 		advanced:  make(chan struct{}),
 	}
@@ -165,60 +166,16 @@ func Open(ctx context.Context, store Store, opts Options) (*Queue, error) {
 	return q, nil
 }
 
-// recoverJournal imports the frames of left that store has not imported, oldest first, makes
-// them durable and removes the segments. It returns the last sequence seen and how many frames
-// it imported.
-func recoverJournal(ctx context.Context, store Store, left []string, maxImport int) (last uint64, imported int, err error) {
-	if last, err = store.JournalSeq(ctx); err != nil {
-		return 0, 0, err
-	}
-	if len(left) == 0 {
-		return last, 0, nil
-	}
-	var batch []*hook.Event
-	upTo := last
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := store.ImportBatch(ctx, batch, upTo); err != nil {
-			return fmt.Errorf("import the ingest journal: %w", err)
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for _, path := range left {
-		err := replaySegment(path, func(seq uint64, ev *hook.Event) error {
-			if seq <= last {
-				return nil // imported before the crash: the import is idempotent
-			}
-			batch, upTo, last = append(batch, ev), seq, seq
-			imported++
-			if len(batch) >= maxImport {
-				return flush()
-			}
-			return nil
-		})
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	if err := flush(); err != nil {
-		return 0, 0, err
-	}
-	if err := store.SyncDurable(ctx); err != nil {
-		return 0, 0, fmt.Errorf("import the ingest journal: %w", err)
-	}
-	for _, path := range left {
-		if err := removeSegment(path); err != nil {
-			return 0, 0, err
-		}
-	}
-	return last, imported, nil
-}
-
 // Recovered is how many requests Open imported from a journal a crash left.
 func (q *Queue) Recovered() int { return q.recovered }
+
+// Damage is what Open found unreadable in the journal a crash left (zero when all was read).
+func (q *Queue) Damage() Damage { return q.damage }
+
+// Backlog is the memory held by requests acknowledged but not yet in SQLite: their frames wait in
+// the journal's buffers for the importer. The receiver counts it against its memory budget, so a
+// stalled import (another program holding the database) sheds load instead of growing.
+func (q *Queue) Backlog() int64 { return q.imports.size() }
 
 // Commit makes ev durable and returns once it is (or with the error that prevented it). The
 // caller must not touch ev afterwards: the importer still reads it. ev.Body is replaced by the
@@ -313,7 +270,7 @@ func (q *Queue) Close() error {
 // write is the writer goroutine: it takes every waiting request into one journal group.
 func (q *Queue) write() {
 	defer close(q.exited)
-	defer close(q.imports)
+	defer q.imports.close()
 	batch := make([]*job, 0, q.opts.MaxBatch)
 	for {
 		var first *job
@@ -366,6 +323,9 @@ func (q *Queue) append(batch []*job) {
 	err := q.journal.append(b, first, last)
 	*buf = b
 	if err != nil {
+		// Nothing of the group is in the journal: its sequences are used again, so that the
+		// journal's sequences stay continuous and a gap always means lost frames.
+		q.next = first
 		for _, j := range batch {
 			j.done <- err
 		}
@@ -383,43 +343,27 @@ func (q *Queue) append(batch []*job) {
 	for _, j := range batch {
 		j.done <- nil
 	}
-	q.imports <- g
+	q.imports.push(g)
 }
 
 // importLoop is the importer goroutine: it moves acknowledged groups into SQLite, as many as are
 // waiting in one transaction.
 func (q *Queue) importLoop() {
 	defer close(q.imported)
-	var (
-		groups []*group
-		evs    []*hook.Event
-	)
-	wait := time.NewTimer(0)
-	<-wait.C
-	for g := range q.imports {
-		groups, evs = append(groups[:0], g), append(evs[:0], g.evs...)
-		wait.Reset(q.opts.ImportDelay)
-	gather:
-		for len(evs) < q.opts.MaxImport {
-			select {
-			case g, ok := <-q.imports:
-				if !ok {
-					break gather
-				}
-				groups, evs = append(groups, g), append(evs, g.evs...)
-			case <-wait.C:
-				break gather
-			case <-q.stop:
-				break gather
-			}
+	var evs []*hook.Event
+	for {
+		groups := q.imports.take(q.opts.MaxImport, q.opts.ImportDelay, q.stop)
+		if groups == nil {
+			return
 		}
-		wait.Stop()
+		evs = evs[:0]
+		for _, g := range groups {
+			evs = append(evs, g.evs...)
+		}
 		last := groups[len(groups)-1].last
 		if !q.importBatch(evs, last) {
 			// Stopped while SQLite refuses: the journal keeps these and the rest for the next
-			// start. Let the writer finish.
-			for range q.imports {
-			}
+			// start.
 			return
 		}
 		if q.opts.Committed != nil {
@@ -432,6 +376,7 @@ func (q *Queue) importLoop() {
 		q.progress.Unlock()
 		for _, g := range groups {
 			clear(g.evs)
+			q.imports.release(g)
 			q.bufPool.Put(g.buf)
 		}
 		clear(evs)

@@ -104,7 +104,7 @@ func replayed(t *testing.T, dir string) []uint64 {
 	t.Helper()
 	var seqs []uint64
 	for _, path := range segments(t, dir) {
-		if err := replaySegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil }); err != nil {
+		if _, err := scanSegment(path, func(seq uint64, _ *hook.Event) error { seqs = append(seqs, seq); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -325,12 +325,13 @@ func TestAFailedJournalWriteLeavesNoTornFrameBehindGoodOnes(t *testing.T) {
 	if err := j.append(frame(2), 2, 2); err == nil {
 		t.Fatal("a write to a closed segment succeeded")
 	}
-	if err := j.append(frame(3), 3, 3); err != nil {
+	// The queue writes the failed group's sequences again.
+	if err := j.append(frame(2), 2, 2); err != nil {
 		t.Fatalf("the journal did not move on to a new segment: %v", err)
 	}
 	j.finish()
-	if seqs := replayed(t, dir); !reflect.DeepEqual(seqs, []uint64{1, 3}) {
-		t.Errorf("replayed %v, want [1 3]", seqs)
+	if seqs := replayed(t, dir); !reflect.DeepEqual(seqs, []uint64{1, 2}) {
+		t.Errorf("replayed %v, want [1 2]", seqs)
 	}
 }
 

@@ -103,3 +103,5 @@ func (w watchedQueue) Commit(ev *hook.Event) error {
 	w.h.noteStorageError(err)
 	return err
 }
+
+func (w watchedQueue) Backlog() int64 { return w.h.queue.Backlog() }

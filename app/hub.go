@@ -246,6 +246,7 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	recvOpts := h.opts.Receiver
 	recvOpts.ProbeSecret = h.probe.secret
+	recvOpts.SpoolDir = ingest.SpoolDir(filepath.Join(dataDir, JournalDir))
 	rcv := receiver.New(&h.dir, watchedQueue{h}, recvOpts)
 	h.rcv = rcv
 	h.recvSrv = rcv.Server()

@@ -63,7 +63,11 @@ type Event struct {
 	Query          string // raw query string, without '?'
 	Header         http.Header
 	Body           []byte // nil when not kept
-	Size           int64
+	// BodyFile, while an event is on its way into the history, holds a body too large for
+	// memory: the receiver spooled it to this file, and the importer stores it from there in
+	// parts. Body is nil meanwhile. Events read from the history never have one.
+	BodyFile string
+	Size     int64
 	RemoteAddr     string
 	ClientIP       string
 	DeliveryID     string
@@ -79,7 +83,7 @@ type Event struct {
 }
 
 // BodyKept reports whether the body was stored (rejected requests keep none).
-func (e *Event) BodyKept() bool { return e.Body != nil }
+func (e *Event) BodyKept() bool { return e.Body != nil || e.BodyFile != "" }
 
 // EventQuery selects a page of history, newest first.
 type EventQuery struct {

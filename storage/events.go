@@ -58,8 +58,10 @@ func DecodeHeader(b []byte) http.Header {
 
 const insertEventSQL = `INSERT INTO events (endpoint_id, received_at, status, method, path, query,
 	headers, body, size, remote_addr, client_ip, delivery_id, duplicate_of, reason, response_status,
-	type, verify_scheme, verify_result, verify_reason, decrypted)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	type, verify_scheme, verify_result, verify_reason, decrypted, body_parts)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+const insertPartSQL = `INSERT INTO event_body_parts (event_id, part, data) VALUES (?,?,?)`
 
 const insertDeliverySQL = `INSERT INTO deliveries (event_id, target_id, status, next_at, created_at, updated_at)
 	VALUES (?,?,'pending',?,?,?)`
@@ -184,13 +186,14 @@ func insertEvents(ctx context.Context, c *rawConn, evs []*hook.Event) error {
 	}
 	defer insert.Close()
 	var (
-		findFirst, queue driver.Stmt         // prepared on first use
-		seen             map[[2]string]int64 // delivery ids accepted earlier in this batch
-		hbuf             = make([]byte, 0, 1024)
-		args             = make([]driver.NamedValue, 20)
+		findFirst, queue, part driver.Stmt         // prepared on first use
+		seen                   map[[2]string]int64 // delivery ids accepted earlier in this batch
+		hbuf                   = make([]byte, 0, 1024)
+		args                   = make([]driver.NamedValue, 21)
+		partBuf                []byte // one part of a spooled body
 	)
 	defer func() {
-		for _, st := range []driver.Stmt{findFirst, queue} {
+		for _, st := range []driver.Stmt{findFirst, queue, part} {
 			if st != nil {
 				st.Close()
 			}
@@ -222,19 +225,46 @@ func insertEvents(ctx context.Context, c *rawConn, evs []*hook.Event) error {
 			}
 		}
 		hbuf = EncodeHeader(hbuf[:0], ev.Header)
+		body, sp := ev.Body, (*spooled)(nil)
+		if ev.BodyFile != "" {
+			if partBuf == nil {
+				partBuf = make([]byte, BodyPart)
+			}
+			if sp, body, err = openSpooled(ev, partBuf); err != nil {
+				return err
+			}
+		}
+		parts := 0
+		if sp != nil {
+			parts = sp.parts
+		}
 		for i, v := range [...]any{ev.EndpointID, ev.ReceivedAt.UnixNano(), int64(ev.Status),
-			ev.Method, ev.Path, ev.Query, hbuf, ev.Body, ev.Size, ev.RemoteAddr, ev.ClientIP,
+			ev.Method, ev.Path, ev.Query, hbuf, body, ev.Size, ev.RemoteAddr, ev.ClientIP,
 			nullString(ev.DeliveryID), nullInt(ev.DuplicateOf), ev.Reason, int64(ev.ResponseStatus),
 			nullString(ev.Type), string(ev.Verification.Scheme), string(ev.Verification.Result),
-			ev.Verification.Reason, ev.Decrypted} {
+			ev.Verification.Reason, ev.Decrypted, int64(parts)} {
 			args[i].Value = v
 		}
 		res, err := insert.(driver.StmtExecContext).ExecContext(context.Background(), args)
+		if err == nil {
+			ev.ID, err = res.LastInsertId()
+		}
 		if err != nil {
+			if sp != nil {
+				sp.f.Close()
+			}
 			return fmt.Errorf("insert event: %w", err)
 		}
-		if ev.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("insert event: %w", err)
+		if sp != nil {
+			if part == nil {
+				if part, err = c.prepare(insertPartSQL); err != nil {
+					sp.f.Close()
+					return fmt.Errorf("store a body part: %w", err)
+				}
+			}
+			if err := sp.storeRest(part, ev.ID); err != nil {
+				return err
+			}
 		}
 		if ev.Status == hook.Accepted {
 			for _, target := range ev.Forward {
@@ -346,6 +376,12 @@ func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (_ hook.Page,
 	if err := rows.Err(); err != nil {
 		return hook.Page{}, fmt.Errorf("list events: %w", err)
 	}
+	rows.Close()
+	for i := range page.Events {
+		if err := s.loadParts(ctx, &page.Events[i]); err != nil {
+			return hook.Page{}, err
+		}
+	}
 	if len(page.Events) > limit {
 		page.Events = page.Events[:limit]
 		page.Next = page.Events[limit-1].ID
@@ -378,7 +414,17 @@ func (s *Store) EventsByID(ctx context.Context, ids []int64) (_ map[int64]hook.E
 		}
 		out[ev.ID] = ev
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	rows.Close()
+	for id, ev := range out {
+		if err := s.loadParts(ctx, &ev); err != nil {
+			return nil, err
+		}
+		out[id] = ev
+	}
+	return out, nil
 }
 
 // Event returns one event with headers and body; ErrNotFound if there is none with that id.
@@ -392,7 +438,7 @@ func (s *Store) Event(ctx context.Context, id int64) (_ hook.Event, err error) {
 	if err != nil {
 		return hook.Event{}, fmt.Errorf("read event %d: %w", id, err)
 	}
-	return ev, nil
+	return ev, s.loadParts(ctx, &ev)
 }
 
 // EndpointStats is an endpoint's event count and newest event (CountByEndpoint).
@@ -456,6 +502,9 @@ func (s *Store) DeleteEvent(ctx context.Context, id int64) error {
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id=?`, id); err != nil {
 		return fmt.Errorf("delete deliveries of event %d: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM event_body_parts WHERE event_id=?`, id); err != nil {
+		return fmt.Errorf("delete the body of event %d: %w", id, err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id=?`, id)
 	if err != nil {

@@ -189,6 +189,18 @@ CREATE TABLE subscriptions (
 ) STRICT;
 CREATE INDEX subscriptions_endpoint ON subscriptions(endpoint_id);
 `,
+	// 6: bodies too large for memory arrive spooled to a file and are stored in parts: the first
+	// in events.body (what lists, previews and the search index read), the rest here.
+	`
+ALTER TABLE events ADD COLUMN body_parts INTEGER NOT NULL DEFAULT 0; -- rows in event_body_parts
+CREATE TABLE event_body_parts (
+	id       INTEGER PRIMARY KEY,
+	event_id INTEGER NOT NULL,
+	part     INTEGER NOT NULL,          -- 1, 2, …: the parts after events.body, in order
+	data     BLOB NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX event_body_parts_event ON event_body_parts(event_id, part);
+`,
 }
 
 // migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not

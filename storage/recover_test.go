@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -36,7 +38,8 @@ func fillEveryTable(t *testing.T, s *Store) {
 	}
 	ev := event(ep.ID, `{"alarm_code":"1130"}`)
 	ev.Forward = []string{target.ID}
-	if err := s.ImportBatch(ctx, []*hook.Event{ev}, 42); err != nil {
+	large := spooledEvent(t, ep.ID, 2*BodyPart+10) // stored in parts
+	if err := s.ImportBatch(ctx, []*hook.Event{ev, large}, 42); err != nil {
 		t.Fatal(err)
 	}
 	indexAll(t, s)
@@ -100,7 +103,7 @@ func TestRecoverCopiesEveryTableOfTheSchema(t *testing.T) {
 	if seq, err := r.JournalSeq(ctx); err != nil || seq != 42 {
 		t.Errorf("journal sequence %d (%v) after recovery, want 42", seq, err)
 	}
-	if n, err := r.IndexBacklog(ctx); err != nil || n != 1 {
+	if n, err := r.IndexBacklog(ctx); err != nil || n != 2 {
 		t.Errorf("search backlog %d (%v): the index must be rebuilt from the first event", n, err)
 	}
 }
@@ -126,4 +129,73 @@ func schemaTablesOf(db *sql.DB) ([]string, error) {
 		}
 	}
 	return out, rows.Err()
+}
+
+// spooledEvent is an event whose body of size bytes the receiver spooled to a file.
+func spooledEvent(t *testing.T, endpoint string, size int) *hook.Event {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(path, spooledBody(size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := event(endpoint, "")
+	ev.Body, ev.BodyFile, ev.Size = nil, path, int64(size)
+	return ev
+}
+
+func spooledBody(size int) []byte {
+	return bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+}
+
+func TestASpooledBodyIsStoredInPartsAndReadWhole(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "large")
+	size := 3*BodyPart + 123
+	ev := spooledEvent(t, ep.ID, size)
+	small := event(ep.ID, "small")
+	if err := s.ImportBatch(ctx, []*hook.Event{ev, small}, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Event(ctx, ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Body, spooledBody(size)) || got.Size != int64(size) {
+		t.Fatalf("read back %d bytes of %d", len(got.Body), size)
+	}
+	byID, err := s.EventsByID(ctx, []int64{ev.ID, small.ID})
+	if err != nil || len(byID[ev.ID].Body) != size || string(byID[small.ID].Body) != "small" {
+		t.Fatalf("EventsByID: %d bytes, %q, %v", len(byID[ev.ID].Body), byID[small.ID].Body, err)
+	}
+	var parts int
+	s.writer.QueryRow(`SELECT count(*) FROM event_body_parts WHERE event_id = ?`, ev.ID).Scan(&parts)
+	if parts != 3 {
+		t.Errorf("%d parts stored, want 3 after the first", parts)
+	}
+	if err := s.DeleteEvent(ctx, ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.writer.QueryRow(`SELECT count(*) FROM event_body_parts`).Scan(&parts)
+	if parts != 0 {
+		t.Errorf("%d parts left after the event was deleted", parts)
+	}
+}
+
+func TestASpooledBodyWhoseFileIsGoneIsStoredWithoutItSayingSo(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	ep := newEndpoint(t, s, "lost")
+	ev := spooledEvent(t, ep.ID, 5000)
+	os.Remove(ev.BodyFile)
+	if err := s.ImportBatch(ctx, []*hook.Event{ev}, 1); err != nil {
+		t.Fatalf("a missing spool file stopped the import: %v", err)
+	}
+	got, err := s.Event(ctx, ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Body != nil && len(got.Body) != 0 || got.Reason == "" {
+		t.Errorf("body %d bytes, reason %q", len(got.Body), got.Reason)
+	}
 }

@@ -198,6 +198,9 @@ func (s *Store) deleteOldest(ctx context.Context, after, upTo int64, limit int) 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))`, ids); err != nil {
 			return fmt.Errorf("prune deliveries: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_body_parts WHERE event_id IN (SELECT value FROM json_each(?))`, ids); err != nil {
+			return fmt.Errorf("prune bodies: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))`, ids)
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)

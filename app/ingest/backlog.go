@@ -23,7 +23,7 @@ func newBacklog() *backlog { return &backlog{ready: make(chan struct{}, 1)} }
 func (b *backlog) push(g *group) {
 	b.mu.Lock()
 	b.groups = append(b.groups, g)
-	b.bytes += int64(cap(*g.buf))
+	b.bytes += g.memory()
 	b.mu.Unlock()
 	b.signal()
 }
@@ -53,7 +53,7 @@ func (b *backlog) size() int64 {
 // release gives back a group's memory once it is imported.
 func (b *backlog) release(g *group) {
 	b.mu.Lock()
-	b.bytes -= int64(cap(*g.buf))
+	b.bytes -= g.memory()
 	b.mu.Unlock()
 }
 
@@ -96,7 +96,7 @@ func (b *backlog) enough(maxEvents int) bool {
 	}
 	n := 0
 	for _, g := range b.groups {
-		if n += len(g.evs); n >= maxEvents {
+		if n += g.n; n >= maxEvents {
 			return true
 		}
 	}
@@ -108,12 +108,20 @@ func (b *backlog) pop(maxEvents int) []*group {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n, events := 0, 0
-	for n < len(b.groups) && (n == 0 || events+len(b.groups[n].evs) <= maxEvents) {
-		events += len(b.groups[n].evs)
+	for n < len(b.groups) && (n == 0 || events+b.groups[n].n <= maxEvents) {
+		events += b.groups[n].n
 		n++
 	}
 	out := make([]*group, n)
 	copy(out, b.groups)
 	b.groups = append(b.groups[:0], b.groups[n:]...)
 	return out
+}
+
+// memory is what a group holds while it waits: its buffer, or nothing once spilled.
+func (g *group) memory() int64 {
+	if g.buf == nil {
+		return 0
+	}
+	return int64(cap(*g.buf))
 }

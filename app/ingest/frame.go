@@ -81,6 +81,11 @@ func appendFrame(buf []byte, seq uint64, ev *hook.Event) (_ []byte, bodyStart, b
 	for _, t := range ev.Forward {
 		buf = appendString(buf, t)
 	}
+	// Fields added after the first version come last and only when set, so a frame without them
+	// reads the same in every version.
+	if ev.BodyFile != "" {
+		buf = appendString(buf, ev.BodyFile)
+	}
 	payload := buf[start+frameHeader:]
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(payload, castagnoli))
@@ -141,6 +146,9 @@ func readFrame(b []byte) (seq uint64, ev *hook.Event, n int, err error) {
 		for range targets {
 			ev.Forward = append(ev.Forward, d.str())
 		}
+	}
+	if len(d.b) > 0 && !d.bad {
+		ev.BodyFile = d.str()
 	}
 	seq = binary.LittleEndian.Uint64(payload)
 	if d.bad || len(d.b) != 0 {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
 // journal is the directory of segment files the writer appends groups of frames to. A segment is
@@ -87,15 +89,45 @@ func segmentFirst(name string) (uint64, bool) {
 	return n, err == nil
 }
 
-// append writes buf, whole frames first..last, and makes it durable. On error the segment is cut
-// back to its last durable frame (or abandoned, if even that fails), so no half-written frame sits
-// before later ones.
-func (j *journal) append(buf []byte, first, last uint64) error {
+// written is where a group of frames went: its segment and its bytes there.
+type written struct {
+	path string
+	off  int64
+	size int
+}
+
+// read reads the frames of w back from its segment, which stays until they are imported.
+func (w written) read() ([]*hook.Event, error) {
+	f, err := os.Open(w.path)
+	if err != nil {
+		return nil, fmt.Errorf("read acknowledged requests back from the journal: %w", err)
+	}
+	defer f.Close()
+	b := make([]byte, w.size)
+	if _, err := f.ReadAt(b, w.off); err != nil {
+		return nil, fmt.Errorf("read acknowledged requests back from the journal: %w", err)
+	}
+	var evs []*hook.Event
+	for len(b) > 0 {
+		_, ev, n, err := readFrame(b)
+		if err != nil {
+			return nil, fmt.Errorf("read acknowledged requests back from the journal %s: %w", filepath.Base(w.path), err)
+		}
+		evs, b = append(evs, ev), b[n:]
+	}
+	return evs, nil
+}
+
+// append writes buf, whole frames first..last, makes it durable and says where it went. On error
+// the segment is cut back to its last durable frame (or abandoned, if even that fails), so no
+// half-written frame sits before later ones.
+func (j *journal) append(buf []byte, first, last uint64) (written, error) {
 	if j.cur == nil {
 		if err := j.start(first); err != nil {
-			return err
+			return written{}, err
 		}
 	}
+	at := written{path: j.cur.Name(), off: j.curSize, size: len(buf)}
 	_, err := j.cur.Write(buf)
 	if err == nil && Durable {
 		err = datasync(j.cur)
@@ -106,7 +138,7 @@ func (j *journal) append(buf []byte, first, last uint64) error {
 		} else if _, serr := j.cur.Seek(j.curSize, 0); serr != nil {
 			j.finish()
 		}
-		return fmt.Errorf("write the ingest journal: %w", err)
+		return written{}, fmt.Errorf("write the ingest journal: %w", err)
 	}
 	j.curSize += int64(len(buf))
 	j.mu.Lock()
@@ -115,7 +147,7 @@ func (j *journal) append(buf []byte, first, last uint64) error {
 	if j.curSize >= j.maxSize {
 		j.finish()
 	}
-	return nil
+	return at, nil
 }
 
 // start creates the segment whose first frame is first, from a spare when there is one, and makes

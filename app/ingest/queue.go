@@ -11,6 +11,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,11 @@ type Options struct {
 	RetireAfter int
 	// RetryPause is how long the importer waits after SQLite refused a batch (default 1 s).
 	RetryPause time.Duration
+	// MemoryBacklog is how much memory the groups waiting for the importer may hold (default
+	// 32 MiB); groups acknowledged beyond it wait in the journal only, and the importer reads
+	// them back from there. A stalled import (another program holding the database) then costs
+	// disk, which the journal uses anyway, not memory.
+	MemoryBacklog int64
 	// Committed, if set, is called by the importer after each batch is in SQLite, with IDs set
 	// and duplicates marked. It must not block nor keep evs' headers and bodies, which are the
 	// journal's buffers: it is where the live feed and the indexer are told about new events.
@@ -87,6 +93,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.RetryPause <= 0 {
 		o.RetryPause = time.Second
+	}
+	if o.MemoryBacklog <= 0 {
+		o.MemoryBacklog = 32 << 20
 	}
 }
 
@@ -122,10 +131,15 @@ type job struct {
 }
 
 // group is one journal write: its events, whose bodies now live in buf, and its last sequence.
+// A group that arrives while the importer is far behind is kept only as where it was written
+// (spilled): the importer reads it back from the journal, so memory does not grow with the delay.
 type group struct {
-	evs  []*hook.Event
-	buf  *[]byte
-	last uint64
+	evs     []*hook.Event
+	buf     *[]byte
+	last    uint64
+	n       int     // events in the group
+	at      written // where the group is in the journal
+	spilled bool    // evs and buf were let go; read it back from at
 }
 
 // Open imports whatever the journal in opts.Dir holds that store does not, then starts the
@@ -157,6 +171,9 @@ func Open(ctx context.Context, store Store, opts Options) (*Queue, error) {
 		damage:    damage,
 		done:      last,
 		advanced:  make(chan struct{}),
+	}
+	if err := clearSpool(SpoolDir(opts.Dir)); err != nil {
+		return nil, err
 	}
 	q.acked.Store(last)
 	q.jobPool.New = func() any { return &job{done: make(chan error, 1)} }
@@ -320,7 +337,7 @@ func (q *Queue) append(batch []*job) {
 		q.next++
 	}
 	last := q.next - 1
-	err := q.journal.append(b, first, last)
+	at, err := q.journal.append(b, first, last)
 	*buf = b
 	if err != nil {
 		// Nothing of the group is in the journal: its sequences are used again, so that the
@@ -332,12 +349,18 @@ func (q *Queue) append(batch []*job) {
 		q.bufPool.Put(buf)
 		return
 	}
-	g := &group{evs: make([]*hook.Event, len(batch)), buf: buf, last: last}
-	for i, j := range batch {
-		if j.ev.Body != nil {
-			j.ev.Body = b[bodies[i].start:bodies[i].end:bodies[i].end]
+	g := &group{last: last, n: len(batch), at: at}
+	if q.imports.size()+int64(cap(b)) > q.opts.MemoryBacklog {
+		g.spilled = true // the importer is far behind: it reads this group back from the journal
+		q.bufPool.Put(buf)
+	} else {
+		g.evs, g.buf = make([]*hook.Event, len(batch)), buf
+		for i, j := range batch {
+			if j.ev.Body != nil {
+				j.ev.Body = b[bodies[i].start:bodies[i].end:bodies[i].end]
+			}
+			g.evs[i] = j.ev
 		}
-		g.evs[i] = j.ev
 	}
 	q.acked.Store(last)
 	for _, j := range batch {
@@ -356,9 +379,9 @@ func (q *Queue) importLoop() {
 		if groups == nil {
 			return
 		}
-		evs = evs[:0]
-		for _, g := range groups {
-			evs = append(evs, g.evs...)
+		var ok bool
+		if evs, ok = q.eventsOf(evs[:0], groups); !ok {
+			return // stopped while the journal could not be read: the next start imports it
 		}
 		last := groups[len(groups)-1].last
 		if !q.importBatch(evs, last) {
@@ -369,6 +392,7 @@ func (q *Queue) importLoop() {
 		if q.opts.Committed != nil {
 			q.opts.Committed(evs)
 		}
+		q.dropSpooled(evs)
 		q.progress.Lock()
 		q.done = last
 		close(q.advanced)
@@ -377,7 +401,9 @@ func (q *Queue) importLoop() {
 		for _, g := range groups {
 			clear(g.evs)
 			q.imports.release(g)
-			q.bufPool.Put(g.buf)
+			if g.buf != nil {
+				q.bufPool.Put(g.buf)
+			}
 		}
 		clear(evs)
 		if q.journal.retirable(last) >= q.opts.RetireAfter {
@@ -387,6 +413,53 @@ func (q *Queue) importLoop() {
 				q.reportFailure(err) // retried at the next import; the segments stay meanwhile
 			}
 		}
+	}
+}
+
+// eventsOf appends the events of groups to evs, reading spilled groups back from the journal. A
+// read that fails (a segment damaged since it was written) is retried like a refused import; false
+// when the queue stopped first.
+func (q *Queue) eventsOf(evs []*hook.Event, groups []*group) ([]*hook.Event, bool) {
+	for _, g := range groups {
+		if !g.spilled {
+			evs = append(evs, g.evs...)
+			continue
+		}
+		for {
+			read, err := g.at.read()
+			if err == nil {
+				evs = append(evs, read...)
+				break
+			}
+			q.reportFailure(err)
+			select {
+			case <-time.After(q.opts.RetryPause):
+			case <-q.stop:
+				return evs, false
+			}
+		}
+	}
+	return evs, true
+}
+
+// dropSpooled removes the spool files of bodies evs brought in, once SQLite holds them durably:
+// until then the journal's frames name the files, and a crash would import them again from there.
+func (q *Queue) dropSpooled(evs []*hook.Event) {
+	var files []string
+	for _, ev := range evs {
+		if ev.BodyFile != "" {
+			files = append(files, ev.BodyFile)
+		}
+	}
+	if len(files) == 0 {
+		return
+	}
+	if err := q.store.SyncDurable(context.Background()); err != nil {
+		q.reportFailure(err) // the files stay; the next start imports or clears them
+		return
+	}
+	for _, f := range files {
+		os.Remove(f)
 	}
 }
 

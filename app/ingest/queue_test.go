@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -258,7 +259,7 @@ func TestAJournalLeftByACrashIsImportedOnce(t *testing.T) {
 		ev.DeliveryID = "same-delivery" // the second and third are redeliveries
 		buf, _, _ = appendFrame(buf, seq, ev)
 	}
-	if err := j.append(buf, 1, 3); err != nil {
+	if _, err := j.append(buf, 1, 3); err != nil {
 		t.Fatal(err)
 	}
 	// A fourth frame cut short by the crash: never acknowledged.
@@ -318,15 +319,15 @@ func TestAFailedJournalWriteLeavesNoTornFrameBehindGoodOnes(t *testing.T) {
 	_, ep := openStore(t)
 	j, dir := newJournal(t)
 	frame := func(seq uint64) []byte { b, _, _ := appendFrame(nil, seq, newEvent(ep)); return b }
-	if err := j.append(frame(1), 1, 1); err != nil {
+	if _, err := j.append(frame(1), 1, 1); err != nil {
 		t.Fatal(err)
 	}
 	j.cur.Close() // the next write fails, and so does cutting back
-	if err := j.append(frame(2), 2, 2); err == nil {
+	if _, err := j.append(frame(2), 2, 2); err == nil {
 		t.Fatal("a write to a closed segment succeeded")
 	}
 	// The queue writes the failed group's sequences again.
-	if err := j.append(frame(2), 2, 2); err != nil {
+	if _, err := j.append(frame(2), 2, 2); err != nil {
 		t.Fatalf("the journal did not move on to a new segment: %v", err)
 	}
 	j.finish()
@@ -343,7 +344,7 @@ func TestARecycledSegmentReplaysOnlyItsNewFrames(t *testing.T) {
 	for seq := uint64(1); seq <= 5; seq++ {
 		old, _, _ = appendFrame(old, seq, newEvent(ep))
 	}
-	if err := j.append(old, 1, 5); err != nil {
+	if _, err := j.append(old, 1, 5); err != nil {
 		t.Fatal(err)
 	}
 	j.finish()
@@ -354,7 +355,7 @@ func TestARecycledSegmentReplaysOnlyItsNewFrames(t *testing.T) {
 		t.Fatalf("spares %v, segments %v: the retired segment was not kept as a spare", j.spares, segments(t, dir))
 	}
 	fresh, _, _ := appendFrame(nil, 6, newEvent(ep))
-	if err := j.append(fresh, 6, 6); err != nil {
+	if _, err := j.append(fresh, 6, 6); err != nil {
 		t.Fatal(err)
 	}
 	j.finish()
@@ -453,4 +454,65 @@ func FuzzReadFrame(f *testing.F) {
 			t.Fatalf("readFrame accepted %d of %d bytes", n, len(b))
 		}
 	})
+}
+
+// blockingStore holds every import until release is closed, as a database another program holds
+// locked does.
+type blockingStore struct {
+	*countingStore
+	release chan struct{}
+}
+
+func (b *blockingStore) ImportBatch(ctx context.Context, evs []*hook.Event, upTo uint64) error {
+	<-b.release
+	return b.countingStore.ImportBatch(ctx, evs, upTo)
+}
+
+// While the importer is stuck, acknowledged groups beyond MemoryBacklog are let go and read back
+// from the journal later: memory stays bounded, and every body arrives intact.
+func TestAStuckImporterHoldsAtMostItsMemoryBacklog(t *testing.T) {
+	cs, ep := openStore(t)
+	store := &blockingStore{countingStore: cs, release: make(chan struct{})}
+	q := openQueue(t, store, Options{MemoryBacklog: 256 << 10})
+	const n = 2000
+	var most int64
+	for i := range n {
+		ev := newEvent(ep)
+		ev.Body = fmt.Appendf(nil, `{"n":%d,"pad":"%s"}`, i, bytes.Repeat([]byte("p"), 1000))
+		if err := q.Commit(ev); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, q.Backlog())
+	}
+	if most > 256<<10+64<<10 {
+		t.Errorf("the backlog held %d bytes, want at most the 256 KiB allowed and one buffer", most)
+	}
+	close(store.release)
+	if err := q.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for q := (hook.EventQuery{Limit: hook.MaxPage, WithBody: true}); ; {
+		page, err := cs.ListEvents(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Events {
+			seen[string(ev.Body)] = true
+		}
+		if q.Before = page.Next; q.Before == 0 {
+			break
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct bodies stored, want %d", len(seen), n)
+	}
+	for i := range n {
+		if !seen[fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, bytes.Repeat([]byte("p"), 1000))] {
+			t.Fatalf("body %d missing or damaged", i)
+		}
+	}
+	if q.Backlog() != 0 {
+		t.Errorf("backlog %d once everything is imported", q.Backlog())
+	}
 }

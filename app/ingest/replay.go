@@ -176,6 +176,8 @@ type recovery struct {
 	batch    []*hook.Event
 	count    int // frames imported
 	damage   Damage
+	// lostBodies are frames whose spooled body's file is missing: stored without the body.
+	lostBodies []span
 }
 
 // recoverJournal imports the frames of the segments in left that store has not imported, oldest
@@ -219,6 +221,10 @@ func recoverJournal(ctx context.Context, store Store, dir string, left []string,
 			return 0, 0, Damage{}, err
 		}
 	}
+	if len(r.lostBodies) > 0 {
+		r.note(DamageNote{Sequences: r.lostBodies, Message: fmt.Sprintf(
+			"%d acknowledged webhook(s) were stored without their body: the file each large body was spooled to is missing", count(r.lostBodies))})
+	}
 	return r.known, r.count, r.damage, nil
 }
 
@@ -241,6 +247,12 @@ func (r *recovery) segment(ctx context.Context, path string, prev *segmentScan) 
 	sc, err := scanSegment(path, func(seq uint64, ev *hook.Event) error {
 		if seq <= r.imported {
 			return nil // imported before the crash: the import is idempotent
+		}
+		if ev.BodyFile != "" {
+			if _, err := os.Stat(ev.BodyFile); err != nil {
+				// Stored without its body, saying so (storage.openSpooled); counted here.
+				r.lostBodies = append(r.lostBodies, span{seq, seq})
+			}
 		}
 		r.batch, r.upTo = append(r.batch, ev), seq
 		r.count++

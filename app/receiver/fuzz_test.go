@@ -26,6 +26,8 @@ func (c *counting) Commit(ev *hook.Event) error {
 	return nil
 }
 
+func (c *counting) Backlog() int64 { return 0 }
+
 // FuzzReceiverConnection writes arbitrary bytes on a raw connection to the receiver behind
 // net/http's own server, as anyone on the Internet can through the tunnel. Whatever arrives, the
 // receiver must not panic, and must never answer 2xx without having stored a row for it.

@@ -44,6 +44,8 @@ func (r *recorder) Commit(ev *hook.Event) error {
 	return nil
 }
 
+func (r *recorder) Backlog() int64 { return 0 }
+
 func (r *recorder) events() []hook.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()

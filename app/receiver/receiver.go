@@ -34,9 +34,11 @@ type Directory interface {
 	Routed(value string) []*Target
 }
 
-// Committer stores an event durably; see ingest.Queue.Commit.
+// Committer stores an event durably; see ingest.Queue.
 type Committer interface {
 	Commit(ev *hook.Event) error
+	// Backlog is the memory held by requests acknowledged and not yet in the history.
+	Backlog() int64
 }
 
 // Options tune a Receiver and its server; zero values take the defaults.
@@ -47,9 +49,17 @@ type Options struct {
 	// tunnel, else the peer) half, and half of that on any one endpoint, by default.
 	MaxInFlightPerEndpoint int
 	MaxInFlightPerClient   int
-	// MaxBodyBytesInFlight is the memory all request bodies being read may hold together
-	// (default 256 MiB); a request that cannot get its share is answered 503 with Retry-After.
+	// MaxBodyBytesInFlight is the memory all request bodies being read may hold together, with
+	// the requests acknowledged and not yet in the history (default 256 MiB); a request that
+	// cannot get its share is answered 503 with Retry-After.
 	MaxBodyBytesInFlight int64
+	// SpoolDir, when set, is where a body larger than SpoolAbove (default 1 MiB) is written as it
+	// arrives instead of being held in memory, so a body may be as large as its endpoint allows
+	// (up to 1 GiB) whatever the memory budget. The folder is the ingest journal's
+	// (ingest.SpoolDir): a committed event names its file, and the journal removes it once the
+	// body is in the history. Without it, a body must fit in the budget.
+	SpoolDir   string
+	SpoolAbove int64
 	// MinBodyRate (default 1 KiB/s) is the slowest average rate a body may arrive at once
 	// BodyRateGrace (default 5 s) has passed; a slower client is cut off with 408.
 	MinBodyRate       int
@@ -77,6 +87,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBodyBytesInFlight <= 0 {
 		o.MaxBodyBytesInFlight = 256 << 20
+	}
+	if o.SpoolAbove <= 0 {
+		o.SpoolAbove = 1 << 20
 	}
 	if o.MinBodyRate <= 0 {
 		o.MinBodyRate = 1 << 10
@@ -116,7 +129,9 @@ type Receiver struct {
 // New returns a receiver that looks endpoints up in dir and commits through store.
 func New(dir Directory, store Committer, opts Options) *Receiver {
 	opts.setDefaults()
-	return &Receiver{dir: dir, store: store, opts: opts, adm: newAdmission(&opts)}
+	adm := newAdmission(&opts)
+	adm.backlog = store.Backlog
+	return &Receiver{dir: dir, store: store, opts: opts, adm: adm}
 }
 
 // InFlight is how many requests are being received right now.
@@ -183,7 +198,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	client := shareKey(req)
-	if !r.adm.enter(ep.ID, client) {
+	if r.adm.full() || !r.adm.enter(ep.ID, client) {
 		w.Header().Set("Retry-After", "1")
 		plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
 		return
@@ -222,7 +237,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer bd.free() // after the commit: the body's buffer goes back to the pool
 	body := bd.bytes()
 	if err != nil {
-		ev.Size = int64(len(body))
+		ev.Size = bd.size()
 		w.Header().Set("Connection", "close")
 		var tooLarge *http.MaxBytesError
 		switch {
@@ -242,17 +257,21 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
-	ev.Body, ev.Size = body, int64(len(body))
+	ev.Body, ev.Size = body, bd.size()
+	if bd.spooled() {
+		// The journal's frame names the file; body is only its beginning, for the type.
+		ev.Body, ev.BodyFile = nil, bd.path
+	}
 	ev.Type = eventtype.Find(req.Header, body) // here, in parallel, not in the single writer
 	if ep.TypePath != nil {
 		if typ, ok := ep.TypePath.Lookup(route.Request{Header: req.Header, Query: req.URL.Query(), Body: body}); ok {
 			ev.Type = typ
 		}
 	}
-	if !check(ep, ev, signed, ev.ReceivedAt) && ep.VerifyMode == hook.VerifyEnforce {
+	if !check(ep, ev, signed, ev.ReceivedAt, bd) && ep.VerifyMode == hook.VerifyEnforce {
 		// Kept with its body and the reason, so the user can see why it was refused.
 		ev.Status, ev.Reason, ev.ResponseStatus = hook.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
-		if err := r.store.Commit(ev); err != nil {
+		if err := r.commit(ev, bd); err != nil {
 			r.storageFailed(w, ev, err)
 			return
 		}
@@ -262,7 +281,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ev.ResponseStatus = ep.ResponseStatus
 	if value, ok := routeValue(ep, req, body); ok {
 		if targets := r.dir.Routed(value); len(targets) > 0 {
-			if err := r.dispatch(ev, targets); err != nil {
+			if err := r.dispatch(ev, targets, bd); err != nil {
 				r.storageFailed(w, ev, err)
 				return
 			}
@@ -273,11 +292,22 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	} else if isRouter(ep) {
 		ev.Reason = "routed to no endpoint: the request has no routing value"
 	}
-	if err := r.store.Commit(ev); err != nil {
+	if err := r.commit(ev, bd); err != nil {
 		r.storageFailed(w, ev, err)
 		return
 	}
 	r.respond(w, ep)
+}
+
+// commit stores ev durably; a spooled body's file then belongs to the journal.
+func (r *Receiver) commit(ev *hook.Event, bd *body) error {
+	if err := r.store.Commit(ev); err != nil {
+		return err
+	}
+	if ev.BodyFile != "" {
+		bd.handOver()
+	}
+	return nil
 }
 
 // respond sends the endpoint's configured answer.
@@ -293,7 +323,7 @@ func (r *Receiver) respond(w http.ResponseWriter, ep *Target) {
 
 // reject records a refused request (without its body) and answers it.
 func (r *Receiver) reject(w http.ResponseWriter, ev *hook.Event, status int, reason, retryAfter string) {
-	ev.Status, ev.Reason, ev.ResponseStatus, ev.Body = hook.Rejected, reason, status, nil
+	ev.Status, ev.Reason, ev.ResponseStatus, ev.Body, ev.BodyFile = hook.Rejected, reason, status, nil, ""
 	if err := r.store.Commit(ev); err != nil {
 		r.storageFailed(w, ev, err)
 		return

@@ -25,6 +25,7 @@ func (d oneEndpoint) Routed(string) []*Target { return nil }
 type failingStore struct{ err error }
 
 func (f failingStore) Commit(*hook.Event) error { return f.err }
+func (f failingStore) Backlog() int64           { return 0 }
 
 func TestStorageFailureNeverAnswers2xx(t *testing.T) {
 	ep := hook.NewEndpoint("x")

@@ -1,7 +1,9 @@
 package receiver
 
 import (
+	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/hooktray/hooktray/app/route"
 	"github.com/hooktray/hooktray/hook"
@@ -24,20 +26,31 @@ func routeValue(t *Target, req *http.Request, body []byte) (string, bool) {
 }
 
 // dispatch stores the request as an event of each target endpoint; a paused target records it as
-// rejected, as a direct request would be.
-func (r *Receiver) dispatch(ev *hook.Event, targets []*Target) error {
-	for _, t := range targets {
+// rejected, as a direct request would be. A spooled body is given to each copy as a link of its
+// own to the same file, since each is imported, and its file removed, on its own.
+func (r *Receiver) dispatch(ev *hook.Event, targets []*Target, bd *body) error {
+	for i, t := range targets {
 		copyEv := *ev
 		copyEv.EndpointID = t.ID
 		copyEv.Header = ev.Header.Clone()  // each copy is stored later, with its own masking
 		maskSharedSecret(t, copyEv.Header) // a target's own secret header is not stored either
 		copyEv.ResponseStatus = ev.ResponseStatus
 		if !t.Enabled {
-			copyEv.Status, copyEv.Reason, copyEv.Body = hook.Rejected, "endpoint is paused", nil
+			copyEv.Status, copyEv.Reason, copyEv.Body, copyEv.BodyFile = hook.Rejected, "endpoint is paused", nil, ""
+		}
+		if copyEv.BodyFile != "" {
+			link := fmt.Sprintf("%s-%d", ev.BodyFile, i)
+			if err := os.Link(ev.BodyFile, link); err != nil {
+				return fmt.Errorf("give a routed copy its body: %w", err)
+			}
+			copyEv.BodyFile = link
 		}
 		if err := r.store.Commit(&copyEv); err != nil {
+			if copyEv.BodyFile != "" {
+				os.Remove(copyEv.BodyFile)
+			}
 			return err
 		}
 	}
-	return nil
+	return nil // the original file goes with the request's body: every copy has its own link
 }

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -52,7 +53,7 @@ func maskSharedSecret(t *Target, h http.Header) http.Header {
 // check verifies (or, for Home Assistant, decrypts) ev's body for t, filling ev's verdict, type
 // and decrypted payload; signed holds the request's headers as they arrived (ev's may be masked).
 // It reports whether the request passes.
-func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
+func check(t *Target, ev *hook.Event, signed http.Header, now time.Time, bd *body) bool {
 	if t.VerifyScheme == hook.SchemeNone || !t.VerifyMode.Checks() {
 		return true
 	}
@@ -62,6 +63,11 @@ func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
 		return false
 	}
 	if t.VerifyScheme == hook.SchemeMobileApp {
+		if bd.spooled() {
+			ev.Verification.Result = hook.ResultFailed
+			ev.Verification.Reason = fmt.Sprintf("a body of %d bytes is too large to be a Home Assistant message", ev.Size)
+			return false
+		}
 		reason := "the endpoint has no registration secret"
 		for _, s := range t.Secrets {
 			typ, data, err := verify.Decrypt(s, ev.Body)
@@ -78,10 +84,14 @@ func check(t *Target, ev *hook.Event, signed http.Header, now time.Time) bool {
 		return false
 	}
 	vs := t.Settings.Verify
+	req := verify.Request{Header: signed, Body: ev.Body, Now: now}
+	if bd.spooled() {
+		req.Body, req.BodyFile = nil, bd.path
+	}
 	res := verify.Check(verify.Config{
 		Scheme: t.VerifyScheme, Window: time.Duration(vs.WindowSeconds) * time.Second,
 		Header: vs.Header, Prefix: vs.Prefix, Algorithm: vs.Algorithm, Encoding: vs.Encoding,
-	}, t.Secrets, verify.Request{Header: signed, Body: ev.Body, Now: now})
+	}, t.Secrets, req)
 	if res.OK {
 		ev.Verification.Result = hook.ResultOK
 		return true

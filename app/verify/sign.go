@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/hmac"
 	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,4 +78,10 @@ func Encrypt(secret string, message []byte) ([]byte, error) {
 	}
 	sealed := secretbox.Seal(nonce[:], message, &nonce, &key)
 	return json.Marshal(Envelope{Type: "encrypted", Encrypted: true, EncryptedData: base64.StdEncoding.EncodeToString(sealed)})
+}
+
+func mac(h func() hash.Hash, key, msg []byte) []byte {
+	m := hmac.New(h, key)
+	m.Write(msg)
+	return m.Sum(nil)
 }

@@ -15,8 +15,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +43,29 @@ type Request struct {
 	Header http.Header
 	Body   []byte
 	Now    time.Time
+	// BodyFile, when set, holds the body instead of Body: one too large for memory, spooled to
+	// a file as it arrived. It is read once per secret.
+	BodyFile string
+}
+
+// mac is the HMAC under key of prefix followed by the body. A spooled body that cannot be read
+// gives a MAC that matches nothing.
+func (r Request) mac(h func() hash.Hash, key []byte, prefix string) []byte {
+	m := hmac.New(h, key)
+	m.Write([]byte(prefix))
+	if r.BodyFile == "" {
+		m.Write(r.Body)
+		return m.Sum(nil)
+	}
+	f, err := os.Open(r.BodyFile)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := io.Copy(m, f); err != nil {
+		return nil
+	}
+	return m.Sum(nil)
 }
 
 // Result is a verdict with its reason as a sentence ("no X-Hub-Signature-256 header").
@@ -79,12 +104,6 @@ func Check(cfg Config, secrets []string, r Request) Result {
 		return shared(cfg, r, secrets)
 	}
 	return fail("unknown signature scheme %q", cfg.Scheme)
-}
-
-func mac(h func() hash.Hash, key, msg []byte) []byte {
-	m := hmac.New(h, key)
-	m.Write(msg)
-	return m.Sum(nil)
 }
 
 // anyMatch compares every candidate with every expected value in constant time each.
@@ -147,10 +166,9 @@ func timestamped(r Request, window time.Duration, secrets []string, header strin
 	if res, ok := checkTime(ts[0], r.Now, window); !ok {
 		return res
 	}
-	msg := append([]byte(ts[0]+"."), r.Body...)
 	var expected []string
 	for _, s := range secrets {
-		expected = append(expected, hex.EncodeToString(mac(sha256.New, key(s), msg)))
+		expected = append(expected, hex.EncodeToString(r.mac(sha256.New, key(s), ts[0]+".")))
 	}
 	if anyMatch(lower(sigs), expected) {
 		return Result{OK: true}
@@ -194,14 +212,13 @@ func standardWebhooks(r Request, window time.Duration, secrets []string) Result 
 	if len(candidates) == 0 {
 		return fail("signature header has no v1 signature")
 	}
-	msg := append([]byte(id+"."+ts+"."), r.Body...)
 	var expected []string
 	for _, s := range secrets {
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
 		if err != nil {
 			continue // not a Standard Webhooks secret; it cannot match
 		}
-		expected = append(expected, base64.StdEncoding.EncodeToString(mac(sha256.New, key, msg)))
+		expected = append(expected, base64.StdEncoding.EncodeToString(r.mac(sha256.New, key, id+"."+ts+".")))
 	}
 	if anyMatch(candidates, expected) {
 		return Result{OK: true}
@@ -221,7 +238,7 @@ func bodyHMAC(r Request, secrets []string, header, prefix string, h func() hash.
 	}
 	var expected []string
 	for _, s := range secrets {
-		expected = append(expected, enc(mac(h, []byte(s), r.Body)))
+		expected = append(expected, enc(r.mac(h, []byte(s), "")))
 	}
 	candidates := []string{sig}
 	if prefix != "" { // hex signatures compare case-insensitively; base64 ones exactly
@@ -249,10 +266,9 @@ func slack(r Request, window time.Duration, secrets []string) Result {
 	if !ok {
 		return fail("X-Slack-Signature does not start with v0=")
 	}
-	msg := append([]byte("v0:"+ts+":"), r.Body...)
 	var expected []string
 	for _, s := range secrets {
-		expected = append(expected, hex.EncodeToString(mac(sha256.New, []byte(s), msg)))
+		expected = append(expected, hex.EncodeToString(r.mac(sha256.New, []byte(s), "v0:"+ts+":")))
 	}
 	if anyMatch([]string{strings.ToLower(v)}, expected) {
 		return Result{OK: true}
@@ -294,7 +310,7 @@ func generic(cfg Config, r Request, secrets []string) Result {
 	}
 	var expected []string
 	for _, s := range secrets {
-		expected = append(expected, enc(mac(h, []byte(s), r.Body)))
+		expected = append(expected, enc(r.mac(h, []byte(s), "")))
 	}
 	candidates := []string{sig}
 	if strings.ToLower(cfg.Encoding) != "base64" { // hex compares case-insensitively

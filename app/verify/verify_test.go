@@ -45,31 +45,31 @@ func vectors() []vector {
 	return []vector{
 		{"standard-webhooks published vector", Config{Scheme: hook.SchemeStandardWebhooks}, []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
 			Request{hdr("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp", "1614265330",
-				"webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), []byte(`{"test": 2432232314}`), at(1614265330)}},
+				"webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), []byte(`{"test": 2432232314}`), at(1614265330), ""}},
 		{"svix header names", Config{Scheme: hook.SchemeStandardWebhooks}, []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
 			Request{hdr("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "svix-timestamp", "1614265330",
-				"svix-signature", "v1,bm9wZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), []byte(`{"test": 2432232314}`), at(1614265330)}},
+				"svix-signature", "v1,bm9wZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), []byte(`{"test": 2432232314}`), at(1614265330), ""}},
 		{"github published vector", Config{Scheme: hook.SchemeGitHub}, []string{"It's a Secret to Everybody"},
-			Request{hdr("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"), []byte("Hello, World!"), at(0)}},
+			Request{hdr("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"), []byte("Hello, World!"), at(0), ""}},
 		{"homecast vector", Config{Scheme: hook.SchemeHomecast}, []string{"whsec_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"},
 			Request{hdr("X-Homecast-Signature", "t=1700000000,v1=16df38f7b4e6555cd6603a84580eb164250b389919e31fd50ccc9cbfb14de207"),
-				[]byte(`{"id":"evt_0123456789abcdef","type":"state.changed"}`), at(1700000100)}},
+				[]byte(`{"id":"evt_0123456789abcdef","type":"state.changed"}`), at(1700000100), ""}},
 		{"stripe with two v1 and a v0", Config{Scheme: hook.SchemeStripe}, []string{"whsec_old", stripeSecret},
 			Request{hdr("Stripe-Signature", "t=1700000000,v0=aaaa,v1=deadbeef,v1="+hexMAC(stripeSecret, "1700000000."+stripeBody)),
-				[]byte(stripeBody), at(1700000000)}},
+				[]byte(stripeBody), at(1700000000), ""}},
 		{"shopify", Config{Scheme: hook.SchemeShopify}, []string{"shpss_secret"},
 			Request{hdr("X-Shopify-Hmac-Sha256", func() string {
 				m := hmac.New(sha256.New, []byte("shpss_secret"))
 				m.Write([]byte(`{"order":1}`))
 				return base64.StdEncoding.EncodeToString(m.Sum(nil))
-			}()), []byte(`{"order":1}`), at(0)}},
+			}()), []byte(`{"order":1}`), at(0), ""}},
 		{"slack", Config{Scheme: hook.SchemeSlack}, []string{slackSecret},
 			Request{hdr("X-Slack-Request-Timestamp", "1531420618", "X-Slack-Signature", "v0="+hexMAC(slackSecret, "v0:1531420618:"+slackBody)),
-				[]byte(slackBody), at(1531420618)}},
+				[]byte(slackBody), at(1531420618), ""}},
 		{"generic hmac", Config{Scheme: hook.SchemeHMAC, Header: "X-Signature", Prefix: "sha256=", Algorithm: "sha256", Encoding: "hex"}, []string{"s3cret"},
-			Request{hdr("X-Signature", "sha256="+strings.ToUpper(hexMAC("s3cret", "payload"))), []byte("payload"), at(0)}},
+			Request{hdr("X-Signature", "sha256="+strings.ToUpper(hexMAC("s3cret", "payload"))), []byte("payload"), at(0), ""}},
 		{"shared secret", Config{Scheme: hook.SchemeSharedSecret, Header: "X-Secret"}, []string{"let-me-in"},
-			Request{hdr("X-Secret", "let-me-in"), []byte("{}"), at(0)}},
+			Request{hdr("X-Secret", "let-me-in"), []byte("{}"), at(0), ""}},
 	}
 }
 
@@ -150,7 +150,7 @@ func TestTimestampWindow(t *testing.T) {
 		{"301 s ahead is refused", now + 301, false, "timestamp is 301 s in the future (window 300 s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := Check(Config{Scheme: hook.SchemeStripe}, []string{secret}, Request{signed(tc.ts), body, time.Unix(now, 0)})
+			res := Check(Config{Scheme: hook.SchemeStripe}, []string{secret}, Request{signed(tc.ts), body, time.Unix(now, 0), ""})
 			if res.OK != tc.ok || res.Reason != tc.reason {
 				t.Errorf("got %+v", res)
 			}
@@ -200,7 +200,7 @@ func FuzzCheck(f *testing.F) {
 		if header != "" {
 			h.Set(header, value)
 		}
-		res := Check(Config{Scheme: hook.Scheme(scheme), Header: header}, []string{"whsec_AAAA", "s"}, Request{h, body, time.Unix(1, 0)})
+		res := Check(Config{Scheme: hook.Scheme(scheme), Header: header}, []string{"whsec_AAAA", "s"}, Request{h, body, time.Unix(1, 0), ""})
 		if res.OK == (res.Reason != "") {
 			t.Fatalf("verdict and reason disagree: %+v", res)
 		}

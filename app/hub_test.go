@@ -664,7 +664,7 @@ func TestRetentionDoesNotBelieveAClockFarAheadOfTheHistory(t *testing.T) {
 		t.Fatalf("%d events left after the clock jumped a year: the history was pruned by a wrong clock", n)
 	}
 	post(t, h.EndpointURL(ep.ID), []byte("{}")) // stored with the clock as it is now
-	if n := count(); n != 4 {                     // and in the history before retention looks
+	if n := count(); n != 4 {                   // and in the history before retention looks
 		t.Fatalf("%d events", n)
 	}
 	clk.Advance(time.Minute)

@@ -54,20 +54,20 @@ type Verification struct {
 
 // Event is one received HTTP request. ID is assigned when it is committed.
 type Event struct {
-	ID             int64
-	EndpointID     string
-	ReceivedAt     time.Time
-	Status         Status
-	Method         string
-	Path           string
-	Query          string // raw query string, without '?'
-	Header         http.Header
-	Body           []byte // nil when not kept
+	ID         int64
+	EndpointID string
+	ReceivedAt time.Time
+	Status     Status
+	Method     string
+	Path       string
+	Query      string // raw query string, without '?'
+	Header     http.Header
+	Body       []byte // nil when not kept
 	// BodyFile, while an event is on its way into the history, holds a body too large for
 	// memory: the receiver spooled it to this file, and the importer stores it from there in
 	// parts. Body is nil meanwhile. Events read from the history never have one.
-	BodyFile string
-	Size     int64
+	BodyFile       string
+	Size           int64
 	RemoteAddr     string
 	ClientIP       string
 	DeliveryID     string

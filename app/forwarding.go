@@ -60,8 +60,9 @@ func (h *Hub) startForwarding(ctx context.Context) error {
 			}
 			return id
 		},
-		Log:      h.log,
-		OnChange: func(string) { h.announceDeliveries() },
+		Log:        h.log,
+		Supervisor: h.opts.ProgramSupervisor,
+		OnChange:   func(string) { h.announceDeliveries() },
 		OnGone: func(t hook.Target) {
 			h.log.Warn("a forwarding target answered 410 Gone and was disabled", "target", t.ID, "endpoint", t.EndpointID, "url", t.URL)
 		},

@@ -81,6 +81,10 @@ type Options struct {
 	// HideWindow, when set, closes the desktop app's window to the tray (for scripts and the
 	// desktop benchmark, through the admin API).
 	HideWindow func()
+	// ProgramSupervisor is the command line program targets run under, so that everything a
+	// program starts ends with it (deliver.Options.Supervisor): Hooktray's binary and
+	// deliver.SuperviseCommand. Empty: programs run directly, in a process group of their own.
+	ProgramSupervisor []string
 }
 
 // Hub is a running Hooktray core. Create it with Start; stop it with Stop.
@@ -387,8 +391,9 @@ func (h *Hub) shutdown(ctx context.Context) error {
 			h.log.Error("the ingest journal keeps webhooks not yet in the history; they are stored at next start", "err", err)
 		}
 	}
-	if h.fwd.engine != nil {
-		h.fwd.engine.Stop() // an attempt cut off here is made again at next start, same delivery id
+	if h.fwd.engine != nil && !h.fwd.engine.Stop(ctx) {
+		// An attempt cut off here is made again at next start, with the same delivery id.
+		h.log.Warn("forwarding did not stop in time; attempts still running are made again at next start")
 	}
 	if h.subs != nil {
 		h.subs.Stop()

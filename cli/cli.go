@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/deliver"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/storage"
 	"github.com/hooktray/hooktray/tunnel"
@@ -54,10 +55,11 @@ func hint(err error) string {
 	return ""
 }
 
-// watchdogExit carries the watchdog's exit code out through Main.
-type watchdogExit int
+// helperExit carries the exit code of a hidden helper (the cloudflared watchdog, a program
+// target's supervisor) out through Main.
+type helperExit int
 
-func (w watchdogExit) Error() string { return fmt.Sprintf("cloudflared exited with %d", int(w)) }
+func (w helperExit) Error() string { return fmt.Sprintf("exited with %d", int(w)) }
 
 // usageError is bad usage: the CLI prints it with a hint and exits 2.
 type usageError struct{ msg string }
@@ -94,7 +96,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	err := run(ctx, args, env)
 	var ue *usageError
 	var ni *errNoInstance
-	var wd watchdogExit
+	var wd helperExit
 	switch {
 	case err == nil:
 		return exitOK
@@ -122,7 +124,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 
 func run(ctx context.Context, args []string, env Env) error {
 	if len(args) > 0 && args[0] == tunnel.WatchdogCommand {
-		return watchdogExit(tunnel.RunWatchdog(args[1:]))
+		return helperExit(tunnel.RunWatchdog(args[1:]))
+	}
+	if len(args) > 0 && args[0] == deliver.SuperviseCommand {
+		return helperExit(deliver.Supervise(args[1:]))
 	}
 	global := flag.NewFlagSet("hooktray", flag.ContinueOnError)
 	global.SetOutput(io.Discard)

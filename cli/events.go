@@ -2,11 +2,11 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/apijson"
+	"github.com/hooktray/hooktray/app/pretty"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -214,9 +215,13 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 			fmt.Fprintf(out, "  … %d more bytes (use --json for all of it)\n", len(body)-4096)
 		}
 	default:
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, body, "", "  ") == nil {
-			body = pretty.Bytes()
+		laid, err := pretty.JSON(body, pretty.Limits{})
+		var limit *pretty.LimitError
+		switch {
+		case err == nil:
+			body = laid
+		case errors.As(err, &limit):
+			fmt.Fprintf(out, "  (not laid out: %v; shown as sent)\n", limit)
 		}
 		out.Write(body)
 		fmt.Fprintln(out)

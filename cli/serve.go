@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/deliver"
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -74,6 +75,10 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			// A mirror of GitHub's Releases API (or a local stand-in) to provision cloudflared from.
 			ReleasesAPI: os.Getenv(tunnel.ReleasesAPIEnv),
 			Logger:      slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
+		}
+		if exe, err := os.Executable(); err == nil {
+			// Program targets run under this binary, which ends whatever a program leaves behind.
+			opts.ProgramSupervisor = []string{exe, deliver.SuperviseCommand}
 		}
 		opts.Retention = &hook.Retention{
 			MaxAge:    time.Duration(*keepDays) * 24 * time.Hour,

@@ -1,10 +1,10 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app/export"
+	"github.com/hooktray/hooktray/app/pretty"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -240,9 +241,8 @@ func (d *eventDetail) display(ev hook.Event) {
 
 	d.tabs.Remove(d.decTab)
 	if ev.Decrypted != nil {
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, ev.Decrypted, "", "  ") == nil {
-			d.decrypted.Rows = jsonRows(pretty.String())
+		if laid, err := pretty.JSON(ev.Decrypted, pretty.Limits{}); err == nil {
+			d.decrypted.Rows = jsonRows(string(laid))
 			d.decrypted.Refresh()
 		} else {
 			d.decrypted.SetText(string(ev.Decrypted))
@@ -307,15 +307,20 @@ func (d *eventDetail) renderBody() {
 	}
 	switch d.bodyMode.Selected {
 	case viewPretty:
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, b, "", "  ") == nil {
-			d.body.Rows = jsonRows(pretty.String())
+		laid, err := pretty.JSON(b, pretty.Limits{})
+		var limit *pretty.LimitError
+		switch {
+		case err == nil:
+			d.body.Rows = jsonRows(string(laid))
 			d.body.Refresh()
 			d.bodyNote.SetText(note + ", JSON")
 			return
+		case errors.As(err, &limit):
+			note += fmt.Sprintf(", JSON not laid out (%v): shown as sent", limit)
+		default:
+			note += ", not JSON: shown as text"
 		}
 		d.body.SetText(string(b))
-		note += ", not JSON: shown as text"
 	case viewHex:
 		d.body.SetText(strings.TrimRight(hex.Dump(b), "\n"))
 	default:

@@ -52,6 +52,10 @@ type Options struct {
 	OnGone func(t hook.Target)
 	// MaxRetryAfter caps a target's Retry-After (default 1 h).
 	MaxRetryAfter time.Duration
+	// Supervisor, when set, is the command line program targets run under: Hooktray's own binary
+	// and SuperviseCommand, which ends every descendant of the program (see Supervise). Without
+	// it a program is run directly and its process group is what is ended.
+	Supervisor []string
 }
 
 // Engine runs one worker per target.
@@ -158,10 +162,21 @@ func (e *Engine) Resume(ctx context.Context, id string) (hook.Target, error) {
 }
 
 // Stop ends every worker; an attempt in flight is cut off and will be made again at next start
-// (at least once, with the same delivery id).
-func (e *Engine) Stop() {
+// (at least once, with the same delivery id). It returns once they have ended, or when ctx ends
+// (false): a shutdown keeps its deadline whatever a target does.
+func (e *Engine) Stop(ctx context.Context) bool {
 	e.cancel()
-	e.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (e *Engine) changed(id string) {

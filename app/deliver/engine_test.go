@@ -47,10 +47,11 @@ func newRig(t *testing.T, secrets map[string]string) *rig {
 	r := &rig{t: t, store: s, clock: clock.NewFake(start), ep: ep, gone: make(chan hook.Target, 10)}
 	r.engine = New(Options{
 		Store: s, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Secret: func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
-		OnGone: func(t hook.Target) { r.gone <- t },
+		Secret:     func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
+		OnGone:     func(t hook.Target) { r.gone <- t },
+		Supervisor: supervisor(),
 	})
-	t.Cleanup(r.engine.Stop)
+	t.Cleanup(func() { r.engine.Stop(context.Background()) })
 	return r
 }
 

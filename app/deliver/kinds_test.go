@@ -1,16 +1,19 @@
 package deliver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
@@ -129,4 +132,91 @@ func TestACommandPastItsTimeoutIsKilledWithItsChildren(t *testing.T) {
 	testutil.Eventually(t, fmt.Sprintf("the child %d to be gone", pid), func() bool {
 		return syscall.Kill(pid, 0) != nil
 	})
+}
+
+// pidsIn reads the pids a test program wrote, one a line, once it has written want of them.
+func pidsIn(t *testing.T, path string, want int) []int {
+	t.Helper()
+	var pids []int
+	testutil.Eventually(t, fmt.Sprintf("%d pids in %s", want, path), func() bool {
+		b, _ := os.ReadFile(path)
+		pids = pids[:0]
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return len(pids) >= want
+	})
+	return pids
+}
+
+// A program that exits 0 succeeds at once, whatever it leaves running: a child in its group that
+// holds its output open, or one that left the group with setsid. Both are ended with it.
+func TestAProgramsExitDecidesAndItsLeftoversAreEnded(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("setsid children are ended by the Linux supervisor")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("needs setsid(1)")
+	}
+	r := newRig(t, nil)
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	script := filepath.Join(t.TempDir(), "leaves.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nsleep 300 &\necho $! >> "+pidFile+"\nsetsid sleep 300 &\necho $! >> "+pidFile+"\necho done\nexit 0\n"), 0o755)
+	tg := r.target(hook.TargetChange{Kind: ptr(hook.TargetCommand), TimeoutMS: ptr(int64(20000)), MaxRetries: ptr(0),
+		Command: &hook.CommandTarget{Argv: []string{script}}})
+	started := time.Now()
+	r.receive(1, tg.ID)
+	ds := r.waitStatus(tg.ID, "the delivery to succeed", func(ds []hook.Delivery) bool { return ds[0].Status != hook.DeliveryPending })
+	if took := time.Since(started); ds[0].Status != hook.DeliverySuccess || took > 10*time.Second {
+		t.Fatalf("delivery %s after %s (%q), want success at once", ds[0].Status, took, ds[0].Error)
+	}
+	// Checked at once: the supervisor ends them before it exits, so before the success is
+	// recorded (an init that reaps orphans by itself would hide a later check).
+	for _, pid := range pidsIn(t, pidFile, 2) {
+		if running(pid) {
+			t.Errorf("leftover %d still runs after the delivery succeeded", pid)
+		}
+	}
+}
+
+// running reports whether pid is a live process (a zombie waiting to be reaped is not).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	rest := string(b)[strings.LastIndexByte(string(b), ')')+1:]
+	f := strings.Fields(rest)
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// Stop keeps its deadline while a program runs: the program is asked to end, and everything it
+// started goes with it.
+func TestStopEndsARunningProgramWithinItsDeadline(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test programs are shell scripts")
+	}
+	r := newRig(t, nil)
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	script := filepath.Join(t.TempDir(), "hangs.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\ntrap '' TERM\nsleep 300 &\necho $! >> "+pidFile+"\nwait\n"), 0o755)
+	tg := r.target(hook.TargetChange{Kind: ptr(hook.TargetCommand), TimeoutMS: ptr(int64(600000)),
+		Command: &hook.CommandTarget{Argv: []string{script}}})
+	r.receive(1, tg.ID)
+	pids := pidsIn(t, pidFile, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if !r.engine.Stop(ctx) {
+		t.Fatalf("Stop did not end its workers within 5 s")
+	}
+	t.Logf("stopped in %s", time.Since(start).Round(time.Millisecond))
+	if running(pids[0]) {
+		t.Error("the program's child still runs after Stop")
+	}
+	if ds := r.deliveries(tg.ID); ds[0].Status != hook.DeliveryPending {
+		t.Errorf("the cut-off attempt was recorded as %s: it must be made again at the next start", ds[0].Status)
+	}
 }

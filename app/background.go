@@ -3,6 +3,7 @@ package app
 import (
 	"time"
 
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -233,10 +234,39 @@ func (h *Hub) kickCheckpoint() {
 }
 
 // dropExpiredSecrets ends rotation grace periods: expired secrets leave the database and the
-// receiver's memory.
+// receiver's memory. A grace period is measured on the monotonic clock from when it is first seen
+// (clock.Due), so a clock set back cannot keep an old secret valid longer than RotationGrace.
 func (h *Hub) dropExpiredSecrets() {
 	n, err := h.store.DeleteExpiredSecrets(h.ctx, h.opts.Clock.Now())
-	if err != nil || n == 0 {
+	if err != nil {
+		return
+	}
+	expiring, err := h.store.ExpiringSecrets(h.ctx)
+	if err != nil {
+		return
+	}
+	var over []int64
+	h.mu.Lock()
+	for id, at := range expiring {
+		due, ok := h.secretGrace[id]
+		if !ok {
+			due = clock.Due(h.opts.Clock, at, RotationGrace)
+			h.secretGrace[id] = due
+		}
+		if clock.Left(h.opts.Clock, due) <= 0 {
+			over = append(over, id)
+		}
+	}
+	for id := range h.secretGrace {
+		if _, ok := expiring[id]; !ok {
+			delete(h.secretGrace, id)
+		}
+	}
+	h.mu.Unlock()
+	if err := h.store.DeleteSecrets(h.ctx, over); err != nil {
+		return
+	}
+	if n+int64(len(over)) == 0 {
 		return
 	}
 	h.mu.Lock()

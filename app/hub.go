@@ -122,6 +122,9 @@ type Hub struct {
 	// checkpointKick is signalled after writes; the checkpointer sleeps otherwise.
 	checkpointKick chan struct{}
 	mu             sync.Mutex // serialises endpoint writes so the in-memory directory follows the database
+	// secretGrace is when each secret in a rotation's grace period stops being valid, on the
+	// monotonic clock (under mu).
+	secretGrace map[int64]time.Duration
 	stopOnce       sync.Once
 	stopErr        error
 }
@@ -152,7 +155,8 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	}
 	opts.Clock = clock.Or(opts.Clock)
 	opts.Receiver.Clock = opts.Clock
-	h := &Hub{opts: opts, log: opts.Logger, indexKick: make(chan struct{}, 1), checkpointKick: make(chan struct{}, 1)}
+	h := &Hub{opts: opts, log: opts.Logger, indexKick: make(chan struct{}, 1), checkpointKick: make(chan struct{}, 1),
+		secretGrace: map[int64]time.Duration{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if err := h.start(ctx); err != nil {
 		h.shutdown(context.Background())

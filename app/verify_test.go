@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -253,5 +254,33 @@ func TestMissingMasterKeyNeverLocksTheUserOut(t *testing.T) {
 	}
 	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
 		t.Errorf("re-entered secret: %d", resp.StatusCode)
+	}
+}
+
+// A clock set back a day after a rotation does not keep the old secret valid for a day: its grace
+// is an hour of elapsed time.
+func TestRotationGraceIsElapsedTimeNotWallTime(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	h := startHub(t, func(o *Options) { o.Clock = clk })
+	secret := "gh-old-secret"
+	ep := createEndpoint(t, h, "gh", func(c *hook.EndpointChange) {
+		scheme, mode := hook.Scheme("github"), hook.VerifyMode("enforce")
+		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
+		c.Secret = &secret
+	})
+	if _, err := h.RotateSecret(context.Background(), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(s string) string {
+		m := hmac.New(sha256.New, []byte(s))
+		m.Write([]byte("{}"))
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	h.dropExpiredSecrets() // the grace is seen: an hour from now
+	clk.Step(-24 * time.Hour)
+	clk.Advance(RotationGrace)
+	h.dropExpiredSecrets()
+	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 401 {
+		t.Errorf("the old secret still works an hour after the rotation, the clock having been set back: %d", resp.StatusCode)
 	}
 }

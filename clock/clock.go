@@ -15,7 +15,20 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 	// After returns a channel that receives the time after d.
 	After(d time.Duration) <-chan time.Time
+	// Monotonic is the time elapsed since an arbitrary origin, which a step of the wall clock
+	// (set by hand, or by NTP) does not move. Waits measured on it take as long as they asked.
+	Monotonic() time.Duration
 }
+
+// Due turns a wall-clock time at, as persisted by an earlier run or read from the database, into
+// a deadline on c's monotonic time: at−now from now, but never more than longest (the most that was
+// asked), so a clock stepped back cannot stretch a wait, and never less than nothing.
+func Due(c Clock, at time.Time, longest time.Duration) time.Duration {
+	return c.Monotonic() + max(min(at.Sub(c.Now()), longest), 0)
+}
+
+// Left is how long remains until a deadline on c's monotonic time (≤ 0: due).
+func Left(c Clock, deadline time.Duration) time.Duration { return deadline - c.Monotonic() }
 
 // Timer is a pending AfterFunc.
 type Timer interface {
@@ -35,6 +48,13 @@ func (System) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc
 // After is time.After.
 func (System) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
+// origin is where System's monotonic time starts: a reading of the monotonic clock, not state
+// anything changes.
+var origin = time.Now()
+
+// Monotonic is the monotonic time since the process started.
+func (System) Monotonic() time.Duration { return time.Since(origin) }
+
 // Or returns c, or the system clock when c is nil: for option structs whose zero value is the
 // default.
 func Or(c Clock) Clock {
@@ -49,6 +69,7 @@ func Or(c Clock) Clock {
 type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
+	mono    time.Duration // moved by Advance only: Step models a wall-clock step
 	pending []*fakeTimer
 	waiting chan struct{} // signalled whenever something starts waiting
 }
@@ -112,9 +133,28 @@ func (c *Fake) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
+// Monotonic is the fake time elapsed, which Advance moves and Step does not.
+func (c *Fake) Monotonic() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
+}
+
+// Step moves the wall time by d (back when negative), as setting the clock does: no time passes,
+// so nothing falls due and the monotonic time stays.
+func (c *Fake) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.pending {
+		t.at = t.at.Add(d) // timers measure elapsed time, not the wall
+	}
+}
+
 // Advance moves the time on by d, firing what falls due, earliest first.
 func (c *Fake) Advance(d time.Duration) {
 	c.mu.Lock()
+	c.mono += d
 	end := c.now.Add(d)
 	for {
 		sort.SliceStable(c.pending, func(i, j int) bool { return c.pending[i].at.Before(c.pending[j].at) })

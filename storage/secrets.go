@@ -87,6 +87,34 @@ func (s *Store) DeleteExpiredSecrets(ctx context.Context, now time.Time) (int64,
 	return n, nil
 }
 
+// ExpiringSecrets returns the ids and expiry times of the secrets in a rotation's grace period.
+func (s *Store) ExpiringSecrets(ctx context.Context) (map[int64]time.Time, error) {
+	rows, err := s.writer.QueryContext(ctx, `SELECT id, expires_at FROM secrets WHERE expires_at IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read expiring secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("read expiring secrets: %w", err)
+		}
+		out[id] = time.Unix(0, at).UTC()
+	}
+	return out, rows.Err()
+}
+
+// DeleteSecrets removes the secrets with these ids.
+func (s *Store) DeleteSecrets(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if _, err := s.writer.ExecContext(ctx, `DELETE FROM secrets WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete a secret: %w", err)
+		}
+	}
+	return nil
+}
+
 func nullTime(t time.Time) any {
 	if t.IsZero() {
 		return nil

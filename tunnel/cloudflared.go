@@ -147,10 +147,13 @@ func (c *Cloudflared) Run(ctx context.Context) {
 	}
 	failures := 0
 	for {
-		if until := c.cooldownUntil(); c.Clock.Now().Before(until) {
+		// The stored time is a wall time: a clock set back since must not stretch the wait
+		// beyond the cool-down that was asked.
+		if until, asked := c.cooldownUntil(); min(until.Sub(c.Clock.Now()), asked) > 0 {
+			wait := min(until.Sub(c.Clock.Now()), asked)
 			c.publish(Status{State: StateFailed, Error: fmt.Sprintf(
-				"Cloudflare is rate-limiting new quick tunnels; Hooktray tries again at %s", until.Local().Format("15:04"))})
-			if !c.sleep(ctx, until.Sub(c.Clock.Now())) {
+				"Cloudflare is rate-limiting new quick tunnels; Hooktray tries again at %s", c.Clock.Now().Add(wait).Local().Format("15:04"))})
+			if !c.sleep(ctx, wait) {
 				break
 			}
 		}
@@ -164,7 +167,7 @@ func (c *Cloudflared) Run(ctx context.Context) {
 			break
 		}
 		if res.rateLimited {
-			c.setCooldown(c.Clock.Now().Add(c.Cooldown))
+			c.setCooldown(c.Clock.Now(), c.Cooldown)
 			continue
 		}
 		if res.onlineFor > time.Minute {
@@ -428,25 +431,39 @@ func (c *Cloudflared) stop(cmd *exec.Cmd, exited <-chan error) {
 	}
 }
 
-func (c *Cloudflared) cooldownUntil() time.Time {
+// cooldownUntil reads the cool-down a run recorded: until when, and how long it was (which
+// bounds the wait when the clock has been set back since). Zero when there is none.
+func (c *Cloudflared) cooldownUntil() (until time.Time, asked time.Duration) {
 	if c.StateDir == "" {
-		return time.Time{}
+		return time.Time{}, 0
 	}
 	b, err := os.ReadFile(filepath.Join(c.StateDir, cooldownFile))
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, 0
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return time.Time{}, 0
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, 0
 	}
-	return time.Unix(n, 0)
+	asked = c.Cooldown
+	if len(f) > 1 {
+		if s, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+			asked = time.Duration(s) * time.Second
+		}
+	}
+	return time.Unix(n, 0), asked
 }
 
-func (c *Cloudflared) setCooldown(until time.Time) {
+// setCooldown records a cool-down of length from now: until when, and its length.
+func (c *Cloudflared) setCooldown(now time.Time, length time.Duration) {
+	until := now.Add(length)
 	c.Log.Add("hooktray: Cloudflare rate-limited quick tunnels; waiting until " + until.Format(time.RFC3339))
 	if c.StateDir != "" {
-		os.WriteFile(filepath.Join(c.StateDir, cooldownFile), []byte(strconv.FormatInt(until.Unix(), 10)), 0o600)
+		os.WriteFile(filepath.Join(c.StateDir, cooldownFile), fmt.Appendf(nil, "%d %d", until.Unix(), int64(length/time.Second)), 0o600)
 	}
 }
 

@@ -157,7 +157,7 @@ func TestRateLimitStartsACooldownThatSurvivesRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	until, _ := strconv.ParseInt(string(b), 10, 64)
+	until, _ := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64)
 	if time.Until(time.Unix(until, 0)) < 50*time.Minute {
 		t.Errorf("cool-down until %v", time.Unix(until, 0))
 	}
@@ -172,6 +172,26 @@ func TestRateLimitStartsACooldownThatSurvivesRestarts(t *testing.T) {
 	clk.WaitForWaiters(1)
 	if wait := clk.Pending()[0]; wait < 59*time.Minute || wait > time.Hour {
 		t.Errorf("the new runner waits %v, want the rest of the hour's cool-down", wait)
+	}
+	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
+		t.Error("cloudflared was started during the cool-down")
+	}
+}
+
+// The cool-down is a wall time on disk: a clock set back a day since must not make it a day.
+func TestACooldownIsNoLongerThanAskedWhenTheClockWasSetBack(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	c := &Cloudflared{StateDir: dir, Log: NewLogBuffer(10)}
+	c.setCooldown(now.Add(24*time.Hour), 15*time.Minute) // recorded before the clock went back a day
+	args := filepath.Join(t.TempDir(), "args")
+	t.Setenv("FAKE_CLOUDFLARED_ARGS", args)
+	clk := clock.NewFake(now)
+	statuses, _, _ := run(t, "", &Cloudflared{StateDir: dir, Clock: clk})
+	waitState(t, statuses, StateFailed)
+	clk.WaitForWaiters(1)
+	if wait := clk.Pending()[0]; wait > 15*time.Minute {
+		t.Errorf("waits %v, want at most the 15 minutes asked", wait)
 	}
 	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
 		t.Error("cloudflared was started during the cool-down")

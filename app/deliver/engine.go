@@ -98,7 +98,7 @@ func (e *Engine) Set(t hook.Target) {
 		w.update(t)
 		return
 	}
-	w := &worker{e: e, kick: make(chan struct{}, 1), target: t}
+	w := &worker{e: e, kick: make(chan struct{}, 1), target: t, due: map[int64]dueTime{}}
 	e.workers[t.ID] = w
 	e.wg.Add(1)
 	go func() {
@@ -199,6 +199,20 @@ type worker struct {
 	sent   []time.Time // send times within the last minute, for the rate limit
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// Waits on the monotonic clock (clock.Due), so a wall-clock step does not stretch them: the
+	// retry time of each open delivery seen at the head of the queue, by id, and the breaker's
+	// end (under mu). Read from the stored wall times when first seen, then kept here.
+	due        map[int64]dueTime
+	pausedDue  time.Duration
+	pausedSeen bool
+}
+
+// dueTime is a delivery's retry time on the monotonic clock, with the stored time it was read
+// from: a delivery retried by hand (its next_at moved) is read again.
+type dueTime struct {
+	next time.Time
+	at   time.Duration
 }
 
 func (w *worker) get() hook.Target {
@@ -274,8 +288,8 @@ func (w *worker) run(parent context.Context) {
 		}
 		halfOpen := false
 		if t.State == hook.TargetPaused {
-			if now.Before(t.PausedUntil) {
-				w.wait(ctx, t.PausedUntil.Sub(now))
+			if left := w.pauseLeft(); left > 0 {
+				w.wait(ctx, left)
 				continue
 			}
 			halfOpen = true // the breaker lets one delivery through
@@ -297,15 +311,16 @@ func (w *worker) run(parent context.Context) {
 			continue
 		}
 		// In order of arrival: the head waits for its time, and nothing overtakes it.
+		w.forgetAllBut(open)
 		var due []hook.Delivery
 		for _, d := range open {
-			if d.NextAt.After(now) {
+			if w.dueIn(d) > 0 {
 				break
 			}
 			due = append(due, d)
 		}
 		if len(due) == 0 {
-			w.wait(ctx, open[0].NextAt.Sub(now))
+			w.wait(ctx, w.dueIn(open[0]))
 			continue
 		}
 		if wait := w.rateWait(t, now); wait > 0 {
@@ -315,6 +330,42 @@ func (w *worker) run(parent context.Context) {
 		due = due[:min(len(due), w.rateRoom(t, now))]
 		w.deliver(ctx, t, due, now)
 	}
+}
+
+// dueIn is how long until d may be sent, on the monotonic clock: its stored retry time is read
+// once, no later than what was asked when it was recorded (next_at − updated_at), and kept.
+func (w *worker) dueIn(d hook.Delivery) time.Duration {
+	t, ok := w.due[d.ID]
+	if !ok || !t.next.Equal(d.NextAt) {
+		t = dueTime{next: d.NextAt, at: clock.Due(w.e.clock, d.NextAt, max(d.NextAt.Sub(d.UpdatedAt), 0))}
+		w.due[d.ID] = t
+	}
+	return clock.Left(w.e.clock, t.at)
+}
+
+// forgetAllBut keeps the retry times of the open deliveries only.
+func (w *worker) forgetAllBut(open []hook.Delivery) {
+	if len(w.due) <= len(open) {
+		return
+	}
+	keep := make(map[int64]dueTime, len(open))
+	for _, d := range open {
+		if at, ok := w.due[d.ID]; ok {
+			keep[d.ID] = at
+		}
+	}
+	w.due = keep
+}
+
+// pauseLeft is how long the open breaker still holds the target, on the monotonic clock: a
+// stored PausedUntil is read once, no later than BreakerCooldown from then.
+func (w *worker) pauseLeft() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.pausedSeen {
+		w.pausedDue, w.pausedSeen = clock.Due(w.e.clock, w.target.PausedUntil, hook.BreakerCooldown), true
+	}
+	return clock.Left(w.e.clock, w.pausedDue)
 }
 
 // rateWait is how long to wait before another send keeps to the target's rate per minute.
@@ -339,9 +390,14 @@ func (w *worker) rateRoom(t hook.Target, now time.Time) int {
 // recorded in one transaction.
 const batch = 64
 
-// deliver makes one attempt of due deliveries and records the outcomes together. One at a time
-// (Parallel 1), it goes in order and stops at the first failure, which then holds the queue; with
-// Parallel > 1, that many are in flight at once and order is not kept.
+// recordTimeout bounds the recording of outcomes once the worker is stopping.
+const recordTimeout = 2 * time.Second
+
+// deliver makes one attempt of due deliveries. One at a time (Parallel 1), it goes in order, stops
+// at the first failure (which then holds the queue) and records the outcomes together; with
+// Parallel > 1, that many are in flight at once, order is not kept, and each outcome is recorded
+// as it comes, so the breaker stops the batch at its threshold. Stopping records what succeeded,
+// so that no success is sent again; what was cut off is made again at the next start.
 func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery, now time.Time) {
 	ids := make([]int64, len(due))
 	for i, d := range due {
@@ -355,42 +411,87 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 		}
 		return
 	}
+	if t.Parallel > 1 {
+		w.deliverParallel(ctx, t, due, events, now)
+		return
+	}
 	var done []hook.Delivery
 	var outcomes []Outcome
-	if t.Parallel <= 1 {
-		for _, d := range due {
-			w.sent = append(w.sent, now)
-			o := w.attempt(ctx, t, d, events)
-			if ctx.Err() != nil {
-				return // stopping: the attempts are made again at next start, with the same ids
-			}
-			done, outcomes = append(done, d), append(outcomes, o)
-			if !o.OK() {
-				break
-			}
+	for _, d := range due {
+		w.sent = append(w.sent, now)
+		o := w.attempt(ctx, t, d, events)
+		if ctx.Err() != nil && !o.OK() {
+			break // stopping: this attempt was cut off and is made again at next start
 		}
-	} else {
-		// Parallel at a time over the whole batch; the outcomes are recorded together.
-		outcomes = make([]Outcome, len(due))
-		slots := make(chan struct{}, t.Parallel)
-		var wg sync.WaitGroup
-		for i, d := range due {
-			w.sent = append(w.sent, now)
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				outcomes[i] = w.attempt(ctx, t, d, events)
-			}()
+		done, outcomes = append(done, d), append(outcomes, o)
+		if !o.OK() || ctx.Err() != nil {
+			break
 		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return
-		}
-		done = due
 	}
 	w.record(ctx, done, outcomes)
+}
+
+// deliverParallel keeps up to t.Parallel attempts in flight and records each outcome as it comes.
+// It launches no more once the breaker opens or the worker stops.
+func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.Delivery, events map[int64]hook.Event, now time.Time) {
+	type result struct {
+		d hook.Delivery
+		o Outcome
+	}
+	results := make(chan result, len(due))
+	next, inFlight := 0, 0
+	for next < len(due) || inFlight > 0 {
+		if next < len(due) && inFlight < t.Parallel && ctx.Err() == nil && !w.breakerOpen() {
+			d := due[next]
+			next++
+			inFlight++
+			w.sent = append(w.sent, now)
+			go func() { results <- result{d, w.attempt(ctx, t, d, events)} }()
+			continue
+		}
+		if inFlight == 0 {
+			return // nothing more may be launched now
+		}
+		// Record every outcome that has come, in one transaction.
+		var ds []hook.Delivery
+		var outs []Outcome
+		for r := range drain(results, &inFlight) {
+			if ctx.Err() != nil && !r.o.OK() {
+				continue // cut off by the stop: made again at next start
+			}
+			ds, outs = append(ds, r.d), append(outs, r.o)
+		}
+		w.record(ctx, ds, outs)
+	}
+}
+
+// drain yields one value from ch, waiting for it, then every other value already there,
+// counting them off *n.
+func drain[T any](ch chan T, n *int) func(func(T) bool) {
+	return func(yield func(T) bool) {
+		v := <-ch
+		*n--
+		if !yield(v) {
+			return
+		}
+		for *n > 0 {
+			select {
+			case v := <-ch:
+				*n--
+				if !yield(v) {
+					return
+				}
+			default:
+				return
+			}
+		}
+	}
+}
+
+// breakerOpen reports whether the target's breaker has opened since the batch began.
+func (w *worker) breakerOpen() bool {
+	t := w.get()
+	return t.State != hook.TargetActive || !t.Enabled
 }
 
 // attempt sends one delivery of the events read for the batch.
@@ -416,11 +517,14 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, ev
 
 // record applies outcomes in order: success, a retry on the schedule (or after Retry-After), a
 // dead letter after the last attempt, 410 Gone; and the breaker. The deliveries and the target's
-// health are saved in one transaction.
+// health are saved in one transaction, which a stop does not cut short: a success recorded is one
+// that is never sent again.
 func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outcome) {
 	if len(ds) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	now := w.e.clock.Now()
 	w.mu.Lock()
 	t := w.target
@@ -429,6 +533,7 @@ func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outc
 		d, o := &ds[i], outcomes[i]
 		d.Attempt++
 		d.ResponseStatus, d.Latency, d.URL, d.Response, d.Error = o.Status, o.Latency, o.URL, o.Response, ""
+		delete(w.due, d.ID)
 		if o.OK() {
 			d.Status, d.NextAt = hook.DeliverySuccess, time.Time{}
 			t.ConsecutiveFailures, t.LastError = 0, ""
@@ -455,9 +560,11 @@ func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outc
 				wait = min(o.RetryAfter, w.e.opts.MaxRetryAfter)
 			}
 			d.Status, d.NextAt = hook.DeliveryRetrying, now.Add(wait)
+			w.due[d.ID] = dueTime{next: d.NextAt, at: w.e.clock.Monotonic() + wait}
 		}
 		if t.State != hook.TargetDisabled && t.ConsecutiveFailures >= hook.BreakerThreshold {
 			t.State, t.PausedUntil = hook.TargetPaused, now.Add(hook.BreakerCooldown)
+			w.pausedDue, w.pausedSeen = w.e.clock.Monotonic()+hook.BreakerCooldown, true
 			t.StateReason = fmt.Sprintf("%d deliveries in a row failed (last: %s); the next one is let through at %s",
 				t.ConsecutiveFailures, d.Error, t.PausedUntil.Local().Format("15:04:05"))
 		}

@@ -382,3 +382,141 @@ func TestAHangingTargetTimesOutAndABrokenAnswerIsRetried(t *testing.T) {
 		t.Errorf("error %q", ds[0].Error)
 	}
 }
+
+// hanger is a target that answers 200 to its first ok requests and never answers the rest.
+type hanger struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests int
+}
+
+func newHanger(t *testing.T, ok int) *hanger {
+	h := &hanger{}
+	release := make(chan struct{})
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h.mu.Lock()
+		h.requests++
+		n := h.requests
+		h.mu.Unlock()
+		if n <= ok {
+			return
+		}
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); h.Close() })
+	return h
+}
+
+func (h *hanger) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.requests
+}
+
+// A parallel target that hangs is stopped by its breaker at the fifth failure: outcomes are
+// recorded as they come, not at the end of a batch of 64.
+func TestAParallelTargetsBreakerActsOnTheFifthFailure(t *testing.T) {
+	r := newRig(t, nil)
+	hang := newHanger(t, 0)
+	tg := r.target(hook.TargetChange{URL: &hang.URL, Parallel: ptr(4), TimeoutMS: ptr(int64(300)), MaxRetries: ptr(0)})
+	r.receive(64, tg.ID)
+	testutil.Eventually(t, "the breaker to open", func() bool {
+		got, _ := r.engine.Target(tg.ID)
+		return got.State == hook.TargetPaused
+	})
+	if w := r.nextWait(); w != hook.BreakerCooldown {
+		t.Errorf("the worker then waits %v, want the breaker's %v", w, hook.BreakerCooldown)
+	}
+	failed := 0
+	for _, d := range r.deliveries(tg.ID) {
+		if d.Status != hook.DeliveryPending {
+			failed++
+		}
+	}
+	// The fifth failure opens it; those already in flight finish.
+	if n := hang.count(); n > 5+4 || failed != n {
+		t.Errorf("%d requests sent and %d outcomes recorded before the breaker stopped the batch, want at most 9, all recorded", n, failed)
+	}
+}
+
+// Stopping records the successes of a parallel batch: none is sent again at the next start.
+func TestStoppingKeepsTheSuccessesOfAParallelBatch(t *testing.T) {
+	r := newRig(t, nil)
+	hang := newHanger(t, 3)
+	tg := r.target(hook.TargetChange{URL: &hang.URL, Parallel: ptr(8), TimeoutMS: ptr(int64(60000))})
+	r.receive(8, tg.ID)
+	testutil.Eventually(t, "every delivery to be in flight", func() bool { return hang.count() == 8 })
+	testutil.Eventually(t, "the three answered to be recorded", func() bool {
+		n := 0
+		for _, d := range r.deliveries(tg.ID) {
+			if d.Status == hook.DeliverySuccess {
+				n++
+			}
+		}
+		return n == 3
+	})
+	if !r.engine.Stop(context.Background()) {
+		t.Fatal("Stop did not return")
+	}
+	ok, open := 0, 0
+	for _, d := range r.deliveries(tg.ID) {
+		switch d.Status {
+		case hook.DeliverySuccess:
+			ok++
+		case hook.DeliveryPending:
+			open++
+		}
+	}
+	if ok != 3 || open != 5 {
+		t.Errorf("after the stop: %d delivered, %d still pending; want 3 and 5 (the cut-off ones are made again)", ok, open)
+	}
+}
+
+// A wall clock stepped back a day while a retry waits does not hold the queue for a day: waits
+// are measured on the monotonic clock. The breaker's pause likewise.
+func TestAClockSteppedBackDoesNotHoldTheQueue(t *testing.T) {
+	r := newRig(t, nil)
+	flaky := newRecorder(t, 500, 500, 500, 500, 500)
+	tg := r.target(hook.TargetChange{URL: &flaky.URL, MaxRetries: ptr(10)})
+	r.receive(1, tg.ID)
+	r.waitStatus(tg.ID, "the first retry to be scheduled", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+	for attempt := 2; attempt <= 5; attempt++ {
+		wait := r.nextWait()
+		r.clock.Step(-24 * time.Hour) // someone sets the clock back a day
+		r.clock.Advance(wait)
+		r.waitStatus(tg.ID, fmt.Sprintf("attempt %d", attempt), func(ds []hook.Delivery) bool { return ds[0].Attempt == attempt })
+	}
+	// The fifth failure opened the breaker for a minute of monotonic time, whatever the wall says.
+	testutil.Eventually(t, "the breaker to open", func() bool { got, _ := r.engine.Target(tg.ID); return got.State == hook.TargetPaused })
+	if w := r.nextWait(); w > hook.BreakerCooldown {
+		t.Fatalf("the breaker waits %v", w)
+	}
+	r.clock.Step(-24 * time.Hour)
+	r.clock.Advance(hook.BreakerCooldown)
+	r.waitStatus(tg.ID, "the delivery once the breaker lets one through", all(hook.DeliverySuccess))
+}
+
+// Stored retry times survive a restart with the clock set back: a new engine waits no longer than
+// each retry asked when it was recorded.
+func TestStoredRetryTimesAreBoundedByWhatWasAsked(t *testing.T) {
+	r := newRig(t, nil)
+	down := newRecorder(t, 500)
+	tg := r.target(hook.TargetChange{URL: &down.URL})
+	r.receive(1, tg.ID)
+	ds := r.waitStatus(tg.ID, "a retry", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliveryRetrying })
+	asked := ds[0].NextAt.Sub(ds[0].UpdatedAt)
+	r.engine.Stop(context.Background())
+
+	r.clock.Step(-24 * time.Hour) // while Hooktray was stopped
+	next := New(Options{Store: r.store, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(func() { next.Stop(context.Background()) })
+	next.Set(tg)
+	if w := r.nextWait(); w > asked {
+		t.Fatalf("after the restart the retry waits %v, but it asked for %v", w, asked)
+	}
+	r.clock.Advance(asked)
+	r.waitStatus(tg.ID, "the retry delivered", all(hook.DeliverySuccess))
+}

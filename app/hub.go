@@ -125,8 +125,8 @@ type Hub struct {
 	// secretGrace is when each secret in a rotation's grace period stops being valid, on the
 	// monotonic clock (under mu).
 	secretGrace map[int64]time.Duration
-	stopOnce       sync.Once
-	stopErr        error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // Start opens the data dir and database, listens, and writes runtime.json. On error everything it

@@ -51,9 +51,11 @@ bench: build
 	$(GO) build $(GOFLAGS_) -o bin/bench-history ./bench/history
 	$(GO) build $(GOFLAGS_) -o bin/bench-minimalwindow ./bench/minimalwindow
 	$(GO) build $(GOFLAGS_) -o bin/bench-gui ./bench/gui
+	$(GO) build -o bin/bench-hardening ./bench/hardening
 	./bin/bench-ingest
 	./bin/bench-forward
 	./bin/bench-history
+	./bin/bench-hardening
 	./bin/bench-gui
 
 # staticcheck is pinned in go.mod as a tool (go get -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2).

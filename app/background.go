@@ -269,9 +269,11 @@ func (h *Hub) dropExpiredSecrets() {
 	if n+int64(len(over)) == 0 {
 		return
 	}
+	// Rare (an hour after a rotation): every endpoint is read again, as at start.
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.reloadEndpoints(h.ctx); err != nil && h.ctx.Err() == nil {
+	if err := h.loadEndpoints(h.ctx); err != nil && h.ctx.Err() == nil {
 		h.log.Error("reload endpoints after a rotation grace ended", "err", err)
 	}
+	h.changes.Publish(hook.EndpointsChanged)
 }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/hooktray/hooktray/app/receiver"
@@ -35,22 +36,23 @@ func applyChange(c hook.EndpointChange, ep *hook.Endpoint) error {
 	return nil
 }
 
-// directory is the in-memory endpoint table the receiver reads on every request. It is replaced
-// whole after every change (copy on write), so lookups take no lock.
+// directory is the in-memory endpoint table the receiver reads on every request. A change updates
+// the one endpoint it is about, so a change costs the same with 10 endpoints or 10,000; lookups
+// take no lock.
 type directory struct {
-	m atomic.Pointer[map[string]*receiver.Target]
+	m sync.Map // endpoint id → *receiver.Target
+
+	mu     sync.Mutex
+	locked map[string]string // id → name of the endpoints none of whose secrets can be opened
 }
 
 // Lookup implements receiver.Directory.
 func (d *directory) Lookup(id string) (*receiver.Target, bool) {
-	m := d.m.Load()
-	if m == nil {
+	v, ok := d.m.Load(id)
+	if !ok {
 		return nil, false
 	}
-	ep := (*m)[id]
-	if ep == nil {
-		return nil, false
-	}
+	ep := v.(*receiver.Target)
 	if ep.Deleted() {
 		return nil, true
 	}
@@ -59,78 +61,109 @@ func (d *directory) Lookup(id string) (*receiver.Target, bool) {
 
 // Routed implements receiver.Directory: the enabled or paused endpoints whose keys include value.
 func (d *directory) Routed(value string) []*receiver.Target {
-	m := d.m.Load()
-	if m == nil || value == "" {
+	if value == "" {
 		return nil
 	}
 	var out []*receiver.Target
-	for _, t := range *m {
-		if t.Deleted() {
-			continue
+	d.m.Range(func(_, v any) bool {
+		t := v.(*receiver.Target)
+		if !t.Deleted() && slices.Contains(t.Settings.Keys, value) {
+			out = append(out, t)
 		}
-		for _, k := range t.Settings.Keys {
-			if k == value {
-				out = append(out, t)
-				break
-			}
-		}
-	}
+		return true
+	})
 	return out
+}
+
+// put sets one endpoint and reports the names of the endpoints whose secrets cannot be opened.
+func (d *directory) put(t *receiver.Target) []string {
+	d.m.Store(t.ID, t)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.locked == nil {
+		d.locked = map[string]string{}
+	}
+	delete(d.locked, t.ID)
+	if t.SecretsUnreadable {
+		d.locked[t.ID] = t.Name
+	}
+	names := slices.Sorted(maps.Values(d.locked))
+	return names
+}
+
+// each calls f for every endpoint, deleted ones included.
+func (d *directory) each(f func(*receiver.Target)) {
+	d.m.Range(func(_, v any) bool { f(v.(*receiver.Target)); return true })
 }
 
 var _ receiver.Directory = (*directory)(nil)
 
-// reloadEndpoints reads the endpoint table into the directory. Callers hold h.mu (or are Start).
-func (h *Hub) reloadEndpoints(ctx context.Context) error {
+// loadEndpoints reads the endpoint table into the directory, at start.
+func (h *Hub) loadEndpoints(ctx context.Context) error {
 	all, err := h.store.AllEndpoints(ctx)
 	if err != nil {
 		return err
 	}
-	now := h.opts.Clock.Now()
-	m := make(map[string]*receiver.Target, len(all))
-	var locked []string // endpoints none of whose secrets can be read
+	var locked []string
 	for _, ep := range all {
-		t := &receiver.Target{Endpoint: ep}
-		if kp := ep.Settings.Route.KeyPath; kp != "" {
-			if parsed, err := route.ParseKeyPath(kp); err == nil {
-				t.KeyPath = &parsed
-			}
+		t, err := h.target(ctx, ep)
+		if err != nil {
+			return err
 		}
-		if tp := ep.Settings.TypePath; tp != "" {
-			if parsed, err := route.ParseKeyPath(tp); err == nil {
-				t.TypePath = &parsed
-			}
-		}
-		if ep.VerifyScheme != hook.SchemeNone && !ep.Deleted() {
-			var unreadable int
-			if t.Secrets, unreadable, err = h.openSecrets(ctx, ep.ID, now); err != nil {
-				return err
-			}
-			t.SecretsUnreadable = unreadable > 0 && len(t.Secrets) == 0
-			if t.SecretsUnreadable {
-				locked = append(locked, ep.Name)
-			}
-		}
-		m[ep.ID] = t
+		locked = h.dir.put(t)
 	}
-	h.dir.m.Store(&m)
 	h.noteUnreadableSecrets(locked)
+	return nil
+}
+
+// refreshEndpoint reads one endpoint, with its secrets, into the directory after it changed.
+// Callers hold h.mu.
+func (h *Hub) refreshEndpoint(ctx context.Context, id string) error {
+	ep, err := h.store.Endpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	t, err := h.target(ctx, ep)
+	if err != nil {
+		return err
+	}
+	h.noteUnreadableSecrets(h.dir.put(t))
 	h.changes.Publish(hook.EndpointsChanged)
 	return nil
 }
 
+// target is an endpoint as the receiver needs it: its key paths parsed and its secrets open.
+func (h *Hub) target(ctx context.Context, ep hook.Endpoint) (*receiver.Target, error) {
+	t := &receiver.Target{Endpoint: ep}
+	if kp := ep.Settings.Route.KeyPath; kp != "" {
+		if parsed, err := route.ParseKeyPath(kp); err == nil {
+			t.KeyPath = &parsed
+		}
+	}
+	if tp := ep.Settings.TypePath; tp != "" {
+		if parsed, err := route.ParseKeyPath(tp); err == nil {
+			t.TypePath = &parsed
+		}
+	}
+	if ep.VerifyScheme != hook.SchemeNone && !ep.Deleted() {
+		secrets, unreadable, err := h.openSecrets(ctx, ep.ID, h.opts.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		t.Secrets = secrets
+		t.SecretsUnreadable = unreadable > 0 && len(secrets) == 0
+	}
+	return t, nil
+}
+
 // Endpoints returns the endpoints that exist (not deleted), oldest first.
 func (h *Hub) Endpoints() []hook.Endpoint {
-	m := h.dir.m.Load()
-	if m == nil {
-		return nil
-	}
-	out := make([]hook.Endpoint, 0, len(*m))
-	for _, t := range *m {
+	var out []hook.Endpoint
+	h.dir.each(func(t *receiver.Target) {
 		if !t.Deleted() {
 			out = append(out, t.Endpoint)
 		}
-	}
+	})
 	sortEndpoints(out)
 	return out
 }
@@ -172,7 +205,7 @@ func (h *Hub) CreateEndpoint(ctx context.Context, c hook.EndpointChange) (hook.E
 	if err := h.applySecret(ctx, ep, c.Secret); err != nil {
 		return hook.Endpoint{}, err
 	}
-	if err := h.reloadEndpoints(ctx); err != nil {
+	if err := h.refreshEndpoint(ctx, ep.ID); err != nil {
 		return hook.Endpoint{}, err
 	}
 	h.log.Info("endpoint created", "id", ep.ID, "name", ep.Name)
@@ -197,7 +230,7 @@ func (h *Hub) UpdateEndpoint(ctx context.Context, id string, c hook.EndpointChan
 	if err := h.applySecret(ctx, ep, c.Secret); err != nil {
 		return hook.Endpoint{}, err
 	}
-	if err := h.reloadEndpoints(ctx); err != nil {
+	if err := h.refreshEndpoint(ctx, ep.ID); err != nil {
 		return hook.Endpoint{}, err
 	}
 	return ep, nil
@@ -220,7 +253,7 @@ func (h *Hub) DeleteEndpoint(ctx context.Context, id string) error {
 		return err
 	}
 	h.log.Info("endpoint deleted", "id", id)
-	return h.reloadEndpoints(ctx)
+	return h.refreshEndpoint(ctx, id)
 }
 
 // EndpointURL is the local receiver URL of an endpoint.

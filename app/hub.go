@@ -196,7 +196,7 @@ func (h *Hub) start(ctx context.Context) error {
 	if h.box, err = secrets.Open(dataDir, keys, sealed); err != nil {
 		return err
 	}
-	if err := h.reloadEndpoints(ctx); err != nil {
+	if err := h.loadEndpoints(ctx); err != nil {
 		return err
 	}
 	// Before forwarding starts: requests a crash left in the journal are imported first, with

@@ -124,7 +124,7 @@ func (h *Hub) RotateSecret(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	h.log.Info("secret rotated", "endpoint", id, "previous_valid_until", h.opts.Clock.Now().Add(RotationGrace).Format(time.RFC3339))
-	return secret, h.reloadEndpoints(ctx)
+	return secret, h.refreshEndpoint(ctx, id)
 }
 
 // RevealSecret returns the endpoint's newest secret in clear. Nothing else returns one.

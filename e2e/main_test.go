@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,6 +22,9 @@ import (
 var binary, fakeCloudflared string
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == measureCommand {
+		os.Exit(measureChild(os.Args[2:]))
+	}
 	dir, err := os.MkdirTemp("", "hooktray-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -177,4 +181,38 @@ func postJSON(url, body string) (int, error) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// measureCommand makes the test binary run a command and print its peak memory: a child's peak
+// counts what its parent held before exec, so it is measured from a fresh, small process.
+const measureCommand = "__measure"
+
+func measureChild(argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "\nmaxrss-kb %d\n", cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	return 0
+}
+
+// measured runs a command and returns its output, how long it took and its peak memory.
+func measured(t *testing.T, argv ...string) (out string, took time.Duration, peak int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{measureCommand}, argv...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	b, err := cmd.Output()
+	took = time.Since(start)
+	if err != nil {
+		t.Fatalf("%v: %v %s", argv, err, stderr.String())
+	}
+	var kb int64
+	if i := strings.LastIndex(stderr.String(), "maxrss-kb "); i >= 0 {
+		fmt.Sscan(stderr.String()[i+len("maxrss-kb "):], &kb)
+	}
+	return string(b), took, kb << 10
 }

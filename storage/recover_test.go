@@ -195,7 +195,7 @@ func TestASpooledBodyWhoseFileIsGoneIsStoredWithoutItSayingSo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Body != nil && len(got.Body) != 0 || got.Reason == "" {
+	if len(got.Body) != 0 || got.Reason == "" {
 		t.Errorf("body %d bytes, reason %q", len(got.Body), got.Reason)
 	}
 }

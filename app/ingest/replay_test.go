@@ -170,11 +170,11 @@ func TestJournalDamageCostsOnlyTheDamagedFrames(t *testing.T) {
 func TestDamageToImportedFramesIsNotALoss(t *testing.T) {
 	store, ep := openStore(t)
 	dir := filepath.Join(t.TempDir(), "journal")
-	paths := journalOf(t, dir, ep, 20, 10)
+	journalOf(t, dir, ep, 20, 10)
 	q := openQueue(t, store, Options{Dir: dir})
 	q.Close()
 	// As if the segment had not been retired yet: SQLite has all 20.
-	paths = journalOf(t, dir, ep, 20, 10)
+	paths := journalOf(t, dir, ep, 20, 10)
 	modify(t, paths[0], func(b []byte) []byte { clear(b); return b })
 	q2 := openQueue(t, store, Options{Dir: dir})
 	if d := q2.Damage(); d.Unreadable != 0 {

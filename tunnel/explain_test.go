@@ -53,3 +53,10 @@ func TestParseConfigLine(t *testing.T) {
 		}
 	}
 }
+
+func TestCloudflaredLinesAreMadePrintable(t *testing.T) {
+	got := printable("Incorrect Usage: flag provided but not defined: -\x1b]0;pwned\x07x\tok")
+	if strings.ContainsAny(got, "\x1b\x07") || !strings.Contains(got, `\x1b]0;pwned\x07x`) || !strings.Contains(got, "\t") {
+		t.Errorf("printable = %q", got)
+	}
+}

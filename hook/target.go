@@ -85,15 +85,21 @@ type HomeAssistantTarget struct {
 	Encrypt      bool   `json:"encrypt"`
 }
 
-// URLs is the fallback chain, in the order Home Assistant asks for.
-func (h HomeAssistantTarget) URLs() []string {
-	var out []string
+// Hop is one URL of a Home Assistant target's fallback chain, with its name for people.
+type Hop struct {
+	Name string // "cloudhook", "remote UI URL", "instance URL"
+	URL  string
+}
+
+// Hops is the fallback chain, in the order Home Assistant asks for (seed 004).
+func (h HomeAssistantTarget) Hops() []Hop {
+	var out []Hop
 	if h.CloudhookURL != "" {
-		out = append(out, h.CloudhookURL)
+		out = append(out, Hop{"cloudhook", h.CloudhookURL})
 	}
-	for _, base := range []string{h.RemoteUIURL, h.InstanceURL} {
-		if base != "" {
-			out = append(out, strings.TrimRight(base, "/")+"/api/webhook/"+url.PathEscape(h.WebhookID))
+	for _, base := range []Hop{{"remote UI URL", h.RemoteUIURL}, {"instance URL", h.InstanceURL}} {
+		if base.URL != "" {
+			out = append(out, Hop{base.Name, strings.TrimRight(base.URL, "/") + "/api/webhook/" + url.PathEscape(h.WebhookID)})
 		}
 	}
 	return out
@@ -332,9 +338,25 @@ type Delivery struct {
 	Error          string
 	URL            string // where the last attempt went
 	Response       string // the start of the last answer's body
-	Edit           *Edit  // a replay's changes to the stored request; nil sends it as stored
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Route says how the last attempt went along a fallback chain (Home Assistant): the URLs
+	// tried and why each failed, or skipped and why; "" for a single URL.
+	Route     string
+	Edit      *Edit // a replay's changes to the stored request; nil sends it as stored
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Attempts is the delivery's history, oldest first, when read one by one (Store.Delivery).
+	Attempts []Attempt
+}
+
+// Attempt is one try of a delivery.
+type Attempt struct {
+	Attempt int // the number it had (counted afresh after a retry by hand)
+	At      time.Time
+	URL     string
+	Status  int // the answer's status, 0 when none came
+	Latency time.Duration
+	Error   string
+	Route   string
 }
 
 // Edit changes a stored request before it is sent again (a replay "edited first"): nil fields keep

@@ -13,7 +13,7 @@ import (
 )
 
 const deliveryColumns = `id, event_id, target_id, status, attempt, next_at, response_status, latency_ms, error, url,
-	response, edit, created_at, updated_at`
+	response, edit, created_at, updated_at, route`
 
 func scanDelivery(r scanner) (hook.Delivery, error) {
 	var d hook.Delivery
@@ -22,7 +22,7 @@ func scanDelivery(r scanner) (hook.Delivery, error) {
 	var latency, created, updated int64
 	var edit string
 	if err := r.Scan(&d.ID, &d.EventID, &d.TargetID, &status, &d.Attempt, &next, &d.ResponseStatus, &latency,
-		&d.Error, &d.URL, &d.Response, &edit, &created, &updated); err != nil {
+		&d.Error, &d.URL, &d.Response, &edit, &created, &updated, &d.Route); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return d, err
 		}
@@ -98,14 +98,24 @@ func (s *Store) RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status=?, attempt=?, next_at=?, response_status=?, latency_ms=?,
-		error=?, url=?, response=?, updated_at=? WHERE id=?`)
+		error=?, url=?, response=?, updated_at=?, route=? WHERE id=?`)
 	if err != nil {
 		return fmt.Errorf("record deliveries: %w", classify(err))
 	}
 	defer stmt.Close()
+	history, err := tx.PrepareContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, at, url, status, latency_ms, error, route)
+		VALUES (?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("record deliveries: %w", classify(err))
+	}
+	defer history.Close()
 	for _, d := range ds {
 		if _, err := stmt.ExecContext(ctx, string(d.Status), d.Attempt, nullTime(d.NextAt), d.ResponseStatus,
-			d.Latency.Milliseconds(), d.Error, d.URL, d.Response, now.UnixNano(), d.ID); err != nil {
+			d.Latency.Milliseconds(), d.Error, d.URL, d.Response, now.UnixNano(), d.Route, d.ID); err != nil {
+			return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
+		}
+		if _, err := history.ExecContext(ctx, d.ID, d.Attempt, now.UnixNano(), d.URL, d.ResponseStatus,
+			d.Latency.Milliseconds(), d.Error, d.Route); err != nil {
 			return fmt.Errorf("record delivery %d: %w", d.ID, classify(err))
 		}
 	}
@@ -153,13 +163,38 @@ func (s *Store) AddDeliveries(ctx context.Context, eventID int64, targetIDs []st
 	return out, nil
 }
 
-// Delivery returns one delivery; ErrNotFound when there is none.
+// Delivery returns one delivery with its attempts; ErrNotFound when there is none.
 func (s *Store) Delivery(ctx context.Context, id int64) (hook.Delivery, error) {
 	d, err := scanDelivery(s.writer.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id=?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("delivery %d: %w", id, hook.ErrNotFound)
 	}
+	if err != nil {
+		return d, err
+	}
+	d.Attempts, err = s.attempts(ctx, id)
 	return d, err
+}
+
+// attempts is a delivery's history, oldest first.
+func (s *Store) attempts(ctx context.Context, id int64) ([]hook.Attempt, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT attempt, at, url, status, latency_ms, error, route
+		FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read the attempts of delivery %d: %w", id, classify(err))
+	}
+	defer rows.Close()
+	var out []hook.Attempt
+	for rows.Next() {
+		var a hook.Attempt
+		var at, latency int64
+		if err := rows.Scan(&a.Attempt, &at, &a.URL, &a.Status, &latency, &a.Error, &a.Route); err != nil {
+			return nil, fmt.Errorf("read the attempts of delivery %d: %w", id, classify(err))
+		}
+		a.At, a.Latency = time.Unix(0, at).UTC(), time.Duration(latency)*time.Millisecond
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // Deliveries returns a page of deliveries, newest first, and the cursor of the next page (0: none).

@@ -500,6 +500,9 @@ func (s *Store) DeleteEvent(ctx context.Context, id int64) error {
 			return fmt.Errorf("delete event %d from the index: %w", id, err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id=?)`, id); err != nil {
+		return fmt.Errorf("delete deliveries of event %d: %w", id, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id=?`, id); err != nil {
 		return fmt.Errorf("delete deliveries of event %d: %w", id, err)
 	}

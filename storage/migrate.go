@@ -200,6 +200,28 @@ CREATE TABLE event_body_parts (
 	data     BLOB NOT NULL
 ) STRICT;
 CREATE UNIQUE INDEX event_body_parts_event ON event_body_parts(event_id, part);
+
+-- Every attempt of a delivery, kept with it (a retry of a dead letter no longer loses the earlier
+-- ones), and the way the last one took along a fallback chain.
+ALTER TABLE deliveries ADD COLUMN route TEXT NOT NULL DEFAULT '';
+CREATE TABLE delivery_attempts (
+	id          INTEGER PRIMARY KEY,
+	delivery_id INTEGER NOT NULL,
+	attempt     INTEGER NOT NULL,
+	at          INTEGER NOT NULL,
+	url         TEXT NOT NULL DEFAULT '',
+	status      INTEGER NOT NULL DEFAULT 0,   -- the answer's status, 0 when none came
+	latency_ms  INTEGER NOT NULL DEFAULT 0,
+	error       TEXT NOT NULL DEFAULT '',
+	route       TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
+
+-- A subscription forced from another URL to Hooktray's (the provider held another one, or
+-- answered that one exists): shown until the next forced update.
+ALTER TABLE subscriptions ADD COLUMN forced_from TEXT NOT NULL DEFAULT '';
+ALTER TABLE subscriptions ADD COLUMN forced_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE subscriptions ADD COLUMN forced_at INTEGER;
 `,
 }
 

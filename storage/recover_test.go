@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hooktray/hooktray/hook"
 )
@@ -40,6 +41,14 @@ func fillEveryTable(t *testing.T, s *Store) {
 	ev.Forward = []string{target.ID}
 	large := spooledEvent(t, ep.ID, 2*BodyPart+10) // stored in parts
 	if err := s.ImportBatch(ctx, []*hook.Event{ev, large}, 42); err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.OpenDeliveries(ctx, target.ID, 1)
+	if err != nil || len(open) != 1 {
+		t.Fatalf("open deliveries: %v %v", open, err)
+	}
+	open[0].Status, open[0].Attempt, open[0].ResponseStatus = hook.DeliveryRetrying, 1, 503
+	if err := s.RecordAttempts(ctx, open, target.ID, TargetHealth{State: hook.TargetActive, Enabled: true}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	indexAll(t, s)

@@ -195,6 +195,10 @@ func (s *Store) deleteOldest(ctx context.Context, after, upTo int64, limit int) 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (SELECT value FROM json_each(?) WHERE value <= ?)`, ids, watermark); err != nil {
 			return fmt.Errorf("prune search index: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN
+			(SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)))`, ids); err != nil {
+			return fmt.Errorf("prune delivery attempts: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))`, ids); err != nil {
 			return fmt.Errorf("prune deliveries: %w", err)
 		}

@@ -88,6 +88,7 @@ type Forwarder interface {
 	DeleteTarget(ctx context.Context, id string) error
 	ResumeTarget(ctx context.Context, id string) (hook.Target, error)
 	Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error)
+	Delivery(ctx context.Context, id int64) (hook.Delivery, error)
 	RetryDelivery(ctx context.Context, id int64) (hook.Delivery, error)
 	RetryDeliveries(ctx context.Context, targetID string, status hook.DeliveryStatus) (int64, error)
 }
@@ -191,6 +192,7 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /api/v1/targets/{tid}/resume", s.resumeTarget)
 	s.mux.HandleFunc("GET /api/v1/deliveries", s.listDeliveries)
 	s.mux.HandleFunc("POST /api/v1/deliveries/retry", s.retryDeliveries)
+	s.mux.HandleFunc("GET /api/v1/deliveries/{did}", s.getDelivery)
 	s.mux.HandleFunc("POST /api/v1/deliveries/{did}/retry", s.retryDelivery)
 	s.mux.HandleFunc("GET /api/v1/subscriptions", s.listSubscriptions)
 	s.mux.HandleFunc("POST /api/v1/subscriptions", s.createSubscription)

@@ -145,6 +145,20 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, deliveryList(ds, next))
 }
 
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("did"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusNotFound, "no delivery "+strconv.Quote(r.PathValue("did")))
+		return
+	}
+	d, err := s.fwd.Delivery(r.Context(), id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apijson.DeliveryJSON(d))
+}
+
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("did"), 10, 64)
 	if err != nil || id < 1 {

@@ -79,9 +79,25 @@ type Delivery struct {
 	Error          *string    `json:"error"`
 	URL            *string    `json:"url"`
 	Response       *string    `json:"response"`
-	Edited         bool       `json:"edited"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// Route says how the last attempt went along a fallback chain: the URLs tried and why each
+	// failed, or skipped and why (Home Assistant targets); null for a single URL.
+	Route     *string   `json:"route"`
+	Edited    bool      `json:"edited"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Attempts is the delivery's history, oldest first; only GET /api/v1/deliveries/{id} has it.
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Attempt is one try of a delivery.
+type Attempt struct {
+	Attempt        int       `json:"attempt"`
+	At             time.Time `json:"at"`
+	URL            *string   `json:"url"`
+	ResponseStatus *int      `json:"response_status"`
+	LatencyMS      int64     `json:"latency_ms"`
+	Error          *string   `json:"error"`
+	Route          *string   `json:"route"`
 }
 
 // DeliveryList is GET /api/v1/deliveries and the answer of a replay to targets.
@@ -93,8 +109,17 @@ type DeliveryList struct {
 // DeliveryJSON is d as the API shows it.
 func DeliveryJSON(d hook.Delivery) Delivery {
 	out := Delivery{ID: d.ID, EventID: d.EventID, TargetID: d.TargetID, Status: string(d.Status), Attempt: d.Attempt,
-		Error: Optional(d.Error), URL: Optional(d.URL), Response: Optional(d.Response), Edited: d.Edit != nil,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		Error: Optional(d.Error), URL: Optional(d.URL), Response: Optional(d.Response), Route: Optional(d.Route),
+		Edited: d.Edit != nil, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	for _, a := range d.Attempts {
+		j := Attempt{Attempt: a.Attempt, At: a.At, URL: Optional(a.URL), LatencyMS: a.Latency.Milliseconds(),
+			Error: Optional(a.Error), Route: Optional(a.Route)}
+		if a.Status != 0 {
+			status := a.Status
+			j.ResponseStatus = &status
+		}
+		out.Attempts = append(out.Attempts, j)
+	}
 	if !d.NextAt.IsZero() {
 		n := d.NextAt
 		out.NextAt = &n

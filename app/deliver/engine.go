@@ -67,6 +67,7 @@ type Engine struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	workers map[string]*worker
+	ha      haRoutes // the hop each Home Assistant target uses
 }
 
 // New returns an engine; Set gives it targets, Stop ends it.
@@ -501,14 +502,15 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, ev
 		return Outcome{Err: errors.New("the event was deleted before it could be delivered"), Final: true}
 	}
 	ev = d.Edit.Apply(ev)
+	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now()}
+	if t.Kind == hook.TargetHomeAssistant {
+		return w.e.sendHomeAssistant(ctx, req) // the timeout is per hop of its chain
+	}
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
-	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now()}
 	switch t.Kind {
 	case hook.TargetHTTP:
 		return w.e.sendHTTP(ctx, req)
-	case hook.TargetHomeAssistant:
-		return w.e.sendHomeAssistant(ctx, req)
 	case hook.TargetCommand:
 		return w.e.runCommand(ctx, req)
 	}
@@ -532,7 +534,7 @@ func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outc
 	for i := range ds {
 		d, o := &ds[i], outcomes[i]
 		d.Attempt++
-		d.ResponseStatus, d.Latency, d.URL, d.Response, d.Error = o.Status, o.Latency, o.URL, o.Response, ""
+		d.ResponseStatus, d.Latency, d.URL, d.Response, d.Error, d.Route = o.Status, o.Latency, o.URL, o.Response, "", o.Route
 		delete(w.due, d.ID)
 		if o.OK() {
 			d.Status, d.NextAt = hook.DeliverySuccess, time.Time{}

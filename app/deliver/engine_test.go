@@ -47,9 +47,10 @@ func newRig(t *testing.T, secrets map[string]string) *rig {
 	r := &rig{t: t, store: s, clock: clock.NewFake(start), ep: ep, gone: make(chan hook.Target, 10)}
 	r.engine = New(Options{
 		Store: s, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Secret:     func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
-		OnGone:     func(t hook.Target) { r.gone <- t },
-		Supervisor: supervisor(),
+		Secret:       func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
+		OnGone:       func(t hook.Target) { r.gone <- t },
+		Supervisor:   supervisor(),
+		EndpointName: func(string) string { return ep.Name },
 	})
 	t.Cleanup(func() { r.engine.Stop(context.Background()) })
 	return r

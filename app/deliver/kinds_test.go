@@ -1,10 +1,11 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,66 +16,176 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/app/deliver/hatest"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
 )
 
-// TestHomeAssistantFallsBackAlongItsURLs: the cloudhook is down, the remote UI answers 500, the
-// instance URL takes it; the payload is encrypted with the registration secret and opens with
-// the decryption code, and a plain webhook becomes a fire_event.
-func TestHomeAssistantFallsBackAlongItsURLs(t *testing.T) {
-	secret := verify.NewSecret(hook.SchemeMobileApp)
-	r := newRig(t, map[string]string{SecretHomeAssistant: secret})
-	dead, _ := net.Listen("tcp", "127.0.0.1:0")
-	cloudhook := "http://" + dead.Addr().String() + "/cloudhook"
-	dead.Close() // nothing listens there any more
-	remote := newRecorder(t, 500)
-	instance := newRecorder(t)
-	tg := r.target(hook.TargetChange{Kind: ptr(hook.TargetHomeAssistant), HomeAssistant: &hook.HomeAssistantChange{
-		HomeAssistantTarget: hook.HomeAssistantTarget{WebhookID: "abc123", CloudhookURL: cloudhook, RemoteUIURL: remote.URL, InstanceURL: instance.URL + "/", Encrypt: true}}})
-	r.receive(1, tg.ID)
-	ds := r.waitStatus(tg.ID, "delivered", all(hook.DeliverySuccess))
-	if ds[0].URL != instance.URL+"/api/webhook/abc123" {
+// haTarget is a Home Assistant target of the rig for a registration of the stand-in.
+func (r *rig) haTarget(ha *hatest.Server, reg hatest.Registration, cloud bool) hook.Target {
+	target := hook.HomeAssistantTarget{WebhookID: reg.WebhookID, InstanceURL: ha.URL + "/", Encrypt: reg.SupportsEncryption}
+	if cloud {
+		target.CloudhookURL, target.RemoteUIURL = ha.CloudhookURL(reg.WebhookID), ha.RemoteUIURL()
+	}
+	return r.target(hook.TargetChange{Kind: ptr(hook.TargetHomeAssistant), TimeoutMS: ptr(int64(300)),
+		HomeAssistant: &hook.HomeAssistantChange{HomeAssistantTarget: target}})
+}
+
+// receiveBodies stores one event per body for the targets, as the receiver does.
+func (r *rig) receiveBodies(target string, bodies ...string) {
+	r.t.Helper()
+	var evs []*hook.Event
+	for i, b := range bodies {
+		evs = append(evs, &hook.Event{EndpointID: r.ep.ID, ReceivedAt: r.clock.Now(), Status: hook.Accepted, Method: "POST",
+			Path: "/webhook/" + r.ep.ID, Query: fmt.Sprintf("n=%d", i), Header: http.Header{"Content-Type": {"application/json"}},
+			Body: []byte(b), Forward: []string{target}, ResponseStatus: 200, Type: "t"})
+	}
+	if err := r.store.InsertBatch(context.Background(), evs); err != nil {
+		r.t.Fatal(err)
+	}
+	r.engine.Kick(target)
+}
+
+// Forwarded to a registration that encrypts, through a cloudhook that hangs and a remote UI that
+// answers 500: Home Assistant fires each webhook as an event (a mobile_app command goes as that
+// command), once each, in order, through the instance URL; later events go straight there.
+func TestHomeAssistantActsOnWhatIsForwardedAlongItsChain(t *testing.T) {
+	ha := hatest.New(true)
+	defer ha.Close()
+	ha.Set(hatest.Hang, hatest.Fail, hatest.Serve)
+	reg := ha.Register(true)
+	r := newRig(t, map[string]string{SecretHomeAssistant: reg.Secret})
+	tg := r.haTarget(ha, reg, true)
+	r.receiveBodies(tg.ID,
+		`{"type":"state.changed","data":{"accessory":"door","state":"open"}}`, // Homecast: not a command
+		`{"type":"update_location","data":{"gps":[12.34,56.78],"gps_accuracy":10}}`,
+		`{"id":"evt_1","type":"payment_intent.succeeded"}`, // Stripe
+	)
+	ds := r.waitStatus(tg.ID, "all three delivered", all(hook.DeliverySuccess))
+	fired, commands := ha.Fired(), ha.Commands()
+	if len(fired) != 2 || len(commands) != 1 {
+		t.Fatalf("Home Assistant fired %+v and ran %+v; logged %q", fired, commands, ha.Logs())
+	}
+	first := fired[0].EventData
+	if fired[0].EventType != hook.HomeAssistantEvent || first["endpoint"] != "alarm" || first["body"].(map[string]any)["type"] != "state.changed" || first["query"] != "n=0" {
+		t.Errorf("first event fired: %+v", fired[0])
+	}
+	if fired[1].EventData["query"] != "n=2" || fired[0].Via != "instance" || fired[1].Via != "instance" {
+		t.Errorf("fired out of order or through the wrong URL: %+v", fired)
+	}
+	if commands[0].Type != "update_location" || commands[0].Data.(map[string]any)["gps_accuracy"] != 10.0 {
+		t.Errorf("command %+v", commands[0])
+	}
+	if n := ha.Requests("cloudhook") + ha.Requests("remote"); n != 2 {
+		t.Errorf("the dead hops were tried %d times for three events, want once each", n)
+	}
+	if !strings.Contains(ds[0].Route, "cloudhook: no answer within the target's timeout") || !strings.Contains(ds[0].Route, "remote UI URL: answered 500") ||
+		!strings.Contains(ds[0].Route, "answered by the instance URL") {
+		t.Errorf("the first delivery's route: %q", ds[0].Route)
+	}
+	if !strings.Contains(ds[2].Route, "the cloudhook and the remote UI URL skipped") {
+		t.Errorf("a later delivery's route: %q", ds[2].Route)
+	}
+	if ds[0].URL != ha.URL+"/api/webhook/"+reg.WebhookID {
 		t.Errorf("answered by %s", ds[0].URL)
-	}
-	if remote.count() != 1 {
-		t.Errorf("the remote UI URL was tried %d times", remote.count())
-	}
-	req, body := instance.request(0)
-	if req.URL.Path != "/api/webhook/abc123" || req.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("request %s %v", req.URL, req.Header)
-	}
-	typ, plain, err := verify.Decrypt(secret, []byte(body))
-	if err != nil || typ != "encrypted" {
-		t.Fatalf("decrypt: %q %v (%s)", typ, err, body)
-	}
-	var msg struct {
-		Type string
-		Data struct {
-			EventType string `json:"event_type"`
-			EventData struct {
-				Endpoint string
-				Method   string
-				Body     map[string]int
-			} `json:"event_data"`
-		}
-	}
-	if err := json.Unmarshal(plain, &msg); err != nil || msg.Type != "fire_event" || msg.Data.EventType != "hooktray_webhook" ||
-		msg.Data.EventData.Method != "POST" || msg.Data.EventData.Body["n"] != 0 || msg.Data.EventData.Endpoint == "" {
-		t.Errorf("message %s: %v", plain, err)
 	}
 }
 
-func TestHomeAssistantShapedBodiesPassAsTheyAre(t *testing.T) {
-	body := []byte(`{"type":"update_location","data":{"gps":[1,2]}}`)
-	got, err := homeAssistantPayload(hook.Event{Body: body}, "x")
-	if err != nil || string(got) != string(body) {
-		t.Errorf("%s %v", got, err)
+// After PreferredRetry the preferred hop is tried again, and used from then on when it answers.
+func TestHomeAssistantGoesBackToThePreferredURL(t *testing.T) {
+	ha := hatest.New(true)
+	defer ha.Close()
+	ha.Set(hatest.Fail, hatest.Serve, hatest.Serve)
+	reg := ha.Register(false)
+	r := newRig(t, nil)
+	tg := r.haTarget(ha, reg, true)
+	r.receiveBodies(tg.ID, `{"a":1}`)
+	r.waitStatus(tg.ID, "delivered", all(hook.DeliverySuccess))
+	ha.Set(hatest.Serve, hatest.Serve, hatest.Serve) // the cloudhook is back
+	r.receiveBodies(tg.ID, `{"a":2}`)
+	r.waitStatus(tg.ID, "delivered", all(hook.DeliverySuccess))
+	if got := ha.Fired(); got[1].Via != "remote" {
+		t.Fatalf("within the cool-down the second went via %s", got[1].Via)
 	}
-	got, _ = homeAssistantPayload(hook.Event{Body: []byte{0xff, 0xfe}}, "x")
-	if !strings.Contains(string(got), `"body":{"base64":"//4="}`) {
-		t.Errorf("binary body: %s", got)
+	r.clock.Advance(PreferredRetry)
+	r.receiveBodies(tg.ID, `{"a":3}`)
+	r.waitStatus(tg.ID, "delivered", all(hook.DeliverySuccess))
+	if got := ha.Fired(); len(got) != 3 || got[2].Via != "cloudhook" {
+		t.Errorf("after the cool-down: %+v", got)
+	}
+}
+
+// The stand-in drops what a real instance drops, with a 200: the envelope with "data": null that
+// Hooktray once sent, an unknown command, a fire_event without event_type.
+func TestTheStandInDropsWhatHomeAssistantDrops(t *testing.T) {
+	ha := hatest.New(false)
+	defer ha.Close()
+	reg := ha.Register(true)
+	sealed, _ := verify.Encrypt(reg.Secret, "fire_event", []byte(`{"event_type":"x"}`))
+	var env map[string]any
+	json.Unmarshal(sealed, &env)
+	env["data"] = nil
+	withData, _ := json.Marshal(env)
+	unknown, _ := verify.Encrypt(reg.Secret, "encrypted", []byte(`{"type":"fire_event","data":{"event_type":"x"}}`))
+	noType, _ := verify.Encrypt(reg.Secret, "fire_event", []byte(`{"event_data":{}}`))
+	for _, body := range [][]byte{withData, unknown, noType} {
+		resp, err := http.Post(ha.URL+"/api/webhook/"+reg.WebhookID, "application/json", bytes.NewReader(body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("answered %v %v, want the silent 200", resp, err)
+		}
+	}
+	if len(ha.Fired()) != 0 || len(ha.Logs()) != 3 {
+		t.Errorf("fired %+v; logged %q", ha.Fired(), ha.Logs())
+	}
+	if resp, _ := http.Post(ha.URL+"/api/webhook/"+reg.WebhookID, "application/json", strings.NewReader(`{"type":"fire_event","data":{}}`)); resp.StatusCode != 400 {
+		t.Errorf("an unencrypted message to a registration that encrypts answered %d", resp.StatusCode)
+	}
+	ha.Delete(reg.WebhookID)
+	if resp, _ := http.Post(ha.URL+"/api/webhook/"+reg.WebhookID, "application/json", bytes.NewReader(noType)); resp.StatusCode != 410 {
+		t.Errorf("a deleted registration answered %d", resp.StatusCode)
+	}
+}
+
+// A deleted registration answers 410: the target is disabled and the user told to register again.
+func TestAGoneRegistrationDisablesTheTarget(t *testing.T) {
+	ha := hatest.New(false)
+	defer ha.Close()
+	reg := ha.Register(false)
+	r := newRig(t, nil)
+	tg := r.haTarget(ha, reg, false)
+	ha.Delete(reg.WebhookID)
+	r.receiveBodies(tg.ID, `{"a":1}`)
+	select {
+	case gone := <-r.gone:
+		if gone.ID != tg.ID || gone.State != hook.TargetDisabled {
+			t.Errorf("gone %+v", gone)
+		}
+	case <-time.After(testutil.Patience):
+		t.Fatal("the 410 was not reported")
+	}
+}
+
+func TestHomeAssistantMessages(t *testing.T) {
+	for _, tc := range []struct{ body, command, data string }{
+		{`{"type":"update_location","data":{"gps":[1,2]}}`, "update_location", `{"gps":[1,2]}`},
+		{`{"type":"get_config"}`, "get_config", `{}`},
+		{`{"type":"update_sensor_states","data":[{"type":"sensor"}],"extra":1}`, "update_sensor_states", `[{"type":"sensor"}]`},
+	} {
+		cmd, data, err := homeAssistantMessage(hook.Event{Body: []byte(tc.body)}, "x")
+		if err != nil || cmd != tc.command || string(data) != tc.data {
+			t.Errorf("%s: %s %s %v", tc.body, cmd, data, err)
+		}
+	}
+	for _, body := range []string{`{"type":"state.changed","data":{"a":1}}`, `{"type":"fire_event","data":"not an object"}`, "\xff\xfe"} {
+		cmd, data, _ := homeAssistantMessage(hook.Event{Body: []byte(body)}, "x")
+		if cmd != "fire_event" || !strings.Contains(string(data), `"event_type":"hooktray_webhook"`) {
+			t.Errorf("%q became %s %s", body, cmd, data)
+		}
+	}
+	_, data, _ := homeAssistantMessage(hook.Event{Body: []byte{0xff, 0xfe}}, "x")
+	if !strings.Contains(string(data), `"body":{"base64":"//4="}`) {
+		t.Errorf("binary body: %s", data)
 	}
 }
 

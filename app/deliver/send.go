@@ -3,7 +3,6 @@ package deliver
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +38,9 @@ type Outcome struct {
 	RetryAfter time.Duration
 	Final      bool // retrying cannot help (the event is gone, the target is misconfigured)
 	Success    bool // a command that exited 0
+	// Route says how an attempt along a fallback chain went: the URLs tried and why each failed,
+	// or skipped and why (Home Assistant).
+	Route string
 }
 
 // OK reports a delivered attempt: a 2xx answer, or a command that exited 0.
@@ -193,79 +195,6 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-// sendHomeAssistant delivers to a mobile_app registration, trying its URLs in order (cloudhook,
-// remote UI, instance) and going to the next on a network error or a 5xx (seed 004).
-func (e *Engine) sendHomeAssistant(ctx context.Context, r Request) Outcome {
-	ha := r.Target.HomeAssistant
-	if ha == nil {
-		return Outcome{Err: errors.New("the target has no Home Assistant settings"), Final: true}
-	}
-	payload, err := homeAssistantPayload(r.Event, e.opts.EndpointName(r.Event.EndpointID))
-	if err != nil {
-		return Outcome{Err: err, Final: true}
-	}
-	if ha.Encrypt {
-		secret, err := e.opts.Secret(ctx, r.Target.ID, SecretHomeAssistant)
-		if err != nil || secret == "" {
-			return Outcome{Err: fmt.Errorf("the registration encrypts but its secret cannot be read: %v", err), Final: true}
-		}
-		if payload, err = verify.Encrypt(secret, payload); err != nil {
-			return Outcome{Err: err}
-		}
-	}
-	var o Outcome
-	var tried []string
-	for _, u := range ha.URLs() {
-		h := http.Header{"Content-Type": {"application/json"}}
-		if err := e.decorate(ctx, h, r, payload); err != nil {
-			return Outcome{Err: err, Final: true}
-		}
-		o = e.post(ctx, http.MethodPost, u, h, payload)
-		if o.Err == nil && o.Status < 500 {
-			return o
-		}
-		tried = append(tried, fmt.Sprintf("%s (%s)", u, o.describe()))
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if len(tried) > 1 {
-		o.Err = fmt.Errorf("no Home Assistant URL answered: %s", strings.Join(tried, "; "))
-	}
-	return o
-}
-
-// homeAssistantPayload is the event's body when it already has mobile_app's {"type","data"} shape,
-// else a fire_event that makes any webhook an event Home Assistant automations can use.
-func homeAssistantPayload(ev hook.Event, endpointName string) ([]byte, error) {
-	var shaped struct {
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
-	if json.Unmarshal(ev.Body, &shaped) == nil && shaped.Type != "" && len(shaped.Data) > 0 {
-		return ev.Body, nil
-	}
-	var body any = string(ev.Body)
-	if json.Valid(ev.Body) && len(bytes.TrimSpace(ev.Body)) > 0 {
-		body = json.RawMessage(ev.Body)
-	} else if !utf8.Valid(ev.Body) {
-		body = map[string][]byte{"base64": ev.Body}
-	}
-	headers := map[string]string{}
-	for k, vs := range ev.Header {
-		headers[k] = strings.Join(vs, ", ")
-	}
-	data := map[string]any{
-		"event_type": "hooktray_webhook",
-		"event_data": map[string]any{
-			"endpoint": endpointName, "endpoint_id": ev.EndpointID, "event_id": ev.ID, "type": ev.Type,
-			"method": ev.Method, "query": ev.Query, "headers": headers, "body": body,
-			"received_at": ev.ReceivedAt.UTC().Format(time.RFC3339Nano),
-		},
-	}
-	return json.Marshal(map[string]any{"type": "fire_event", "data": data})
 }
 
 // networkError says why a request got no answer, in the user's words.

@@ -67,17 +67,25 @@ func CanSign(scheme hook.Scheme) bool {
 	return err == nil
 }
 
-// Encrypt seals a mobile_app message (the JSON {"type","data"}) with the registration secret the
-// way the app does for Home Assistant: libsodium secretbox with a random nonce before the box,
-// base64, in {"type":"encrypted","encrypted":true,"encrypted_data":…}. Decrypt opens it.
-func Encrypt(secret string, message []byte) ([]byte, error) {
+// Encrypt seals the data of a mobile_app command (its JSON, {} when there is none) with the
+// registration secret as the app does for Home Assistant: libsodium secretbox with a random nonce
+// before the box, base64, in {"type":command,"encrypted":true,"encrypted_data":…}. Home
+// Assistant reads the outer type as the command and the plaintext as its data
+// (mobile_app/webhook.py handle_webhook); Decrypt opens it.
+func Encrypt(secret, command string, data []byte) ([]byte, error) {
 	key := mobileAppKeys(secret)[0]
 	var nonce [24]byte
 	if _, err := cryptorand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("encrypt for Home Assistant: %w", err)
 	}
-	sealed := secretbox.Seal(nonce[:], message, &nonce, &key)
-	return json.Marshal(Envelope{Type: "encrypted", Encrypted: true, EncryptedData: base64.StdEncoding.EncodeToString(sealed)})
+	sealed := secretbox.Seal(nonce[:], data, &nonce, &key)
+	// Exactly these three keys: Home Assistant's schema refuses any other (a "data": null drops
+	// the message without a word).
+	return json.Marshal(struct {
+		Type          string `json:"type"`
+		Encrypted     bool   `json:"encrypted"`
+		EncryptedData string `json:"encrypted_data"`
+	}{command, true, base64.StdEncoding.EncodeToString(sealed)})
 }
 
 func mac(h func() hash.Hash, key, msg []byte) []byte {

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -43,17 +44,22 @@ func TestSignedRequestsPassTheirCheck(t *testing.T) {
 
 func TestEncryptedPayloadOpensWithTheDecryption(t *testing.T) {
 	for _, secret := range []string{NewSecret(hook.SchemeMobileApp), "legacy secret text of a registration"} {
-		msg := []byte(`{"type":"fire_event","data":{"event_type":"hooktray_webhook","event_data":{"x":1}}}`)
-		env, err := Encrypt(secret, msg)
+		data := []byte(`{"event_type":"hooktray_webhook","event_data":{"x":1}}`)
+		env, err := Encrypt(secret, "fire_event", data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		typ, plain, err := Decrypt(secret, env)
-		if err != nil || typ != "encrypted" || !bytes.Equal(plain, msg) {
+		if err != nil || typ != "fire_event" || !bytes.Equal(plain, data) {
 			t.Errorf("%q: %q %q %v", secret, typ, plain, err)
 		}
-		if bytes.Contains(env, []byte("fire_event")) {
-			t.Error("the message is readable in the envelope")
+		if bytes.Contains(env, []byte("hooktray_webhook")) {
+			t.Error("the data is readable in the envelope")
+		}
+		var keys map[string]any
+		json.Unmarshal(env, &keys)
+		if len(keys) != 3 || keys["type"] != "fire_event" || keys["encrypted"] != true {
+			t.Errorf("envelope %s: want exactly type, encrypted and encrypted_data", env)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,6 +183,14 @@ func (h *Hub) CreateTarget(ctx context.Context, endpointID string, c hook.Target
 		kind = *c.Kind
 	}
 	t := hook.NewTarget(endpointID, kind)
+	if ha := c.HomeAssistant; ha != nil && ha.Register {
+		if err := ha.CheckRegistration(false); err != nil {
+			return hook.Target{}, err
+		}
+		if c, err = h.registerHomeAssistant(ctx, t.ID, ep.Name, c, *ha.AccessToken); err != nil {
+			return hook.Target{}, err
+		}
+	}
 	if err := h.checkTargetChange(&t, c); err != nil {
 		return hook.Target{}, err
 	}
@@ -195,6 +204,58 @@ func (h *Hub) CreateTarget(ctx context.Context, endpointID string, c hook.Target
 	h.putTarget(t)
 	h.log.Info("forwarding target added", "target", t.ID, "endpoint", endpointID, "kind", t.Kind)
 	return t, nil
+}
+
+// registerHomeAssistant registers Hooktray with the Home Assistant instance of c as a mobile_app
+// device for target id, and returns c with what the registration gave: the webhook id, the cloud
+// URLs, encryption with the secret, and the token kept to register again.
+func (h *Hub) registerHomeAssistant(ctx context.Context, id, endpointName string, c hook.TargetChange, token string) (hook.TargetChange, error) {
+	ha := *c.HomeAssistant
+	client := useragent.Client(h.opts.Version, 15*time.Second)
+	reg, err := deliver.RegisterHomeAssistant(ctx, client, ha.InstanceURL, strings.TrimSpace(token), deliver.HomeAssistantDevice{
+		DeviceID: id, DeviceName: "Hooktray (" + endpointName + ")", AppVersion: h.opts.Version})
+	if err != nil {
+		return c, &hook.FieldError{Field: "home_assistant.instance_url", Message: err.Error()}
+	}
+	ha.WebhookID, ha.CloudhookURL, ha.RemoteUIURL = reg.WebhookID, reg.CloudhookURL, reg.RemoteUIURL
+	ha.Encrypt, ha.Registered, ha.Secret, ha.AccessToken = true, true, &reg.Secret, &token
+	c.HomeAssistant = &ha
+	h.log.Info("registered with Home Assistant as a mobile_app device", "target", id, "instance", ha.InstanceURL,
+		"cloudhook", reg.CloudhookURL != "", "remote_ui", reg.RemoteUIURL != "")
+	return c, nil
+}
+
+// ReregisterTarget registers a Home Assistant target again with its instance, with the access
+// token kept from its registration (after the registration was deleted and answered 410), makes
+// the deliveries that failed meanwhile due again, and resumes it.
+func (h *Hub) ReregisterTarget(ctx context.Context, id string) (hook.Target, error) {
+	t, err := h.Target(id)
+	if err != nil {
+		return hook.Target{}, err
+	}
+	if t.Kind != hook.TargetHomeAssistant || t.HomeAssistant == nil || !t.HomeAssistant.Registered {
+		return hook.Target{}, &hook.FieldError{Field: "home_assistant.register", Message: "only a Home Assistant target that Hooktray registered itself can register again; edit its webhook id and secret instead"}
+	}
+	token, err := h.targetSecret(ctx, id, deliver.SecretHomeAssistantToken)
+	if err != nil || token == "" {
+		return hook.Target{}, &hook.FieldError{Field: "home_assistant.access_token", Message: "the access token of the registration cannot be read: edit the target and give it again"}
+	}
+	ep, err := h.Endpoint(t.EndpointID)
+	if err != nil {
+		return hook.Target{}, err
+	}
+	c := hook.TargetChange{HomeAssistant: &hook.HomeAssistantChange{HomeAssistantTarget: *t.HomeAssistant}}
+	if c, err = h.registerHomeAssistant(ctx, id, ep.Name, c, token); err != nil {
+		return hook.Target{}, err
+	}
+	if _, err := h.UpdateTarget(ctx, id, c); err != nil {
+		return hook.Target{}, err
+	}
+	// What the deleted registration answered 410 to goes now, in its order.
+	if _, err := h.store.RetryDeliveries(ctx, id, hook.DeliveryFailed, h.opts.Clock.Now()); err != nil {
+		return hook.Target{}, err
+	}
+	return h.ResumeTarget(ctx, id)
 }
 
 // checkTargetChange applies c to t and checks what cannot be checked without the secrets.
@@ -254,6 +315,9 @@ func (h *Hub) storeTargetSecrets(ctx context.Context, id string, c hook.TargetCh
 		if err := put(deliver.SecretHomeAssistant, c.HomeAssistant.Secret); err != nil {
 			return err
 		}
+		if err := put(deliver.SecretHomeAssistantToken, c.HomeAssistant.AccessToken); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -276,6 +340,23 @@ func (h *Hub) UpdateTarget(ctx context.Context, id string, c hook.TargetChange) 
 	}
 	if c.Kind != nil && *c.Kind != t.Kind {
 		return hook.Target{}, &hook.FieldError{Field: "kind", Message: "a target's kind cannot change; add another target"}
+	}
+	if ha := c.HomeAssistant; ha != nil && ha.Register {
+		// A new access token (or instance URL) given in an edit: register with it.
+		token, _ := h.targetSecret(ctx, id, deliver.SecretHomeAssistantToken)
+		if err := ha.CheckRegistration(token != ""); err != nil {
+			return hook.Target{}, err
+		}
+		if ha.AccessToken != nil && *ha.AccessToken != "" {
+			token = *ha.AccessToken
+		}
+		ep, err := h.Endpoint(t.EndpointID)
+		if err != nil {
+			return hook.Target{}, err
+		}
+		if c, err = h.registerHomeAssistant(ctx, id, ep.Name, c, token); err != nil {
+			return hook.Target{}, err
+		}
 	}
 	if err := h.checkTargetChange(&t, c); err != nil {
 		return hook.Target{}, err
@@ -305,7 +386,7 @@ func (h *Hub) DeleteTarget(ctx context.Context, id string) error {
 	h.fwd.mu.Lock()
 	h.fwd.targets[t.EndpointID] = slices.DeleteFunc(h.fwd.targets[t.EndpointID], func(x hook.Target) bool { return x.ID == id })
 	h.fwd.mu.Unlock()
-	for _, p := range []string{deliver.SecretSign, deliver.SecretHomeAssistant} {
+	for _, p := range []string{deliver.SecretSign, deliver.SecretHomeAssistant, deliver.SecretHomeAssistantToken} {
 		h.store.DeleteAppSecret(ctx, targetSecretName(id, p))
 	}
 	h.changes.Publish(hook.TargetsChanged)

@@ -23,7 +23,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *command) targets(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("targets: expected list, add, rm or resume")
+		return usagef("targets: expected list, add, rm, resume or reregister")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "list", "ls":
@@ -34,8 +34,10 @@ func (c *command) targets(ctx context.Context, args []string) error {
 		return c.targetAction(ctx, "rm", rest, http.MethodDelete, "")
 	case "resume":
 		return c.targetAction(ctx, "resume", rest, http.MethodPost, "/resume")
+	case "reregister":
+		return c.targetAction(ctx, "reregister", rest, http.MethodPost, "/reregister")
 	default:
-		return usagef("targets: unknown subcommand %q (want list, add, rm or resume)", sub)
+		return usagef("targets: unknown subcommand %q (want list, add, rm, resume or reregister)", sub)
 	}
 }
 
@@ -116,7 +118,7 @@ func targetWhere(t apijson.Target) string {
 // targetsAdd adds an HTTP or Home Assistant target. Command targets run programs, so only the
 // app and the admin API configure them.
 func (c *command) targetsAdd(ctx context.Context, args []string) error {
-	fs := c.flags("targets add", "targets add --endpoint ID|NAME (--url URL | --ha-webhook-id ID --ha-instance-url URL …) [flags]")
+	fs := c.flags("targets add", "targets add --endpoint ID|NAME (--url URL | --ha-register URL | --ha-webhook-id ID --ha-instance-url URL …) [flags]")
 	endpoint := fs.String("endpoint", "", "the endpoint whose events to forward (required)")
 	to := fs.String("url", "", "forward to this URL (an HTTP target)")
 	method := fs.String("method", "", "send with this method (default: the original's)")
@@ -127,6 +129,7 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	retries := fs.Int("max-retries", -1, "retries after the first attempt (default 3)")
 	rate := fs.Int("rate-limit", 0, "at most this many deliveries per minute (default 60)")
 	sign := fs.String("sign", "", "re-sign with this scheme (its secret is read from HOOKTRAY_TARGET_SECRET)")
+	haRegister := fs.String("ha-register", "", "Home Assistant: register Hooktray with the instance at this URL (a long-lived access token in HOOKTRAY_TARGET_SECRET)")
 	haID := fs.String("ha-webhook-id", "", "Home Assistant: the mobile_app registration's webhook id")
 	haCloud := fs.String("ha-cloudhook-url", "", "Home Assistant: the cloudhook URL, tried first")
 	haRemote := fs.String("ha-remote-ui-url", "", "Home Assistant: the remote UI URL, tried second")
@@ -145,8 +148,17 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	}
 	var ch hook.TargetChange
 	switch {
-	case *to != "" && *haID != "":
-		return usagef("targets add: --url and --ha-webhook-id together; a target is one or the other")
+	case *to != "" && (*haID != "" || *haRegister != ""), *haID != "" && *haRegister != "":
+		return usagef("targets add: give one of --url, --ha-register and --ha-webhook-id")
+	case *haRegister != "":
+		token := os.Getenv("HOOKTRAY_TARGET_SECRET")
+		if token == "" {
+			return usagef("targets add: --ha-register needs a long-lived access token in HOOKTRAY_TARGET_SECRET (Home Assistant: your profile → Security → Long-lived access tokens)")
+		}
+		kind := hook.TargetHomeAssistant
+		ch.Kind = &kind
+		ch.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: *haRegister},
+			Register: true, AccessToken: &token}
 	case *haID != "":
 		kind := hook.TargetHomeAssistant
 		ch.Kind = &kind
@@ -163,7 +175,7 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	case *to != "":
 		ch.URL = to
 	default:
-		return usagef("targets add: give --url, or --ha-webhook-id with the Home Assistant URLs")
+		return usagef("targets add: give --url, --ha-register with the Home Assistant URL, or --ha-webhook-id with its URLs")
 	}
 	if *method != "" {
 		ch.Method = method
@@ -233,6 +245,9 @@ func (c *command) targetAction(ctx context.Context, sub string, args []string, m
 		c.printRaw([]byte(`{"deleted":"` + id + `"}`))
 	case sub == "rm":
 		fmt.Fprintf(c.env.Stdout, "Removed target %s; its deliveries still to make ended as failed.\n", id)
+	case sub == "reregister":
+		fmt.Fprintf(c.env.Stdout, "Registered again with Home Assistant (webhook %s); target %s is %s and its deliveries go again now.\n",
+			t.HomeAssistant.WebhookID, id, t.State)
 	default:
 		fmt.Fprintf(c.env.Stdout, "Target %s is %s; its deliveries go again now.\n", id, t.State)
 	}

@@ -83,6 +83,9 @@ type HomeAssistantTarget struct {
 	RemoteUIURL  string `json:"remote_ui_url"`
 	InstanceURL  string `json:"instance_url"`
 	Encrypt      bool   `json:"encrypt"`
+	// Registered: Hooktray registered itself with the instance as a mobile_app device (with an
+	// access token it keeps, sealed), so it can register again when the registration is deleted.
+	Registered bool `json:"registered"`
 }
 
 // Hop is one URL of a Home Assistant target's fallback chain, with its name for people.
@@ -151,10 +154,27 @@ type SignChange struct {
 }
 
 // HomeAssistantChange is a Home Assistant target's settings and, write-only, the registration
-// secret that encrypts its payloads.
+// secret that encrypts its payloads. With Register, Hooktray registers itself as a mobile_app
+// device of the instance at InstanceURL with AccessToken (a long-lived access token), and the
+// registration gives the webhook id, the secret and the cloud URLs.
 type HomeAssistantChange struct {
 	HomeAssistantTarget
-	Secret *string `json:"secret,omitempty"`
+	Secret      *string `json:"secret,omitempty"`
+	Register    bool    `json:"register,omitempty"`
+	AccessToken *string `json:"access_token,omitempty"`
+}
+
+// CheckRegistration checks what registering needs: the instance URL and, unless one is kept
+// already, a long-lived access token.
+func (c *HomeAssistantChange) CheckRegistration(haveToken bool) error {
+	u, err := url.Parse(strings.TrimSpace(c.InstanceURL))
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return &FieldError{"home_assistant.instance_url", "give the address you open Home Assistant at, such as http://homeassistant.local:8123"}
+	case !haveToken && (c.AccessToken == nil || strings.TrimSpace(*c.AccessToken) == ""):
+		return &FieldError{"home_assistant.access_token", "give a long-lived access token (in Home Assistant: your profile → Security → Long-lived access tokens → Create token)"}
+	}
+	return nil
 }
 
 // TargetChange holds target fields to set; nil fields stay as they are (or take their default on

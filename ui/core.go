@@ -47,6 +47,7 @@ type Core interface {
 	UpdateTarget(ctx context.Context, id string, c hook.TargetChange) (hook.Target, error)
 	DeleteTarget(ctx context.Context, id string) error
 	ResumeTarget(ctx context.Context, id string) (hook.Target, error)
+	ReregisterTarget(ctx context.Context, id string) (hook.Target, error)
 	Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error)
 	RetryDelivery(ctx context.Context, id int64) (hook.Delivery, error)
 	RetryDeliveries(ctx context.Context, targetID string, status hook.DeliveryStatus) (int64, error)

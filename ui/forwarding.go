@@ -34,6 +34,7 @@ type forwardingView struct {
 	title      *widget.Label
 	health     *widget.Label
 	resume     *widget.Button
+	reregister *widget.Button // for a Home Assistant registration Hooktray made, once deleted
 	retryAll   *widget.Button
 	edit       *widget.Button
 	remove     *widget.Button
@@ -103,6 +104,9 @@ func (u *UI) showForwarding(endpointID string) {
 		id := v.selected
 		u.background(func() error { _, err := u.hub.ResumeTarget(context.Background(), id); return err }, v.reload)
 	})
+	v.reregister = widget.NewButtonWithIcon("Register again", theme.ViewRefreshIcon(), func() { u.reregister(v.selected) })
+	v.reregister.Importance = widget.HighImportance
+	v.reregister.Hide()
 	v.retryAll = widget.NewButtonWithIcon("Retry all dead letters", theme.ViewRefreshIcon(), func() {
 		id := v.selected
 		var n int64
@@ -138,7 +142,7 @@ func (u *UI) showForwarding(endpointID string) {
 	add.Importance = widget.HighImportance
 	left := container.NewBorder(container.NewBorder(nil, nil, widget.NewLabelWithStyle("Targets", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
 		nil, nil, nil, v.targetList)
-	actions := container.NewHBox(v.resume, v.retryAll, v.test, layout.NewSpacer(), v.edit, v.remove)
+	actions := container.NewHBox(v.reregister, v.resume, v.retryAll, v.test, layout.NewSpacer(), v.edit, v.remove)
 	right := container.NewBorder(container.NewVBox(v.title, v.health, actions, container.NewHBox(widget.NewLabel("Deliveries"), v.filter)),
 		nil, nil, nil, v.table)
 	split := container.NewHSplit(left, right)
@@ -162,6 +166,29 @@ func targetWhere(t hook.Target) string {
 		}
 	}
 	return t.URL
+}
+
+// registrationGone reports whether t is a Home Assistant registration Hooktray made that the
+// instance no longer has (it answered 410): Hooktray can register again.
+func registrationGone(t hook.Target) bool {
+	return t.Kind == hook.TargetHomeAssistant && t.HomeAssistant != nil && t.HomeAssistant.Registered &&
+		!t.Enabled && t.State == hook.TargetDisabled
+}
+
+// reregister registers a Home Assistant target again, in the background.
+func (u *UI) reregister(id string) {
+	u.background(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := u.hub.ReregisterTarget(ctx, id)
+		return err
+	}, func() {
+		u.say("Registered with Home Assistant again")
+		if u.forwarding != nil {
+			u.forwarding.reload()
+		}
+		u.tray.refresh()
+	})
 }
 
 // targetHealth says how a target is doing, in a line.
@@ -259,6 +286,11 @@ func (v *forwardingView) reloadDeliveries() {
 	v.health.SetText(targetHealth(t))
 	if t.State == hook.TargetActive && t.Enabled {
 		v.resume.Disable()
+	}
+	if registrationGone(t) {
+		v.reregister.Show()
+	} else {
+		v.reregister.Hide()
 	}
 	q := hook.DeliveryQuery{TargetID: t.ID, Status: filterStatus(v.filter.Selected), Limit: 500}
 	go func() {
@@ -380,16 +412,23 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 			endpoint.SetSelected(ep.Name)
 		}
 	}
-	kinds := map[string]hook.TargetKind{"HTTP URL": hook.TargetHTTP, "Home Assistant": hook.TargetHomeAssistant, "Program": hook.TargetCommand}
-	kind := widget.NewSelect([]string{"HTTP URL", "Home Assistant", "Program"}, nil)
+	const haRegister, haByHand = "Home Assistant (this app registers itself)", "Home Assistant (webhook id and secret by hand)"
+	kinds := map[string]hook.TargetKind{"HTTP URL": hook.TargetHTTP, haRegister: hook.TargetHomeAssistant, haByHand: hook.TargetHomeAssistant, "Program": hook.TargetCommand}
+	kind := widget.NewSelect([]string{"HTTP URL", haRegister, haByHand, "Program"}, nil)
 	kind.SetSelected("HTTP URL")
 	cur := hook.NewTarget(endpointID, hook.TargetHTTP)
 	if t != nil {
 		cur = *t
 		endpoint.Disable()
 		for label, k := range kinds {
-			if k == t.Kind {
+			if k == t.Kind && label != haRegister && label != haByHand {
 				kind.SetSelected(label)
+			}
+		}
+		if t.Kind == hook.TargetHomeAssistant {
+			kind.SetSelected(haByHand)
+			if t.HomeAssistant != nil && t.HomeAssistant.Registered {
+				kind.SetSelected(haRegister)
 			}
 		}
 		kind.Disable()
@@ -434,6 +473,11 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 	haEncrypt.SetChecked(ha.Encrypt)
 	haSecret := widget.NewPasswordEntry()
 	haSecret.SetPlaceHolder("the registration's secret (write-only)")
+	haToken := widget.NewPasswordEntry()
+	haToken.SetPlaceHolder("a long-lived access token (write-only)")
+	if t != nil {
+		haToken.SetPlaceHolder("kept; give a new one to register again")
+	}
 	cmd := cur.Command
 	if cmd == nil {
 		cmd = &hook.CommandTarget{}
@@ -463,6 +507,10 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 		{Text: "", Widget: haEncrypt},
 		{Text: "Secret", Widget: haSecret},
 	}
+	haRegisterItems := []*widget.FormItem{
+		{Text: "Instance URL", Widget: haInstance, HintText: "the address you open Home Assistant at"},
+		{Text: "Access token", Widget: haToken, HintText: "Home Assistant: your profile → Security → Long-lived access tokens → Create token. Hooktray registers itself as a device and keeps the token to register again if the device is deleted"},
+	}
 	cmdItems := []*widget.FormItem{
 		{Text: "Program", Widget: argv, HintText: "the program and its arguments, one a line; no shell. The body is its input, the request its HOOKTRAY_* environment"},
 		{Text: "Folder", Widget: dir},
@@ -476,10 +524,12 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 	form := widget.NewForm()
 	rebuild := func() {
 		items := append([]*widget.FormItem{}, common...)
-		switch kinds[kind.Selected] {
-		case hook.TargetHomeAssistant:
+		switch {
+		case kind.Selected == haRegister:
+			items = append(items, haRegisterItems...)
+		case kinds[kind.Selected] == hook.TargetHomeAssistant:
 			items = append(items, haItems...)
-		case hook.TargetCommand:
+		case kinds[kind.Selected] == hook.TargetCommand:
 			items = append(items, cmdItems...)
 		default:
 			items = append(items, httpItems...)
@@ -543,6 +593,18 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 				}
 			}
 		case hook.TargetHomeAssistant:
+			if kind.Selected == haRegister {
+				token := strings.TrimSpace(haToken.Text)
+				c.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: strings.TrimSpace(haInstance.Text)}}
+				if t != nil {
+					c.HomeAssistant.HomeAssistantTarget = *t.HomeAssistant
+					c.HomeAssistant.InstanceURL = strings.TrimSpace(haInstance.Text)
+				}
+				if t == nil || token != "" || c.HomeAssistant.InstanceURL != t.HomeAssistant.InstanceURL {
+					c.HomeAssistant.Register, c.HomeAssistant.AccessToken = true, &token
+				}
+				break
+			}
 			c.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{
 				WebhookID: strings.TrimSpace(haID.Text), CloudhookURL: strings.TrimSpace(haCloud.Text),
 				RemoteUIURL: strings.TrimSpace(haRemote.Text), InstanceURL: strings.TrimSpace(haInstance.Text), Encrypt: haEncrypt.Checked}}

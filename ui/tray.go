@@ -127,9 +127,14 @@ func (t *tray) menuModel() *fyne.Menu {
 		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%d new alerts — show", n), u.ShowWindow))
 	}
 	stuck := 0
+	var again []*fyne.MenuItem
 	for _, t := range u.hub.AllTargets() {
 		if t.State != hook.TargetActive {
 			stuck++
+		}
+		if registrationGone(t) {
+			id := t.ID
+			again = append(again, fyne.NewMenuItem("Register "+u.endpoints.name(t.EndpointID)+" with Home Assistant again", func() { u.reregister(id) }))
 		}
 	}
 	failed := 0
@@ -153,6 +158,7 @@ func (t *tray) menuModel() *fyne.Menu {
 	if stuck > 0 {
 		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Forwarding: %d target(s) paused or disabled — show", stuck), func() { u.showForwarding("") }))
 	}
+	items = append(items, again...)
 	items = append(items, fyne.NewMenuItemSeparator())
 
 	endpoints := u.hub.Endpoints()

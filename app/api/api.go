@@ -87,6 +87,7 @@ type Forwarder interface {
 	UpdateTarget(ctx context.Context, id string, c hook.TargetChange) (hook.Target, error)
 	DeleteTarget(ctx context.Context, id string) error
 	ResumeTarget(ctx context.Context, id string) (hook.Target, error)
+	ReregisterTarget(ctx context.Context, id string) (hook.Target, error)
 	Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error)
 	Delivery(ctx context.Context, id int64) (hook.Delivery, error)
 	RetryDelivery(ctx context.Context, id int64) (hook.Delivery, error)
@@ -190,6 +191,7 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("PATCH /api/v1/targets/{tid}", s.patchTarget)
 	s.mux.HandleFunc("DELETE /api/v1/targets/{tid}", s.deleteTarget)
 	s.mux.HandleFunc("POST /api/v1/targets/{tid}/resume", s.resumeTarget)
+	s.mux.HandleFunc("POST /api/v1/targets/{tid}/reregister", s.reregisterTarget)
 	s.mux.HandleFunc("GET /api/v1/deliveries", s.listDeliveries)
 	s.mux.HandleFunc("POST /api/v1/deliveries/retry", s.retryDeliveries)
 	s.mux.HandleFunc("GET /api/v1/deliveries/{did}", s.getDelivery)

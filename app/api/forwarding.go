@@ -97,6 +97,15 @@ func (s *Server) resumeTarget(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apijson.TargetJSON(t))
 }
 
+func (s *Server) reregisterTarget(w http.ResponseWriter, r *http.Request) {
+	t, err := s.fwd.ReregisterTarget(r.Context(), r.PathValue("tid"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apijson.TargetJSON(t))
+}
+
 func deliveryList(ds []hook.Delivery, next int64) apijson.DeliveryList {
 	out := apijson.DeliveryList{Deliveries: []apijson.Delivery{}}
 	for _, d := range ds {

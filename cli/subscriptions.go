@@ -222,6 +222,13 @@ func (c *command) describeSubscription(s apijson.Subscription) {
 	if s.RegisteredURL != nil {
 		fmt.Fprintf(w, "Registered\t%s (id %s)\n", *s.RegisteredURL, deref(s.RemoteID))
 	}
+	if f := s.ForcedUpdate; f != nil {
+		from := "another URL (the provider did not say which)"
+		if f.From != nil {
+			from = *f.From
+		}
+		fmt.Fprintf(w, "Forced\t%s: from %s to %s\n", f.At.Local().Format(time.DateTime), from, f.To)
+	}
 	if s.LastCheckedAt != nil {
 		fmt.Fprintf(w, "Checked\t%s\n", s.LastCheckedAt.Local().Format(time.DateTime))
 	}

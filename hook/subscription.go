@@ -29,6 +29,17 @@ type Subscription struct {
 	LastCheckedAt time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Forced is the last time the provider's registration was forced from another URL to
+	// Hooktray's (seed 000: "the integration will force the webhook URL to update"); nil when
+	// never.
+	Forced *ForcedUpdate
+}
+
+// ForcedUpdate is a registration forced from another URL to Hooktray's.
+type ForcedUpdate struct {
+	From string // "" when the provider did not say which URL it held
+	To   string
+	At   time.Time
 }
 
 // SubscriptionChange holds subscription fields to set; nil fields stay as they are. Settings are

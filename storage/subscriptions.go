@@ -12,7 +12,7 @@ import (
 )
 
 const subscriptionColumns = `id, endpoint_id, provider, enabled, settings, remote_id, registered_url, status, last_error,
-	last_checked_at, created_at, updated_at`
+	last_checked_at, created_at, updated_at, forced_from, forced_to, forced_at`
 
 // CreateSubscription stores a new subscription; CreatedAt and UpdatedAt are set to now.
 func (s *Store) CreateSubscription(ctx context.Context, sub *hook.Subscription) error {
@@ -22,9 +22,10 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *hook.Subscription) 
 	if err != nil {
 		return fmt.Errorf("create subscription: %w", err)
 	}
-	_, err = s.writer.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	from, to, at := forcedColumns(sub.Forced)
+	_, err = s.writer.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		sub.ID, sub.EndpointID, sub.Provider, sub.Enabled, string(settings), sub.RemoteID, sub.RegisteredURL, string(sub.Status),
-		sub.LastError, nullTime(sub.LastCheckedAt), now.UnixNano(), now.UnixNano())
+		sub.LastError, nullTime(sub.LastCheckedAt), now.UnixNano(), now.UnixNano(), from, to, at)
 	if err != nil {
 		return fmt.Errorf("create subscription: %w", classify(err))
 	}
@@ -38,9 +39,11 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *hook.Subscription) 
 	if err != nil {
 		return fmt.Errorf("update subscription %s: %w", sub.ID, err)
 	}
+	from, to, at := forcedColumns(sub.Forced)
 	res, err := s.writer.ExecContext(ctx, `UPDATE subscriptions SET enabled=?, settings=?, remote_id=?, registered_url=?, status=?,
-		last_error=?, last_checked_at=?, updated_at=? WHERE id=?`, sub.Enabled, string(settings), sub.RemoteID, sub.RegisteredURL,
-		string(sub.Status), sub.LastError, nullTime(sub.LastCheckedAt), now.UnixNano(), sub.ID)
+		last_error=?, last_checked_at=?, updated_at=?, forced_from=?, forced_to=?, forced_at=? WHERE id=?`, sub.Enabled,
+		string(settings), sub.RemoteID, sub.RegisteredURL, string(sub.Status), sub.LastError, nullTime(sub.LastCheckedAt),
+		now.UnixNano(), from, to, at, sub.ID)
 	if err != nil {
 		return fmt.Errorf("update subscription %s: %w", sub.ID, classify(err))
 	}
@@ -81,13 +84,21 @@ func (s *Store) Subscriptions(ctx context.Context) ([]hook.Subscription, error) 
 	return out, rows.Err()
 }
 
+// forcedColumns are a forced update's columns (empty and NULL for none).
+func forcedColumns(f *hook.ForcedUpdate) (from, to string, at any) {
+	if f == nil {
+		return "", "", nil
+	}
+	return f.From, f.To, f.At.UnixNano()
+}
+
 func scanSubscription(r scanner) (hook.Subscription, error) {
 	var sub hook.Subscription
-	var settings, status string
-	var checked sql.NullInt64
+	var settings, status, forcedFrom, forcedTo string
+	var checked, forcedAt sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&sub.ID, &sub.EndpointID, &sub.Provider, &sub.Enabled, &settings, &sub.RemoteID, &sub.RegisteredURL,
-		&status, &sub.LastError, &checked, &created, &updated); err != nil {
+		&status, &sub.LastError, &checked, &created, &updated, &forcedFrom, &forcedTo, &forcedAt); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return sub, err
 		}
@@ -101,5 +112,8 @@ func scanSubscription(r scanner) (hook.Subscription, error) {
 		sub.LastCheckedAt = time.Unix(0, checked.Int64).UTC()
 	}
 	sub.CreatedAt, sub.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	if forcedAt.Valid {
+		sub.Forced = &hook.ForcedUpdate{From: forcedFrom, To: forcedTo, At: time.Unix(0, forcedAt.Int64).UTC()}
+	}
 	return sub, nil
 }

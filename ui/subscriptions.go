@@ -204,6 +204,13 @@ func (v *subscriptionsView) show() {
 	if s.RemoteID != "" {
 		lines = append(lines, "The provider's id: "+s.RemoteID)
 	}
+	if f := s.Forced; f != nil {
+		from := "another URL (the provider did not say which)"
+		if f.From != "" {
+			from = f.From
+		}
+		lines = append(lines, fmt.Sprintf("Forced to this URL on %s, from %s", f.At.Local().Format("2006-01-02 15:04:05"), from))
+	}
 	if !s.LastCheckedAt.IsZero() {
 		lines = append(lines, "Last checked: "+s.LastCheckedAt.Local().Format("2006-01-02 15:04:05"))
 	}

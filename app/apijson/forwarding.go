@@ -181,6 +181,16 @@ type Subscription struct {
 	LastCheckedAt *time.Time     `json:"last_checked_at"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
+	// ForcedUpdate is the last time the provider's registration was forced from another URL to
+	// Hooktray's (null: never).
+	ForcedUpdate *ForcedUpdate `json:"forced_update"`
+}
+
+// ForcedUpdate is subscription.forced_update.
+type ForcedUpdate struct {
+	From *string   `json:"from"` // null when the provider did not say which URL it held
+	To   string    `json:"to"`
+	At   time.Time `json:"at"`
 }
 
 // SubscriptionList is GET /api/v1/subscriptions.
@@ -202,6 +212,9 @@ func SubscriptionJSON(s hook.Subscription, secrets []string) Subscription {
 	if !s.LastCheckedAt.IsZero() {
 		t := s.LastCheckedAt
 		out.LastCheckedAt = &t
+	}
+	if f := s.Forced; f != nil {
+		out.ForcedUpdate = &ForcedUpdate{From: Optional(f.From), To: f.To, At: f.At}
 	}
 	return out
 }

@@ -30,14 +30,22 @@ func (devicePlatform) Fields() []Field {
 	}
 }
 
-func explainDevicePlatform(status int, body []byte) string {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "the platform refused the API token (401 Invalid authentication token)"
-	case status == http.StatusBadRequest && strings.Contains(string(body), "WebhookUnsupportedProtocol"):
-		return "the platform accepts only https:// webhook URLs (WebhookUnsupportedProtocol): start the tunnel or set an external HTTPS URL"
+// explainDevicePlatform says what the platform's refusal of url means; its own words go beside
+// (ProviderError.Said).
+func explainDevicePlatform(url string) func(status int, body []byte) string {
+	return func(status int, body []byte) string {
+		switch {
+		case status == http.StatusUnauthorized:
+			return "the platform refused the API token (401): check it in the platform's console, API access"
+		case status == http.StatusBadRequest && strings.Contains(string(body), "WebhookUnsupportedProtocol") && strings.HasPrefix(url, "http://"):
+			return "the platform accepts only https:// webhook URLs and this one is " + url + ": start the tunnel or set an external HTTPS URL"
+		case status == http.StatusBadRequest && strings.Contains(string(body), "WebhookUnsupportedProtocol"):
+			return "the platform refused " + url + " although it is https: it may not accept this host (a quick tunnel's trycloudflare.com, say); try a named tunnel or your own URL"
+		case status == http.StatusBadRequest:
+			return "the platform refused the webhook (400)"
+		}
+		return ""
 	}
-	return ""
 }
 
 func (devicePlatform) Find(_ context.Context, c Call) (Registration, bool, error) {
@@ -66,7 +74,7 @@ func (p devicePlatform) Create(ctx context.Context, c Call, to string) (Result, 
 		SecretHmac string `json:"secretHmac"`
 	}
 	hdr := http.Header{"Authorization": {"Bearer " + c.Settings.String("api_token")}}
-	if err := doJSON(ctx, c.Client, http.MethodPost, c.BaseURL+"/v2/webhooks", hdr, body, &out, explainDevicePlatform); err != nil {
+	if err := doJSON(ctx, c.Client, http.MethodPost, c.BaseURL+"/v2/webhooks", hdr, body, &out, explainDevicePlatform(to)); err != nil {
 		return Result{}, err
 	}
 	id := fmt.Sprint(out.ID)

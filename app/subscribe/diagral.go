@@ -95,8 +95,16 @@ func (d diagral) body(c Call, to string) map[string]any {
 		"subscribe_to_alert": c.Settings.Bool("subscribe_alert"), "subscribe_to_state": c.Settings.Bool("subscribe_state")}
 }
 
+// Create registers the system's one subscription. Diagral answers "Subscription already exists"
+// (409) when there is one, even when its read just said there is none (a read that lags, or
+// another client registering at the same moment): that is ErrExists, and the manager updates it.
 func (d diagral) Create(ctx context.Context, c Call, to string) (Result, error) {
-	if err := doJSON(ctx, c.Client, http.MethodPost, d.url(c), d.headers(c), d.body(c, to), nil, explainDiagral); err != nil {
+	err := doJSON(ctx, c.Client, http.MethodPost, d.url(c), d.headers(c), d.body(c, to), nil, explainDiagral)
+	var pe *ProviderError
+	if errors.As(err, &pe) && (pe.Status == http.StatusConflict || strings.Contains(strings.ToLower(pe.Message), "already exists")) {
+		return Result{}, fmt.Errorf("%w: %w", ErrExists, err)
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	return Result{RemoteID: c.Settings.String("serial_id"), URL: to}, nil

@@ -329,20 +329,29 @@ func (w *subWorker) sync(ctx context.Context, sub hook.Subscription, p Provider,
 	}
 	name := m.opts.EndpointName(sub.EndpointID)
 	var res Result
+	forced := false
 	switch {
 	case found && reg.URL == url:
 		sub.RemoteID = reg.RemoteID
 		w.save(ctx, sub, hook.SubscriptionRegistered, "", true)
 		return w.get(), nil
 	case found:
-		m.opts.Log.Warn("the provider held another URL for "+name+"; forcing it to this one", "provider", p.Name(),
-			"remote_id", reg.RemoteID, "was", reg.URL, "now", url)
-		res, err = p.Update(ctx, call, reg, url)
+		res, err = w.forceTo(ctx, call, p, reg, url, name)
+		forced = true
 	default:
 		res, err = p.Create(ctx, call, url)
+		if errors.Is(err, ErrExists) {
+			// The read said none, the provider says there is one: it exists. Update it.
+			reg = Registration{RemoteID: call.RemoteID}
+			res, err = w.forceTo(ctx, call, p, reg, url, name)
+			forced = true
+		}
 	}
 	if err != nil {
 		return sub, err
+	}
+	if forced {
+		sub.Forced = &hook.ForcedUpdate{From: reg.URL, To: url, At: m.clock.Now()}
 	}
 	if res.Secret != "" && m.opts.Secret != nil {
 		if err := m.opts.Secret(ctx, sub, res); err != nil {
@@ -355,12 +364,25 @@ func (w *subWorker) sync(ctx context.Context, sub hook.Subscription, p Provider,
 	return w.get(), nil
 }
 
+// forceTo points a registration that holds another URL (or one the provider would not show) at
+// url, warning as seed 000 says the integration does.
+func (w *subWorker) forceTo(ctx context.Context, call Call, p Provider, reg Registration, url, name string) (Result, error) {
+	was := reg.URL
+	if was == "" {
+		was = "(not shown by the provider)"
+	}
+	w.m.opts.Log.Warn("the provider held another URL for "+name+"; forcing it to this one", "provider", p.Name(),
+		"remote_id", reg.RemoteID, "was", was, "now", url)
+	return p.Update(ctx, call, reg, url)
+}
+
 // save records a new status (and the time of a check) when something changed.
 func (w *subWorker) save(ctx context.Context, sub hook.Subscription, status hook.SubscriptionStatus, lastErr string, checked bool) {
 	w.mu.Lock()
 	cur := w.sub
 	w.mu.Unlock()
-	changed := cur.Status != status || cur.LastError != lastErr || cur.RemoteID != sub.RemoteID || cur.RegisteredURL != sub.RegisteredURL
+	changed := cur.Status != status || cur.LastError != lastErr || cur.RemoteID != sub.RemoteID || cur.RegisteredURL != sub.RegisteredURL ||
+		cur.Forced != sub.Forced
 	sub.Status, sub.LastError = status, lastErr
 	if checked {
 		sub.LastCheckedAt = w.m.clock.Now()
@@ -371,8 +393,8 @@ func (w *subWorker) save(ctx context.Context, sub hook.Subscription, status hook
 	w.mu.Lock()
 	// Settings may have changed meanwhile (the user edited it): keep those, take the state. This
 	// comes first, so whoever Save tells of the change reads the new state.
-	w.sub.Status, w.sub.LastError, w.sub.RemoteID, w.sub.RegisteredURL, w.sub.LastCheckedAt =
-		sub.Status, sub.LastError, sub.RemoteID, sub.RegisteredURL, sub.LastCheckedAt
+	w.sub.Status, w.sub.LastError, w.sub.RemoteID, w.sub.RegisteredURL, w.sub.LastCheckedAt, w.sub.Forced =
+		sub.Status, sub.LastError, sub.RemoteID, sub.RegisteredURL, sub.LastCheckedAt, sub.Forced
 	sub = w.sub
 	w.mu.Unlock()
 	if err := w.m.opts.Save(ctx, sub); err != nil && !errors.Is(ctx.Err(), context.Canceled) {

@@ -210,13 +210,24 @@ func asSlice(v any) []any {
 	return s
 }
 
-// ProviderError is an answer from a provider's API, put in a sentence.
+// ErrExists is wrapped by a Create that the provider refused because a registration exists
+// already: the manager then updates it, as a forced update.
+var ErrExists = errors.New("the provider holds a registration already")
+
+// ProviderError is an answer from a provider's API, put in a sentence, with the provider's own
+// words beside it.
 type ProviderError struct {
 	Status  int
-	Message string
+	Message string // Hooktray's explanation: what it means and what to do
+	Said    string // what the provider said, as it said it ("" when it said nothing readable)
 }
 
-func (e *ProviderError) Error() string { return e.Message }
+func (e *ProviderError) Error() string {
+	if e.Said == "" || strings.Contains(e.Message, e.Said) {
+		return e.Message
+	}
+	return fmt.Sprintf("%s (the provider said: %q)", e.Message, e.Said)
+}
 
 // Retryable reports whether trying again later may help (rate limits, server errors, network).
 func Retryable(err error) bool {
@@ -269,9 +280,9 @@ func send(client *http.Client, req *http.Request, out any, explain func(int, []b
 	if resp.StatusCode/100 != 2 {
 		msg := explain(resp.StatusCode, b)
 		if msg == "" {
-			msg = fmt.Sprintf("%s answered %s: %s", req.URL.Host, resp.Status, firstLine(string(b)))
+			msg = fmt.Sprintf("%s answered %s", req.URL.Host, resp.Status)
 		}
-		return &ProviderError{Status: resp.StatusCode, Message: msg}
+		return &ProviderError{Status: resp.StatusCode, Message: msg, Said: said(b)}
 	}
 	if out != nil && len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -279,6 +290,30 @@ func send(client *http.Client, req *http.Request, out any, explain func(int, []b
 		}
 	}
 	return nil
+}
+
+// said is what an error answer says, in the provider's words: the message of its JSON (the keys
+// providers use: message, errorMessage, error, detail, error_description), else its first line.
+func said(body []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) == nil {
+		for _, k := range []string{"message", "errorMessage", "detail", "error_description", "error"} {
+			var s string
+			if json.Unmarshal(fields[k], &s) == nil && s != "" {
+				return firstLine(s)
+			}
+			var nested struct {
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(fields[k], &nested) == nil && nested.Message != "" {
+				return firstLine(nested.Message)
+			}
+		}
+		if raw, ok := fields["detail"]; ok {
+			return firstLine(string(raw)) // Diagral's 422: a list
+		}
+	}
+	return firstLine(string(body))
 }
 
 func firstLine(s string) string {

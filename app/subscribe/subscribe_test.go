@@ -84,8 +84,13 @@ func TestProviderErrorsAreSentences(t *testing.T) {
 		t.Errorf("401: %v", err)
 	}
 	_, err = devicePlatform{}.Create(ctx, call(st.DevicesURLBase(), Settings{"api_token": standin.Token, "organization_id": float64(7)}), "http://a.example/x")
-	if err == nil || !strings.Contains(err.Error(), "accepts only https:// webhook URLs (WebhookUnsupportedProtocol)") {
-		t.Errorf("400: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "accepts only https:// webhook URLs and this one is http://a.example/x") ||
+		!strings.Contains(err.Error(), "Unsupported protocol: We only support https for now.") {
+		t.Errorf("400: %v, want Hooktray's advice and the platform's own words", err)
+	}
+	// The same refusal of a URL that was https already: the advice to start a tunnel would be wrong.
+	if msg := explainDevicePlatform("https://x.trycloudflare.com/webhook/a")(400, []byte(`{"code":"WebhookUnsupportedProtocol"}`)); strings.Contains(msg, "start the tunnel") || !strings.Contains(msg, "although it is https") {
+		t.Errorf("an https URL refused: %q", msg)
 	}
 	_, _, err = diagral{}.Find(ctx, call(st.DiagralURLBase(), Settings{"serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey, "secret_key": "wrong"}))
 	if err == nil || !strings.Contains(err.Error(), "Diagral refused the API key") {
@@ -260,5 +265,35 @@ func TestDiagralKeysFromTheAccount(t *testing.T) {
 	if _, _, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), standin.DiagralEmail, "wrong", standin.DiagralSerial); err == nil ||
 		!strings.Contains(err.Error(), "refused the e-mail and password") {
 		t.Errorf("wrong password: %v", err)
+	}
+}
+
+// Diagral's read lags (or another client registered at the same moment): it says there is no
+// subscription, then refuses to create one because one exists. That means it exists: Hooktray
+// updates it, once, and records the forced update, instead of looping GET 404 → POST 409.
+func TestDiagralAlreadyExistsIsAForcedUpdateNotALoop(t *testing.T) {
+	st := standin.New()
+	defer st.Close()
+	st.Set(func(s *standin.Server) {
+		s.DiagralURL = "https://another-client.example/hook"
+		s.DiagralStaleReads = 1000 // every read says none
+	})
+	diag := Settings{"base_url": st.DiagralURLBase(), "serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey,
+		"secret_key": standin.DiagralSecret, "subscribe_alert": true, "subscribe_anomaly": true, "subscribe_state": true}
+	h := newHarness(t, map[string]Settings{"d": diag}, 5*time.Second)
+	h.url = "https://one.trycloudflare.com/webhook/e"
+	h.m.Set(hook.Subscription{ID: "d", EndpointID: "e", Provider: "diagral", Enabled: true, Status: hook.SubscriptionPending})
+	got := h.waitFor("d", "registered", func(s hook.Subscription) bool { return s.Status == hook.SubscriptionRegistered })
+	if st.State().DiagralURL != h.url {
+		t.Errorf("Diagral holds %q, want Hooktray's URL", st.State().DiagralURL)
+	}
+	if st.Count("POST /diagral") != 1 || st.Count("PUT /diagral") != 1 {
+		t.Errorf("%d POSTs and %d PUTs, want one each", st.Count("POST /diagral"), st.Count("PUT /diagral"))
+	}
+	if got.Forced == nil || got.Forced.To != h.url || got.Forced.At.IsZero() {
+		t.Errorf("forced update %+v not recorded", got.Forced)
+	}
+	if !strings.Contains(h.logged(), "the provider held another URL for front door; forcing it to this one") {
+		t.Errorf("the forced update was not logged as seed 000 says:\n%s", h.logged())
 	}
 }

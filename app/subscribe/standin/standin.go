@@ -41,6 +41,10 @@ type Server struct {
 	mu sync.Mutex
 	// Diagral: the system's one subscription ("" when none).
 	DiagralURL string
+	// DiagralStaleReads makes that many reads of the subscription answer that there is none,
+	// whatever there is: a read that lags behind a write (or another client registering at the
+	// same moment).
+	DiagralStaleReads int
 	// DevicePlatform: webhooks created, by id.
 	DeviceHooks map[int]string
 	// Homecast: webhooks by id.
@@ -218,7 +222,11 @@ func (s *Server) diagral(w http.ResponseWriter, r *http.Request, p string) {
 	json.NewDecoder(r.Body).Decode(&in)
 	switch r.Method {
 	case http.MethodGet:
-		if s.DiagralURL == "" {
+		stale := s.DiagralStaleReads > 0
+		if stale {
+			s.DiagralStaleReads--
+		}
+		if s.DiagralURL == "" || stale {
 			writeJSON(w, http.StatusNotFound, map[string]string{"detail": "There is no subscription for " + DiagralSerial})
 			return
 		}
@@ -226,7 +234,7 @@ func (s *Server) diagral(w http.ResponseWriter, r *http.Request, p string) {
 			"subscriptions": map[string]bool{"anomaly": true, "alert": true, "state": true}})
 	case http.MethodPost:
 		if s.DiagralURL != "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"detail": "Subscription already exists"})
+			writeJSON(w, http.StatusConflict, map[string]string{"detail": "Subscription already exists"})
 			return
 		}
 		s.DiagralURL = in.URL
@@ -262,7 +270,10 @@ func (s *Server) devicePlatform(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	if !strings.HasPrefix(in.WebhookURL, "https://") {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "WebhookUnsupportedProtocol", "message": "Only https webhooks are supported"})
+		// Seed 002's example answer, word for word.
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Unsupported protocol: We only support https for now.",
+			"code": "WebhookUnsupportedProtocol", "errorMessage": "Unsupported protocol: We only support https for now.",
+			"errorCode": "WebhookUnsupportedProtocol"})
 		return
 	}
 	s.mu.Lock()

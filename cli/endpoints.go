@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/hooktray/hooktray/app/apijson"
@@ -53,6 +54,20 @@ func (c *command) status(ctx context.Context, args []string) error {
 	if d := st.JournalDamage; d != nil {
 		fmt.Fprintf(w, "JOURNAL\t%s\n", d.Message)
 	}
+	if len(st.Stopped) > 0 {
+		names, _ := endpointNames(ctx, cl)
+		for i, t := range st.Stopped {
+			label := "Forwarding"
+			if i > 0 {
+				label = ""
+			}
+			line := fmt.Sprintf("%s (%s, of %s) is %s", t.ID, t.Kind, endpointName(names, t.EndpointID), t.State)
+			if t.Reason != nil {
+				line += ": " + *t.Reason
+			}
+			fmt.Fprintf(w, "%s\t%s\n", label, line)
+		}
+	}
 	fmt.Fprintf(w, "Tunnel\t%s, %s\n", st.Tunnel.Mode, st.Tunnel.State)
 	if st.Tunnel.Error != nil {
 		fmt.Fprintf(w, "\t%s\n", *st.Tunnel.Error)
@@ -80,7 +95,7 @@ func (c *command) status(ctx context.Context, args []string) error {
 
 func (c *command) endpoints(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("endpoints: expected list, add, show, enable, disable, rm, rotate-secret, reveal-secret or test")
+		return usagef("endpoints: expected list, add, set, show, enable, disable, rm, rotate-secret, reveal-secret or test")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -88,6 +103,8 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 		return c.endpointsList(ctx, args)
 	case "add", "create":
 		return c.endpointsAdd(ctx, args)
+	case "set":
+		return c.endpointsSet(ctx, args)
 	case "show":
 		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
 			var out apijson.Endpoint
@@ -168,19 +185,108 @@ func (c *command) endpointsList(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-func (c *command) endpointsAdd(ctx context.Context, args []string) error {
-	fs := c.flags("endpoints add", "endpoints add --name NAME [flags]")
-	name := fs.String("name", "", "the endpoint's name (required)")
+// endpointFlags are the settings flags of endpoints add and endpoints set; change reads the ones
+// given into a change (applied over what is there when old is not nil).
+func endpointFlags(fs *flagSet) (change func(old *apijson.Endpoint) (hook.EndpointChange, error)) {
+	name := fs.String("name", "", "the endpoint's name")
 	status := fs.Int("response-status", 0, "HTTP status to answer with (default 200)")
 	body := fs.String("response-body", "", `body to answer with (default {"ok":true})`)
 	contentType := fs.String("response-content-type", "", "content type of that body (default application/json)")
-	limit := fs.Int64("body-limit", 0, "largest accepted body in bytes (default 10 MiB)")
+	limit := fs.Int64("body-limit", 0, "largest accepted body in bytes (default 10 MiB, at most 1 GiB)")
 	notes := fs.String("notes", "", "notes for yourself")
-	disabled := fs.Bool("disabled", false, "create it paused")
-	verify := fs.String("verify", "", "signature scheme: homecast, stripe, standard-webhooks, github, shopify, slack, hmac, shared-secret, ha-mobile-app")
+	verify := fs.String("verify", "", "signature scheme: homecast, stripe, standard-webhooks, github, shopify, slack, hmac, shared-secret, ha-mobile-app; none turns it off")
 	secret := fs.String("secret", "", "the provider's signing secret (generated in the scheme's format when left out; prefer HOOKTRAY_SECRET: flags are visible to other users)")
 	mode := fs.String("mode", "", "annotate (accept and mark) or enforce (answer 401); default enforce when --verify is given")
 	header := fs.String("signature-header", "", "hmac and shared-secret: the header that carries the signature or secret")
+	keyPath := fs.String("route-key-path", "", "make it a router: where the routing value is, as a key path (body.device_id, headers['X-Device-Id']); \"\" stops")
+	queryParam := fs.String("route-query-param", "", "make it a router on this query parameter first (Homey's ?homey=…); \"\" stops")
+	keys := fs.String("keys", "", "this endpoint's keys for routers, comma-separated ($key / $keys); \"\" removes them")
+	typePath := fs.String("type-path", "", "where its providers put the event type, as a key path (body.alarm_type)")
+	notify := fs.String("notify", "", "desktop notifications: every, alerts or never (default alerts)")
+	alertTypes := fs.String("alert-types", "", "comma-separated event types that are alerts (default ALERT,ANOMALY)")
+	return func(old *apijson.Endpoint) (hook.EndpointChange, error) {
+		var ch hook.EndpointChange
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if given["name"] {
+			ch.Name = name
+		}
+		if given["verify"] || *verify != "" {
+			s, m := hook.Scheme(*verify), hook.VerifyMode(*mode)
+			if *verify == "none" {
+				s, m = hook.SchemeNone, hook.VerifyOff
+			}
+			if m == "" {
+				m = hook.VerifyEnforce
+			}
+			ch.Verify = &hook.VerifyChange{Scheme: &s, Mode: &m}
+			if *header != "" {
+				ch.Verify.Header = header
+			}
+			if *secret == "" {
+				*secret = os.Getenv("HOOKTRAY_SECRET")
+			}
+			if *secret != "" {
+				ch.Secret = secret
+			}
+		} else if given["mode"] || given["secret"] {
+			return ch, usagef("--mode and --secret need --verify SCHEME")
+		}
+		if given["route-key-path"] || given["route-query-param"] {
+			r := hook.RouteSettings{}
+			if old != nil && old.Route != nil {
+				r = hook.RouteSettings{KeyPath: old.Route.KeyPath, QueryParam: old.Route.QueryParam}
+			}
+			if given["route-key-path"] {
+				r.KeyPath = *keyPath
+			}
+			if given["route-query-param"] {
+				r.QueryParam = *queryParam
+			}
+			ch.Route = &r
+		}
+		if given["keys"] {
+			k := splitComma(*keys)
+			ch.Keys = &k
+		}
+		if given["type-path"] {
+			ch.TypePath = typePath
+		}
+		if given["notify"] {
+			ch.NotifyOn = notify
+		}
+		if given["alert-types"] {
+			a := splitComma(*alertTypes)
+			ch.AlertTypes = &a
+		}
+		for flagName, set := range map[string]func(){
+			"response-status": func() { ch.ResponseStatus = status }, "response-body": func() { ch.ResponseBody = body },
+			"response-content-type": func() { ch.ResponseContentType = contentType }, "body-limit": func() { ch.BodyLimit = limit },
+			"notes": func() { ch.Notes = notes },
+		} {
+			if given[flagName] {
+				set()
+			}
+		}
+		return ch, nil
+	}
+}
+
+// splitComma is a comma-separated list, without empty items.
+func splitComma(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *command) endpointsAdd(ctx context.Context, args []string) error {
+	fs := c.flags("endpoints add", "endpoints add --name NAME [flags]")
+	change := endpointFlags(fs)
+	disabled := fs.Bool("disabled", false, "create it paused")
 	var forwards stringList
 	fs.Var(&forwards, "forward", "forward every event to this URL (repeatable; see 'hooktray targets add' for more)")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
@@ -191,45 +297,16 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usagef("endpoints add: unexpected argument %q (give the name with --name)", pos[0])
 	}
-	if *name == "" {
+	ch, err := change(nil)
+	if err != nil {
+		return usagef("endpoints add: %v", err)
+	}
+	if ch.Name == nil || *ch.Name == "" {
 		return usagef("endpoints add: --name is required")
 	}
-	change := hook.EndpointChange{Name: name}
-	if *verify != "" {
-		m, s := hook.VerifyMode(*mode), hook.Scheme(*verify)
-		if m == "" {
-			m = hook.VerifyEnforce
-		}
-		change.Verify = &hook.VerifyChange{Scheme: &s, Mode: &m}
-		if *header != "" {
-			change.Verify.Header = header
-		}
-		if *secret == "" {
-			*secret = os.Getenv("HOOKTRAY_SECRET")
-		}
-		if *secret != "" {
-			change.Secret = secret
-		}
-	} else if *mode != "" || *secret != "" {
-		return usagef("endpoints add: --mode and --secret need --verify SCHEME")
-	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "response-status":
-			change.ResponseStatus = status
-		case "response-body":
-			change.ResponseBody = body
-		case "response-content-type":
-			change.ResponseContentType = contentType
-		case "body-limit":
-			change.BodyLimit = limit
-		case "notes":
-			change.Notes = notes
-		}
-	})
 	if *disabled {
 		f := false
-		change.Enabled = &f
+		ch.Enabled = &f
 	}
 	cl, err := c.client()
 	if err != nil {
@@ -237,7 +314,7 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	}
 	var e apijson.Endpoint
 	var raw []byte
-	if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints", change, &e, &raw); err != nil {
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/endpoints", ch, &e, &raw); err != nil {
 		return err
 	}
 	for _, f := range forwards {
@@ -254,6 +331,44 @@ func (c *command) endpointsAdd(ctx context.Context, args []string) error {
 	// The URL alone on stdout, so `URL=$(hooktray endpoints add --name x)` works.
 	fmt.Fprintf(c.env.Stderr, "Created endpoint %q (id %s). Send webhooks to:\n", e.Name, e.ID)
 	fmt.Fprintln(c.env.Stdout, bestURL(e))
+	return nil
+}
+
+// endpointsSet changes the settings given of an existing endpoint.
+func (c *command) endpointsSet(ctx context.Context, args []string) error {
+	fs := c.flags("endpoints set", "endpoints set ID|NAME [flags]")
+	change := endpointFlags(fs)
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	ref, err := oneArg(pos, "endpoint id or name")
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	e, err := cl.resolveEndpoint(ctx, ref)
+	if err != nil {
+		return err
+	}
+	ch, err := change(&e)
+	if err != nil {
+		return usagef("endpoints set: %v", err)
+	}
+	var out apijson.Endpoint
+	var raw []byte
+	if err := cl.do(ctx, http.MethodPatch, "/api/v1/endpoints/"+pathEscape(e.ID), ch, &out, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		c.printRaw(raw)
+		return nil
+	}
+	c.printEndpoint(out)
 	return nil
 }
 
@@ -314,6 +429,23 @@ func (c *command) printEndpoint(e apijson.Endpoint) {
 		verify = e.Verify.Scheme + " (" + e.Verify.Mode + ")"
 	}
 	fmt.Fprintf(w, "Verification\t%s\n", verify)
+	if r := e.Route; r != nil {
+		var by []string
+		if r.QueryParam != "" {
+			by = append(by, "the query parameter "+r.QueryParam)
+		}
+		if r.KeyPath != "" {
+			by = append(by, "the key path "+r.KeyPath)
+		}
+		fmt.Fprintf(w, "Routes by\t%s, to the endpoints whose keys hold the value\n", strings.Join(by, ", then "))
+	}
+	if len(e.Keys) > 0 {
+		fmt.Fprintf(w, "Keys\t%s\n", strings.Join(e.Keys, ", "))
+	}
+	if e.TypePath != "" {
+		fmt.Fprintf(w, "Type from\t%s\n", e.TypePath)
+	}
+	fmt.Fprintf(w, "Notify\t%s (alerts: %s)\n", e.NotifyOn, strings.Join(e.AlertTypes, ", "))
 	if e.Notes != "" {
 		fmt.Fprintf(w, "Notes\t%s\n", e.Notes)
 	}

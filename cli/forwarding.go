@@ -15,6 +15,29 @@ import (
 	"github.com/hooktray/hooktray/hook"
 )
 
+// optionalInt is an integer flag that can tell "not given" from any value, 0 included; its help
+// shows the default the usage text gives, not a sentinel.
+type optionalInt struct {
+	n   int
+	set bool
+}
+
+func (o *optionalInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.n)
+}
+
+func (o *optionalInt) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	o.n, o.set = n, true
+	return nil
+}
+
 // stringList is a repeatable flag.
 type stringList []string
 
@@ -126,8 +149,9 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	fs.Var(&headers, "header", "add this header, Name: value (repeatable)")
 	fs.Var(&types, "event-type", `forward only events of this type (repeatable; default "*")`)
 	timeout := fs.Duration("timeout", 0, "give up on an attempt after this long (default 30s)")
-	retries := fs.Int("max-retries", -1, "retries after the first attempt (default 3)")
-	rate := fs.Int("rate-limit", 0, "at most this many deliveries per minute (default 60)")
+	var retries optionalInt
+	fs.Var(&retries, "max-retries", "`n` retries after the first attempt (default 3)")
+	rate := fs.Int("rate-limit", 0, "at most this many deliveries per minute (default: no limit)")
 	sign := fs.String("sign", "", "re-sign with this scheme (its secret is read from HOOKTRAY_TARGET_SECRET)")
 	haRegister := fs.String("ha-register", "", "Home Assistant: register Hooktray with the instance at this URL (a long-lived access token in HOOKTRAY_TARGET_SECRET)")
 	haID := fs.String("ha-webhook-id", "", "Home Assistant: the mobile_app registration's webhook id")
@@ -197,8 +221,8 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 		ms := timeout.Milliseconds()
 		ch.TimeoutMS = &ms
 	}
-	if *retries >= 0 {
-		ch.MaxRetries = retries
+	if retries.set {
+		ch.MaxRetries = &retries.n
 	}
 	if *rate != 0 {
 		ch.RateLimitPerMinute = rate

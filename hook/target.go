@@ -29,11 +29,13 @@ const (
 	TargetDisabled TargetState = "disabled" // turned off, or the target answered 410 Gone
 )
 
-// Defaults of a target, as Homecast's deliveries (seed 003) have them.
+// Defaults of a target, as Homecast's deliveries (seed 003) have them, but the rate limit: 60 a
+// minute is what Homecast's sender allows itself, not a good default for a local target (a burst
+// of 100 sensor events would take 100 s). A target has none unless the user sets one.
 const (
 	DefaultTargetTimeout   = 30 * time.Second
 	DefaultMaxRetries      = 3
-	DefaultRateLimit       = 60 // deliveries per minute
+	DefaultRateLimit       = 0 // deliveries per minute; 0: no limit
 	BreakerThreshold       = 5  // consecutive failures that open the circuit breaker
 	BreakerCooldown        = 60 * time.Second
 	MaxTargetTimeout       = 10 * time.Minute
@@ -59,7 +61,7 @@ type Target struct {
 	Timeout            time.Duration
 	MaxRetries         int
 	RetrySchedule      []time.Duration
-	RateLimitPerMinute int
+	RateLimitPerMinute int // 0: no limit
 	EventTypes         []string // "*" matches every event
 	Parallel           int      // deliveries in flight at once; 1 keeps the order of arrival
 	SignScheme         Scheme   // "" sends unsigned; the secret is sealed apart
@@ -313,8 +315,8 @@ func (t *Target) Validate() error {
 		return &FieldError{"max_retries", fmt.Sprintf("must be between 0 and %d", maxRetriesLimit)}
 	case len(t.RetrySchedule) == 0 || len(t.RetrySchedule) > maxScheduleEntries:
 		return &FieldError{"retry_schedule_s", fmt.Sprintf("give between 1 and %d waits", maxScheduleEntries)}
-	case t.RateLimitPerMinute < 1 || t.RateLimitPerMinute > maxRateLimitPerMinute:
-		return &FieldError{"rate_limit_per_minute", fmt.Sprintf("must be between 1 and %d", maxRateLimitPerMinute)}
+	case t.RateLimitPerMinute < 0 || t.RateLimitPerMinute > maxRateLimitPerMinute:
+		return &FieldError{"rate_limit_per_minute", fmt.Sprintf("must be between 0 (no limit) and %d", maxRateLimitPerMinute)}
 	case len(t.EventTypes) == 0:
 		return &FieldError{"event_types", `give at least one event type, or "*" for all`}
 	case t.Parallel < 1 || t.Parallel > maxParallelPerTarget:

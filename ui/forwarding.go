@@ -451,7 +451,7 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 	headers.SetMinRowsVisible(2)
 	timeout := entry(strconv.FormatFloat(cur.Timeout.Seconds(), 'f', -1, 64), "30")
 	retries := entry(strconv.Itoa(cur.MaxRetries), "3")
-	rate := entry(strconv.Itoa(cur.RateLimitPerMinute), "60")
+	rate := entry(strconv.Itoa(cur.RateLimitPerMinute), "0")
 	types := entry(strings.Join(cur.EventTypes, ", "), "*")
 	signSchemes := []string{"none", "standard-webhooks", "homecast", "github", "stripe", "shopify", "slack", "hmac"}
 	sign := widget.NewSelect(signSchemes, nil)
@@ -519,7 +519,7 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 		{Text: "Event types", Widget: types, HintText: "* for all, or a list such as state.changed, alarm.*"},
 		{Text: "Timeout (s)", Widget: timeout},
 		{Text: "Retries", Widget: retries, HintText: "after the first attempt, waiting 1, 2, 4, 8, 16 s; then a dead letter"},
-		{Text: "Per minute", Widget: rate, HintText: "at most this many deliveries a minute; a burst waits its turn"},
+		{Text: "Per minute", Widget: rate, HintText: "at most this many deliveries a minute (a burst waits its turn); 0 for no limit"},
 	}
 	form := widget.NewForm()
 	rebuild := func() {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -45,6 +46,9 @@ func (s *statusBar) refresh() {
 		text += " — " + st.Error
 	} else if r := s.u.hub.Reachability(); !r.Reachable && r.Error != "" && r.URL == s.u.hub.PublicURL() {
 		text += " — " + r.Error
+	}
+	if stopped := stoppedTargets(s.u); stopped != "" {
+		text += " · " + stopped
 	}
 	if s.u.hub.SecretsStorage() == "file" {
 		// No keychain (headless Linux, some desktops): say where the master key is instead.
@@ -81,6 +85,23 @@ func (s *statusBar) refresh() {
 		s.download.Hide()
 	}
 	s.u.installer.refresh()
+}
+
+// stoppedTargets names the forwarding targets that deliver nothing now ("" when all do).
+func stoppedTargets(u *UI) string {
+	var names []string
+	for _, t := range u.hub.AllTargets() {
+		switch {
+		case t.State == hook.TargetPaused:
+			names = append(names, u.endpoints.name(t.EndpointID)+" paused")
+		case t.State == hook.TargetDisabled || !t.Enabled:
+			names = append(names, u.endpoints.name(t.EndpointID)+" off")
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "forwarding: " + strings.Join(names, ", ")
 }
 
 // showTunnelLog opens a window with cloudflared's recent log, for when the tunnel misbehaves.

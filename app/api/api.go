@@ -43,6 +43,7 @@ type StatusSource interface {
 	StorageError() string
 	JournalDamage() hook.JournalDamage
 	IndexBacklog(ctx context.Context) (int64, error)
+	AllTargets() []hook.Target
 }
 
 // EndpointStore keeps endpoints and tells their URLs.

@@ -24,6 +24,7 @@ func statusJSON(ctx context.Context, b StatusSource) apijson.Status {
 		StorageError: apijson.Optional(b.StorageError()),
 
 		JournalDamage: apijson.JournalDamageJSON(b.JournalDamage()),
+		Stopped:       stoppedTargets(b),
 
 		SearchBacklog: backlog,
 	}
@@ -31,19 +32,53 @@ func statusJSON(ctx context.Context, b StatusSource) apijson.Status {
 
 // endpointJSON is an endpoint as the API shows it, with its URLs; never its secret.
 func endpointJSON(b EndpointStore, e hook.Endpoint) apijson.Endpoint {
-	return apijson.Endpoint{
-		ID:                  e.ID,
-		Name:                e.Name,
-		Enabled:             e.Enabled,
-		URL:                 b.EndpointURL(e.ID),
-		PublicURL:           apijson.Optional(b.PublicEndpointURL(e.ID)),
-		Verify:              apijson.Verify{Scheme: string(e.VerifyScheme), Mode: string(e.VerifyMode)},
+	vs := e.Settings.Verify
+	out := apijson.Endpoint{
+		ID:        e.ID,
+		Name:      e.Name,
+		Enabled:   e.Enabled,
+		URL:       b.EndpointURL(e.ID),
+		PublicURL: apijson.Optional(b.PublicEndpointURL(e.ID)),
+		Verify: apijson.Verify{Scheme: string(e.VerifyScheme), Mode: string(e.VerifyMode), WindowSeconds: vs.WindowSeconds,
+			Header: vs.Header, Prefix: vs.Prefix, Algorithm: vs.Algorithm, Encoding: vs.Encoding},
 		ResponseStatus:      e.ResponseStatus,
 		ResponseBody:        string(e.ResponseBody),
 		ResponseContentType: e.ResponseContentType,
 		BodyLimit:           e.BodyLimit,
 		Notes:               e.Notes,
+		Keys:                e.Settings.Keys,
+		TypePath:            e.Settings.TypePath,
+		NotifyOn:            e.Settings.NotifyOn,
+		AlertTypes:          e.Settings.AlertTypes,
 		CreatedAt:           e.CreatedAt,
 		UpdatedAt:           e.UpdatedAt,
 	}
+	if r := e.Settings.Route; r.KeyPath != "" || r.QueryParam != "" {
+		out.Route = &apijson.Route{KeyPath: r.KeyPath, QueryParam: r.QueryParam}
+	}
+	if out.Keys == nil {
+		out.Keys = []string{}
+	}
+	if out.AlertTypes == nil {
+		out.AlertTypes = []string{}
+	}
+	return out
+}
+
+// stoppedTargets are the targets that deliver nothing now: turned off, disabled (a 410), or
+// paused by their breaker.
+func stoppedTargets(b StatusSource) []apijson.StoppedTarget {
+	out := []apijson.StoppedTarget{}
+	for _, t := range b.AllTargets() {
+		state := string(t.State)
+		if !t.Enabled && t.State == hook.TargetActive {
+			state = "off"
+		}
+		if state == string(hook.TargetActive) {
+			continue
+		}
+		out = append(out, apijson.StoppedTarget{ID: t.ID, EndpointID: t.EndpointID, Kind: string(t.Kind), State: state,
+			Reason: apijson.Optional(t.StateReason)})
+	}
+	return out
 }

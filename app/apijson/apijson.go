@@ -40,6 +40,17 @@ type Status struct {
 	// SearchBacklog is how many stored events full-text search does not find yet: indexing
 	// yields to a burst of webhooks and catches up after it.
 	SearchBacklog int64 `json:"search_backlog"`
+	// Stopped lists the forwarding targets that deliver nothing now, and why.
+	Stopped []StoppedTarget `json:"stopped_targets"`
+}
+
+// StoppedTarget is a forwarding target that delivers nothing now.
+type StoppedTarget struct {
+	ID         string  `json:"id"`
+	EndpointID string  `json:"endpoint_id"`
+	Kind       string  `json:"kind"`
+	State      string  `json:"state"` // off, paused (its breaker is open) or disabled (it answered 410)
+	Reason     *string `json:"reason"`
 }
 
 // JournalDamage is status.journal_damage.
@@ -117,25 +128,46 @@ type InstallRequest struct {
 
 // Endpoint is an endpoint as the API shows it. It never carries a secret.
 type Endpoint struct {
-	ID                  string    `json:"id"`
-	Name                string    `json:"name"`
-	Enabled             bool      `json:"enabled"`
-	URL                 string    `json:"url"`
-	PublicURL           *string   `json:"public_url"`
-	Verify              Verify    `json:"verify"`
-	ResponseStatus      int       `json:"response_status"`
-	ResponseBody        string    `json:"response_body"`
-	ResponseContentType string    `json:"response_content_type"`
-	BodyLimit           int64     `json:"body_limit"`
-	Notes               string    `json:"notes"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	ID                  string  `json:"id"`
+	Name                string  `json:"name"`
+	Enabled             bool    `json:"enabled"`
+	URL                 string  `json:"url"`
+	PublicURL           *string `json:"public_url"`
+	Verify              Verify  `json:"verify"`
+	ResponseStatus      int     `json:"response_status"`
+	ResponseBody        string  `json:"response_body"`
+	ResponseContentType string  `json:"response_content_type"`
+	BodyLimit           int64   `json:"body_limit"`
+	Notes               string  `json:"notes"`
+	// Route makes the endpoint a router (null: it is not): a request goes to the endpoints
+	// whose keys hold the value of query_param (first) or key_path.
+	Route *Route `json:"route"`
+	// Keys are the endpoint's values for routers (Homey's $key / $keys).
+	Keys []string `json:"keys"`
+	// TypePath is where its providers put the event type ("": the usual places).
+	TypePath   string    `json:"type_path"`
+	NotifyOn   string    `json:"notify_on"`
+	AlertTypes []string  `json:"alert_types"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-// Verify is an endpoint's signature scheme and mode.
+// Route is endpoint.route.
+type Route struct {
+	KeyPath    string `json:"key_path"`
+	QueryParam string `json:"query_param"`
+}
+
+// Verify is an endpoint's signature scheme and mode, and the scheme's parameters. The secret is
+// never in it.
 type Verify struct {
-	Scheme string `json:"scheme"`
-	Mode   string `json:"mode"`
+	Scheme        string `json:"scheme"`
+	Mode          string `json:"mode"`
+	WindowSeconds int    `json:"window_seconds,omitempty"`
+	Header        string `json:"header,omitempty"`
+	Prefix        string `json:"prefix,omitempty"`
+	Algorithm     string `json:"algorithm,omitempty"`
+	Encoding      string `json:"encoding,omitempty"`
 }
 
 // EndpointList is GET /api/v1/endpoints.

@@ -377,13 +377,23 @@ func (w *worker) rateWait(t hook.Target, now time.Time) time.Duration {
 		i++
 	}
 	w.sent = w.sent[i:]
-	if len(w.sent) < t.RateLimitPerMinute {
+	if t.RateLimitPerMinute == 0 || len(w.sent) < t.RateLimitPerMinute {
 		return 0
 	}
 	return w.sent[0].Add(time.Minute).Sub(now)
 }
 
+// noteSent counts a send against the target's rate limit, when it has one.
+func (w *worker) noteSent(t hook.Target, now time.Time) {
+	if t.RateLimitPerMinute > 0 {
+		w.sent = append(w.sent, now)
+	}
+}
+
 func (w *worker) rateRoom(t hook.Target, now time.Time) int {
+	if t.RateLimitPerMinute == 0 {
+		return batch
+	}
 	return max(1, t.RateLimitPerMinute-len(w.sent))
 }
 
@@ -419,7 +429,7 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 	var done []hook.Delivery
 	var outcomes []Outcome
 	for _, d := range due {
-		w.sent = append(w.sent, now)
+		w.noteSent(t, now)
 		o := w.attempt(ctx, t, d, events)
 		if ctx.Err() != nil && !o.OK() {
 			break // stopping: this attempt was cut off and is made again at next start
@@ -446,7 +456,7 @@ func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.
 			d := due[next]
 			next++
 			inFlight++
-			w.sent = append(w.sent, now)
+			w.noteSent(t, now)
 			go func() { results <- result{d, w.attempt(ctx, t, d, events)} }()
 			continue
 		}

@@ -36,7 +36,7 @@ const (
 	DefaultTargetTimeout   = 30 * time.Second
 	DefaultMaxRetries      = 3
 	DefaultRateLimit       = 0 // deliveries per minute; 0: no limit
-	BreakerThreshold       = 5  // consecutive failures that open the circuit breaker
+	BreakerThreshold       = 5 // consecutive failures that open the circuit breaker
 	BreakerCooldown        = 60 * time.Second
 	MaxTargetTimeout       = 10 * time.Minute
 	maxRetriesLimit        = 50
@@ -61,7 +61,7 @@ type Target struct {
 	Timeout            time.Duration
 	MaxRetries         int
 	RetrySchedule      []time.Duration
-	RateLimitPerMinute int // 0: no limit
+	RateLimitPerMinute int      // 0: no limit
 	EventTypes         []string // "*" matches every event
 	Parallel           int      // deliveries in flight at once; 1 keeps the order of arrival
 	SignScheme         Scheme   // "" sends unsigned; the secret is sealed apart

@@ -59,10 +59,10 @@ func RegisterHomeAssistant(ctx context.Context, client *http.Client, instanceURL
 	}
 	var reg HomeAssistantRegistration
 	if err := json.Unmarshal(answer, &reg); err != nil || reg.WebhookID == "" {
-		return HomeAssistantRegistration{}, fmt.Errorf("Home Assistant's answer to the registration has no webhook id: %s", snippet(answer))
+		return HomeAssistantRegistration{}, fmt.Errorf("the answer to the registration has no webhook id: %s", snippet(answer))
 	}
 	if reg.Secret == "" {
-		return reg, errors.New("Home Assistant registered Hooktray without an encryption secret (is PyNaCl missing from the instance?)")
+		return reg, errors.New("the instance registered Hooktray without an encryption secret (is PyNaCl missing from it?)")
 	}
 	return reg, nil
 }
@@ -80,9 +80,9 @@ func registrationRefused(status int, answer []byte, instanceURL string) error {
 	case status == http.StatusCreated || status == http.StatusOK:
 		return nil
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return fmt.Errorf("Home Assistant refused the access token (%d %s): create a long-lived access token in Home Assistant (your profile → Security → Long-lived access tokens) and give it here", status, said)
+		return fmt.Errorf("the instance refused the access token (%d %s): create a long-lived access token in Home Assistant (your profile → Security → Long-lived access tokens) and give it here", status, said)
 	case status == http.StatusNotFound:
 		return fmt.Errorf("there is no mobile_app integration at %s (404): check that this is the address you open Home Assistant at, and that mobile_app is loaded (it is part of default_config)", instanceURL)
 	}
-	return fmt.Errorf("Home Assistant refused the registration (%d): %s", status, snippet([]byte(said)))
+	return fmt.Errorf("the instance refused the registration (%d): %s", status, snippet([]byte(said)))
 }

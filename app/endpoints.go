@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/receiver"
-	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/app/keypath"
 	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
@@ -24,12 +24,12 @@ func applyChange(c hook.EndpointChange, ep *hook.Endpoint) error {
 		return err
 	}
 	if kp := ep.Settings.Route.KeyPath; kp != "" {
-		if _, err := route.ParseKeyPath(kp); err != nil {
+		if _, err := keypath.Parse(kp); err != nil {
 			return &hook.FieldError{Field: "route.key_path", Message: err.Error()}
 		}
 	}
 	if tp := ep.Settings.TypePath; tp != "" {
-		if _, err := route.ParseKeyPath(tp); err != nil {
+		if _, err := keypath.Parse(tp); err != nil {
 			return &hook.FieldError{Field: "type_path", Message: err.Error()}
 		}
 	}
@@ -40,19 +40,19 @@ func applyChange(c hook.EndpointChange, ep *hook.Endpoint) error {
 // the one endpoint it is about, so a change costs the same with 10 endpoints or 10,000; lookups
 // take no lock.
 type directory struct {
-	m sync.Map // endpoint id → *receiver.Target
+	m sync.Map // endpoint id → *receiver.Endpoint
 
 	mu     sync.Mutex
 	locked map[string]string // id → name of the endpoints none of whose secrets can be opened
 }
 
 // Lookup implements receiver.Directory.
-func (d *directory) Lookup(id string) (*receiver.Target, bool) {
+func (d *directory) Lookup(id string) (*receiver.Endpoint, bool) {
 	v, ok := d.m.Load(id)
 	if !ok {
 		return nil, false
 	}
-	ep := v.(*receiver.Target)
+	ep := v.(*receiver.Endpoint)
 	if ep.Deleted() {
 		return nil, true
 	}
@@ -60,13 +60,13 @@ func (d *directory) Lookup(id string) (*receiver.Target, bool) {
 }
 
 // Routed implements receiver.Directory: the enabled or paused endpoints whose keys include value.
-func (d *directory) Routed(value string) []*receiver.Target {
+func (d *directory) Routed(value string) []*receiver.Endpoint {
 	if value == "" {
 		return nil
 	}
-	var out []*receiver.Target
+	var out []*receiver.Endpoint
 	d.m.Range(func(_, v any) bool {
-		t := v.(*receiver.Target)
+		t := v.(*receiver.Endpoint)
 		if !t.Deleted() && slices.Contains(t.Settings.Keys, value) {
 			out = append(out, t)
 		}
@@ -76,7 +76,7 @@ func (d *directory) Routed(value string) []*receiver.Target {
 }
 
 // put sets one endpoint and reports the names of the endpoints whose secrets cannot be opened.
-func (d *directory) put(t *receiver.Target) []string {
+func (d *directory) put(t *receiver.Endpoint) []string {
 	d.m.Store(t.ID, t)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -92,8 +92,8 @@ func (d *directory) put(t *receiver.Target) []string {
 }
 
 // each calls f for every endpoint, deleted ones included.
-func (d *directory) each(f func(*receiver.Target)) {
-	d.m.Range(func(_, v any) bool { f(v.(*receiver.Target)); return true })
+func (d *directory) each(f func(*receiver.Endpoint)) {
+	d.m.Range(func(_, v any) bool { f(v.(*receiver.Endpoint)); return true })
 }
 
 var _ receiver.Directory = (*directory)(nil)
@@ -133,15 +133,15 @@ func (h *Hub) refreshEndpoint(ctx context.Context, id string) error {
 }
 
 // target is an endpoint as the receiver needs it: its key paths parsed and its secrets open.
-func (h *Hub) target(ctx context.Context, ep hook.Endpoint) (*receiver.Target, error) {
-	t := &receiver.Target{Endpoint: ep}
+func (h *Hub) target(ctx context.Context, ep hook.Endpoint) (*receiver.Endpoint, error) {
+	t := &receiver.Endpoint{Endpoint: ep}
 	if kp := ep.Settings.Route.KeyPath; kp != "" {
-		if parsed, err := route.ParseKeyPath(kp); err == nil {
+		if parsed, err := keypath.Parse(kp); err == nil {
 			t.KeyPath = &parsed
 		}
 	}
 	if tp := ep.Settings.TypePath; tp != "" {
-		if parsed, err := route.ParseKeyPath(tp); err == nil {
+		if parsed, err := keypath.Parse(tp); err == nil {
 			t.TypePath = &parsed
 		}
 	}
@@ -159,7 +159,7 @@ func (h *Hub) target(ctx context.Context, ep hook.Endpoint) (*receiver.Target, e
 // Endpoints returns the endpoints that exist (not deleted), oldest first.
 func (h *Hub) Endpoints() []hook.Endpoint {
 	var out []hook.Endpoint
-	h.dir.each(func(t *receiver.Target) {
+	h.dir.each(func(t *receiver.Endpoint) {
 		if !t.Deleted() {
 			out = append(out, t.Endpoint)
 		}

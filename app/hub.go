@@ -475,12 +475,12 @@ const settleLimit = 2 * time.Second
 // Subscribe returns a live feed of newly stored events (summaries without headers and body) with
 // room for size of them; see live.Subscription for what happens when the subscriber falls behind.
 func (h *Hub) Subscribe(size int) *live.Subscription[hook.Event] {
-	return h.feed.Subscribe(size)
+	return h.feed.Follow(size)
 }
 
 // SubscribeChanges returns a feed of what changed besides new events.
 func (h *Hub) SubscribeChanges() *live.Subscription[hook.Change] {
-	return h.changes.Subscribe(16)
+	return h.changes.Follow(16)
 }
 
 // DeleteEvent removes one event from the history.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/app/subscribe/subscribetest"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
@@ -27,7 +27,7 @@ type subscriptionJSON struct {
 }
 
 func TestSubscriptionsThroughTheAPI(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
 	c := newAPIClient(t, h)
@@ -36,7 +36,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 
 	var sub subscriptionJSON
 	if code := c.do("POST", "/api/v1/subscriptions", fmt.Sprintf(`{"endpoint_id":%q,"provider":"diagral","settings":{"base_url":%q,
-		"serial_id":%q,"api_key":%q,"secret_key":%q}}`, ep.ID, st.DiagralURLBase(), standin.DiagralSerial, standin.DiagralKey, standin.DiagralSecret), &sub); code != 201 {
+		"serial_id":%q,"api_key":%q,"secret_key":%q}}`, ep.ID, st.DiagralURLBase(), subscribetest.DiagralSerial, subscribetest.DiagralKey, subscribetest.DiagralSecret), &sub); code != 201 {
 		t.Fatalf("create: %d %+v", code, sub)
 	}
 	if _, ok := sub.Settings["api_key"]; ok || len(sub.Secrets) != 2 || sub.Settings["subscribe_alert"] != true {
@@ -59,7 +59,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 	// The device platform returns an HMAC secret: it verifies the next webhook.
 	var dev subscriptionJSON
 	if code := c.do("POST", "/api/v1/subscriptions", fmt.Sprintf(`{"endpoint_id":%q,"provider":"device-platform-v2","settings":{"base_url":%q,
-		"api_token":%q,"organization_id":6,"device_ids":[85,86]}}`, ep.ID, st.DevicesURLBase(), standin.Token), &dev); code != 201 {
+		"api_token":%q,"organization_id":6,"device_ids":[85,86]}}`, ep.ID, st.DevicesURLBase(), subscribetest.Token), &dev); code != 201 {
 		t.Fatalf("create device platform: %d", code)
 	}
 	testutil.Eventually(t, "the device platform registered", func() bool {
@@ -71,7 +71,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 		t.Errorf("endpoint verification %s %+v", got.VerifyScheme, got.Settings.Verify)
 	}
 	body := []byte(`{"topic":"DeviceStatusEvents","deviceId":85}`)
-	m := hmac.New(sha256.New, []byte(standin.SecretHmac))
+	m := hmac.New(sha256.New, []byte(subscribetest.SecretHmac))
 	m.Write(body)
 	post(t, h.EndpointURL(ep.ID), body, "X-Signature", hex.EncodeToString(m.Sum(nil)))
 	if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
@@ -96,18 +96,18 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 
 	// Secrets are sealed at rest.
 	h.Stop(t.Context())
-	for _, secret := range []string{standin.DiagralKey, standin.DiagralSecret, standin.Token} {
+	for _, secret := range []string{subscribetest.DiagralKey, subscribetest.DiagralSecret, subscribetest.Token} {
 		assertNotInDir(t, h.DataDir(), secret)
 	}
 }
 
 func TestDeletingAnEndpointUnregistersItsSubscriptions(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
 	ep := createEndpoint(t, h, "alarm", nil)
 	sub, err := h.CreateSubscription(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("github"),
-		Settings: map[string]any{"base_url": st.GitHubURLBase(), "token": standin.Token, "repository": "me/house"}})
+		Settings: map[string]any{"base_url": st.GitHubURLBase(), "token": subscribetest.Token, "repository": "me/house"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +134,12 @@ func TestDeletingAnEndpointUnregistersItsSubscriptions(t *testing.T) {
 }
 
 func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
 	ep := createEndpoint(t, h, "home", nil)
 	sub, err := h.CreateSubscription(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("homecast"),
-		Settings: map[string]any{"base_url": st.HomecastURLBase(), "api_token": standin.Token, "event_types": []any{"state.changed"}}})
+		Settings: map[string]any{"base_url": st.HomecastURLBase(), "api_token": subscribetest.Token, "event_types": []any{"state.changed"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,22 +152,22 @@ func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
 		return []string{"X-Homecast-Signature", sig.Get("X-Homecast-Signature")}
 	}
 	body := `{"type":"state.changed","id":"evt-1"}`
-	post(t, h.EndpointURL(ep.ID), []byte(body), signed(standin.HomecastRaw, body)...)
+	post(t, h.EndpointURL(ep.ID), []byte(body), signed(subscribetest.HomecastRaw, body)...)
 	if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
 		t.Fatalf("Homecast's rawSecret does not verify: %+v", ev.Verification)
 	}
 	fresh, err := h.RotateSecret(t.Context(), ep.ID)
-	if err != nil || !strings.HasPrefix(fresh, standin.HomecastRaw+"_r") {
+	if err != nil || !strings.HasPrefix(fresh, subscribetest.HomecastRaw+"_r") {
 		t.Fatalf("rotate: %q %v", fresh, err)
 	}
-	for _, secret := range []string{standin.HomecastRaw, fresh} { // the old one stays valid for the grace period
+	for _, secret := range []string{subscribetest.HomecastRaw, fresh} { // the old one stays valid for the grace period
 		post(t, h.EndpointURL(ep.ID), []byte(body), signed(secret, body)...)
 		if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
 			t.Errorf("after rotation, %q: %+v", secret, ev.Verification)
 		}
 	}
 	// "Send test": Homecast sends webhook.test (here straight to the receiver, as the tunnel would).
-	st.Set(func(s *standin.Server) {
+	st.Set(func(s *subscribetest.Server) {
 		s.OnTest = func(string) {
 			body := `{"type":"webhook.test","id":"evt-test"}`
 			req, _ := http.NewRequest("POST", h.EndpointURL(ep.ID), strings.NewReader(body))
@@ -185,20 +185,20 @@ func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
 }
 
 func TestDiagralKeysThroughTheAPI(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	h := startHub(t, nil)
 	c := newAPIClient(t, h)
 	var keys map[string]string
 	if code := c.do("POST", "/api/v1/subscriptions/diagral-keys", fmt.Sprintf(`{"base_url":%q,"email":%q,"password":%q,"serial_id":%q}`,
-		st.DiagralURLBase(), standin.DiagralEmail, standin.DiagralPassword, standin.DiagralSerial), &keys); code != 200 ||
-		keys["api_key"] != standin.DiagralKey || keys["secret_key"] != standin.DiagralSecret {
+		st.DiagralURLBase(), subscribetest.DiagralEmail, subscribetest.DiagralPassword, subscribetest.DiagralSerial), &keys); code != 200 ||
+		keys["api_key"] != subscribetest.DiagralKey || keys["secret_key"] != subscribetest.DiagralSecret {
 		t.Errorf("%d %v", code, keys)
 	}
 	if code := c.do("POST", "/api/v1/subscriptions/diagral-keys", fmt.Sprintf(`{"base_url":%q,"email":%q,"password":"no","serial_id":%q}`,
-		st.DiagralURLBase(), standin.DiagralEmail, standin.DiagralSerial), &keys); code != 502 || !strings.Contains(keys["error"], "refused the e-mail and password") {
+		st.DiagralURLBase(), subscribetest.DiagralEmail, subscribetest.DiagralSerial), &keys); code != 502 || !strings.Contains(keys["error"], "refused the e-mail and password") {
 		t.Errorf("wrong password: %d %v", code, keys)
 	}
 	h.Stop(t.Context())
-	assertNotInDir(t, h.DataDir(), standin.DiagralPassword)
+	assertNotInDir(t, h.DataDir(), subscribetest.DiagralPassword)
 }

@@ -22,7 +22,7 @@ import (
 func fakeCloudflared(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "cloudflared")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hooktray/hooktray/tunnel/internal/fakecloudflared").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hooktray/hooktray/tunnel/internal/cloudflaredtest").CombinedOutput(); err != nil {
 		t.Fatalf("build fake cloudflared: %v\n%s", err, out)
 	}
 	return bin

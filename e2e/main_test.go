@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fakeCloudflared = filepath.Join(dir, "cloudflared")
-	build = exec.Command("go", "build", "-o", fakeCloudflared, "../tunnel/internal/fakecloudflared")
+	build = exec.Command("go", "build", "-o", fakeCloudflared, "../tunnel/internal/cloudflaredtest")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build the stand-in cloudflared:", err)

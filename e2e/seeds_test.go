@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/deliver/hatest"
-	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/app/subscribe/subscribetest"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
@@ -117,9 +117,9 @@ func TestHomecastEventsReachHomeAssistantAsANewUserWould(t *testing.T) {
 // A Diagral system whose read lags (it says there is no subscription, then that one exists) ends
 // registered at Hooktray's URL, and the forced update is shown.
 func TestDiagralWhoseReadLagsEndsRegistered(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
-	st.Set(func(s *standin.Server) {
+	st.Set(func(s *subscribetest.Server) {
 		s.DiagralURL = "https://other-client.example/hook"
 		s.DiagralStaleReads = 100
 	})
@@ -128,7 +128,7 @@ func TestDiagralWhoseReadLagsEndsRegistered(t *testing.T) {
 	hooktray(t, dir, "endpoints", "add", "--name", "alarm")
 	settings := filepath.Join(t.TempDir(), "diagral.json")
 	os.WriteFile(settings, []byte(fmt.Sprintf(`{"base_url":%q,"serial_id":%q,"api_key":%q,"secret_key":%q}`,
-		st.DiagralURLBase(), standin.DiagralSerial, standin.DiagralKey, standin.DiagralSecret)), 0o600)
+		st.DiagralURLBase(), subscribetest.DiagralSerial, subscribetest.DiagralKey, subscribetest.DiagralSecret)), 0o600)
 	r := hooktray(t, dir, "subscriptions", "add", "--endpoint", "alarm", "--provider", "diagral", "--settings-file", settings)
 	if r.code != 0 || !strings.Contains(r.stdout, "registered") {
 		t.Fatalf("diagral: exit %d\n%s%s", r.code, r.stdout, r.stderr)

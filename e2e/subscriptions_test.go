@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/app/subscribe/subscribetest"
 	"github.com/hooktray/hooktray/internal/testutil"
 )
 
@@ -20,7 +20,7 @@ import (
 // an intrusion arrives typed ALERT; a device-platform subscription stores the HMAC secret and the
 // next signed webhook verifies; a new public URL re-registers both, with seed 000's log line.
 func TestSubscriptionsAsANewUserWould(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	dir := t.TempDir()
 	s := startServe(t, dir, "--public-url", "https://hooks.example.net")
@@ -30,7 +30,7 @@ func TestSubscriptionsAsANewUserWould(t *testing.T) {
 	}
 	settings := filepath.Join(t.TempDir(), "diagral.json")
 	os.WriteFile(settings, []byte(fmt.Sprintf(`{"base_url":%q,"serial_id":%q,"api_key":%q,"secret_key":%q}`,
-		st.DiagralURLBase(), standin.DiagralSerial, standin.DiagralKey, standin.DiagralSecret)), 0o600)
+		st.DiagralURLBase(), subscribetest.DiagralSerial, subscribetest.DiagralKey, subscribetest.DiagralSecret)), 0o600)
 	r = hooktray(t, dir, "subscriptions", "add", "--endpoint", "alarm", "--provider", "diagral", "--settings-file", settings)
 	if r.code != 0 || !strings.Contains(r.stdout, "Status        registered") {
 		t.Fatalf("diagral: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -50,13 +50,13 @@ func TestSubscriptionsAsANewUserWould(t *testing.T) {
 	}
 
 	devSettings := filepath.Join(t.TempDir(), "devices.json")
-	os.WriteFile(devSettings, []byte(fmt.Sprintf(`{"base_url":%q,"api_token":%q,"organization_id":6}`, st.DevicesURLBase(), standin.Token)), 0o600)
+	os.WriteFile(devSettings, []byte(fmt.Sprintf(`{"base_url":%q,"api_token":%q,"organization_id":6}`, st.DevicesURLBase(), subscribetest.Token)), 0o600)
 	r = hooktray(t, dir, "subscriptions", "add", "--endpoint", "alarm", "--provider", "device-platform-v2", "--settings-file", devSettings, "--set", "device_ids=85,86")
 	if r.code != 0 || !strings.Contains(r.stdout, "registered") {
 		t.Fatalf("device platform: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	body := `{"topic":"DeviceStatusEvents","deviceId":85}`
-	m := hmac.New(sha256.New, []byte(standin.SecretHmac))
+	m := hmac.New(sha256.New, []byte(subscribetest.SecretHmac))
 	m.Write([]byte(body))
 	req, _ := http.NewRequest("POST", ep.URL, strings.NewReader(body))
 	req.Header.Set("X-Signature", hex.EncodeToString(m.Sum(nil)))
@@ -86,7 +86,7 @@ func TestSubscriptionsAsANewUserWould(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "the provider held another URL for alarm; forcing it to this one") {
 		t.Errorf("no warning about the forced update:\n%s", s.stderr.String())
 	}
-	for _, secret := range []string{standin.DiagralKey, standin.DiagralSecret, standin.Token, standin.SecretHmac} {
+	for _, secret := range []string{subscribetest.DiagralKey, subscribetest.DiagralSecret, subscribetest.Token, subscribetest.SecretHmac} {
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	fake = filepath.Join(dir, binaryName())
-	if out, err := exec.Command("go", "build", "-o", fake, "./internal/fakecloudflared").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", fake, "./internal/cloudflaredtest").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build fake cloudflared: %v\n%s", err, out)
 		os.Exit(1)
 	}

@@ -28,9 +28,9 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/app/autostart"
+	"github.com/hooktray/hooktray/ui/autostart"
 	"github.com/hooktray/hooktray/app/instance"
-	"github.com/hooktray/hooktray/app/notify"
+	"github.com/hooktray/hooktray/ui/notify"
 	"github.com/hooktray/hooktray/assets"
 	"github.com/hooktray/hooktray/hook"
 )

@@ -21,7 +21,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hooktray/hooktray/app"
-	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/app/subscribe/subscribetest"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
@@ -427,7 +427,7 @@ func TestClosedWindowDoesNoGUIWorkAndCatchesUpInOneGo(t *testing.T) {
 // button, the progress dialog fed by the core, and the tunnel coming up once it is installed.
 func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "cloudflared")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hooktray/hooktray/tunnel/internal/fakecloudflared").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hooktray/hooktray/tunnel/internal/cloudflaredtest").CombinedOutput(); err != nil {
 		t.Fatalf("build the stand-in cloudflared: %v\n%s", err, out)
 	}
 	b, err := os.ReadFile(bin)
@@ -529,7 +529,7 @@ func ptr[T any](v T) *T { return &v }
 // TestSubscriptionsWindowShowsTheRegistration: a subscription to a stand-in provider appears
 // registered in the Subscriptions window, with its secrets named, never shown.
 func TestSubscriptionsWindowShowsTheRegistration(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	u, hub := newTestUI(t, func(o *app.Options) { o.Tunnel.PublicURL = "https://hooks.example.net" })
 	name := "alarm"
@@ -539,15 +539,15 @@ func TestSubscriptionsWindowShowsTheRegistration(t *testing.T) {
 	}
 	provider := "diagral"
 	if _, err := hub.CreateSubscription(context.Background(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: &provider,
-		Settings: map[string]any{"base_url": st.DiagralURLBase(), "serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey,
-			"secret_key": standin.DiagralSecret}}); err != nil {
+		Settings: map[string]any{"base_url": st.DiagralURLBase(), "serial_id": subscribetest.DiagralSerial, "api_key": subscribetest.DiagralKey,
+			"secret_key": subscribetest.DiagralSecret}}); err != nil {
 		t.Fatal(err)
 	}
 	onUI(func() { u.showSubscriptions(ep.ID) })
 	eventually(t, "the registration shown", func() bool {
 		v := u.subscriptions
 		return v != nil && len(v.subs) == 1 && strings.HasPrefix(subscriptionLine(v.subs[0]), "Registered on https://hooks.example.net/webhook/") &&
-			strings.Contains(v.detail.Text, "Secrets (sealed, never shown): api_key, secret_key") && !strings.Contains(v.detail.Text, standin.DiagralKey)
+			strings.Contains(v.detail.Text, "Secrets (sealed, never shown): api_key, secret_key") && !strings.Contains(v.detail.Text, subscribetest.DiagralKey)
 	})
 }
 

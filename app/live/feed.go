@@ -22,9 +22,9 @@ type Feed[T any] struct {
 	subs map[*Subscription[T]]struct{}
 }
 
-// Subscribe returns a subscription that buffers up to size messages (minimum 1). Close it when
+// Follow returns a subscription that buffers up to size messages (minimum 1). Close it when
 // done.
-func (f *Feed[T]) Subscribe(size int) *Subscription[T] {
+func (f *Feed[T]) Follow(size int) *Subscription[T] {
 	s := &Subscription[T]{feed: f, buf: make([]T, 0, max(size, 1)), wake: make(chan struct{}, 1)}
 	f.mu.Lock()
 	if f.subs == nil {

@@ -9,7 +9,7 @@ import (
 
 func TestSubscriberReceivesInOrder(t *testing.T) {
 	var f Feed[int]
-	s := f.Subscribe(10)
+	s := f.Follow(10)
 	defer s.Close()
 	f.Publish(1, 2)
 	f.Publish(3)
@@ -23,7 +23,7 @@ func TestSubscriberReceivesInOrder(t *testing.T) {
 
 func TestSlowSubscriberIsToldWhatItMissed(t *testing.T) {
 	var f Feed[int]
-	slow, fast := f.Subscribe(3), f.Subscribe(100)
+	slow, fast := f.Follow(3), f.Follow(100)
 	defer slow.Close()
 	defer fast.Close()
 	done := make(chan struct{})
@@ -69,7 +69,7 @@ func TestSlowSubscriberIsToldWhatItMissed(t *testing.T) {
 
 func TestCloseEndsNext(t *testing.T) {
 	var f Feed[int]
-	s := f.Subscribe(1)
+	s := f.Follow(1)
 	go s.Close() // while Next waits, or before it does: either way Next must return ErrClosed
 	if _, err := s.Next(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Next after Close = %v", err)

@@ -19,14 +19,14 @@ import (
 // endpoints is a directory of several endpoints.
 type endpoints map[string]hook.Endpoint
 
-func (d endpoints) Lookup(id string) (*Target, bool) {
+func (d endpoints) Lookup(id string) (*Endpoint, bool) {
 	if ep, ok := d[id]; ok {
-		return &Target{Endpoint: ep}, false
+		return &Endpoint{Endpoint: ep}, false
 	}
 	return nil, false
 }
 
-func (endpoints) Routed(string) []*Target { return nil }
+func (endpoints) Routed(string) []*Endpoint { return nil }
 
 // recorder keeps what was committed, as the ingest queue would store it.
 type recorder struct {

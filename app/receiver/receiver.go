@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/eventtype"
-	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/app/keypath"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -29,9 +29,9 @@ const Prefix = "/webhook/"
 type Directory interface {
 	// Lookup returns the endpoint with id, or nil. gone is true when the id belonged to an
 	// endpoint that was deleted.
-	Lookup(id string) (t *Target, gone bool)
+	Lookup(id string) (t *Endpoint, gone bool)
 	// Routed returns the endpoints whose keys include value, for routers.
-	Routed(value string) []*Target
+	Routed(value string) []*Endpoint
 }
 
 // Committer stores an event durably; see ingest.Queue.
@@ -264,7 +264,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ev.Type = eventtype.Find(req.Header, body) // here, in parallel, not in the single writer
 	if ep.TypePath != nil {
-		if typ, ok := ep.TypePath.Lookup(route.Request{Header: req.Header, Query: req.URL.Query(), Body: body}); ok {
+		if typ, ok := ep.TypePath.Lookup(keypath.Request{Header: req.Header, Query: req.URL.Query(), Body: body}); ok {
 			ev.Type = typ
 		}
 	}
@@ -311,7 +311,7 @@ func (r *Receiver) commit(ev *hook.Event, bd *body) error {
 }
 
 // respond sends the endpoint's configured answer.
-func (r *Receiver) respond(w http.ResponseWriter, ep *Target) {
+func (r *Receiver) respond(w http.ResponseWriter, ep *Endpoint) {
 	h := w.Header()
 	if ep.ResponseContentType != "" {
 		h.Set("Content-Type", ep.ResponseContentType)

@@ -12,14 +12,14 @@ import (
 
 type oneEndpoint struct{ ep hook.Endpoint }
 
-func (d oneEndpoint) Lookup(id string) (*Target, bool) {
+func (d oneEndpoint) Lookup(id string) (*Endpoint, bool) {
 	if id == d.ep.ID {
-		return &Target{Endpoint: d.ep}, false
+		return &Endpoint{Endpoint: d.ep}, false
 	}
 	return nil, false
 }
 
-func (d oneEndpoint) Routed(string) []*Target { return nil }
+func (d oneEndpoint) Routed(string) []*Endpoint { return nil }
 
 // failingStore is a database that refuses every write, as a full disk does.
 type failingStore struct{ err error }

@@ -5,22 +5,22 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/app/keypath"
 	"github.com/hooktray/hooktray/hook"
 )
 
-func isRouter(t *Target) bool { return t.KeyPath != nil || t.Settings.Route.QueryParam != "" }
+func isRouter(t *Endpoint) bool { return t.KeyPath != nil || t.Settings.Route.QueryParam != "" }
 
 // routeValue is the value a router dispatches on: the query parameter first (Homey's option 1),
 // else the key path (option 2).
-func routeValue(t *Target, req *http.Request, body []byte) (string, bool) {
+func routeValue(t *Endpoint, req *http.Request, body []byte) (string, bool) {
 	if q := t.Settings.Route.QueryParam; q != "" {
 		if v := req.URL.Query().Get(q); v != "" {
 			return v, true
 		}
 	}
 	if t.KeyPath != nil {
-		return t.KeyPath.Lookup(route.Request{Header: req.Header, Query: req.URL.Query(), Body: body})
+		return t.KeyPath.Lookup(keypath.Request{Header: req.Header, Query: req.URL.Query(), Body: body})
 	}
 	return "", false
 }
@@ -28,7 +28,7 @@ func routeValue(t *Target, req *http.Request, body []byte) (string, bool) {
 // dispatch stores the request as an event of each target endpoint; a paused target records it as
 // rejected, as a direct request would be. A spooled body is given to each copy as a link of its
 // own to the same file, since each is imported, and its file removed, on its own.
-func (r *Receiver) dispatch(ev *hook.Event, targets []*Target, bd *body) error {
+func (r *Receiver) dispatch(ev *hook.Event, targets []*Endpoint, bd *body) error {
 	for i, t := range targets {
 		copyEv := *ev
 		copyEv.EndpointID = t.ID

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hooktray/hooktray/app/route"
+	"github.com/hooktray/hooktray/app/keypath"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -13,13 +13,13 @@ import (
 // SharedSecretMask replaces a shared-secret header's value in stored events.
 const SharedSecretMask = "[the endpoint's shared secret, not stored]"
 
-// Target is an endpoint as the receiver needs it: its settings and its current secrets, in
+// Endpoint is an endpoint as the receiver needs it: its settings and its current secrets, in
 // clear, in memory only.
-type Target struct {
+type Endpoint struct {
 	hook.Endpoint
 	Secrets  []string
-	KeyPath  *route.KeyPath // parsed Settings.Route.KeyPath of a router
-	TypePath *route.KeyPath // parsed Settings.TypePath
+	KeyPath  *keypath.Path // parsed Settings.Route.KeyPath of a router
+	TypePath *keypath.Path // parsed Settings.TypePath
 	// SecretsUnreadable: the endpoint has stored secrets but none can be opened (the master key
 	// is missing), so its verification fails with that reason rather than "no secret".
 	SecretsUnreadable bool
@@ -31,7 +31,7 @@ const unreadableReason = "the endpoint's secret cannot be read (the master key i
 // maskSharedSecret replaces the value of the header that carries t's shared secret in h, on every
 // path (paused, oversized, unreadable, verification off), before anything is recorded. It returns
 // the header set to verify with: a copy holding the original value, or h when nothing was masked.
-func maskSharedSecret(t *Target, h http.Header) http.Header {
+func maskSharedSecret(t *Endpoint, h http.Header) http.Header {
 	name := t.Settings.Verify.Header
 	if t.VerifyScheme != hook.SchemeSharedSecret || name == "" {
 		return h
@@ -53,7 +53,7 @@ func maskSharedSecret(t *Target, h http.Header) http.Header {
 // check verifies (or, for Home Assistant, decrypts) ev's body for t, filling ev's verdict, type
 // and decrypted payload; signed holds the request's headers as they arrived (ev's may be masked).
 // It reports whether the request passes.
-func check(t *Target, ev *hook.Event, signed http.Header, now time.Time, bd *body) bool {
+func check(t *Endpoint, ev *hook.Event, signed http.Header, now time.Time, bd *body) bool {
 	if t.VerifyScheme == hook.SchemeNone || !t.VerifyMode.Checks() {
 		return true
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hooktray/hooktray/app/subscribe/standin"
+	"github.com/hooktray/hooktray/app/subscribe/subscribetest"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
@@ -23,7 +23,7 @@ func call(base string, settings Settings) Call {
 }
 
 func TestProvidersAgainstTheirStandIns(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -32,13 +32,13 @@ func TestProvidersAgainstTheirStandIns(t *testing.T) {
 		settings Settings
 		scheme   string
 	}{
-		{diagral{}, st.DiagralURLBase(), Settings{"serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey, "secret_key": standin.DiagralSecret,
+		{diagral{}, st.DiagralURLBase(), Settings{"serial_id": subscribetest.DiagralSerial, "api_key": subscribetest.DiagralKey, "secret_key": subscribetest.DiagralSecret,
 			"subscribe_alert": true, "subscribe_anomaly": true, "subscribe_state": true}, ""},
-		{devicePlatform{}, st.DevicesURLBase(), Settings{"api_token": standin.Token, "organization_id": float64(6), "topics": []any{"DeviceStatusEvents"},
+		{devicePlatform{}, st.DevicesURLBase(), Settings{"api_token": subscribetest.Token, "organization_id": float64(6), "topics": []any{"DeviceStatusEvents"},
 			"signature_header": "X-Signature"}, "hmac"},
-		{homecast{}, st.HomecastURLBase(), Settings{"api_token": standin.Token, "name": "Hooktray", "event_types": []any{"*"}}, "homecast"},
-		{github{}, st.GitHubURLBase(), Settings{"token": standin.Token, "repository": "me/house", "events": []any{"*"}}, "github"},
-		{stripe{}, st.StripeURLBase(), Settings{"api_key": standin.Token, "enabled_events": []any{"*"}}, "stripe"},
+		{homecast{}, st.HomecastURLBase(), Settings{"api_token": subscribetest.Token, "name": "Hooktray", "event_types": []any{"*"}}, "homecast"},
+		{github{}, st.GitHubURLBase(), Settings{"token": subscribetest.Token, "repository": "me/house", "events": []any{"*"}}, "github"},
+		{stripe{}, st.StripeURLBase(), Settings{"api_key": subscribetest.Token, "enabled_events": []any{"*"}}, "stripe"},
 	} {
 		t.Run(tc.p.Name(), func(t *testing.T) {
 			c := call(tc.base, tc.settings)
@@ -76,14 +76,14 @@ func TestProvidersAgainstTheirStandIns(t *testing.T) {
 }
 
 func TestProviderErrorsAreSentences(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	ctx := context.Background()
 	_, err := devicePlatform{}.Create(ctx, call(st.DevicesURLBase(), Settings{"api_token": "wrong", "organization_id": float64(6)}), "https://a.example/x")
 	if err == nil || !strings.Contains(err.Error(), "refused the API token") {
 		t.Errorf("401: %v", err)
 	}
-	_, err = devicePlatform{}.Create(ctx, call(st.DevicesURLBase(), Settings{"api_token": standin.Token, "organization_id": float64(7)}), "http://a.example/x")
+	_, err = devicePlatform{}.Create(ctx, call(st.DevicesURLBase(), Settings{"api_token": subscribetest.Token, "organization_id": float64(7)}), "http://a.example/x")
 	if err == nil || !strings.Contains(err.Error(), "accepts only https:// webhook URLs and this one is http://a.example/x") ||
 		!strings.Contains(err.Error(), "Unsupported protocol: We only support https for now.") {
 		t.Errorf("400: %v, want Hooktray's advice and the platform's own words", err)
@@ -92,7 +92,7 @@ func TestProviderErrorsAreSentences(t *testing.T) {
 	if msg := explainDevicePlatform("https://x.trycloudflare.com/webhook/a")(400, []byte(`{"code":"WebhookUnsupportedProtocol"}`)); strings.Contains(msg, "start the tunnel") || !strings.Contains(msg, "although it is https") {
 		t.Errorf("an https URL refused: %q", msg)
 	}
-	_, _, err = diagral{}.Find(ctx, call(st.DiagralURLBase(), Settings{"serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey, "secret_key": "wrong"}))
+	_, _, err = diagral{}.Find(ctx, call(st.DiagralURLBase(), Settings{"serial_id": subscribetest.DiagralSerial, "api_key": subscribetest.DiagralKey, "secret_key": "wrong"}))
 	if err == nil || !strings.Contains(err.Error(), "Diagral refused the API key") {
 		t.Errorf("diagral: %v", err)
 	}
@@ -181,12 +181,12 @@ func (h *harness) logged() string {
 }
 
 func TestTheManagerFollowsThePublicURL(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
-	st.Set(func(s *standin.Server) { s.DiagralURL = "https://someone-else.example/hook" }) // another system holds it
-	diag := Settings{"base_url": st.DiagralURLBase(), "serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey,
-		"secret_key": standin.DiagralSecret, "subscribe_alert": true, "subscribe_anomaly": true, "subscribe_state": true}
-	dev := Settings{"base_url": st.DevicesURLBase(), "api_token": standin.Token, "organization_id": float64(6), "signature_header": "X-Signature"}
+	st.Set(func(s *subscribetest.Server) { s.DiagralURL = "https://someone-else.example/hook" }) // another system holds it
+	diag := Settings{"base_url": st.DiagralURLBase(), "serial_id": subscribetest.DiagralSerial, "api_key": subscribetest.DiagralKey,
+		"secret_key": subscribetest.DiagralSecret, "subscribe_alert": true, "subscribe_anomaly": true, "subscribe_state": true}
+	dev := Settings{"base_url": st.DevicesURLBase(), "api_token": subscribetest.Token, "organization_id": float64(6), "signature_header": "X-Signature"}
 	h := newHarness(t, map[string]Settings{"d": diag, "p": dev}, 5*time.Second)
 	h.m.Set(hook.Subscription{ID: "d", EndpointID: "e", Provider: "diagral", Enabled: true, Status: hook.SubscriptionPending})
 	h.m.Set(hook.Subscription{ID: "p", EndpointID: "e", Provider: "device-platform-v2", Enabled: true, Status: hook.SubscriptionPending})
@@ -207,7 +207,7 @@ func TestTheManagerFollowsThePublicURL(t *testing.T) {
 	if !strings.Contains(h.logged(), "Webhook successfully registered for front door (1) on https://one.trycloudflare.com/webhook/e") {
 		t.Errorf("log:\n%s", h.logged())
 	}
-	if len(h.secrets) != 1 || h.secrets[0].Secret != standin.SecretHmac || h.secrets[0].Header != "X-Signature" {
+	if len(h.secrets) != 1 || h.secrets[0].Secret != subscribetest.SecretHmac || h.secrets[0].Header != "X-Signature" {
 		t.Errorf("secrets %+v", h.secrets)
 	}
 	// The quick tunnel restarts with a new URL: both follow, without the clock moving.
@@ -226,16 +226,16 @@ func TestTheManagerFollowsThePublicURL(t *testing.T) {
 }
 
 func TestFailuresRetryWithBackoffAndAHangingProviderHoldsUpNoOther(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
-	hang := standin.New()
+	hang := subscribetest.New()
 	defer hang.Close()
-	hang.Set(func(s *standin.Server) { s.Hang = time.Hour })
-	gh := Settings{"base_url": st.GitHubURLBase(), "token": standin.Token, "repository": "me/house", "events": []any{"*"}}
-	slow := Settings{"base_url": hang.StripeURLBase(), "api_key": standin.Token, "enabled_events": []any{"*"}}
+	hang.Set(func(s *subscribetest.Server) { s.Hang = time.Hour })
+	gh := Settings{"base_url": st.GitHubURLBase(), "token": subscribetest.Token, "repository": "me/house", "events": []any{"*"}}
+	slow := Settings{"base_url": hang.StripeURLBase(), "api_key": subscribetest.Token, "enabled_events": []any{"*"}}
 	h := newHarness(t, map[string]Settings{"g": gh, "s": slow}, 300*time.Millisecond)
 	h.url = "https://a.example/webhook/e"
-	st.Set(func(s *standin.Server) { s.Fail = http.StatusServiceUnavailable })
+	st.Set(func(s *subscribetest.Server) { s.Fail = http.StatusServiceUnavailable })
 	h.m.Set(hook.Subscription{ID: "s", EndpointID: "e", Provider: "stripe", Enabled: true})
 	h.m.Set(hook.Subscription{ID: "g", EndpointID: "e", Provider: "github", Enabled: true})
 	h.waitFor("s", "the hanging provider to time out", func(s hook.Subscription) bool {
@@ -249,20 +249,20 @@ func TestFailuresRetryWithBackoffAndAHangingProviderHoldsUpNoOther(t *testing.T)
 	if p := h.clock.Pending(); p[0] != 5*time.Second {
 		t.Errorf("first retry after %v, want 5s", p)
 	}
-	st.Set(func(s *standin.Server) { s.Fail = 0 })
+	st.Set(func(s *subscribetest.Server) { s.Fail = 0 })
 	h.clock.Advance(5 * time.Second)
 	h.waitFor("g", "registered after the retry", func(s hook.Subscription) bool { return s.Status == hook.SubscriptionRegistered })
 }
 
 func TestDiagralKeysFromTheAccount(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
 	client := &http.Client{Timeout: 5 * time.Second}
-	key, secret, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), standin.DiagralEmail, standin.DiagralPassword, standin.DiagralSerial)
-	if err != nil || key != standin.DiagralKey || secret != standin.DiagralSecret {
+	key, secret, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), subscribetest.DiagralEmail, subscribetest.DiagralPassword, subscribetest.DiagralSerial)
+	if err != nil || key != subscribetest.DiagralKey || secret != subscribetest.DiagralSecret {
 		t.Errorf("%q %q %v", key, secret, err)
 	}
-	if _, _, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), standin.DiagralEmail, "wrong", standin.DiagralSerial); err == nil ||
+	if _, _, err := DiagralKeys(context.Background(), client, st.DiagralURLBase(), subscribetest.DiagralEmail, "wrong", subscribetest.DiagralSerial); err == nil ||
 		!strings.Contains(err.Error(), "refused the e-mail and password") {
 		t.Errorf("wrong password: %v", err)
 	}
@@ -272,14 +272,14 @@ func TestDiagralKeysFromTheAccount(t *testing.T) {
 // subscription, then refuses to create one because one exists. That means it exists: Hooktray
 // updates it, once, and records the forced update, instead of looping GET 404 → POST 409.
 func TestDiagralAlreadyExistsIsAForcedUpdateNotALoop(t *testing.T) {
-	st := standin.New()
+	st := subscribetest.New()
 	defer st.Close()
-	st.Set(func(s *standin.Server) {
+	st.Set(func(s *subscribetest.Server) {
 		s.DiagralURL = "https://another-client.example/hook"
 		s.DiagralStaleReads = 1000 // every read says none
 	})
-	diag := Settings{"base_url": st.DiagralURLBase(), "serial_id": standin.DiagralSerial, "api_key": standin.DiagralKey,
-		"secret_key": standin.DiagralSecret, "subscribe_alert": true, "subscribe_anomaly": true, "subscribe_state": true}
+	diag := Settings{"base_url": st.DiagralURLBase(), "serial_id": subscribetest.DiagralSerial, "api_key": subscribetest.DiagralKey,
+		"secret_key": subscribetest.DiagralSecret, "subscribe_alert": true, "subscribe_anomaly": true, "subscribe_state": true}
 	h := newHarness(t, map[string]Settings{"d": diag}, 5*time.Second)
 	h.url = "https://one.trycloudflare.com/webhook/e"
 	h.m.Set(hook.Subscription{ID: "d", EndpointID: "e", Provider: "diagral", Enabled: true, Status: hook.SubscriptionPending})

@@ -34,7 +34,7 @@ func Token() string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// BuildFakeCloudflared builds the stand-in cloudflared (tunnel/internal/fakecloudflared) into dir
+// BuildFakeCloudflared builds the stand-in cloudflared (tunnel/internal/cloudflaredtest) into dir
 // and returns its path. moduleRoot is the repository root.
 func BuildFakeCloudflared(moduleRoot, dir string) (string, error) {
 	name := "cloudflared"
@@ -42,7 +42,7 @@ func BuildFakeCloudflared(moduleRoot, dir string) (string, error) {
 		name += ".exe"
 	}
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, "./tunnel/internal/fakecloudflared")
+	cmd := exec.Command("go", "build", "-o", out, "./tunnel/internal/cloudflaredtest")
 	cmd.Dir = moduleRoot
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build the fake cloudflared: %v\n%s", err, b)

@@ -1,4 +1,4 @@
-// Command fakecloudflared stands in for cloudflared in tests, since the Cloudflare edge cannot be
+// Command cloudflaredtest stands in for cloudflared in tests, since the Cloudflare edge cannot be
 // reached here. It keeps to what the real program does for the command lines Hooktray uses (see
 // tunnel/README.md for the list and the sources): the same flags, refused the same way when
 // unknown; the same log lines on stderr, including the quick tunnel's banner and a named
@@ -61,7 +61,7 @@ func main() {
 		return
 	}
 	if len(args) == 0 || args[0] != "tunnel" {
-		fmt.Fprintln(os.Stderr, "fakecloudflared: only the tunnel command is simulated")
+		fmt.Fprintln(os.Stderr, "cloudflaredtest: only the tunnel command is simulated")
 		os.Exit(1)
 	}
 	opts, sub, subOpts, ok := parse(args[1:])
@@ -70,7 +70,7 @@ func main() {
 	}
 	named := sub == "run"
 	if sub != "" && !named {
-		fmt.Fprintf(os.Stderr, "fakecloudflared: tunnel %s is not simulated\n", sub)
+		fmt.Fprintf(os.Stderr, "cloudflaredtest: tunnel %s is not simulated\n", sub)
 		os.Exit(1)
 	}
 	origin := opts["url"]

@@ -1,8 +1,8 @@
-// Command fakegithub serves a stand-in for GitHub's Releases API and download host on a local
+// Command githubtest serves a stand-in for GitHub's Releases API and download host on a local
 // port, for trying "Download cloudflared" by hand where GitHub cannot be reached:
 //
-//	go build -o /tmp/cloudflared ./tunnel/internal/fakecloudflared
-//	go run ./tunnel/internal/fakegithub -binary /tmp/cloudflared -listen 127.0.0.1:8799 -fault slow
+//	go build -o /tmp/cloudflared ./tunnel/internal/cloudflaredtest
+//	go run ./tunnel/internal/githubtest -binary /tmp/cloudflared -listen 127.0.0.1:8799 -fault slow
 //	HOOKTRAY_RELEASES_API=http://127.0.0.1:8799 make run
 //
 // -fault is one of tunneltest's faults (wrong-digest, no-digest, wrong-size, truncated, missing,
@@ -28,18 +28,18 @@ func main() {
 	flag.Parse()
 	b, err := os.ReadFile(*binary)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "fakegithub: -binary:", err)
+		fmt.Fprintln(os.Stderr, "githubtest: -binary:", err)
 		os.Exit(2)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "fakegithub:", err)
+		fmt.Fprintln(os.Stderr, "githubtest:", err)
 		os.Exit(1)
 	}
 	gh := tunneltest.NewReleasesOn(ln, b, *version)
 	defer gh.Close()
 	gh.SetFault(tunneltest.Fault(*fault))
-	fmt.Printf("fakegithub: serving cloudflared %s at %s (fault %q); Ctrl-C ends it\n", *version, gh.URL, *fault)
+	fmt.Printf("githubtest: serving cloudflared %s at %s (fault %q); Ctrl-C ends it\n", *version, gh.URL, *fault)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig

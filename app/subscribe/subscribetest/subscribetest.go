@@ -1,9 +1,9 @@
-// Package standin serves local stand-ins for the providers Hooktray registers webhooks with, as
+// Package subscribetest serves local stand-ins for the providers Hooktray registers webhooks with, as
 // their documentation describes the requests and answers: the Diagral cloud (signed requests, one
 // subscription per system), a device platform's POST /v2/webhooks (seed 002, with its 400 and
 // 401), Homecast's GraphQL mutations (seed 003), GitHub's repository hooks and Stripe's webhook
 // endpoints. Tests and manual tries point the providers' base URLs at it.
-package standin
+package subscribetest
 
 import (
 	"bytes"

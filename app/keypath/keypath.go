@@ -1,7 +1,7 @@
-// Package route sends one shared webhook URL to the right endpoint, as Homey's webhook service
-// does: by a query parameter, or by a key path into the request whose value must equal an
-// endpoint's key (one of its keys).
-package route
+// Package keypath reads a value out of a request by a key path, the ECMAScript subset Homey's
+// webhook service describes (body.device_id, headers['X-Device-Id']): routers route by it, and
+// endpoints find their event type with it.
+package keypath
 
 import (
 	"encoding/json"
@@ -12,10 +12,10 @@ import (
 	"strings"
 )
 
-// KeyPath is a parsed key path: a root (body, headers or query) and the steps below it. The
+// Path is a parsed key path: a root (body, headers or query) and the steps below it. The
 // language is exactly the ECMAScript subset Homey describes: identifiers, member access and key
 // lookup with a literal (body.device_id, headers['X-Device-Id'], body.items[0].id).
-type KeyPath struct {
+type Path struct {
 	Root  string
 	Steps []Step
 	src   string
@@ -28,20 +28,20 @@ type Step struct {
 	IsIndex bool
 }
 
-func (k KeyPath) String() string { return k.src }
+func (k Path) String() string { return k.src }
 
-// ParseKeyPath parses s, or says exactly what is wrong and where.
-func ParseKeyPath(s string) (KeyPath, error) {
+// Parse parses s, or says exactly what is wrong and where.
+func Parse(s string) (Path, error) {
 	p := &parser{s: s}
-	kp := KeyPath{src: s}
+	kp := Path{src: s}
 	root, err := p.ident()
 	if err != nil {
-		return KeyPath{}, err
+		return Path{}, err
 	}
 	switch root {
 	case "body", "headers", "query":
 	default:
-		return KeyPath{}, fmt.Errorf("key path must start with body, headers or query, not %q", root)
+		return Path{}, fmt.Errorf("key path must start with body, headers or query, not %q", root)
 	}
 	kp.Root = root
 	for p.i < len(s) {
@@ -50,31 +50,31 @@ func ParseKeyPath(s string) (KeyPath, error) {
 			p.i++
 			name, err := p.ident()
 			if err != nil {
-				return KeyPath{}, err
+				return Path{}, err
 			}
 			kp.Steps = append(kp.Steps, Step{Name: name})
 		case '[':
 			p.i++
 			st, err := p.literal()
 			if err != nil {
-				return KeyPath{}, err
+				return Path{}, err
 			}
 			if p.i >= len(s) || s[p.i] != ']' {
-				return KeyPath{}, fmt.Errorf("key path: expected ] at position %d", p.i+1)
+				return Path{}, fmt.Errorf("key path: expected ] at position %d", p.i+1)
 			}
 			p.i++
 			kp.Steps = append(kp.Steps, st)
 		default:
-			return KeyPath{}, fmt.Errorf("key path: unexpected %q at position %d (only .name, [0] and ['name'] are allowed)", s[p.i], p.i+1)
+			return Path{}, fmt.Errorf("key path: unexpected %q at position %d (only .name, [0] and ['name'] are allowed)", s[p.i], p.i+1)
 		}
 	}
 	if kp.Root == "headers" || kp.Root == "query" {
 		if len(kp.Steps) != 1 || kp.Steps[0].IsIndex {
-			return KeyPath{}, fmt.Errorf("key path: %s takes exactly one name, as in %s['X-Device-Id']", kp.Root, kp.Root)
+			return Path{}, fmt.Errorf("key path: %s takes exactly one name, as in %s['X-Device-Id']", kp.Root, kp.Root)
 		}
 	}
 	if len(kp.Steps) == 0 {
-		return KeyPath{}, fmt.Errorf("key path: %s alone is not a value; name a property, as in %s.device_id", kp.Root, kp.Root)
+		return Path{}, fmt.Errorf("key path: %s alone is not a value; name a property, as in %s.device_id", kp.Root, kp.Root)
 	}
 	return kp, nil
 }
@@ -144,7 +144,7 @@ type Request struct {
 // Lookup returns the value the key path names in r as text (strings as they are, numbers and
 // booleans as JSON writes them), or false. Header names match case-insensitively, as HTTP says
 // they do (Homey's paths are case-sensitive; headers are not, on the wire).
-func (k KeyPath) Lookup(r Request) (string, bool) {
+func (k Path) Lookup(r Request) (string, bool) {
 	switch k.Root {
 	case "headers":
 		v := r.Header.Values(k.Steps[0].Name)

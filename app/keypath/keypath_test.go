@@ -1,4 +1,4 @@
-package route
+package keypath
 
 import (
 	"net/http"
@@ -27,7 +27,7 @@ func TestKeyPaths(t *testing.T) {
 		{"query.homey", "h1"},
 		{"query['homey']", "h1"},
 	} {
-		kp, err := ParseKeyPath(tc.path)
+		kp, err := Parse(tc.path)
 		if err != nil {
 			t.Errorf("%s: %v", tc.path, err)
 			continue
@@ -37,7 +37,7 @@ func TestKeyPaths(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"body.missing", "body.items[5].id", "body.items.id", "headers['X-Other']", "body.items"} {
-		kp, _ := ParseKeyPath(path)
+		kp, _ := Parse(path)
 		if v, ok := kp.Lookup(r); ok {
 			t.Errorf("%s found %q", path, v)
 		}
@@ -57,7 +57,7 @@ func TestBadKeyPathsAreClearErrors(t *testing.T) {
 		{"body.a + 1", "unexpected ' '"},
 		{"body.a;process.exit()", "unexpected ';'"},
 	} {
-		_, err := ParseKeyPath(tc.path)
+		_, err := Parse(tc.path)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.path, err, tc.want)
 		}
@@ -69,7 +69,7 @@ func FuzzKeyPath(f *testing.F) {
 		f.Add(s, []byte(`{"a":[{"b":1}]}`))
 	}
 	f.Fuzz(func(t *testing.T, path string, body []byte) {
-		kp, err := ParseKeyPath(path)
+		kp, err := Parse(path)
 		if err != nil {
 			return
 		}

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/keypath"
+	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/deliver"
-	"github.com/hooktray/hooktray/app/forward"
 	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
 	"github.com/hooktray/hooktray/hook"
@@ -460,7 +459,7 @@ func (h *Hub) ReplayToTargets(ctx context.Context, eventID int64, targetIDs []st
 		return nil, err
 	}
 	if !ev.BodyKept() && ev.Status == hook.Rejected && (edit == nil || edit.Body == nil) {
-		return nil, fmt.Errorf("%w: event %d was rejected, so its body was not kept", forward.ErrNothingToSend, ev.ID)
+		return nil, fmt.Errorf("%w: event %d was rejected, so its body was not kept", deliver.ErrNothingToSend, ev.ID)
 	}
 	own, err := h.Targets(ev.EndpointID)
 	if err != nil {
@@ -493,10 +492,10 @@ func (h *Hub) ReplayToTargets(ctx context.Context, eventID int64, targetIDs []st
 
 // ReplayTo sends a stored event (edited first when edit is set) to a URL the user typed, once,
 // and returns the answer.
-func (h *Hub) ReplayTo(ctx context.Context, eventID int64, to string, edit *hook.Edit) (forward.Result, error) {
+func (h *Hub) ReplayTo(ctx context.Context, eventID int64, to string, edit *hook.Edit) (deliver.ReplayResult, error) {
 	ev, err := h.store.Event(ctx, eventID)
 	if err != nil {
-		return forward.Result{}, err
+		return deliver.ReplayResult{}, err
 	}
-	return forward.Send(ctx, useragent.Client(h.opts.Version, hook.DefaultTargetTimeout), edit.Apply(ev), to)
+	return deliver.SendOnce(ctx, useragent.Client(h.opts.Version, hook.DefaultTargetTimeout), edit.Apply(ev), to)
 }

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/apijson"
-	"github.com/hooktray/hooktray/app/forward"
+	"github.com/hooktray/hooktray/app/deliver"
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -76,7 +76,7 @@ type History interface {
 // Sender sends requests: a test webhook to an endpoint, a replay of a stored one.
 type Sender interface {
 	TestEndpoint(ctx context.Context, id string) (hook.TestResult, error)
-	ReplayTo(ctx context.Context, eventID int64, to string, edit *hook.Edit) (forward.Result, error)
+	ReplayTo(ctx context.Context, eventID int64, to string, edit *hook.Edit) (deliver.ReplayResult, error)
 	ReplayToTargets(ctx context.Context, eventID int64, targets []string, edit *hook.Edit) ([]hook.Delivery, error)
 }
 
@@ -553,9 +553,9 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, apijson.Error{Error: fe.Error(), Field: fe.Field})
-	case errors.Is(err, forward.ErrNothingToSend):
+	case errors.Is(err, deliver.ErrNothingToSend):
 		writeError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, forward.ErrTarget):
+	case errors.Is(err, deliver.ErrTarget):
 		writeError(w, http.StatusBadGateway, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, err.Error())

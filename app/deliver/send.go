@@ -70,14 +70,6 @@ func firstLine(s string, n int) string {
 	return s
 }
 
-// hopHeaders are per-connection headers that are not passed on (RFC 9110 §7.6.1), plus Host and
-// Content-Length, which net/http sets.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Host": true, "Content-Length": true,
-}
-
 // responseSnippet is how much of an answer is kept on the delivery.
 const responseSnippet = 1024
 
@@ -86,33 +78,21 @@ const responseSnippet = 1024
 // fresh signature.
 func (e *Engine) sendHTTP(ctx context.Context, r Request) Outcome {
 	t, ev := r.Target, r.Event
-	if !ev.BodyKept() && ev.Status == hook.Rejected {
+	target, h, err := passOn(ev, t.URL, t.Method)
+	if errors.Is(err, ErrNothingToSend) {
 		return Outcome{Err: errors.New("the event was rejected, so there is nothing to forward"), Final: true}
 	}
-	u, err := url.Parse(t.URL)
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("the target URL is invalid: %w", err), Final: true}
-	}
-	if ev.Query != "" {
-		if u.RawQuery != "" {
-			u.RawQuery += "&"
-		}
-		u.RawQuery += ev.Query
 	}
 	method := ev.Method
 	if t.Method != "" {
 		method = t.Method
 	}
-	h := http.Header{}
-	for k, vs := range ev.Header {
-		if !hopHeaders[http.CanonicalHeaderKey(k)] {
-			h[k] = append([]string(nil), vs...)
-		}
-	}
 	if err := e.decorate(ctx, h, r, ev.Body); err != nil {
 		return Outcome{Err: err, Final: true}
 	}
-	return e.post(ctx, method, u.String(), h, ev.Body)
+	return e.post(ctx, method, target, h, ev.Body)
 }
 
 // decorate adds the target's headers, the X-Hooktray-* ones and a signature.

@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/core"
 	"github.com/hooktray/hooktray/ui"
 )
 
@@ -13,13 +14,13 @@ import (
 // with -tags nogui for a headless binary without Fyne and its system libraries.
 func desktopApp() func(context.Context, app.Options, bool) error {
 	return func(ctx context.Context, opts app.Options, hidden bool) error {
-		start := func(ctx context.Context, showWindow, hideWindow func()) (ui.Core, error) {
+		start := func(ctx context.Context, showWindow, hideWindow func()) (*core.Services, func(context.Context) error, error) {
 			opts.ShowWindow, opts.HideWindow = showWindow, hideWindow
 			hub, err := app.Start(ctx, opts)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return hub, nil
+			return hub.Services(), hub.Stop, nil
 		}
 		return ui.Run(ctx, start, hidden)
 	}

@@ -25,11 +25,11 @@ type apiClient struct {
 }
 
 func newAPIClient(t *testing.T, h *Hub) *apiClient {
-	tok, err := instance.ReadToken(h.DataDir())
+	tok, err := instance.ReadToken(h.Services().Info.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apiClient{t: t, base: h.APIURL(), token: tok}
+	return &apiClient{t: t, base: h.Services().Info.APIURL, token: tok}
 }
 
 func (c *apiClient) do(method, path, body string, out any) int {
@@ -52,8 +52,8 @@ func (c *apiClient) do(method, path, body string, out any) int {
 
 func TestAPIRefusesWithoutTokenOrLoopbackHost(t *testing.T) {
 	h := startHub(t, nil)
-	tok, _ := instance.ReadToken(h.DataDir())
-	port := h.APIURL()[strings.LastIndex(h.APIURL(), ":")+1:]
+	tok, _ := instance.ReadToken(h.Services().Info.DataDir)
+	port := h.Services().Info.APIURL[strings.LastIndex(h.Services().Info.APIURL, ":")+1:]
 	for _, tc := range []struct {
 		name, host, auth string
 		want             int
@@ -67,7 +67,7 @@ func TestAPIRefusesWithoutTokenOrLoopbackHost(t *testing.T) {
 		{"loopback on another port", "127.0.0.1:1", "Bearer " + tok, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, h.APIURL()+"/api/v1/status", nil)
+			req, _ := http.NewRequest(http.MethodGet, h.Services().Info.APIURL+"/api/v1/status", nil)
 			if tc.host != "" {
 				req.Host = tc.host
 			}
@@ -96,14 +96,14 @@ func TestAPIEndpointsAndEvents(t *testing.T) {
 	c := newAPIClient(t, h)
 
 	var st apijson.Status
-	if c.do("GET", "/api/v1/status", "", &st) != 200 || st.Tunnel.State != "off" || st.PublicURL != nil || st.Receiver != h.ReceiverURL() {
+	if c.do("GET", "/api/v1/status", "", &st) != 200 || st.Tunnel.State != "off" || st.PublicURL != nil || st.Receiver != h.Services().Info.ReceiverURL {
 		t.Fatalf("status %+v", st)
 	}
 	var ep apijson.Endpoint
 	if code := c.do("POST", "/api/v1/endpoints", `{"name":"demo"}`, &ep); code != 201 {
 		t.Fatalf("create: %d", code)
 	}
-	if ep.URL != h.EndpointURL(ep.ID) || !ep.Enabled || ep.Verify.Mode != "off" || ep.PublicURL != nil {
+	if ep.URL != h.Services().Endpoints.URL(ep.ID) || !ep.Enabled || ep.Verify.Mode != "off" || ep.PublicURL != nil {
 		t.Errorf("created %+v", ep)
 	}
 	var e apijson.Error
@@ -200,8 +200,8 @@ func TestAPIStreamsNewEvents(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
 	}
-	post(t, h.EndpointURL(other.ID), []byte(`{"skip":true}`))
-	post(t, h.EndpointURL(ep.ID), []byte(`{"stream":true}`))
+	post(t, h.Services().Endpoints.URL(other.ID), []byte(`{"skip":true}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"stream":true}`))
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		data, ok := strings.CutPrefix(sc.Text(), "data: ")
@@ -223,7 +223,7 @@ func TestAPIStreamsNewEvents(t *testing.T) {
 func TestSecondLaunchAsksTheRunningInstanceToShowItsWindow(t *testing.T) {
 	shown := make(chan struct{}, 1)
 	h := startHub(t, func(o *Options) { o.ShowWindow = func() { shown <- struct{}{} } })
-	if err := instance.AskToShow(context.Background(), h.DataDir()); err != nil {
+	if err := instance.AskToShow(context.Background(), h.Services().Info.DataDir); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -241,7 +241,7 @@ func TestAPIKeepsNonUTF8HeadersAndQueryExact(t *testing.T) {
 	h := startHub(t, nil)
 	c := newAPIClient(t, h)
 	ep := createEndpoint(t, h, "bytes", nil)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.Services().Info.ReceiverURL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,27 +30,27 @@ func releasesOf(t *testing.T, latest string) *tunneltest.Releases {
 
 func waitInstall(t *testing.T, h *Hub) tunnel.InstallStatus {
 	t.Helper()
-	testutil.Eventually(t, "the download to end", func() bool { return h.CloudflaredInstall().State != tunnel.InstallDownloading })
-	return h.CloudflaredInstall()
+	testutil.Eventually(t, "the download to end", func() bool { return h.Services().Reach.CloudflaredInstall().State != tunnel.InstallDownloading })
+	return h.Services().Reach.CloudflaredInstall()
 }
 
 func TestMissingCloudflaredIsDownloadedCheckedAndStarted(t *testing.T) {
 	gh := releasesOf(t, "2026.9.0")
 	t.Setenv("PATH", t.TempDir())
 	h := startHub(t, func(o *Options) { o.Tunnel.Mode, o.ReleasesAPI = tunnel.Quick, gh.URL })
-	if !h.CloudflaredMissing() || h.CloudflaredInstall().State != tunnel.InstallIdle {
-		t.Fatalf("missing %v, install %+v", h.CloudflaredMissing(), h.CloudflaredInstall())
+	if !h.Services().Reach.CloudflaredMissing() || h.Services().Reach.CloudflaredInstall().State != tunnel.InstallIdle {
+		t.Fatalf("missing %v, install %+v", h.Services().Reach.CloudflaredMissing(), h.Services().Reach.CloudflaredInstall())
 	}
 	release := gh.Hold()
 	defer release()
-	if err := h.InstallCloudflared(""); err != nil {
+	if err := h.Services().Reach.InstallCloudflared(""); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, "progress half-way", func() bool {
-		in := h.CloudflaredInstall()
+		in := h.Services().Reach.CloudflaredInstall()
 		return in.State == tunnel.InstallDownloading && in.Done > 0 && in.Done < in.Total && in.Version == "2026.9.0"
 	})
-	if err := h.InstallCloudflared(""); !errors.Is(err, tunnel.ErrInstallRunning) {
+	if err := h.Services().Reach.InstallCloudflared(""); !errors.Is(err, tunnel.ErrInstallRunning) {
 		t.Errorf("a second download at once: %v", err)
 	}
 	release()
@@ -58,10 +58,10 @@ func TestMissingCloudflaredIsDownloadedCheckedAndStarted(t *testing.T) {
 		t.Fatalf("install %+v", in)
 	}
 	st := waitTunnel(t, h, tunnel.StateOnline)
-	if !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.CloudflaredMissing() {
+	if !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.Services().Reach.CloudflaredMissing() {
 		t.Errorf("after the install: %+v", st)
 	}
-	if b := h.Cloudflared(); b.Path != filepath.Join(h.DataDir(), "bin", "cloudflared") || !strings.HasPrefix(b.Version, "cloudflared version") {
+	if b := h.Services().Reach.Cloudflared(); b.Path != filepath.Join(h.Services().Info.DataDir, "bin", "cloudflared") || !strings.HasPrefix(b.Version, "cloudflared version") {
 		t.Errorf("binary %+v", b)
 	}
 }
@@ -71,20 +71,20 @@ func TestATamperedCloudflaredIsRefusedAndNothingInstalled(t *testing.T) {
 	gh.SetFault(tunneltest.WrongDigest)
 	t.Setenv("PATH", t.TempDir())
 	h := startHub(t, func(o *Options) { o.Tunnel.Mode, o.ReleasesAPI = tunnel.Quick, gh.URL })
-	if err := h.InstallCloudflared(""); err != nil {
+	if err := h.Services().Reach.InstallCloudflared(""); err != nil {
 		t.Fatal(err)
 	}
 	in := waitInstall(t, h)
 	if in.State != tunnel.InstallFailed || !strings.Contains(in.Error, "is not the file Cloudflare released") {
 		t.Errorf("install %+v", in)
 	}
-	if left, _ := os.ReadDir(filepath.Join(h.DataDir(), "bin")); len(left) > 0 {
+	if left, _ := os.ReadDir(filepath.Join(h.Services().Info.DataDir, "bin")); len(left) > 0 {
 		t.Errorf("left in bin: %v", left)
 	}
-	if st := h.TunnelStatus(); st.State != tunnel.StateFailed || !h.CloudflaredMissing() {
+	if st := h.Services().Reach.Status(); st.State != tunnel.StateFailed || !h.Services().Reach.CloudflaredMissing() {
 		t.Errorf("tunnel %+v", st)
 	}
-	if !strings.Contains(strings.Join(h.TunnelLog(), "\n"), "was not installed") {
+	if !strings.Contains(strings.Join(h.Services().Reach.Log(), "\n"), "was not installed") {
 		t.Error("the refusal is not in the tunnel log")
 	}
 }
@@ -96,8 +96,8 @@ func TestANewerCloudflaredIsOfferedNeverInstalledUnasked(t *testing.T) {
 		o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin}
 		o.ReleasesAPI, o.UpdateCheckEvery = gh.URL, 24*time.Hour
 	})
-	testutil.Eventually(t, "the update to be known", func() bool { return h.Cloudflared().UpdateAvailable })
-	if b := h.Cloudflared(); b.Latest != "2026.11.0" || b.Path != bin || b.Warning != "" {
+	testutil.Eventually(t, "the update to be known", func() bool { return h.Services().Reach.Cloudflared().UpdateAvailable })
+	if b := h.Services().Reach.Cloudflared(); b.Latest != "2026.11.0" || b.Path != bin || b.Warning != "" {
 		t.Errorf("binary %+v", b)
 	}
 	for _, p := range gh.Requests() {
@@ -106,14 +106,14 @@ func TestANewerCloudflaredIsOfferedNeverInstalledUnasked(t *testing.T) {
 		}
 	}
 	// Updating replaces nothing of the user's: the new one goes to the data dir and wins.
-	if err := h.InstallCloudflared(""); err != nil {
+	if err := h.Services().Reach.InstallCloudflared(""); err != nil {
 		t.Fatal(err)
 	}
 	if in := waitInstall(t, h); in.State != tunnel.InstallInstalled {
 		t.Fatalf("install %+v", in)
 	}
 	testutil.Eventually(t, "the tunnel to use the new binary", func() bool {
-		return h.Cloudflared().Path == filepath.Join(h.DataDir(), "bin", "cloudflared")
+		return h.Services().Reach.Cloudflared().Path == filepath.Join(h.Services().Info.DataDir, "bin", "cloudflared")
 	})
 	if _, err := os.Stat(bin); err != nil {
 		t.Errorf("the user's cloudflared is gone: %v", err)
@@ -127,7 +127,7 @@ func TestAnOldCloudflaredIsSaidToBeOld(t *testing.T) {
 		o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin}
 		o.Clock = clock.NewFake(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
 	})
-	if w := h.Cloudflared().Warning; !strings.Contains(w, "cloudflared 2025.6.1 is more than a year old") {
+	if w := h.Services().Reach.Cloudflared().Warning; !strings.Contains(w, "cloudflared 2025.6.1 is more than a year old") {
 		t.Errorf("warning %q", w)
 	}
 }
@@ -140,18 +140,18 @@ func TestTunnelSettingsAreRememberedAndTheTokenSealed(t *testing.T) {
 		return startHub(t, func(o *Options) { o.DataDir, o.Listen, o.Tunnel.Cloudflared = dir, "127.0.0.1:0", bin })
 	}
 	h := start()
-	if st := h.TunnelStatus(); st.Mode != tunnel.Off {
+	if st := h.Services().Reach.Status(); st.Mode != tunnel.Off {
 		t.Fatalf("serve's default: %+v", st)
 	}
 	// The dashboard routes hooks.example.com to this receiver.
 	ingress := filepath.Join(t.TempDir(), "ingress.json")
-	os.WriteFile(ingress, []byte(`[{"hostname":"hooks.example.com","service":"`+h.ReceiverURL()+`"},{"service":"http_status:404"}]`), 0o600)
+	os.WriteFile(ingress, []byte(`[{"hostname":"hooks.example.com","service":"`+h.Services().Info.ReceiverURL+`"},{"service":"http_status:404"}]`), 0o600)
 	t.Setenv("FAKE_CLOUDFLARED_INGRESS", ingress)
-	if err := h.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Token), Token: &token}); err != nil {
+	if err := h.Services().Reach.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Token), Token: &token}); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, "the dashboard's hostname", func() bool { return h.PublicURL() == "https://hooks.example.com" })
-	if o, has := h.TunnelSettings(); o.Mode != tunnel.Token || !has || o.Token != "" {
+	testutil.Eventually(t, "the dashboard's hostname", func() bool { return h.Services().Reach.PublicURL() == "https://hooks.example.com" })
+	if o, has := h.Services().Reach.Settings(); o.Mode != tunnel.Token || !has || o.Token != "" {
 		t.Errorf("settings %+v, has token %v", o, has)
 	}
 	h.Stop(context.Background())
@@ -159,15 +159,15 @@ func TestTunnelSettingsAreRememberedAndTheTokenSealed(t *testing.T) {
 
 	// A restart with no tunnel flags comes back the same way, token and all.
 	h = start()
-	if o, has := h.TunnelSettings(); o.Mode != tunnel.Token || !has {
+	if o, has := h.Services().Reach.Settings(); o.Mode != tunnel.Token || !has {
 		t.Errorf("after restart: %+v, has token %v", o, has)
 	}
-	testutil.Eventually(t, "the hostname after restart", func() bool { return h.PublicURL() == "https://hooks.example.com" })
+	testutil.Eventually(t, "the hostname after restart", func() bool { return h.Services().Reach.PublicURL() == "https://hooks.example.com" })
 	// Removing the token is possible, but a named tunnel then lacks it.
-	if err := h.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Off), Token: ptr("")}); err != nil {
+	if err := h.Services().Reach.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Off), Token: ptr("")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, has := h.TunnelSettings(); has {
+	if _, has := h.Services().Reach.Settings(); has {
 		t.Error("the token is still there")
 	}
 }

@@ -86,7 +86,7 @@ func TestForwardingThroughTheAPI(t *testing.T) {
 		t.Errorf("sign without secret: %d %v", code, fail)
 	}
 
-	post(t, h.EndpointURL(ep.ID), []byte(`{"n":1}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"n":1}`))
 	ev := newest(t, h)
 	var list struct{ Deliveries []deliveryJSON }
 	testutil.Eventually(t, "the delivery to succeed", func() bool {
@@ -119,7 +119,7 @@ func TestForwardingThroughTheAPI(t *testing.T) {
 	lt.status = 503
 	lt.mu.Unlock()
 	for i := range 3 {
-		post(t, h.EndpointURL(ep.ID), []byte(fmt.Sprintf(`{"dead":%d}`, i)))
+		post(t, h.Services().Endpoints.URL(ep.ID), []byte(fmt.Sprintf(`{"dead":%d}`, i)))
 	}
 	testutil.Eventually(t, "three dead letters", func() bool {
 		c.do("GET", "/api/v1/deliveries?status=dead_letter&target="+target.ID, "", &list)
@@ -146,7 +146,7 @@ func TestForwardingThroughTheAPI(t *testing.T) {
 		SentTo     string `json:"sent_to"`
 		Deliveries []deliveryJSON
 	}
-	if code := c.do("POST", "/api/v1/endpoints/"+ep.ID+"/test", "", &tested); code != 200 || tested.SentTo != h.EndpointURL(ep.ID) || len(tested.Deliveries) != 1 {
+	if code := c.do("POST", "/api/v1/endpoints/"+ep.ID+"/test", "", &tested); code != 200 || tested.SentTo != h.Services().Endpoints.URL(ep.ID) || len(tested.Deliveries) != 1 {
 		t.Errorf("test: %d %+v", code, tested)
 	}
 	if code := c.do("DELETE", "/api/v1/targets/"+target.ID, "", nil); code != 204 {

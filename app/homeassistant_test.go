@@ -22,14 +22,14 @@ func TestHomeAssistantInOneStep(t *testing.T) {
 	ep := createEndpoint(t, h, "doorbell", nil)
 	kind := hook.TargetHomeAssistant
 	bad := "not-the-token"
-	_, err := h.CreateTarget(context.Background(), ep.ID, hook.TargetChange{Kind: &kind, HomeAssistant: &hook.HomeAssistantChange{
+	_, err := h.Services().Forwarding.CreateTarget(context.Background(), ep.ID, hook.TargetChange{Kind: &kind, HomeAssistant: &hook.HomeAssistantChange{
 		HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: ha.URL}, Register: true, AccessToken: &bad}})
 	var fe *hook.FieldError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "refused the access token") || strings.Contains(fe.Message, bad) {
 		t.Fatalf("a wrong token: %v", err)
 	}
 	token := hatest.Token
-	tg, err := h.CreateTarget(context.Background(), ep.ID, hook.TargetChange{Kind: &kind, HomeAssistant: &hook.HomeAssistantChange{
+	tg, err := h.Services().Forwarding.CreateTarget(context.Background(), ep.ID, hook.TargetChange{Kind: &kind, HomeAssistant: &hook.HomeAssistantChange{
 		HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: ha.URL}, Register: true, AccessToken: &token}})
 	if err != nil {
 		t.Fatal(err)
@@ -42,25 +42,25 @@ func TestHomeAssistantInOneStep(t *testing.T) {
 	if !tg.HomeAssistant.Encrypt || !tg.HomeAssistant.Registered {
 		t.Errorf("target %+v", tg.HomeAssistant)
 	}
-	post(t, h.EndpointURL(ep.ID), []byte(`{"button":"pressed"}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"button":"pressed"}`))
 	testutil.Eventually(t, "Home Assistant to fire the event", func() bool { return len(ha.Fired()) == 1 })
 
 	ha.Delete(tg.HomeAssistant.WebhookID) // the user deleted the device in Home Assistant
-	post(t, h.EndpointURL(ep.ID), []byte(`{"button":"pressed again"}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"button":"pressed again"}`))
 	testutil.Eventually(t, "the target to be disabled by the 410", func() bool {
-		got, _ := h.Target(tg.ID)
+		got, _ := h.Services().Forwarding.Target(tg.ID)
 		return got.State == hook.TargetDisabled
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	again, err := h.ReregisterTarget(ctx, tg.ID)
+	again, err := h.Services().Forwarding.ReregisterTarget(ctx, tg.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.HomeAssistant.WebhookID == tg.HomeAssistant.WebhookID || again.State != hook.TargetActive || !again.Enabled {
 		t.Fatalf("after registering again: %+v", again)
 	}
-	post(t, h.EndpointURL(ep.ID), []byte(`{"button":"third"}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"button":"third"}`))
 	testutil.Eventually(t, "the event sent while the registration was gone, then the next, to be fired through the new one", func() bool {
 		f := ha.Fired()
 		return len(f) == 3 && f[1].WebhookID == again.HomeAssistant.WebhookID &&

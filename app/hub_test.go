@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/instance"
-	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
@@ -55,7 +54,7 @@ func createEndpoint(t *testing.T, h *Hub, name string, mod func(*hook.EndpointCh
 	if mod != nil {
 		mod(&c)
 	}
-	ep, err := h.CreateEndpoint(context.Background(), c)
+	ep, err := h.Services().Endpoints.Create(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +78,11 @@ func post(t *testing.T, url string, body []byte, hdr ...string) (*http.Response,
 
 func newest(t *testing.T, h *Hub) hook.Event {
 	t.Helper()
-	page, err := h.Events(context.Background(), hook.EventQuery{Limit: 1})
+	page, err := h.Services().History.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err != nil || len(page.Events) == 0 {
 		t.Fatalf("no events: %v", err)
 	}
-	ev, err := h.Event(context.Background(), page.Events[0].ID)
+	ev, err := h.Services().History.Event(context.Background(), page.Events[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +91,7 @@ func newest(t *testing.T, h *Hub) hook.Event {
 
 func countEvents(t *testing.T, h *Hub) int {
 	t.Helper()
-	page, err := h.Events(context.Background(), hook.EventQuery{Limit: 1000})
+	page, err := h.Services().History.Events(context.Background(), hook.EventQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func TestReceiverStoresBeforeAnswering(t *testing.T) {
 	h := startHub(t, nil)
 	ep := createEndpoint(t, h, "demo", nil)
 	body := []byte(`{"a":1}`)
-	resp, got := post(t, h.EndpointURL(ep.ID)+"?x=1&y=%20", body, "Content-Type", "application/json",
+	resp, got := post(t, h.Services().Endpoints.URL(ep.ID)+"?x=1&y=%20", body, "Content-Type", "application/json",
 		"Cf-Connecting-Ip", "203.0.113.9", "X-Forwarded-For", "198.51.100.1")
 	if resp.StatusCode != 200 || got != `{"ok":true}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("answer %d %q", resp.StatusCode, got)
@@ -127,10 +126,10 @@ func TestReceiverAnswers(t *testing.T) {
 	})
 	paused := createEndpoint(t, h, "paused", func(c *hook.EndpointChange) { f := false; c.Enabled = &f })
 	gone := createEndpoint(t, h, "gone", nil)
-	if err := h.DeleteEndpoint(context.Background(), gone.ID); err != nil {
+	if err := h.Services().Endpoints.Delete(context.Background(), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	base := h.ReceiverURL()
+	base := h.Services().Info.ReceiverURL
 
 	for _, tc := range []struct {
 		name       string
@@ -140,15 +139,15 @@ func TestReceiverAnswers(t *testing.T) {
 		wantStored *hook.Status
 		reason     string
 	}{
-		{"the configured response is sent", h.EndpointURL(ep.ID), []byte("hi"), 202, ptr(hook.Accepted), ""},
-		{"an empty body is accepted", h.EndpointURL(ep.ID), []byte{}, 202, ptr(hook.Accepted), ""},
-		{"a binary body is accepted", h.EndpointURL(ep.ID), []byte{0, 0xff, 0xfe}, 202, ptr(hook.Accepted), ""},
-		{"a body over the limit is refused and recorded", h.EndpointURL(ep.ID), bytes.Repeat([]byte("x"), 101), 413, ptr(hook.Rejected), "exceeds"},
-		{"a paused endpoint answers 503 and records", h.EndpointURL(paused.ID), []byte("x"), 503, ptr(hook.Rejected), "paused"},
-		{"a deleted endpoint answers 410", h.EndpointURL(gone.ID), []byte("x"), 410, nil, ""},
+		{"the configured response is sent", h.Services().Endpoints.URL(ep.ID), []byte("hi"), 202, ptr(hook.Accepted), ""},
+		{"an empty body is accepted", h.Services().Endpoints.URL(ep.ID), []byte{}, 202, ptr(hook.Accepted), ""},
+		{"a binary body is accepted", h.Services().Endpoints.URL(ep.ID), []byte{0, 0xff, 0xfe}, 202, ptr(hook.Accepted), ""},
+		{"a body over the limit is refused and recorded", h.Services().Endpoints.URL(ep.ID), bytes.Repeat([]byte("x"), 101), 413, ptr(hook.Rejected), "exceeds"},
+		{"a paused endpoint answers 503 and records", h.Services().Endpoints.URL(paused.ID), []byte("x"), 503, ptr(hook.Rejected), "paused"},
+		{"a deleted endpoint answers 410", h.Services().Endpoints.URL(gone.ID), []byte("x"), 410, nil, ""},
 		{"an unknown id answers 404", base + "/webhook/" + hook.NewEndpointID(), []byte("x"), 404, nil, ""},
 		{"an id with odd characters answers 404", base + "/webhook/..%2F..%2Fetc%2Fpasswd%00aaaaaaaa", []byte("x"), 404, nil, ""},
-		{"a sub-path answers 404", h.EndpointURL(ep.ID) + "/extra", []byte("x"), 404, nil, ""},
+		{"a sub-path answers 404", h.Services().Endpoints.URL(ep.ID) + "/extra", []byte("x"), 404, nil, ""},
 		{"the root answers 404", base + "/", []byte("x"), 404, nil, ""},
 		{"the admin API is not on the receiver", base + "/api/v1/status", []byte("x"), 404, nil, ""},
 	} {
@@ -198,7 +197,7 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, _ := http.NewRequest(http.MethodPost, h.EndpointURL(ep.ID), pr) // no length: chunked
+	req, _ := http.NewRequest(http.MethodPost, h.Services().Endpoints.URL(ep.ID), pr) // no length: chunked
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -218,9 +217,9 @@ func TestDuplicateDeliveriesAreAcknowledgedOnce(t *testing.T) {
 	for _, header := range []string{"X-GitHub-Delivery", "webhook-id", "svix-id", "X-Homecast-Delivery", "X-Shopify-Event-Id"} {
 		t.Run(header, func(t *testing.T) {
 			id := "delivery-" + header
-			r1, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"n":1}`), header, id)
+			r1, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"n":1}`), header, id)
 			first := newest(t, h)
-			r2, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"n":1}`), header, id)
+			r2, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"n":1}`), header, id)
 			second := newest(t, h)
 			if r1.StatusCode != 200 || r2.StatusCode != 200 {
 				t.Fatalf("answers %d, %d", r1.StatusCode, r2.StatusCode)
@@ -240,13 +239,13 @@ func TestOversizedHeadersAndSlowClients(t *testing.T) {
 	ep := createEndpoint(t, h, "hdr", nil)
 
 	t.Run("headers over the limit get 431", func(t *testing.T) {
-		resp, _ := post(t, h.EndpointURL(ep.ID), []byte("x"), "X-Big", strings.Repeat("a", 16<<10))
+		resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("x"), "X-Big", strings.Repeat("a", 16<<10))
 		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("status %d, want 431", resp.StatusCode)
 		}
 	})
 	t.Run("a client that sends headers slowly is cut off", func(t *testing.T) {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.Services().Info.ReceiverURL, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,14 +270,14 @@ func TestLoadIsShedAboveTheInFlightCap(t *testing.T) {
 	h := startHub(t, func(o *Options) { o.Receiver.MaxInFlight = 1 })
 	ep := createEndpoint(t, h, "cap", nil)
 	// Hold the only slot with a request whose body has not arrived yet.
-	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.Services().Info.ReceiverURL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /webhook/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab", ep.ID)
 	testutil.Eventually(t, "the held request to be in flight", func() bool { return h.rcv.InFlight() == 1 })
-	resp, _ := post(t, h.EndpointURL(ep.ID), []byte("x"))
+	resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("x"))
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("second request: %d, want 503 with Retry-After", resp.StatusCode)
 	}
@@ -316,7 +315,7 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := client.Post(h.EndpointURL(ep.ID), "application/json", strings.NewReader(`{"x":1}`))
+				resp, err := client.Post(h.Services().Endpoints.URL(ep.ID), "application/json", strings.NewReader(`{"x":1}`))
 				if err != nil {
 					continue
 				}
@@ -337,17 +336,17 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 	}
 	for i := range 20 {
 		name := fmt.Sprintf("busy %d", i)
-		if _, err := h.UpdateEndpoint(ctx, ep.ID, hook.EndpointChange{Name: &name}); err != nil {
+		if _, err := h.Services().Endpoints.Update(ctx, ep.ID, hook.EndpointChange{Name: &name}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SetEnabled(ctx, ep.ID, i%2 == 0); err != nil {
+		if _, err := h.Services().Endpoints.SetEnabled(ctx, ep.ID, i%2 == 0); err != nil {
 			t.Fatal(err)
 		}
 		createEndpoint(t, h, name, nil)
 		answered := answers()
 		testutil.Eventually(t, "requests to be answered between two changes", func() bool { return answers() > answered })
 	}
-	if err := h.DeleteEndpoint(ctx, ep.ID); err != nil {
+	if err := h.Services().Endpoints.Delete(ctx, ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	deleted := answers()
@@ -358,26 +357,26 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 		t.Errorf("unexpected answers: %v", unexpected)
 	}
 	accepted := hook.Accepted
-	page, _ := h.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000})
+	page, _ := h.Services().History.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000})
 	total := len(page.Events)
 	for page.Next != 0 {
-		page, _ = h.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000, Before: page.Next})
+		page, _ = h.Services().History.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000, Before: page.Next})
 		total += len(page.Events)
 	}
 	if total != oks || oks == 0 {
 		t.Errorf("%d requests answered 200, %d accepted events stored", oks, total)
 	}
-	if len(h.Endpoints()) != 20 {
-		t.Errorf("%d endpoints listed, want 20", len(h.Endpoints()))
+	if len(h.Services().Endpoints.List()) != 20 {
+		t.Errorf("%d endpoints listed, want 20", len(h.Services().Endpoints.List()))
 	}
 }
 
 func TestLiveFeed(t *testing.T) {
 	h := startHub(t, nil)
 	ep := createEndpoint(t, h, "live", nil)
-	sub := h.Subscribe(16)
+	sub := h.Services().History.Follow(16)
 	defer sub.Close()
-	post(t, h.EndpointURL(ep.ID), []byte(`{"live":true}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"live":true}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	m, err := sub.Next(ctx)
@@ -392,7 +391,7 @@ func TestLiveFeed(t *testing.T) {
 func TestStopFinishesRequestsInFlight(t *testing.T) {
 	h := startHub(t, nil)
 	ep := createEndpoint(t, h, "inflight", nil)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.Services().Info.ReceiverURL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +401,7 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.Stop(context.Background()) }()
 	testutil.Eventually(t, "the receiver to stop accepting", func() bool {
-		c, err := net.Dial("tcp", strings.TrimPrefix(h.ReceiverURL(), "http://"))
+		c, err := net.Dial("tcp", strings.TrimPrefix(h.Services().Info.ReceiverURL, "http://"))
 		if err == nil {
 			c.Close()
 		}
@@ -416,10 +415,10 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(h.DataDir(), instance.RuntimeFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(h.Services().Info.DataDir, instance.RuntimeFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("runtime.json left behind")
 	}
-	s, err := storage.Open(context.Background(), filepath.Join(h.DataDir(), DatabaseFile))
+	s, err := storage.Open(context.Background(), filepath.Join(h.Services().Info.DataDir, DatabaseFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,13 +431,13 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 
 func TestOneInstancePerDataDir(t *testing.T) {
 	h := startHub(t, nil)
-	_, err := Start(context.Background(), Options{DataDir: h.DataDir(), Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0"})
+	_, err := Start(context.Background(), Options{DataDir: h.Services().Info.DataDir, Listen: "127.0.0.1:0", APIListen: "127.0.0.1:0"})
 	var running *instance.ErrRunning
 	if !errors.As(err, &running) || running.PID != os.Getpid() {
 		t.Fatalf("second Start: %v", err)
 	}
 	// The first one is untouched.
-	if _, err := os.Stat(filepath.Join(h.DataDir(), instance.RuntimeFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(h.Services().Info.DataDir, instance.RuntimeFile)); err != nil {
 		t.Errorf("runtime.json of the running instance: %v", err)
 	}
 }
@@ -471,13 +470,13 @@ func TestPortInUse(t *testing.T) {
 func TestTestEndpointSendsASample(t *testing.T) {
 	h := startHub(t, nil)
 	ep := createEndpoint(t, h, "sample", nil)
-	res, err := h.TestEndpoint(context.Background(), ep.ID)
+	res, err := h.Services().Endpoints.Test(context.Background(), ep.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := res.Event
 	var body map[string]string
-	if json.Unmarshal(ev.Body, &body) != nil || body["type"] != "webhook.test" || ev.EndpointID != ep.ID || res.SentTo != h.EndpointURL(ep.ID) {
+	if json.Unmarshal(ev.Body, &body) != nil || body["type"] != "webhook.test" || ev.EndpointID != ep.ID || res.SentTo != h.Services().Endpoints.URL(ep.ID) {
 		t.Errorf("test event %+v", res)
 	}
 }
@@ -495,9 +494,9 @@ func TestReplaySendsTheStoredRequest(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	go target.Serve(ln)
 	defer target.Close()
-	post(t, h.EndpointURL(ep.ID)+"?a=b", []byte(`{"replay":1}`), "X-Custom", "yes")
+	post(t, h.Services().Endpoints.URL(ep.ID)+"?a=b", []byte(`{"replay":1}`), "X-Custom", "yes")
 	ev := newest(t, h)
-	res, err := h.ReplayTo(context.Background(), ev.ID, "http://"+ln.Addr().String()+"/hook", nil)
+	res, err := h.Services().Forwarding.ReplayTo(context.Background(), ev.ID, "http://"+ln.Addr().String()+"/hook", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,12 +504,10 @@ func TestReplaySendsTheStoredRequest(t *testing.T) {
 	if res.Status != 204 || r.URL.RawQuery != "a=b" || r.Header.Get("X-Custom") != "yes" || string(gotBody) != `{"replay":1}` {
 		t.Errorf("replay: %+v, %s %v %q", res, r.URL, r.Header, gotBody)
 	}
-	if _, err := h.ReplayTo(context.Background(), ev.ID, "http://127.0.0.1:1/", nil); err == nil {
+	if _, err := h.Services().Forwarding.ReplayTo(context.Background(), ev.ID, "http://127.0.0.1:1/", nil); err == nil {
 		t.Error("replay to a closed port succeeded")
 	}
 }
-
-var _ receiver.Directory = (*directory)(nil)
 
 func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
@@ -520,25 +517,25 @@ func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	quiet := createEndpoint(t, h, "quiet", nil)
 	waitFor := func(h *Hub, id string, n int64) hook.Activity {
 		t.Helper()
-		testutil.Eventually(t, fmt.Sprintf("%d events are counted", n), func() bool { return h.Activity(id).Events == n })
-		return h.Activity(id)
+		testutil.Eventually(t, fmt.Sprintf("%d events are counted", n), func() bool { return h.Services().Endpoints.Activity(id).Events == n })
+		return h.Services().Endpoints.Activity(id)
 	}
 	for range 7 {
-		post(t, h.EndpointURL(ep.ID), []byte("{}"))
+		post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"))
 	}
 	a := waitFor(h, ep.ID, 7)
 	if a.PerMinute[59] != 7 || !a.Last.Equal(clk.Now()) {
 		t.Errorf("activity %+v, want 7 in the current minute, last at %v", a, clk.Now())
 	}
 	clk.Advance(time.Minute)
-	if a := h.Activity(ep.ID); a.PerMinute[58] != 7 || a.PerMinute[59] != 0 {
+	if a := h.Services().Endpoints.Activity(ep.ID); a.PerMinute[58] != 7 || a.PerMinute[59] != 0 {
 		t.Errorf("a minute later the chart did not move on: %v", a.PerMinute[55:])
 	}
 	clk.Advance(time.Hour)
-	if a := h.Activity(ep.ID); a.Events != 7 || a.PerMinute != ([60]int{}) {
+	if a := h.Services().Endpoints.Activity(ep.ID); a.Events != 7 || a.PerMinute != ([60]int{}) {
 		t.Errorf("an hour later: %d events, chart %v; want 7 and an empty chart", a.Events, a.PerMinute)
 	}
-	if q := h.Activity(quiet.ID); q.Events != 0 || !q.Last.IsZero() {
+	if q := h.Services().Endpoints.Activity(quiet.ID); q.Events != 0 || !q.Last.IsZero() {
 		t.Errorf("quiet endpoint %+v", q)
 	}
 	h.Stop(context.Background())
@@ -548,8 +545,8 @@ func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	if a := waitFor(h2, ep.ID, 7); a.PerMinute[58] != 7 {
 		t.Errorf("after restart, 40 s later: %v, want the 7 in the previous minute", a.PerMinute[55:])
 	}
-	page, _ := h2.Events(context.Background(), hook.EventQuery{Limit: 1})
-	if err := h2.DeleteEvent(context.Background(), page.Events[0].ID); err != nil {
+	page, _ := h2.Services().History.Events(context.Background(), hook.EventQuery{Limit: 1})
+	if err := h2.Services().History.Delete(context.Background(), page.Events[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if a := waitFor(h2, ep.ID, 6); a.Events != 6 {
@@ -571,7 +568,7 @@ func TestTunnelTrafficIsAcceptedButNotTrusted(t *testing.T) {
 		{"/api/v1/endpoints", 404},
 		{"/", 404},
 	} {
-		req, _ := http.NewRequest("POST", h.ReceiverURL()+tc.path, strings.NewReader(`{"via":"tunnel"}`))
+		req, _ := http.NewRequest("POST", h.Services().Info.ReceiverURL+tc.path, strings.NewReader(`{"via":"tunnel"}`))
 		req.Host = "quiet-river-1.trycloudflare.com"
 		req.Header.Set("Cf-Connecting-Ip", "198.51.100.23")
 		req.Header.Set("Cf-Ray", "8a1b2c3d4e5f-AMS")
@@ -603,10 +600,10 @@ func TestRetentionRunsOnItsSchedule(t *testing.T) {
 	})
 	ep := createEndpoint(t, h, "old", nil)
 	for range 3 {
-		post(t, h.EndpointURL(ep.ID), []byte("{}"))
+		post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"))
 	}
 	count := func() int {
-		p, err := h.Events(context.Background(), hook.EventQuery{})
+		p, err := h.Services().History.Events(context.Background(), hook.EventQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -639,10 +636,10 @@ func TestRetentionDoesNotBelieveAClockFarAheadOfTheHistory(t *testing.T) {
 	})
 	ep := createEndpoint(t, h, "alarm", nil)
 	for range 3 {
-		post(t, h.EndpointURL(ep.ID), []byte("{}"))
+		post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"))
 	}
 	count := func() int {
-		p, err := h.Events(context.Background(), hook.EventQuery{})
+		p, err := h.Services().History.Events(context.Background(), hook.EventQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -663,8 +660,8 @@ func TestRetentionDoesNotBelieveAClockFarAheadOfTheHistory(t *testing.T) {
 	if n := count(); n != 3 {
 		t.Fatalf("%d events left after the clock jumped a year: the history was pruned by a wrong clock", n)
 	}
-	post(t, h.EndpointURL(ep.ID), []byte("{}")) // stored with the clock as it is now
-	if n := count(); n != 4 {                   // and in the history before retention looks
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}")) // stored with the clock as it is now
+	if n := count(); n != 4 {                                // and in the history before retention looks
 		t.Fatalf("%d events", n)
 	}
 	clk.Advance(time.Minute)

@@ -30,18 +30,18 @@ func TestABodyLargerThanTheMemoryBudgetIsStoredWhole(t *testing.T) {
 	})
 	body := append([]byte(`{"type":"bulk.export","data":"`), bytes.Repeat([]byte("x"), 20<<20)...)
 	body = append(body, `"}`...)
-	resp, answer := post(t, h.EndpointURL(ep.ID), body, "Stripe-Signature", stripeHeader(secret, string(body), time.Now()))
+	resp, answer := post(t, h.Services().Endpoints.URL(ep.ID), body, "Stripe-Signature", stripeHeader(secret, string(body), time.Now()))
 	if resp.StatusCode != 200 {
 		t.Fatalf("a 20 MiB body with a 4 MiB budget answered %d %s", resp.StatusCode, answer)
 	}
-	ev, err := h.Event(context.Background(), newest(t, h).ID)
+	ev, err := h.Services().History.Event(context.Background(), newest(t, h).ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(ev.Body, body) || ev.Verification.Result != hook.ResultOK || ev.Type != "bulk.export" {
 		t.Fatalf("stored %d of %d bytes, verification %+v, type %q", len(ev.Body), len(body), ev.Verification, ev.Type)
 	}
-	spool := ingest.SpoolDir(filepath.Join(h.DataDir(), JournalDir))
+	spool := ingest.SpoolDir(filepath.Join(h.Services().Info.DataDir, JournalDir))
 	testutil.Eventually(t, "the spool folder to be empty", func() bool {
 		left, _ := os.ReadDir(spool)
 		return len(left) == 0
@@ -49,13 +49,13 @@ func TestABodyLargerThanTheMemoryBudgetIsStoredWhole(t *testing.T) {
 
 	// Tampered: refused with 401, stored with its reason, and its file does not stay behind.
 	body[100] = 'y'
-	resp, _ = post(t, h.EndpointURL(ep.ID), body, "Stripe-Signature", stripeHeader(secret, "other", time.Now()))
+	resp, _ = post(t, h.Services().Endpoints.URL(ep.ID), body, "Stripe-Signature", stripeHeader(secret, "other", time.Now()))
 	if resp.StatusCode != 401 {
 		t.Errorf("a tampered large body answered %d", resp.StatusCode)
 	}
 	// Over the endpoint's limit while streaming: 413, nothing left in the spool.
 	big := bytes.Repeat([]byte("z"), int(limit)+1)
-	resp = postChunked(t, h.EndpointURL(ep.ID), big)
+	resp = postChunked(t, h.Services().Endpoints.URL(ep.ID), big)
 	if resp.StatusCode != 413 {
 		t.Errorf("a body over the limit answered %d", resp.StatusCode)
 	}

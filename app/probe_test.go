@@ -25,8 +25,8 @@ func freePort(t *testing.T) string {
 
 func waitProbe(t *testing.T, h *Hub) tunnel.Reachability {
 	t.Helper()
-	testutil.Eventually(t, "a probe to come back", func() bool { return !h.Reachability().Checked.IsZero() })
-	return h.Reachability()
+	testutil.Eventually(t, "a probe to come back", func() bool { return !h.Services().Reach.Reachability().Checked.IsZero() })
+	return h.Services().Reach.Reachability()
 }
 
 func TestProbeThroughAnExternalURLThatLeadsHere(t *testing.T) {
@@ -96,7 +96,7 @@ func TestProbeReportsAURLThatDoesNotLeadHere(t *testing.T) {
 
 func TestProbePathNeedsTheSecret(t *testing.T) {
 	h := startHub(t, nil)
-	req, _ := http.NewRequest("GET", h.ReceiverURL()+receiver.ProbePrefix+"guess", nil)
+	req, _ := http.NewRequest("GET", h.Services().Info.ReceiverURL+receiver.ProbePrefix+"guess", nil)
 	req.Header.Set(receiver.ProbeNonceHeader, "n")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -17,26 +17,26 @@ func TestRouterDispatchesByKeyPathAndQuery(t *testing.T) {
 	hall := createEndpoint(t, h, "hall", func(c *hook.EndpointChange) { c.Keys = &[]string{"ddd", "eee"} })
 
 	count := func(id string) int {
-		page, _ := h.Events(context.Background(), hook.EventQuery{EndpointID: id, Limit: 100})
+		page, _ := h.Services().History.Events(context.Background(), hook.EventQuery{EndpointID: id, Limit: 100})
 		return len(page.Events)
 	}
-	if resp, _ := post(t, h.EndpointURL(router.ID), []byte(`{"turned_on":true}`), "X-Device-Id", "aaabbbccc"); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(router.ID), []byte(`{"turned_on":true}`), "X-Device-Id", "aaabbbccc"); resp.StatusCode != 200 {
 		t.Fatalf("answered %d", resp.StatusCode)
 	}
 	if count(kitchen.ID) != 1 || count(hall.ID) != 0 {
 		t.Errorf("by header: kitchen %d, hall %d", count(kitchen.ID), count(hall.ID))
 	}
-	post(t, h.EndpointURL(router.ID)+"?homey=eee", []byte(`{}`))
+	post(t, h.Services().Endpoints.URL(router.ID)+"?homey=eee", []byte(`{}`))
 	if count(hall.ID) != 1 {
 		t.Errorf("by query: hall %d", count(hall.ID))
 	}
-	post(t, h.EndpointURL(router.ID), []byte(`{}`), "X-Device-Id", "nobody")
+	post(t, h.Services().Endpoints.URL(router.ID), []byte(`{}`), "X-Device-Id", "nobody")
 	ev := newest(t, h)
 	if ev.EndpointID != router.ID || !strings.Contains(ev.Reason, `none has the key "nobody"`) {
 		t.Errorf("unmatched: %+v", ev)
 	}
 	name := "bad"
-	_, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, Route: &hook.RouteSettings{KeyPath: "body.a()"}})
+	_, err := h.Services().Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name, Route: &hook.RouteSettings{KeyPath: "body.a()"}})
 	if fe, ok := err.(*hook.FieldError); !ok || fe.Field != "route.key_path" {
 		t.Errorf("bad key path: %v", err)
 	}
@@ -48,12 +48,12 @@ func TestEndpointNamesWhereTheTypeIs(t *testing.T) {
 		p := "body.event.kind"
 		c.TypePath = &p
 	})
-	post(t, h.EndpointURL(ep.ID), []byte(`{"type":"ignored","event":{"kind":"ANOMALY"}}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"type":"ignored","event":{"kind":"ANOMALY"}}`))
 	if ev := newest(t, h); ev.Type != "ANOMALY" {
 		t.Errorf("type %q", ev.Type)
 	}
 	name, bad := "x", "body..x"
-	if _, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, TypePath: &bad}); err == nil {
+	if _, err := h.Services().Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name, TypePath: &bad}); err == nil {
 		t.Error("a bad type path was saved")
 	}
 }

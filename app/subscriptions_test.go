@@ -51,7 +51,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 	}
 
 	// An intrusion arrives typed ALERT: the default alert notification applies.
-	post(t, h.EndpointURL(ep.ID), []byte(`{"transmitter_id":"T1","alarm_code":"1130","alarm_description":"Intrusion","group_index":"01"}`))
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"transmitter_id":"T1","alarm_code":"1130","alarm_description":"Intrusion","group_index":"01"}`))
 	if ev := newest(t, h); ev.Type != "ALERT" || !ep.Settings.IsAlert(ev.Type) {
 		t.Errorf("event type %q", ev.Type)
 	}
@@ -66,20 +66,20 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 		c.do("GET", "/api/v1/subscriptions/"+dev.ID, "", &dev)
 		return dev.Status == "registered"
 	})
-	got, _ := h.Endpoint(ep.ID)
+	got, _ := h.Services().Endpoints.Get(ep.ID)
 	if got.VerifyScheme != hook.SchemeHMAC || got.Settings.Verify.Header != "X-Signature" {
 		t.Errorf("endpoint verification %s %+v", got.VerifyScheme, got.Settings.Verify)
 	}
 	body := []byte(`{"topic":"DeviceStatusEvents","deviceId":85}`)
 	m := hmac.New(sha256.New, []byte(subscribetest.SecretHmac))
 	m.Write(body)
-	post(t, h.EndpointURL(ep.ID), body, "X-Signature", hex.EncodeToString(m.Sum(nil)))
+	post(t, h.Services().Endpoints.URL(ep.ID), body, "X-Signature", hex.EncodeToString(m.Sum(nil)))
 	if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
 		t.Errorf("verification %+v", ev.Verification)
 	}
 
 	// A new public URL: both are registered again at it.
-	if err := h.SetTunnel(t.Context(), tunnel.SettingsChange{PublicURL: ptr("https://other.example.net")}); err != nil {
+	if err := h.Services().Reach.SetTunnel(t.Context(), tunnel.SettingsChange{PublicURL: ptr("https://other.example.net")}); err != nil {
 		t.Fatal(err)
 	}
 	moved := "https://other.example.net/webhook/" + ep.ID
@@ -97,7 +97,7 @@ func TestSubscriptionsThroughTheAPI(t *testing.T) {
 	// Secrets are sealed at rest.
 	h.Stop(t.Context())
 	for _, secret := range []string{subscribetest.DiagralKey, subscribetest.DiagralSecret, subscribetest.Token} {
-		assertNotInDir(t, h.DataDir(), secret)
+		assertNotInDir(t, h.Services().Info.DataDir, secret)
 	}
 }
 
@@ -106,29 +106,29 @@ func TestDeletingAnEndpointUnregistersItsSubscriptions(t *testing.T) {
 	defer st.Close()
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
 	ep := createEndpoint(t, h, "alarm", nil)
-	sub, err := h.CreateSubscription(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("github"),
+	sub, err := h.Services().Subscriptions.Create(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("github"),
 		Settings: map[string]any{"base_url": st.GitHubURLBase(), "token": subscribetest.Token, "repository": "me/house"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, "registered", func() bool {
-		s, _ := h.Subscription(t.Context(), sub.ID)
+		s, _ := h.Services().Subscriptions.Get(sub.ID)
 		return s.Status == hook.SubscriptionRegistered
 	})
-	got, _ := h.Endpoint(ep.ID)
+	got, _ := h.Services().Endpoints.Get(ep.ID)
 	if got.VerifyScheme != hook.SchemeGitHub || got.VerifyMode != hook.VerifyEnforce {
 		t.Errorf("GitHub's secret does not verify the endpoint: %s %s", got.VerifyScheme, got.VerifyMode)
 	}
 	if len(st.State().GitHubHooks) != 1 {
 		t.Fatalf("hooks %v", st.State().GitHubHooks)
 	}
-	if err := h.DeleteEndpoint(t.Context(), ep.ID); err != nil {
+	if err := h.Services().Endpoints.Delete(t.Context(), ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	if len(st.State().GitHubHooks) != 0 {
 		t.Errorf("still registered at GitHub: %v", st.State().GitHubHooks)
 	}
-	if list, _ := h.Subscriptions(t.Context(), ep.ID); len(list) != 0 {
+	if list := h.Services().Subscriptions.List(ep.ID); len(list) != 0 {
 		t.Errorf("subscriptions left %+v", list)
 	}
 }
@@ -138,13 +138,13 @@ func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
 	defer st.Close()
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{PublicURL: "https://hooks.example.net"} })
 	ep := createEndpoint(t, h, "home", nil)
-	sub, err := h.CreateSubscription(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("homecast"),
+	sub, err := h.Services().Subscriptions.Create(t.Context(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: ptr("homecast"),
 		Settings: map[string]any{"base_url": st.HomecastURLBase(), "api_token": subscribetest.Token, "event_types": []any{"state.changed"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, "registered", func() bool {
-		s, _ := h.Subscription(t.Context(), sub.ID)
+		s, _ := h.Services().Subscriptions.Get(sub.ID)
 		return s.Status == hook.SubscriptionRegistered
 	})
 	signed := func(secret, body string) []string {
@@ -152,16 +152,16 @@ func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
 		return []string{"X-Homecast-Signature", sig.Get("X-Homecast-Signature")}
 	}
 	body := `{"type":"state.changed","id":"evt-1"}`
-	post(t, h.EndpointURL(ep.ID), []byte(body), signed(subscribetest.HomecastRaw, body)...)
+	post(t, h.Services().Endpoints.URL(ep.ID), []byte(body), signed(subscribetest.HomecastRaw, body)...)
 	if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
 		t.Fatalf("Homecast's rawSecret does not verify: %+v", ev.Verification)
 	}
-	fresh, err := h.RotateSecret(t.Context(), ep.ID)
+	fresh, err := h.Services().Endpoints.RotateSecret(t.Context(), ep.ID)
 	if err != nil || !strings.HasPrefix(fresh, subscribetest.HomecastRaw+"_r") {
 		t.Fatalf("rotate: %q %v", fresh, err)
 	}
 	for _, secret := range []string{subscribetest.HomecastRaw, fresh} { // the old one stays valid for the grace period
-		post(t, h.EndpointURL(ep.ID), []byte(body), signed(secret, body)...)
+		post(t, h.Services().Endpoints.URL(ep.ID), []byte(body), signed(secret, body)...)
 		if ev := newest(t, h); ev.Verification.Result != hook.ResultOK {
 			t.Errorf("after rotation, %q: %+v", secret, ev.Verification)
 		}
@@ -170,7 +170,7 @@ func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
 	st.Set(func(s *subscribetest.Server) {
 		s.OnTest = func(string) {
 			body := `{"type":"webhook.test","id":"evt-test"}`
-			req, _ := http.NewRequest("POST", h.EndpointURL(ep.ID), strings.NewReader(body))
+			req, _ := http.NewRequest("POST", h.Services().Endpoints.URL(ep.ID), strings.NewReader(body))
 			hdr := signed(fresh, body)
 			req.Header.Set(hdr[0], hdr[1])
 			if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -178,7 +178,7 @@ func TestHomecastRotatesAndTestsAtTheProvider(t *testing.T) {
 			}
 		}
 	})
-	ev, err := h.TestSubscription(t.Context(), sub.ID)
+	ev, err := h.Services().Subscriptions.Test(t.Context(), sub.ID)
 	if err != nil || ev.Type != "webhook.test" || ev.Verification.Result != hook.ResultOK {
 		t.Errorf("test: %+v %v", ev, err)
 	}
@@ -200,5 +200,5 @@ func TestDiagralKeysThroughTheAPI(t *testing.T) {
 		t.Errorf("wrong password: %d %v", code, keys)
 	}
 	h.Stop(t.Context())
-	assertNotInDir(t, h.DataDir(), subscribetest.DiagralPassword)
+	assertNotInDir(t, h.Services().Info.DataDir, subscribetest.DiagralPassword)
 }

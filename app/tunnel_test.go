@@ -30,23 +30,23 @@ func fakeCloudflared(t *testing.T) string {
 
 func waitTunnel(t *testing.T, h *Hub, want tunnel.State) tunnel.Status {
 	t.Helper()
-	testutil.Eventually(t, fmt.Sprintf("the tunnel to be %s", want), func() bool { return h.TunnelStatus().State == want })
-	return h.TunnelStatus()
+	testutil.Eventually(t, fmt.Sprintf("the tunnel to be %s", want), func() bool { return h.Services().Reach.Status().State == want })
+	return h.Services().Reach.Status()
 }
 
 func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
 	bin := fakeCloudflared(t)
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin} })
-	changes := h.SubscribeChanges()
+	changes := h.Services().Changes.Follow(16)
 	defer changes.Close()
 	ep := createEndpoint(t, h, "public", nil)
 	st := waitTunnel(t, h, tunnel.StateOnline)
-	if !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.PublicEndpointURL(ep.ID) != st.URL+"/webhook/"+ep.ID {
-		t.Errorf("status %+v, endpoint public URL %q", st, h.PublicEndpointURL(ep.ID))
+	if !strings.HasSuffix(st.URL, ".trycloudflare.com") || h.Services().Endpoints.PublicURL(ep.ID) != st.URL+"/webhook/"+ep.ID {
+		t.Errorf("status %+v, endpoint public URL %q", st, h.Services().Endpoints.PublicURL(ep.ID))
 	}
 	// runtime.json follows the status (it is rewritten right after).
 	testutil.Eventually(t, "runtime.json to carry the public URL", func() bool {
-		rt, err := instance.ReadRuntime(h.DataDir())
+		rt, err := instance.ReadRuntime(h.Services().Info.DataDir)
 		return err == nil && rt.PublicURL != nil && *rt.PublicURL == st.URL
 	})
 	saw := false
@@ -59,8 +59,8 @@ func TestQuickTunnelGivesEndpointsAPublicURL(t *testing.T) {
 		}
 		saw = m.Event == hook.TunnelChanged
 	}
-	if !strings.Contains(strings.Join(h.TunnelLog(), "\n"), "Your quick Tunnel has been created") {
-		t.Errorf("tunnel log %q", h.TunnelLog())
+	if !strings.Contains(strings.Join(h.Services().Reach.Log(), "\n"), "Your quick Tunnel has been created") {
+		t.Errorf("tunnel log %q", h.Services().Reach.Log())
 	}
 }
 
@@ -71,15 +71,12 @@ func TestExternalURLTakesPriorityOverAQuickTunnel(t *testing.T) {
 	h := startHub(t, func(o *Options) {
 		o.Tunnel = tunnel.Settings{Mode: tunnel.Quick, Cloudflared: bin, PublicURL: "https://hooks.example.com/"}
 	})
-	if st := h.TunnelStatus(); st.State != tunnel.StateOnline || st.URL != "https://hooks.example.com" {
+	if st := h.Services().Reach.Status(); st.State != tunnel.StateOnline || st.URL != "https://hooks.example.com" {
 		t.Errorf("status %+v", st)
 	}
-	// The external URL is decided when the hub starts: no tunnel runner exists to start one later.
-	h.tunnel.mu.Lock()
-	runner := h.tunnel.stop
-	h.tunnel.mu.Unlock()
-	if runner != nil {
-		t.Error("a tunnel runner was started although an external URL was given")
+	// The external URL is decided when the hub starts: no cloudflared is looked for or run.
+	if bin := h.Services().Reach.Cloudflared(); bin.Path != "" {
+		t.Errorf("cloudflared %s was taken into use although an external URL was given", bin.Path)
 	}
 	if _, err := os.Stat(args); !errors.Is(err, os.ErrNotExist) {
 		t.Error("cloudflared was started although an external URL was given")
@@ -89,12 +86,12 @@ func TestExternalURLTakesPriorityOverAQuickTunnel(t *testing.T) {
 func TestWithoutCloudflaredEverythingWorksLocally(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Quick} })
-	st := h.TunnelStatus()
-	if st.State != tunnel.StateFailed || !strings.Contains(st.Error, "cloudflared is not installed") || h.PublicURL() != "" {
+	st := h.Services().Reach.Status()
+	if st.State != tunnel.StateFailed || !strings.Contains(st.Error, "cloudflared is not installed") || h.Services().Reach.PublicURL() != "" {
 		t.Errorf("status %+v", st)
 	}
 	ep := createEndpoint(t, h, "local", nil)
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}")); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}")); resp.StatusCode != 200 {
 		t.Errorf("local receiver answered %d", resp.StatusCode)
 	}
 	c := newAPIClient(t, h)
@@ -109,7 +106,7 @@ func TestWithoutCloudflaredEverythingWorksLocally(t *testing.T) {
 
 func TestNamedTunnelWithoutTokenSaysWhatIsMissing(t *testing.T) {
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Token} })
-	if st := h.TunnelStatus(); st.State != tunnel.StateFailed || !strings.Contains(st.Error, "token") {
+	if st := h.Services().Reach.Status(); st.State != tunnel.StateFailed || !strings.Contains(st.Error, "token") {
 		t.Errorf("status %+v", st)
 	}
 }
@@ -117,27 +114,27 @@ func TestNamedTunnelWithoutTokenSaysWhatIsMissing(t *testing.T) {
 func TestSetTunnelSwitchesModes(t *testing.T) {
 	bin := fakeCloudflared(t)
 	h := startHub(t, func(o *Options) { o.Tunnel = tunnel.Settings{Mode: tunnel.Off, Cloudflared: bin} })
-	if st := h.TunnelStatus(); st.State != tunnel.StateOff {
+	if st := h.Services().Reach.Status(); st.State != tunnel.StateOff {
 		t.Fatalf("status %+v", st)
 	}
-	if err := h.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Quick)}); err != nil {
+	if err := h.Services().Reach.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Quick)}); err != nil {
 		t.Fatal(err)
 	}
 	quick := waitTunnel(t, h, tunnel.StateOnline)
-	if err := h.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.External), PublicURL: ptr("https://hooks.example.com")}); err != nil {
+	if err := h.Services().Reach.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.External), PublicURL: ptr("https://hooks.example.com")}); err != nil {
 		t.Fatal(err)
 	}
-	if st := h.TunnelStatus(); st.URL != "https://hooks.example.com" || st.URL == quick.URL {
+	if st := h.Services().Reach.Status(); st.URL != "https://hooks.example.com" || st.URL == quick.URL {
 		t.Errorf("after switching to external: %+v", st)
 	}
-	if err := h.SetTunnel(context.Background(), tunnel.SettingsChange{PublicURL: ptr("")}); err == nil {
+	if err := h.Services().Reach.SetTunnel(context.Background(), tunnel.SettingsChange{PublicURL: ptr("")}); err == nil {
 		t.Error("external without a URL was accepted")
 	}
 	var fe *hook.FieldError
-	if err := h.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Token)}); !errors.As(err, &fe) || fe.Field != "token" {
+	if err := h.Services().Reach.SetTunnel(context.Background(), tunnel.SettingsChange{Mode: ptr(tunnel.Token)}); !errors.As(err, &fe) || fe.Field != "token" {
 		t.Errorf("a named tunnel without a token: %v", err)
 	}
-	if o, _ := h.TunnelSettings(); o.Mode != tunnel.External || o.Cloudflared != bin {
+	if o, _ := h.Services().Reach.Settings(); o.Mode != tunnel.External || o.Cloudflared != bin {
 		t.Errorf("settings %+v", o)
 	}
 }

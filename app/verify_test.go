@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooktray/hooktray/app/endpoints"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -33,7 +34,7 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		c.Secret = &secret
 	})
 	body := `{"id":"evt_1","type":"payment_intent.succeeded"}`
-	resp, _ := post(t, h.EndpointURL(ep.ID), []byte(body), "Stripe-Signature", stripeHeader(secret, body, time.Now()))
+	resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte(body), "Stripe-Signature", stripeHeader(secret, body, time.Now()))
 	if resp.StatusCode != 200 {
 		t.Fatalf("signed request answered %d", resp.StatusCode)
 	}
@@ -42,7 +43,7 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		t.Errorf("signed event %+v", ok.Verification)
 	}
 	tampered := strings.Replace(body, "succeeded", "failed", 1)
-	resp, got := post(t, h.EndpointURL(ep.ID), []byte(tampered), "Stripe-Signature", stripeHeader(secret, body, time.Now()))
+	resp, got := post(t, h.Services().Endpoints.URL(ep.ID), []byte(tampered), "Stripe-Signature", stripeHeader(secret, body, time.Now()))
 	if resp.StatusCode != 401 || !strings.Contains(got, "signature does not match") {
 		t.Fatalf("tampered request answered %d %s", resp.StatusCode, got)
 	}
@@ -51,21 +52,21 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		t.Errorf("tampered event %+v %q", bad.Verification, bad.Reason)
 	}
 	old := stripeHeader(secret, body, time.Now().Add(-412*time.Second))
-	if resp, got := post(t, h.EndpointURL(ep.ID), []byte(body), "Stripe-Signature", old); resp.StatusCode != 401 || !strings.Contains(got, "timestamp is 412 s old (window 300 s)") {
+	if resp, got := post(t, h.Services().Endpoints.URL(ep.ID), []byte(body), "Stripe-Signature", old); resp.StatusCode != 401 || !strings.Contains(got, "timestamp is 412 s old (window 300 s)") {
 		t.Errorf("stale request answered %d %s", resp.StatusCode, got)
 	}
 
 	// Rotation: the new secret works at once and the old one during the grace period.
-	newSecret, err := h.RotateSecret(context.Background(), ep.ID)
+	newSecret, err := h.Services().Endpoints.RotateSecret(context.Background(), ep.ID)
 	if err != nil || newSecret == secret || newSecret == "" {
 		t.Fatalf("rotate: %q %v", newSecret, err)
 	}
 	for _, s := range []string{newSecret, secret} {
-		if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(body), "Stripe-Signature", stripeHeader(s, body, time.Now())); resp.StatusCode != 200 {
+		if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte(body), "Stripe-Signature", stripeHeader(s, body, time.Now())); resp.StatusCode != 200 {
 			t.Errorf("after rotation, a request signed with %q answered %d", s[:10], resp.StatusCode)
 		}
 	}
-	if revealed, err := h.RevealSecret(context.Background(), ep.ID); err != nil || revealed != newSecret {
+	if revealed, err := h.Services().Endpoints.RevealSecret(context.Background(), ep.ID); err != nil || revealed != newSecret {
 		t.Errorf("reveal: %q %v", revealed, err)
 	}
 
@@ -77,7 +78,7 @@ func TestStripeEnforceAcceptsSignedAndRefusesTampered(t *testing.T) {
 		t.Error("the endpoint JSON contains a secret")
 	}
 	h.Stop(context.Background())
-	assertNotOnDisk(t, h.DataDir(), secret, newSecret)
+	assertNotOnDisk(t, h.Services().Info.DataDir, secret, newSecret)
 }
 
 func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
@@ -89,7 +90,7 @@ func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
 		c.Secret = &secret
 	})
 	body := `{"type":"update_location","encrypted":true,"encrypted_data":"oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3PS9/W3rupsN+zNKKj40NJk230GrxRN31RhkVeMKEQ/B6rOjzFalvT0MUMrcpFp1nrJNpnh92UQndKQFCe457iUIh7nDx"}`
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(body)); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte(body)); resp.StatusCode != 200 {
 		t.Fatalf("answered %d", resp.StatusCode)
 	}
 	ev := newest(t, h)
@@ -102,7 +103,7 @@ func TestHomeAssistantPayloadIsDecrypted(t *testing.T) {
 		t.Errorf("API decrypted %q", apiEv.Decrypted)
 	}
 	// annotate: a payload that does not open is accepted and marked.
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte(`{"type":"x","encrypted":true,"encrypted_data":"AAAA"}`)); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte(`{"type":"x","encrypted":true,"encrypted_data":"AAAA"}`)); resp.StatusCode != 200 {
 		t.Errorf("annotate mode refused a bad payload: %d", resp.StatusCode)
 	}
 	if ev := newest(t, h); ev.Verification.Result != "failed" || ev.Status != hook.Accepted {
@@ -122,7 +123,7 @@ func TestVerificationSettingsAreValidated(t *testing.T) {
 		{hook.VerifyChange{Mode: ptr(hook.VerifyEnforce)}, "verify.scheme"},
 	} {
 		name := "v"
-		_, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, Verify: &tc.v})
+		_, err := h.Services().Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name, Verify: &tc.v})
 		fe, ok := err.(*hook.FieldError)
 		if !ok || fe.Field != tc.field {
 			t.Errorf("%+v: %v, want a %s error", tc.v, err, tc.field)
@@ -130,11 +131,11 @@ func TestVerificationSettingsAreValidated(t *testing.T) {
 	}
 	// A verifying endpoint created without a secret gets one in its scheme's format.
 	name, scheme, mode := "gen", hook.SchemeStandardWebhooks, hook.VerifyEnforce
-	ep, err := h.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name, Verify: &hook.VerifyChange{Scheme: &scheme, Mode: &mode}})
+	ep, err := h.Services().Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name, Verify: &hook.VerifyChange{Scheme: &scheme, Mode: &mode}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err := h.RevealSecret(context.Background(), ep.ID); err != nil || !strings.HasPrefix(s, "whsec_") {
+	if s, err := h.Services().Endpoints.RevealSecret(context.Background(), ep.ID); err != nil || !strings.HasPrefix(s, "whsec_") {
 		t.Errorf("generated secret %q %v", s, err)
 	}
 }
@@ -147,17 +148,17 @@ func TestSharedSecretHeaderIsCheckedButNeverStored(t *testing.T) {
 		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
 		c.Secret = &secret
 	})
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Device-Secret", secret); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Device-Secret", secret); resp.StatusCode != 200 {
 		t.Fatalf("right secret answered %d", resp.StatusCode)
 	}
-	if resp, got := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Device-Secret", "wrong"); resp.StatusCode != 401 || !strings.Contains(got, "X-Device-Secret does not match") {
+	if resp, got := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Device-Secret", "wrong"); resp.StatusCode != 401 || !strings.Contains(got, "X-Device-Secret does not match") {
 		t.Fatalf("wrong secret answered %d %s", resp.StatusCode, got)
 	}
 	if ev := newest(t, h); strings.Contains(fmt.Sprint(ev.Header), "wrong") || strings.Contains(fmt.Sprint(ev.Header), secret) {
 		t.Errorf("stored headers %v", ev.Header)
 	}
 	h.Stop(context.Background())
-	assertNotOnDisk(t, h.DataDir(), secret)
+	assertNotOnDisk(t, h.Services().Info.DataDir, secret)
 }
 
 // assertNotOnDisk fails if the database or its WAL holds any of secrets in clear.
@@ -181,7 +182,7 @@ func TestRotationGraceEnds(t *testing.T) {
 		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
 		c.Secret = &secret
 	})
-	if _, err := h.RotateSecret(context.Background(), ep.ID); err != nil {
+	if _, err := h.Services().Endpoints.RotateSecret(context.Background(), ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	sign := func(s string) string {
@@ -189,23 +190,23 @@ func TestRotationGraceEnds(t *testing.T) {
 		m.Write([]byte("{}"))
 		return "sha256=" + hex.EncodeToString(m.Sum(nil))
 	}
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
 		t.Fatalf("old secret during the grace: %d", resp.StatusCode)
 	}
 	// The grace period ends (moved to the past here rather than waiting an hour).
-	if err := h.store.ExpireSecrets(context.Background(), ep.ID, purposeSigning, time.Now().Add(-time.Second)); err != nil {
+	if err := h.store.ExpireSecrets(context.Background(), ep.ID, "signing", time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// ExpireSecrets expired the new one too; give the endpoint a fresh current secret.
 	fresh := "gh-new-secret"
-	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, hook.EndpointChange{Secret: &fresh}); err != nil {
+	if _, err := h.Services().Endpoints.Update(context.Background(), ep.ID, hook.EndpointChange{Secret: &fresh}); err != nil {
 		t.Fatal(err)
 	}
-	h.dropExpiredSecrets()
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 401 {
+	h.Services().Endpoints.DropExpiredSecrets(context.Background())
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 401 {
 		t.Errorf("old secret after the grace: %d", resp.StatusCode)
 	}
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(fresh)); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(fresh)); resp.StatusCode != 200 {
 		t.Errorf("current secret: %d", resp.StatusCode)
 	}
 }
@@ -234,25 +235,25 @@ func TestMissingMasterKeyNeverLocksTheUserOut(t *testing.T) {
 	if _, err := os.Stat(keyFile); err == nil {
 		t.Fatal("a new master key was written while sealed secrets exist")
 	}
-	if e := h.SecretsError(); !strings.Contains(e, "github-repo") || !strings.Contains(e, "master-key") {
+	if e := h.Services().Endpoints.SecretsError(); !strings.Contains(e, "github-repo") || !strings.Contains(e, "master-key") {
 		t.Errorf("status does not say which secrets cannot be read and where the key belongs: %q", e)
 	}
-	resp, got := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret))
+	resp, got := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret))
 	if resp.StatusCode != 401 || !strings.Contains(got, "master key is missing") {
 		t.Errorf("enforce endpoint without its key answered %d %s, want 401 saying why", resp.StatusCode, got)
 	}
-	if _, err := h.RevealSecret(context.Background(), ep.ID); err == nil {
+	if _, err := h.Services().Endpoints.RevealSecret(context.Background(), ep.ID); err == nil {
 		t.Error("an unreadable secret was revealed")
 	}
 
 	// The user enters the secret again: only now is a key made, and the endpoint verifies.
-	if _, err := h.UpdateEndpoint(context.Background(), ep.ID, hook.EndpointChange{Secret: &secret}); err != nil {
+	if _, err := h.Services().Endpoints.Update(context.Background(), ep.ID, hook.EndpointChange{Secret: &secret}); err != nil {
 		t.Fatal(err)
 	}
-	if e := h.SecretsError(); e != "" {
+	if e := h.Services().Endpoints.SecretsError(); e != "" {
 		t.Errorf("after the secret was entered again: %q", e)
 	}
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 200 {
 		t.Errorf("re-entered secret: %d", resp.StatusCode)
 	}
 }
@@ -268,7 +269,7 @@ func TestRotationGraceIsElapsedTimeNotWallTime(t *testing.T) {
 		c.Verify = &hook.VerifyChange{Scheme: &scheme, Mode: &mode}
 		c.Secret = &secret
 	})
-	if _, err := h.RotateSecret(context.Background(), ep.ID); err != nil {
+	if _, err := h.Services().Endpoints.RotateSecret(context.Background(), ep.ID); err != nil {
 		t.Fatal(err)
 	}
 	sign := func(s string) string {
@@ -276,11 +277,11 @@ func TestRotationGraceIsElapsedTimeNotWallTime(t *testing.T) {
 		m.Write([]byte("{}"))
 		return "sha256=" + hex.EncodeToString(m.Sum(nil))
 	}
-	h.dropExpiredSecrets() // the grace is seen: an hour from now
+	h.Services().Endpoints.DropExpiredSecrets(context.Background()) // the grace is seen: an hour from now
 	clk.Step(-24 * time.Hour)
-	clk.Advance(RotationGrace)
-	h.dropExpiredSecrets()
-	if resp, _ := post(t, h.EndpointURL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 401 {
+	clk.Advance(endpoints.RotationGrace)
+	h.Services().Endpoints.DropExpiredSecrets(context.Background())
+	if resp, _ := post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"), "X-Hub-Signature-256", sign(secret)); resp.StatusCode != 401 {
 		t.Errorf("the old secret still works an hour after the rotation, the clock having been set back: %d", resp.StatusCode)
 	}
 }

@@ -191,9 +191,10 @@ func Serve(ctx context.Context, opts ServeOptions, stderr interface{ Write([]byt
 		}
 		return err
 	}
-	st := hub.TunnelStatus()
+	reach := hub.Services().Reach
+	st := reach.Status()
 	fmt.Fprintf(stderr, "Hooktray %s is receiving webhooks at %s/webhook/<id>\n", opts.Hub.Version, hub.ReceiverURL())
-	if u := hub.PublicURL(); u != "" {
+	if u := reach.PublicURL(); u != "" {
 		fmt.Fprintf(stderr, "Public URL: %s/webhook/<id>\n", u)
 	} else if st.Error != "" {
 		fmt.Fprintf(stderr, "Tunnel %s: %s\n", st.State, st.Error)

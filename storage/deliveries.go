@@ -79,19 +79,9 @@ func (s *Store) CountOpenDeliveries(ctx context.Context, targetID string) (int64
 	return n, nil
 }
 
-// TargetHealth is what an attempt changes of its target.
-type TargetHealth struct {
-	State               hook.TargetState
-	StateReason         string
-	ConsecutiveFailures int
-	LastError           string
-	PausedUntil         time.Time
-	Enabled             bool
-}
-
 // RecordAttempts saves attempts' outcomes on their deliveries and the target's health after them,
 // in one short transaction (nothing waits on the network while it is open).
-func (s *Store) RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h TargetHealth, now time.Time) error {
+func (s *Store) RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h hook.TargetHealth, now time.Time) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record deliveries: %w", classify(err))

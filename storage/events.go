@@ -441,12 +441,6 @@ func (s *Store) Event(ctx context.Context, id int64) (_ hook.Event, err error) {
 	return ev, s.loadParts(ctx, &ev)
 }
 
-// EndpointStats is an endpoint's event count and newest event (CountByEndpoint).
-type EndpointStats struct {
-	Events int64
-	Last   time.Time // zero when none
-}
-
 const eventSummaryColumns = `e.id, e.endpoint_id, e.received_at, e.status, e.method, e.path, e.query,
 	e.size, e.remote_addr, e.client_ip, e.delivery_id, e.duplicate_of, e.reason, e.response_status,
 	e.type, e.verify_scheme, e.verify_result, e.verify_reason`
@@ -530,7 +524,7 @@ func (s *Store) NewestEventID(ctx context.Context) (int64, error) {
 
 // CountByEndpoint returns every endpoint's event count and newest event time, counting events up
 // to id upTo, in one pass over the endpoint index.
-func (s *Store) CountByEndpoint(ctx context.Context, upTo int64) (map[string]EndpointStats, error) {
+func (s *Store) CountByEndpoint(ctx context.Context, upTo int64) (map[string]hook.EndpointStats, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT c.endpoint_id, c.n, e.received_at FROM
 		(SELECT endpoint_id, count(*) AS n, max(id) AS newest FROM events WHERE id <= ? GROUP BY endpoint_id) c
 		JOIN events e ON e.id = c.newest`, upTo)
@@ -538,10 +532,10 @@ func (s *Store) CountByEndpoint(ctx context.Context, upTo int64) (map[string]End
 		return nil, fmt.Errorf("count events: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]EndpointStats{}
+	out := map[string]hook.EndpointStats{}
 	for rows.Next() {
 		var id string
-		var st EndpointStats
+		var st hook.EndpointStats
 		var last int64
 		if err := rows.Scan(&id, &st.Events, &last); err != nil {
 			return nil, fmt.Errorf("count events: %w", err)
@@ -552,17 +546,10 @@ func (s *Store) CountByEndpoint(ctx context.Context, upTo int64) (map[string]End
 	return out, rows.Err()
 }
 
-// Arrival is when an event reached which endpoint.
-type Arrival struct {
-	EndpointID string
-	At         time.Time // the start of the minute
-	Count      int       // arrivals in that minute
-}
-
 // ArrivalsSince counts the arrivals at or after t with ids up to upTo per endpoint and minute,
 // oldest first. Ids grow with time, so it finds
 // the first one by bisecting ids rather than scanning.
-func (s *Store) ArrivalsSince(ctx context.Context, t time.Time, upTo int64) ([]Arrival, error) {
+func (s *Store) ArrivalsSince(ctx context.Context, t time.Time, upTo int64) ([]hook.Arrival, error) {
 	var lo, hi sql.NullInt64
 	if err := s.reader.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
 		return nil, fmt.Errorf("find recent events: %w", err)
@@ -593,9 +580,9 @@ func (s *Store) ArrivalsSince(ctx context.Context, t time.Time, upTo int64) ([]A
 		return nil, fmt.Errorf("read recent events: %w", err)
 	}
 	defer rows.Close()
-	var out []Arrival
+	var out []hook.Arrival
 	for rows.Next() {
-		var a Arrival
+		var a hook.Arrival
 		var minute int64
 		if err := rows.Scan(&a.EndpointID, &minute, &a.Count); err != nil {
 			return nil, fmt.Errorf("read recent events: %w", err)

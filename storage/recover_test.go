@@ -19,7 +19,7 @@ func fillEveryTable(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
 	ep := newEndpoint(t, s, "alarm")
-	if err := s.AddSecret(ctx, &SealedSecret{EndpointID: ep.ID, Purpose: "signing", Nonce: []byte("n"), Ciphertext: []byte("c")}); err != nil {
+	if err := s.AddSecret(ctx, &hook.SealedSecret{EndpointID: ep.ID, Purpose: "signing", Nonce: []byte("n"), Ciphertext: []byte("c")}); err != nil {
 		t.Fatal(err)
 	}
 	target := hook.NewTarget(ep.ID, hook.TargetHTTP)
@@ -48,7 +48,7 @@ func fillEveryTable(t *testing.T, s *Store) {
 		t.Fatalf("open deliveries: %v %v", open, err)
 	}
 	open[0].Status, open[0].Attempt, open[0].ResponseStatus = hook.DeliveryRetrying, 1, 503
-	if err := s.RecordAttempts(ctx, open, target.ID, TargetHealth{State: hook.TargetActive, Enabled: true}, time.Now()); err != nil {
+	if err := s.RecordAttempts(ctx, open, target.ID, hook.TargetHealth{State: hook.TargetActive, Enabled: true}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	indexAll(t, s)

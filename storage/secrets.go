@@ -5,21 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
-// SealedSecret is an endpoint secret as stored: only its AEAD ciphertext, never the secret.
-type SealedSecret struct {
-	ID         int64
-	EndpointID string
-	Purpose    string // "signing" for verification secrets
-	Nonce      []byte
-	Ciphertext []byte
-	CreatedAt  time.Time
-	ExpiresAt  time.Time // zero: no expiry; set on the previous secret during a rotation's grace
-}
-
 // AddSecret stores a sealed secret and sets its ID.
-func (s *Store) AddSecret(ctx context.Context, sec *SealedSecret) error {
+func (s *Store) AddSecret(ctx context.Context, sec *hook.SealedSecret) error {
 	now := time.Now().UTC()
 	sec.CreatedAt = now
 	res, err := s.writer.ExecContext(ctx, `INSERT INTO secrets (endpoint_id, purpose, nonce, ciphertext, created_at, expires_at)
@@ -42,7 +33,7 @@ func (s *Store) ExpireSecrets(ctx context.Context, endpointID, purpose string, a
 }
 
 // Secrets returns an endpoint's unexpired secrets of a purpose at now, newest first.
-func (s *Store) Secrets(ctx context.Context, endpointID, purpose string, now time.Time) ([]SealedSecret, error) {
+func (s *Store) Secrets(ctx context.Context, endpointID, purpose string, now time.Time) ([]hook.SealedSecret, error) {
 	rows, err := s.writer.QueryContext(ctx, `SELECT id, endpoint_id, purpose, nonce, ciphertext, created_at, expires_at
 		FROM secrets WHERE endpoint_id=? AND purpose=? AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC`,
 		endpointID, purpose, now.UnixNano())
@@ -50,9 +41,9 @@ func (s *Store) Secrets(ctx context.Context, endpointID, purpose string, now tim
 		return nil, fmt.Errorf("read secrets of %s: %w", endpointID, err)
 	}
 	defer rows.Close()
-	var out []SealedSecret
+	var out []hook.SealedSecret
 	for rows.Next() {
-		var sec SealedSecret
+		var sec hook.SealedSecret
 		var created int64
 		var expires sql.NullInt64
 		if err := rows.Scan(&sec.ID, &sec.EndpointID, &sec.Purpose, &sec.Nonce, &sec.Ciphertext, &created, &expires); err != nil {

@@ -476,7 +476,7 @@ func TestPrune(t *testing.T) {
 		for i := range open {
 			open[i].Status, open[i].Attempt = hook.DeliverySuccess, 1
 		}
-		if err := s.RecordAttempts(ctx, open, target.ID, TargetHealth{State: hook.TargetActive, Enabled: true}, time.Now()); err != nil {
+		if err := s.RecordAttempts(ctx, open, target.ID, hook.TargetHealth{State: hook.TargetActive, Enabled: true}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range []hook.Retention{{MaxEvents: 100}, {MaxAge: time.Hour}, {MaxBytes: 1}} {

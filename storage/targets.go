@@ -80,7 +80,7 @@ func (s *Store) UpdateTarget(ctx context.Context, t *hook.Target) error {
 }
 
 // SetTargetHealth saves a target's health (state, breaker, failures) and whether it is enabled.
-func (s *Store) SetTargetHealth(ctx context.Context, id string, h TargetHealth, now time.Time) error {
+func (s *Store) SetTargetHealth(ctx context.Context, id string, h hook.TargetHealth, now time.Time) error {
 	_, err := s.writer.ExecContext(ctx, `UPDATE targets SET state=?, state_reason=?, consecutive_failures=?, last_error=?,
 		paused_until=?, enabled=?, updated_at=? WHERE id=?`, string(h.State), h.StateReason, h.ConsecutiveFailures, h.LastError,
 		nullTime(h.PausedUntil), h.Enabled, now.UnixNano(), id)

@@ -150,7 +150,7 @@ func pairTable(rows *[][2]string) *widget.Table {
 func (d *eventDetail) show(id int64) {
 	d.id = id
 	go func() {
-		ev, err := d.u.hub.Event(context.Background(), id)
+		ev, err := d.u.svc.History.Event(context.Background(), id)
 		d.u.do(func() {
 			if d.id != id {
 				return // another event was selected meanwhile
@@ -357,7 +357,7 @@ func (d *eventDetail) shareable() hook.Event {
 		return *d.ev
 	}
 	var extra string
-	if ep, err := d.u.hub.Endpoint(d.ev.EndpointID); err == nil {
+	if ep, err := d.u.svc.Endpoints.Get(d.ev.EndpointID); err == nil {
 		extra = ep.Settings.Verify.Header
 	}
 	return export.Mask(*d.ev, extra)
@@ -371,7 +371,7 @@ func (d *eventDetail) export(kind string) {
 	var data []byte
 	var err error
 	if kind == "har" {
-		data, err = export.HAR(ev, d.u.bestURL(ev.EndpointID), d.u.hub.Version())
+		data, err = export.HAR(ev, d.u.bestURL(ev.EndpointID), d.u.svc.Info.Version)
 	} else {
 		data, err = export.JSON(ev)
 	}
@@ -417,7 +417,7 @@ func (d *eventDetail) confirmDelete() {
 		if !ok {
 			return
 		}
-		d.u.background(func() error { return d.u.hub.DeleteEvent(context.Background(), id) }, func() {
+		d.u.background(func() error { return d.u.svc.History.Delete(context.Background(), id) }, func() {
 			d.clear()
 			d.OnDeleted(id)
 		})

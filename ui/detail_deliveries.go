@@ -22,7 +22,7 @@ func (d *eventDetail) loadDeliveries() {
 	}
 	id := d.ev.ID
 	go func() {
-		ds, _, err := d.u.hub.Deliveries(context.Background(), hook.DeliveryQuery{EventID: id, Limit: 200})
+		ds, _, err := d.u.svc.History.Deliveries(context.Background(), hook.DeliveryQuery{EventID: id, Limit: 200})
 		d.u.do(func() {
 			if err != nil || d.ev == nil || d.ev.ID != id {
 				return
@@ -56,7 +56,7 @@ func (d *eventDetail) updateDelivery(i widget.ListItemID, o fyne.CanvasObject) {
 	box := o.(*fyne.Container)
 	texts, retry := box.Objects[0].(*fyne.Container), box.Objects[1].(*widget.Button)
 	to := del.TargetID
-	for _, t := range d.u.hub.AllTargets() {
+	for _, t := range d.u.svc.Forwarding.AllTargets() {
 		if t.ID == del.TargetID {
 			to = targetWhere(t)
 		}
@@ -71,7 +71,7 @@ func (d *eventDetail) updateDelivery(i widget.ListItemID, o fyne.CanvasObject) {
 	sub.Refresh()
 	id := del.ID
 	retry.OnTapped = func() {
-		d.u.background(func() error { _, err := d.u.hub.RetryDelivery(context.Background(), id); return err }, d.loadDeliveries)
+		d.u.background(func() error { _, err := d.u.svc.Forwarding.RetryDelivery(context.Background(), id); return err }, d.loadDeliveries)
 	}
 	if del.Status == hook.DeliverySuccess || del.Status == hook.DeliveryPending {
 		retry.Hide()
@@ -87,7 +87,7 @@ func (d *eventDetail) replay() {
 		return
 	}
 	ev := *d.ev
-	targets, err := d.u.hub.Targets(ev.EndpointID)
+	targets, err := d.u.svc.Forwarding.Targets(ev.EndpointID)
 	if err != nil {
 		d.u.showError(err)
 		return
@@ -166,7 +166,7 @@ func (d *eventDetail) replay() {
 		}
 		var n int
 		d.u.background(func() error {
-			ds, err := d.u.hub.ReplayToTargets(context.Background(), ev.ID, chosen, edit)
+			ds, err := d.u.svc.Forwarding.ReplayToTargets(context.Background(), ev.ID, chosen, edit)
 			n = len(ds)
 			return err
 		}, func() {

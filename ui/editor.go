@@ -154,7 +154,7 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 		id := e.existing.ID
 		rotate := widget.NewButton("Rotate", func() {
 			e.u.background(func() error {
-				s, err := e.u.hub.RotateSecret(context.Background(), id)
+				s, err := e.u.svc.Endpoints.RotateSecret(context.Background(), id)
 				if err == nil {
 					e.u.do(func() {
 						e.secret.SetText(s)
@@ -209,7 +209,7 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 		del.Importance = widget.DangerImportance
 		id := e.existing.ID
 		label := "Forwarding…"
-		if ts, err := u.hub.Targets(id); err == nil && len(ts) > 0 {
+		if ts, err := u.svc.Forwarding.Targets(id); err == nil && len(ts) > 0 {
 			label = fmt.Sprintf("Forwarding (%d)…", len(ts))
 		}
 		fwd := widget.NewButtonWithIcon(label, theme.MailForwardIcon(), func() { e.dlg.Hide(); u.showForwarding(id) })
@@ -226,9 +226,9 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *editor {
 
 // urlBox shows an endpoint's local and public URLs with copy buttons.
 func (e *editor) urlBox(id string) fyne.CanvasObject {
-	local := e.u.hub.EndpointURL(id)
+	local := e.u.svc.Endpoints.URL(id)
 	rows := []fyne.CanvasObject{urlRow(e.u, "Local URL", local)}
-	if public := e.u.hub.PublicEndpointURL(id); public != "" {
+	if public := e.u.svc.Endpoints.PublicURL(id); public != "" {
 		rows = append(rows, urlRow(e.u, "Public URL", public))
 	} else {
 		note := widget.NewLabel("Public URL: none yet (local only)")
@@ -310,9 +310,9 @@ func (e *editor) submit() {
 		var ep hook.Endpoint
 		var err error
 		if e.existing == nil {
-			ep, err = e.u.hub.CreateEndpoint(context.Background(), c)
+			ep, err = e.u.svc.Endpoints.Create(context.Background(), c)
 		} else {
-			ep, err = e.u.hub.UpdateEndpoint(context.Background(), e.existing.ID, c)
+			ep, err = e.u.svc.Endpoints.Update(context.Background(), e.existing.ID, c)
 		}
 		e.u.do(func() {
 			e.save.Enable()
@@ -358,7 +358,7 @@ func (e *editor) fieldError(fe *hook.FieldError) {
 func (e *editor) confirmDelete() {
 	ep := e.existing
 	msg := "Its URL will answer 410 Gone from now on. Its events stay in the history.\nThis cannot be undone."
-	if subs, err := e.u.hub.Subscriptions(context.Background(), ep.ID); err == nil && len(subs) > 0 {
+	if subs := e.u.svc.Subscriptions.List(ep.ID); len(subs) > 0 {
 		var names []string
 		for _, s := range subs {
 			names = append(names, s.Provider)
@@ -370,7 +370,7 @@ func (e *editor) confirmDelete() {
 			if !ok {
 				return
 			}
-			e.u.background(func() error { return e.u.hub.DeleteEndpoint(context.Background(), ep.ID) }, func() {
+			e.u.background(func() error { return e.u.svc.Endpoints.Delete(context.Background(), ep.ID) }, func() {
 				e.dlg.Hide()
 				e.u.say("Deleted " + ep.Name)
 			})

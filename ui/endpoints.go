@@ -97,7 +97,7 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id == 0 {
 		var total int64
 		for _, ep := range l.items {
-			total += l.u.hub.Activity(ep.ID).Events
+			total += l.u.svc.Endpoints.Activity(ep.ID).Events
 		}
 		r.dotBox.Hide()
 		r.name.SetText("All endpoints")
@@ -111,7 +111,7 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	ep := l.items[id-1]
-	act := l.u.hub.Activity(ep.ID)
+	act := l.u.svc.Endpoints.Activity(ep.ID)
 	r.dotBox.Show()
 	r.dot.FillColor = colorOK
 	if !ep.Enabled {
@@ -123,7 +123,7 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if !ep.Enabled {
 		state = "paused · "
 	}
-	if ts, err := l.u.hub.Targets(ep.ID); err == nil {
+	if ts, err := l.u.svc.Forwarding.Targets(ep.ID); err == nil {
 		for _, t := range ts {
 			if t.State != hook.TargetActive {
 				state += "forwarding " + string(t.State) + " · "
@@ -141,7 +141,7 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	r.enabled.OnChanged = func(on bool) { l.u.setEnabled(epID, on) }
 	r.edit.Show()
 	r.edit.OnTapped = func() {
-		if cur, err := l.u.hub.Endpoint(epID); err == nil {
+		if cur, err := l.u.svc.Endpoints.Get(epID); err == nil {
 			l.OnEdit(cur)
 		}
 	}
@@ -149,7 +149,7 @@ func (l *endpointList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 
 // reload reads the endpoints from the hub (memory) and redraws the list, keeping the selection.
 func (l *endpointList) reload() {
-	l.items = l.u.hub.Endpoints()
+	l.items = l.u.svc.Endpoints.List()
 	found := l.selected == ""
 	for i, ep := range l.items {
 		if ep.ID == l.selected {
@@ -204,14 +204,14 @@ func (l *endpointList) name(id string) string {
 // setEnabled pauses or resumes an endpoint in the background.
 func (u *UI) setEnabled(id string, on bool) {
 	u.background(func() error {
-		_, err := u.hub.SetEnabled(context.Background(), id, on)
+		_, err := u.svc.Endpoints.SetEnabled(context.Background(), id, on)
 		return err
 	}, nil)
 }
 
 // selectEndpoint selects an endpoint in the list (after creating it, say).
 func (l *endpointList) selectEndpoint(id string) {
-	l.items = l.u.hub.Endpoints()
+	l.items = l.u.svc.Endpoints.List()
 	l.list.Refresh()
 	for i, ep := range l.items {
 		if ep.ID == id {

@@ -315,7 +315,7 @@ func (l *eventLog) fetch(q hook.EventQuery, apply func(hook.Page)) {
 	l.loading = true
 	gen := l.gen
 	go func() {
-		page, err := l.u.hub.Events(context.Background(), q)
+		page, err := l.u.svc.History.Events(context.Background(), q)
 		l.u.do(func() {
 			if gen != l.gen {
 				return
@@ -464,7 +464,7 @@ func (l *eventLog) updateEmptyState() {
 		}
 	}
 	l.summary.SetText(summary)
-	endpoints := l.u.hub.Endpoints()
+	endpoints := l.u.svc.Endpoints.List()
 	switch {
 	case len(endpoints) == 0:
 		create := widget.NewButtonWithIcon("Create an endpoint", theme.ContentAddIcon(), func() { l.OnCreateEndpoint() })
@@ -483,7 +483,7 @@ func (l *eventLog) updateEmptyState() {
 	case n == 0:
 		ep := endpoints[0]
 		if l.endpoint != "" {
-			if e, err := l.u.hub.Endpoint(l.endpoint); err == nil {
+			if e, err := l.u.svc.Endpoints.Get(l.endpoint); err == nil {
 				ep = e
 			}
 		}

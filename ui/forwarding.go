@@ -102,7 +102,7 @@ func (u *UI) showForwarding(endpointID string) {
 	v.filter.OnChanged = func(string) { v.reloadDeliveries() }
 	v.resume = widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), func() {
 		id := v.selected
-		u.background(func() error { _, err := u.hub.ResumeTarget(context.Background(), id); return err }, v.reload)
+		u.background(func() error { _, err := u.svc.Forwarding.ResumeTarget(context.Background(), id); return err }, v.reload)
 	})
 	v.reregister = widget.NewButtonWithIcon("Register again", theme.ViewRefreshIcon(), func() { u.reregister(v.selected) })
 	v.reregister.Importance = widget.HighImportance
@@ -111,7 +111,7 @@ func (u *UI) showForwarding(endpointID string) {
 		id := v.selected
 		var n int64
 		u.background(func() (err error) {
-			n, err = u.hub.RetryDeliveries(context.Background(), id, hook.DeliveryDeadLetter)
+			n, err = u.svc.Forwarding.RetryDeliveries(context.Background(), id, hook.DeliveryDeadLetter)
 			return err
 		}, func() { u.say(fmt.Sprintf("%d dead letters are due again, in their order", n)); v.reload() })
 	})
@@ -133,7 +133,7 @@ func (u *UI) showForwarding(endpointID string) {
 		id := v.selected
 		dialog.ShowConfirm("Remove this target?", "Its deliveries still to make end as failed; the history stays.", func(ok bool) {
 			if ok {
-				u.background(func() error { return u.hub.DeleteTarget(context.Background(), id) }, func() { v.selected = ""; v.reload() })
+				u.background(func() error { return u.svc.Forwarding.DeleteTarget(context.Background(), id) }, func() { v.selected = ""; v.reload() })
 			}
 		}, v.win)
 	})
@@ -180,7 +180,7 @@ func (u *UI) reregister(id string) {
 	u.background(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, err := u.hub.ReregisterTarget(ctx, id)
+		_, err := u.svc.Forwarding.ReregisterTarget(ctx, id)
 		return err
 	}, func() {
 		u.say("Registered with Home Assistant again")
@@ -225,9 +225,9 @@ func (v *forwardingView) reload() {
 		var targets []hook.Target
 		var err error
 		if endpoint == "" {
-			targets = v.u.hub.AllTargets()
+			targets = v.u.svc.Forwarding.AllTargets()
 		} else {
-			targets, err = v.u.hub.Targets(endpoint)
+			targets, err = v.u.svc.Forwarding.Targets(endpoint)
 		}
 		v.u.do(func() {
 			v.pending = false
@@ -294,7 +294,7 @@ func (v *forwardingView) reloadDeliveries() {
 	}
 	q := hook.DeliveryQuery{TargetID: t.ID, Status: filterStatus(v.filter.Selected), Limit: 500}
 	go func() {
-		ds, _, err := v.u.hub.Deliveries(context.Background(), q)
+		ds, _, err := v.u.svc.History.Deliveries(context.Background(), q)
 		v.u.do(func() {
 			if err != nil || v.selected != q.TargetID {
 				return
@@ -333,7 +333,7 @@ func (v *forwardingView) updateDeliveryRow(i widget.ListItemID, o fyne.CanvasObj
 	detail.Refresh()
 	id := d.ID
 	retry.OnTapped = func() {
-		v.u.background(func() error { _, err := v.u.hub.RetryDelivery(context.Background(), id); return err }, v.reload)
+		v.u.background(func() error { _, err := v.u.svc.Forwarding.RetryDelivery(context.Background(), id); return err }, v.reload)
 	}
 	if d.Status == hook.DeliverySuccess || d.Status == hook.DeliveryPending {
 		retry.Hide()
@@ -389,7 +389,7 @@ func (u *UI) sendTest(parent fyne.Window, endpointID string) {
 	u.background(func() (err error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		res, err = u.hub.TestEndpoint(ctx, endpointID)
+		res, err = u.svc.Endpoints.Test(ctx, endpointID)
 		return err
 	}, func() {
 		dialog.ShowInformation("Test event sent", fmt.Sprintf("Sent webhook.test to %s: answered %d in %d ms, stored as event %d; %d deliveries queued.",
@@ -399,7 +399,7 @@ func (u *UI) sendTest(parent fyne.Window, endpointID string) {
 
 // editTarget opens the form that adds a target to an endpoint (t nil) or changes one.
 func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
-	endpoints := u.hub.Endpoints()
+	endpoints := u.svc.Endpoints.List()
 	var names []string
 	byName := map[string]string{}
 	for _, ep := range endpoints {
@@ -623,9 +623,9 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 		go func() {
 			var err error
 			if t == nil {
-				_, err = u.hub.CreateTarget(context.Background(), epID, c)
+				_, err = u.svc.Forwarding.CreateTarget(context.Background(), epID, c)
 			} else {
-				_, err = u.hub.UpdateTarget(context.Background(), t.ID, c)
+				_, err = u.svc.Forwarding.UpdateTarget(context.Background(), t.ID, c)
 			}
 			u.do(func() {
 				var fe *hook.FieldError

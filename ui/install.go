@@ -26,7 +26,7 @@ type installer struct {
 // offer explains what will be downloaded and, if the user agrees, starts the download.
 func (in *installer) offer() {
 	u := in.u
-	b := u.hub.Cloudflared()
+	b := u.svc.Reach.Cloudflared()
 	title, action := "Download cloudflared?", "Download"
 	msg := "Public URLs come from Cloudflare's tunnels, run by Cloudflare's official cloudflared program.\n\n" +
 		"Hooktray downloads the newest cloudflared for " + tunnel.Platform() + " from Cloudflare's releases on GitHub (about 40 MB), " +
@@ -50,7 +50,7 @@ func (in *installer) offer() {
 
 // start asks the core to download cloudflared and opens the progress dialog.
 func (in *installer) start() {
-	if err := in.u.hub.InstallCloudflared(""); err != nil {
+	if err := in.u.svc.Reach.InstallCloudflared(""); err != nil {
 		in.u.showError(err)
 		return
 	}
@@ -70,7 +70,7 @@ func (in *installer) refresh() {
 	if !in.watching {
 		return
 	}
-	st := in.u.hub.CloudflaredInstall()
+	st := in.u.svc.Reach.CloudflaredInstall()
 	switch st.State {
 	case tunnel.InstallDownloading:
 		if st.Total > 0 {

@@ -42,40 +42,40 @@ func newStatusBar(u *UI) *statusBar {
 
 func (s *statusBar) refresh() {
 	text := statusLine(s.u)
-	if st := s.u.hub.TunnelStatus(); st.Error != "" {
+	if st := s.u.svc.Reach.Status(); st.Error != "" {
 		text += " — " + st.Error
-	} else if r := s.u.hub.Reachability(); !r.Reachable && r.Error != "" && r.URL == s.u.hub.PublicURL() {
+	} else if r := s.u.svc.Reach.Reachability(); !r.Reachable && r.Error != "" && r.URL == s.u.svc.Reach.PublicURL() {
 		text += " — " + r.Error
 	}
 	if stopped := stoppedTargets(s.u); stopped != "" {
 		text += " · " + stopped
 	}
-	if s.u.hub.SecretsStorage() == "file" {
+	if s.u.svc.Endpoints.SecretsStorage() == "file" {
 		// No keychain (headless Linux, some desktops): say where the master key is instead.
 		text += " · secrets key in the data dir (no keychain)"
 	}
 	importance := widget.MediumImportance
-	if currentReach(s.u.hub).trouble() {
+	if currentReach(s.u.svc.Reach).trouble() {
 		importance = widget.WarningImportance
 	}
 	// What needs the user's hand comes first: damage to the history, secrets that cannot be read.
-	if e := s.u.hub.SecretsError(); e != "" {
+	if e := s.u.svc.Endpoints.SecretsError(); e != "" {
 		text, importance = "Secrets: "+e+" · "+text, widget.DangerImportance
 	}
-	if d := s.u.hub.JournalDamage(); d.Damaged() {
+	if d := s.u.svc.Health.JournalDamage(); d.Damaged() {
 		text, importance = "Journal: "+d.Sentence()+" · "+text, widget.DangerImportance
 	}
-	if e := s.u.hub.StorageError(); e != "" {
+	if e := s.u.svc.Health.StorageError(); e != "" {
 		text, importance = "Storage: "+e+" (quit, then run 'hooktray db recover') · "+text, widget.DangerImportance
 	}
 	s.where.SetText(text)
 	s.where.Importance = importance
 	s.where.Refresh()
-	installing := s.u.hub.CloudflaredInstall().State == tunnel.InstallDownloading
-	switch b := s.u.hub.Cloudflared(); {
+	installing := s.u.svc.Reach.CloudflaredInstall().State == tunnel.InstallDownloading
+	switch b := s.u.svc.Reach.Cloudflared(); {
 	case installing:
 		s.download.Hide()
-	case s.u.hub.CloudflaredMissing():
+	case s.u.svc.Reach.CloudflaredMissing():
 		s.download.SetText("Download cloudflared…")
 		s.download.Show()
 	case b.UpdateAvailable:
@@ -90,7 +90,7 @@ func (s *statusBar) refresh() {
 // stoppedTargets names the forwarding targets that deliver nothing now ("" when all do).
 func stoppedTargets(u *UI) string {
 	var names []string
-	for _, t := range u.hub.AllTargets() {
+	for _, t := range u.svc.Forwarding.AllTargets() {
 		switch {
 		case t.State == hook.TargetPaused:
 			names = append(names, u.endpoints.name(t.EndpointID)+" paused")
@@ -109,7 +109,7 @@ func (u *UI) showTunnelLog() {
 	w := u.app.NewWindow("Hooktray — tunnel log")
 	grid := widget.NewTextGrid()
 	load := func() {
-		lines := u.hub.TunnelLog()
+		lines := u.svc.Reach.Log()
 		if len(lines) == 0 {
 			lines = []string{"(cloudflared has not written anything yet)"}
 		}
@@ -118,7 +118,7 @@ func (u *UI) showTunnelLog() {
 	load()
 	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), load)
 	copyAll := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
-		u.copyText("tunnel log", strings.Join(u.hub.TunnelLog(), "\n"))
+		u.copyText("tunnel log", strings.Join(u.svc.Reach.Log(), "\n"))
 	})
 	w.SetContent(container.NewBorder(container.NewHBox(reload, copyAll), nil, nil, nil, container.NewScroll(grid)))
 	w.Resize(fyne.NewSize(900, 500))
@@ -141,19 +141,19 @@ func (u *UI) showError(err error) {
 
 // bestURL is the URL to give a provider for an endpoint: public when there is one, else local.
 func (u *UI) bestURL(id string) string {
-	if p := u.hub.PublicEndpointURL(id); p != "" {
+	if p := u.svc.Endpoints.PublicURL(id); p != "" {
 		return p
 	}
-	return u.hub.EndpointURL(id)
+	return u.svc.Endpoints.URL(id)
 }
 
 // setAllEnabled pauses or resumes every endpoint.
 func (u *UI) setAllEnabled(on bool) {
-	eps := u.hub.Endpoints()
+	eps := u.svc.Endpoints.List()
 	u.background(func() error {
 		for _, ep := range eps {
 			if ep.Enabled != on {
-				if _, err := u.hub.SetEnabled(context.Background(), ep.ID, on); err != nil {
+				if _, err := u.svc.Endpoints.SetEnabled(context.Background(), ep.ID, on); err != nil {
 					return err
 				}
 			}

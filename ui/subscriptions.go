@@ -82,13 +82,13 @@ func (u *UI) showSubscriptions(endpointID string) {
 			}, func() { u.say(done); v.reload() })
 		})
 	}
-	register := act("Register now", theme.ViewRefreshIcon(), u.hub.RegisterSubscription, "Registering at the provider…")
-	unregister := act("Unregister", theme.CancelIcon(), u.hub.UnregisterSubscription, "Unregistered at the provider")
+	register := act("Register now", theme.ViewRefreshIcon(), u.svc.Subscriptions.Register, "Registering at the provider…")
+	unregister := act("Unregister", theme.CancelIcon(), u.svc.Subscriptions.Unregister, "Unregistered at the provider")
 	test := widget.NewButtonWithIcon("Send test", theme.MailSendIcon(), func() {
 		id := v.selected
 		var ev hook.Event
 		u.background(func() (err error) {
-			ev, err = u.hub.TestSubscription(context.Background(), id)
+			ev, err = u.svc.Subscriptions.Test(context.Background(), id)
 			return err
 		}, func() {
 			dialog.ShowInformation("Test delivery arrived", fmt.Sprintf("The provider's test arrived as event %d (%s), signature %s.",
@@ -106,7 +106,7 @@ func (u *UI) showSubscriptions(endpointID string) {
 		id := v.selected
 		dialog.ShowConfirm("Remove this subscription?", "Hooktray unregisters it at the provider first, then forgets it.", func(ok bool) {
 			if ok {
-				u.background(func() error { return u.hub.DeleteSubscription(context.Background(), id) }, func() { v.selected = ""; v.reload() })
+				u.background(func() error { return u.svc.Subscriptions.Delete(context.Background(), id) }, func() { v.selected = ""; v.reload() })
 			}
 		}, v.win)
 	})
@@ -147,20 +147,16 @@ func (v *subscriptionsView) reload() {
 	v.pending = true
 	endpoint := v.endpoint
 	go func() {
-		subs, err := v.u.hub.Subscriptions(context.Background(), endpoint)
+		subs := v.u.svc.Subscriptions.List(endpoint)
 		secrets := map[string][]string{}
 		for _, s := range subs {
-			secrets[s.ID] = v.u.hub.SubscriptionSecretsSet(context.Background(), s)
+			secrets[s.ID] = v.u.svc.Subscriptions.SecretsSet(context.Background(), s)
 		}
 		v.u.do(func() {
 			v.pending = false
 			if v.again {
 				v.again = false
 				defer v.reload()
-			}
-			if err != nil {
-				v.u.showError(err)
-				return
 			}
 			v.subs, v.secrets = subs, secrets
 			v.list.Refresh()
@@ -227,7 +223,7 @@ func (v *subscriptionsView) show() {
 // editSubscription opens the form that adds a subscription (s nil) or changes one; the provider's
 // fields come from the core, secrets as masked entries that are never filled in.
 func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Subscription) {
-	endpoints := u.hub.Endpoints()
+	endpoints := u.svc.Endpoints.List()
 	var names []string
 	byName := map[string]string{}
 	for _, ep := range endpoints {
@@ -256,7 +252,7 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 	build := func() {
 		form.Items = []*widget.FormItem{{Text: "Endpoint", Widget: endpoint}, {Text: "Provider", Widget: provider}}
 		values = map[string]func() (any, bool){}
-		fields, base, err := u.hub.SubscriptionFields(provider.Selected)
+		fields, base, err := u.svc.Subscriptions.Fields(provider.Selected)
 		if err != nil {
 			form.Refresh()
 			return
@@ -326,7 +322,7 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 			var key, secret string
 			pw := password.Text
 			u.background(func() (err error) {
-				key, secret, err = u.hub.DiagralKeys(context.Background(), baseText, strings.TrimSpace(email.Text), pw, serialText)
+				key, secret, err = u.svc.Subscriptions.DiagralKeys(context.Background(), baseText, strings.TrimSpace(email.Text), pw, serialText)
 				return err
 			}, func() {
 				values["api_key"] = func() (any, bool) { return key, true }
@@ -348,9 +344,9 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 		go func() {
 			var err error
 			if s == nil {
-				_, err = u.hub.CreateSubscription(context.Background(), hook.SubscriptionChange{EndpointID: &epID, Provider: &prov, Settings: settings})
+				_, err = u.svc.Subscriptions.Create(context.Background(), hook.SubscriptionChange{EndpointID: &epID, Provider: &prov, Settings: settings})
 			} else {
-				_, err = u.hub.UpdateSubscription(context.Background(), s.ID, hook.SubscriptionChange{Settings: settings})
+				_, err = u.svc.Subscriptions.Update(context.Background(), s.ID, hook.SubscriptionChange{Settings: settings})
 			}
 			u.do(func() {
 				var fe *hook.FieldError

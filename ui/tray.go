@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/hooktray/hooktray/app/reach"
 	"github.com/hooktray/hooktray/assets"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -46,25 +47,25 @@ func (t *tray) refresh() {
 	}
 }
 
-// reach is how webhooks can reach Hooktray now: it picks the tray icon and the status bar's
+// reachability is how webhooks can reach Hooktray now: it picks the tray icon and the status bar's
 // colour, and statusLine says it in words.
-type reach int
+type reachability int
 
 const (
-	reachLocal      reach = iota // no public URL: local only
-	reachConnecting              // a tunnel is starting or reconnecting
-	reachChecking                // public URL, reachability not known yet
-	reachOnline                  // public URL, and a probe came back through it
-	reachSilent                  // public URL, but probes do not come back: the failure people miss
-	reachFailed                  // the tunnel failed
+	reachLocal      reachability = iota // no public URL: local only
+	reachConnecting                     // a tunnel is starting or reconnecting
+	reachChecking                       // public URL, reachability not known yet
+	reachOnline                         // public URL, and a probe came back through it
+	reachSilent                         // public URL, but probes do not come back: the failure people miss
+	reachFailed                         // the tunnel failed
 )
 
 // trouble reports whether the user should look: the tunnel failed, or the public URL is silent.
-func (r reach) trouble() bool { return r == reachSilent || r == reachFailed }
+func (r reachability) trouble() bool { return r == reachSilent || r == reachFailed }
 
-// currentReach works out reach from the core's tunnel status and last probe.
-func currentReach(c Core) reach {
-	st := c.TunnelStatus()
+// currentReach works out reachability from the tunnel's status and last probe.
+func currentReach(c *reach.Service) reachability {
+	st := c.Status()
 	if url := c.PublicURL(); url != "" {
 		r := c.Reachability()
 		switch {
@@ -87,7 +88,7 @@ func currentReach(c Core) reach {
 // iconFor is the tray icon for the current state: unseen alerts first, then tunnel trouble, then
 // online or local only.
 func (t *tray) iconFor() (string, []byte) {
-	r := currentReach(t.u.hub)
+	r := currentReach(t.u.svc.Reach)
 	switch {
 	case t.u.unread.Load() > 0:
 		return "alert", assets.TrayAlert
@@ -101,19 +102,19 @@ func (t *tray) iconFor() (string, []byte) {
 
 // statusLine says where webhooks can reach Hooktray.
 func statusLine(u *UI) string {
-	switch r := currentReach(u.hub); r {
+	switch r := currentReach(u.svc.Reach); r {
 	case reachChecking:
-		return "Online, checking reachability: " + u.hub.PublicURL()
+		return "Online, checking reachability: " + u.svc.Reach.PublicURL()
 	case reachOnline:
-		return fmt.Sprintf("Online, reachable (%d ms): %s", u.hub.Reachability().RTT.Milliseconds(), u.hub.PublicURL())
+		return fmt.Sprintf("Online, reachable (%d ms): %s", u.svc.Reach.Reachability().RTT.Milliseconds(), u.svc.Reach.PublicURL())
 	case reachSilent:
-		return "Online but NOT reachable: " + u.hub.PublicURL()
+		return "Online but NOT reachable: " + u.svc.Reach.PublicURL()
 	case reachFailed:
-		return "Local only (tunnel failed): " + u.hub.ReceiverURL()
+		return "Local only (tunnel failed): " + u.svc.Info.ReceiverURL
 	case reachConnecting:
-		return "Connecting tunnel… local: " + u.hub.ReceiverURL()
+		return "Connecting tunnel… local: " + u.svc.Info.ReceiverURL
 	}
-	return "Local only: " + u.hub.ReceiverURL()
+	return "Local only: " + u.svc.Info.ReceiverURL
 }
 
 // menuModel builds the tray menu: the status, one checkable item per endpoint that pauses or
@@ -128,7 +129,7 @@ func (t *tray) menuModel() *fyne.Menu {
 	}
 	stuck := 0
 	var again []*fyne.MenuItem
-	for _, t := range u.hub.AllTargets() {
+	for _, t := range u.svc.Forwarding.AllTargets() {
 		if t.State != hook.TargetActive {
 			stuck++
 		}
@@ -139,15 +140,15 @@ func (t *tray) menuModel() *fyne.Menu {
 	}
 	failed := 0
 	var subItems []*fyne.MenuItem
-	if subs, err := u.hub.Subscriptions(context.Background(), ""); err == nil {
-		for _, s := range subs {
+	{
+		for _, s := range u.svc.Subscriptions.List("") {
 			if s.Status == hook.SubscriptionFailed {
 				failed++
 			}
 			id, label := s.ID, u.endpoints.name(s.EndpointID)+": "+s.Provider
-			action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.hub.RegisterSubscription) })
+			action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Register) })
 			if s.Status == hook.SubscriptionRegistered {
-				action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.hub.UnregisterSubscription) })
+				action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Unregister) })
 			}
 			subItems = append(subItems, action)
 		}
@@ -161,7 +162,7 @@ func (t *tray) menuModel() *fyne.Menu {
 	items = append(items, again...)
 	items = append(items, fyne.NewMenuItemSeparator())
 
-	endpoints := u.hub.Endpoints()
+	endpoints := u.svc.Endpoints.List()
 	allPaused := true
 	var copyItems []*fyne.MenuItem
 	for _, ep := range endpoints {
@@ -196,10 +197,10 @@ func (t *tray) menuModel() *fyne.Menu {
 	quit := fyne.NewMenuItem("Quit", func() { u.app.Quit() })
 	quit.IsQuit = true
 	items = append(items, fyne.NewMenuItemSeparator())
-	if u.hub.PublicURL() != "" {
-		items = append(items, fyne.NewMenuItem("Check public URL now", u.hub.ProbeNow))
+	if u.svc.Reach.PublicURL() != "" {
+		items = append(items, fyne.NewMenuItem("Check public URL now", u.svc.Reach.ProbeNow))
 	}
-	if st := u.hub.TunnelStatus(); st.Mode == tunnel.Quick || st.Mode == tunnel.Token {
+	if st := u.svc.Reach.Status(); st.Mode == tunnel.Quick || st.Mode == tunnel.Token {
 		items = append(items, fyne.NewMenuItem("Tunnel log…", u.showTunnelLog))
 	}
 	items = append(items, fyne.NewMenuItem("Open Hooktray", u.ShowWindow), quit)

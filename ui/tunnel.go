@@ -23,7 +23,7 @@ var tunnelModes = map[string]tunnel.Mode{
 // editTunnel opens the tunnel settings: how endpoints become public, the named tunnel's token
 // (kept sealed like endpoint secrets, never shown again), and the cloudflared in use.
 func (u *UI) editTunnel() {
-	current, hasToken := u.hub.TunnelSettings()
+	current, hasToken := u.svc.Reach.Settings()
 	mode := widget.NewSelect(tunnelChoices, nil)
 	for label, m := range tunnelModes {
 		if m == current.Mode {
@@ -54,7 +54,7 @@ func (u *UI) editTunnel() {
 			change.Token = &t
 		}
 		go func() {
-			err := u.hub.SetTunnel(context.Background(), change)
+			err := u.svc.Reach.SetTunnel(context.Background(), change)
 			u.do(func() {
 				var fe *hook.FieldError
 				if errors.As(err, &fe) {
@@ -76,18 +76,18 @@ func (u *UI) editTunnel() {
 
 // cloudflaredRow says which cloudflared is in use and offers to download or update it.
 func (u *UI) cloudflaredRow() fyne.CanvasObject {
-	b := u.hub.Cloudflared()
+	b := u.svc.Reach.Cloudflared()
 	text := "not installed"
 	if b.Path != "" {
 		text = b.Number() + " · " + b.Path
-	} else if !u.hub.CloudflaredMissing() {
+	} else if !u.svc.Reach.CloudflaredMissing() {
 		text = "not needed for this choice"
 	}
 	label := widget.NewLabel(text)
 	label.Truncation = fyne.TextTruncateEllipsis
 	row := []fyne.CanvasObject{}
 	switch {
-	case u.hub.CloudflaredMissing():
+	case u.svc.Reach.CloudflaredMissing():
 		row = append(row, widget.NewButton("Download…", u.installer.offer))
 	case b.UpdateAvailable:
 		row = append(row, widget.NewButton("Update to "+b.Latest+"…", u.installer.offer))

@@ -1,7 +1,7 @@
 // Package ui is Hooktray's desktop app: the main window (endpoints, live event log, event detail),
-// the endpoint editor and the tray menu. It talks to the core only through the Core interface: its
-// methods, its live feed of events and its feed of changes. Calls that touch the disk run off the
-// UI goroutine; their results come back through fyne.Do.
+// the forms and the tray menu. It is given the core's services (core.Services) and follows their
+// two feeds: History.Follow for new events, Changes.Follow for the rest. Calls that touch the disk
+// run off the UI goroutine; their results come back through fyne.Do.
 package ui
 
 import (
@@ -28,11 +28,12 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/hooktray/hooktray/ui/autostart"
+	"github.com/hooktray/hooktray/app/core"
 	"github.com/hooktray/hooktray/app/instance"
-	"github.com/hooktray/hooktray/ui/notify"
 	"github.com/hooktray/hooktray/assets"
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/ui/autostart"
+	"github.com/hooktray/hooktray/ui/notify"
 )
 
 // AppID is the app's reverse-DNS id (FyneApp.toml), under which Fyne keeps its preferences.
@@ -42,6 +43,11 @@ const AppID = "io.hooktray.app"
 // whatever the rate, so a stream of hundreds of webhooks a second costs what four redraws cost
 // and leaves scrolling and typing smooth.
 const refreshEvery = 250 * time.Millisecond
+
+// Launch starts the core for the desktop app and returns its services and how to stop it;
+// showWindow is what a second launch of Hooktray asks the running one to do, hideWindow closes the
+// window to the tray (both reachable through the admin API). main supplies it (app.Start).
+type Launch func(ctx context.Context, showWindow, hideWindow func()) (svc *core.Services, stop func(context.Context) error, err error)
 
 // Run starts the core with start and the desktop app, and returns when the user quits. t are the
 // tunnel settings from the command line; without any, those saved in the app are used. If another
@@ -65,7 +71,7 @@ func Run(ctx context.Context, start Launch, startHidden bool) error {
 	}
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	hub, err := start(ctx, showWindow, hideWindow)
+	svc, stop, err := start(ctx, showWindow, hideWindow)
 	if running := (*instance.ErrRunning)(nil); errors.As(err, &running) {
 		fmt.Fprintln(os.Stderr, instance.HandOver(ctx, running.Dir))
 		return nil
@@ -82,12 +88,12 @@ func Run(ctx context.Context, start Launch, startHidden bool) error {
 		}
 		return err
 	}
-	ui := New(hub, a)
+	ui := New(svc, a)
 	if os.Getenv("HOOKTRAY_TRACE_UI") != "" {
 		ui.trace = os.Stderr
 	}
 	u.Store(ui)
-	if e := hub.SecretsError(); e != "" {
+	if e := svc.Endpoints.SecretsError(); e != "" {
 		ui.do(func() { ui.showError(errors.New(e)) })
 	}
 
@@ -108,12 +114,12 @@ func Run(ctx context.Context, start Launch, startHidden bool) error {
 	ui.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), instance.ShutdownGrace)
 	defer cancel()
-	return hub.Stop(sctx)
+	return stop(sctx)
 }
 
 // UI is the desktop app's state: one main window, the tray and the live update loop.
 type UI struct {
-	hub Core
+	svc *core.Services
 	app fyne.App
 	win fyne.Window
 	// do runs a function on the UI goroutine: fyne.Do, or the test's own UI loop.
@@ -147,11 +153,11 @@ type UI struct {
 	tickerStop chan struct{} // relative times ("2 min ago") tick only while the window is visible
 }
 
-// New builds the window and tray for hub in the Fyne app a. Call Start to follow the hub.
-func New(hub Core, a fyne.App) *UI { return newUI(hub, a, fyne.Do) }
+// New builds the window and tray for the services in the Fyne app a. Call Start to follow them.
+func New(svc *core.Services, a fyne.App) *UI { return newUI(svc, a, fyne.Do) }
 
-func newUI(hub Core, a fyne.App, do func(func())) *UI {
-	u := &UI{hub: hub, app: a, do: do}
+func newUI(svc *core.Services, a fyne.App, do func(func())) *UI {
+	u := &UI{svc: svc, app: a, do: do}
 	// A window that is never shown keeps the app running while the main window is closed (Fyne
 	// quits when its last window goes), and dialogs raised then have somewhere to wait.
 	u.keeper = a.NewWindow("Hooktray (tray)")
@@ -258,7 +264,7 @@ func (u *UI) HideWindow() {
 	// Once the window is gone (the driver frees it on its own thread), hand the memory back.
 	time.AfterFunc(2*time.Second, func() {
 		if !u.visible.Load() {
-			u.hub.ReleaseMemory(context.Background())
+			u.svc.History.ReleaseMemory(context.Background())
 			debug.FreeOSMemory()
 			trimNative()
 		}
@@ -289,7 +295,7 @@ func (u *UI) Stop() {
 // most ten times a second. Nothing runs when nothing arrives.
 func (u *UI) followEvents(ctx context.Context) {
 	defer u.wg.Done()
-	sub := u.hub.Subscribe(4096)
+	sub := u.svc.History.Follow(4096)
 	defer sub.Close()
 	var batch []hook.Event
 	missed := false
@@ -337,7 +343,7 @@ func (u *UI) followEvents(ctx context.Context) {
 
 // consider notifies about an event if its endpoint wants that, and counts unseen alerts.
 func (u *UI) consider(ev hook.Event) {
-	ep, err := u.hub.Endpoint(ev.EndpointID)
+	ep, err := u.svc.Endpoints.Get(ev.EndpointID)
 	if err != nil {
 		return
 	}
@@ -350,7 +356,7 @@ func (u *UI) consider(ev hook.Event) {
 // change came from (this window, the CLI, the API).
 func (u *UI) followChanges(ctx context.Context) {
 	defer u.wg.Done()
-	sub := u.hub.SubscribeChanges()
+	sub := u.svc.Changes.Follow(16)
 	defer sub.Close()
 	for {
 		m, err := sub.Next(ctx)
@@ -384,7 +390,7 @@ func (u *UI) followChanges(ctx context.Context) {
 					u.subscriptions.reload()
 				}
 			case hook.StorageChanged:
-				if e := u.hub.StorageError(); e != "" {
+				if e := u.svc.Health.StorageError(); e != "" {
 					u.showError(fmt.Errorf("%s. Quit Hooktray, then run 'hooktray db recover' to copy what can be read into a new file", e))
 				}
 			}
@@ -398,7 +404,7 @@ func (u *UI) followChanges(ctx context.Context) {
 func (u *UI) showAbout() {
 	text := fmt.Sprintf("Hooktray %s\n\nWebhooks on your computer: every request kept before it is acknowledged, "+
 		"shown live, verified, forwarded.\n\nReceiver: %s\nData: %s\nSecrets key: %s\n\nhttps://github.com/hooktray/hooktray",
-		u.hub.Version(), u.hub.ReceiverURL(), u.hub.DataDir(), u.hub.SecretsStorage())
+		u.svc.Info.Version, u.svc.Info.ReceiverURL, u.svc.Info.DataDir, u.svc.Endpoints.SecretsStorage())
 	dialog.ShowInformation("About Hooktray", text, u.win)
 }
 
@@ -445,7 +451,7 @@ func (u *UI) notifyGoneTargets() {
 	if u.gone == nil {
 		u.gone = map[string]bool{}
 	}
-	for _, t := range u.hub.AllTargets() {
+	for _, t := range u.svc.Forwarding.AllTargets() {
 		if t.State != hook.TargetDisabled || !strings.Contains(t.StateReason, "410") {
 			delete(u.gone, t.ID)
 			continue

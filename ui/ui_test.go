@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hooktray/hooktray/app"
+	"github.com/hooktray/hooktray/app/core"
 	"github.com/hooktray/hooktray/app/subscribe/subscribetest"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/internal/testutil"
@@ -44,7 +45,7 @@ func (l uiLoop) post(fn func()) { go func() { l <- fn }() }
 var onUI func(func())
 
 // newTestUI runs the real hub (SQLite in a temp dir, real listeners) under Fyne's test driver.
-func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *app.Hub) {
+func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *core.Services) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	opts := app.Options{
@@ -74,7 +75,7 @@ func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *app.Hub) {
 	onUI = loop.do
 	var u *UI
 	onUI(func() {
-		u = newUI(hub, a, loop.post)
+		u = newUI(hub.Services(), a, loop.post)
 		u.Start()
 		u.ShowWindow()
 	})
@@ -84,7 +85,7 @@ func newTestUI(t *testing.T, mods ...func(*app.Options)) (*UI, *app.Hub) {
 		close(stop)
 		<-stopped // the next test's app must not meet this one's UI work
 	})
-	return u, hub
+	return u, hub.Services()
 }
 
 // eventually waits for cond, evaluated on the UI goroutine, to hold.
@@ -111,9 +112,9 @@ func send(t *testing.T, url, body string, hdr ...string) {
 	resp.Body.Close()
 }
 
-func mustCreate(t *testing.T, hub *app.Hub, name string) hook.Endpoint {
+func mustCreate(t *testing.T, svc *core.Services, name string) hook.Endpoint {
 	t.Helper()
-	ep, err := hub.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name})
+	ep, err := svc.Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func mustCreate(t *testing.T, hub *app.Hub, name string) hook.Endpoint {
 }
 
 func TestCreateEndpointThroughTheForm(t *testing.T) {
-	u, hub := newTestUI(t)
+	u, svc := newTestUI(t)
 	var e *editor
 	onUI(func() {
 		u.endpoints.OnAdd = func() { e = u.editEndpoint(nil) } // what the window wires, keeping the editor
@@ -131,7 +132,7 @@ func TestCreateEndpointThroughTheForm(t *testing.T) {
 		test.Type(e.status, "x") // "200x": not a status
 		e.submit()
 	})
-	if len(hub.Endpoints()) != 0 {
+	if len(svc.Endpoints.List()) != 0 {
 		t.Fatal("an endpoint was created from an invalid form")
 	}
 	onUI(func() {
@@ -142,8 +143,8 @@ func TestCreateEndpointThroughTheForm(t *testing.T) {
 		test.Type(e.name, "Alarm")
 		test.Tap(e.save)
 	})
-	eventually(t, "the endpoint to exist", func() bool { return len(hub.Endpoints()) == 1 })
-	ep := hub.Endpoints()[0]
+	eventually(t, "the endpoint to exist", func() bool { return len(svc.Endpoints.List()) == 1 })
+	ep := svc.Endpoints.List()[0]
 	if ep.Name != "Alarm" || ep.ResponseStatus != 202 || !ep.Enabled {
 		t.Errorf("created %+v", ep)
 	}
@@ -153,9 +154,9 @@ func TestCreateEndpointThroughTheForm(t *testing.T) {
 }
 
 func TestTrayMenuTogglesEndpoints(t *testing.T) {
-	u, hub := newTestUI(t)
-	alarm := mustCreate(t, hub, "alarm")
-	mustCreate(t, hub, "door")
+	u, svc := newTestUI(t)
+	alarm := mustCreate(t, svc, "alarm")
+	mustCreate(t, svc, "door")
 	item := func(label string) *fyne.MenuItem {
 		var found *fyne.MenuItem
 		onUI(func() {
@@ -174,17 +175,17 @@ func TestTrayMenuTogglesEndpoints(t *testing.T) {
 		t.Fatal("an enabled endpoint is not checked")
 	}
 	onUI(item("alarm").Action)
-	eventually(t, "alarm paused", func() bool { ep, _ := hub.Endpoint(alarm.ID); return !ep.Enabled })
+	eventually(t, "alarm paused", func() bool { ep, _ := svc.Endpoints.Get(alarm.ID); return !ep.Enabled })
 	if it := item("alarm"); it.Checked {
 		t.Error("a paused endpoint is still checked")
 	}
-	resp, err := http.Post(hub.EndpointURL(alarm.ID), "application/json", strings.NewReader("{}"))
+	resp, err := http.Post(svc.Endpoints.URL(alarm.ID), "application/json", strings.NewReader("{}"))
 	if err != nil || resp.StatusCode != 503 {
 		t.Errorf("paused from the tray, the endpoint answered %v %v", resp.StatusCode, err)
 	}
 	onUI(item("Pause all").Action)
 	eventually(t, "everything paused", func() bool {
-		for _, ep := range hub.Endpoints() {
+		for _, ep := range svc.Endpoints.List() {
 			if ep.Enabled {
 				return false
 			}
@@ -192,16 +193,16 @@ func TestTrayMenuTogglesEndpoints(t *testing.T) {
 		return true
 	})
 	onUI(item("Resume all").Action)
-	eventually(t, "everything resumed", func() bool { ep, _ := hub.Endpoint(alarm.ID); return ep.Enabled })
+	eventually(t, "everything resumed", func() bool { ep, _ := svc.Endpoints.Get(alarm.ID); return ep.Enabled })
 	if status := item(statusLine(u)); !status.Disabled || !strings.HasPrefix(status.Label, "Local only: http://127.0.0.1:") {
 		t.Errorf("status line %q", status.Label)
 	}
 }
 
 func TestNewEventAppearsInTheLogAndTheDetailShowsIt(t *testing.T) {
-	u, hub := newTestUI(t)
-	ep := mustCreate(t, hub, "demo")
-	send(t, hub.EndpointURL(ep.ID)+"?zone=garage", `{"a":1,"type":"ALERT"}`, "Content-Type", "application/json", "X-Custom", "yes")
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "demo")
+	send(t, svc.Endpoints.URL(ep.ID)+"?zone=garage", `{"a":1,"type":"ALERT"}`, "Content-Type", "application/json", "X-Custom", "yes")
 	eventually(t, "the event in the log", func() bool {
 		return len(u.log.events) == 1 && u.log.list.Length() == 1 && u.log.events[0].Type == "ALERT"
 	})
@@ -226,7 +227,7 @@ func TestNewEventAppearsInTheLogAndTheDetailShowsIt(t *testing.T) {
 		}
 	})
 	// A second event arrives while the first is selected: it goes on top, the selection stays.
-	send(t, hub.EndpointURL(ep.ID), `second`)
+	send(t, svc.Endpoints.URL(ep.ID), `second`)
 	eventually(t, "the second event", func() bool { return len(u.log.events) == 2 })
 	onUI(func() {
 		if u.log.events[0].Size != 6 || u.detail.ev.Size != 22 {
@@ -236,12 +237,12 @@ func TestNewEventAppearsInTheLogAndTheDetailShowsIt(t *testing.T) {
 }
 
 func TestSearchNarrowsTheList(t *testing.T) {
-	u, hub := newTestUI(t)
-	ep := mustCreate(t, hub, "search")
-	send(t, hub.EndpointURL(ep.ID), `{"zone":"garage"}`)
-	send(t, hub.EndpointURL(ep.ID), `{"zone":"kitchen"}`)
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "search")
+	send(t, svc.Endpoints.URL(ep.ID), `{"zone":"garage"}`)
+	send(t, svc.Endpoints.URL(ep.ID), `{"zone":"kitchen"}`)
 	eventually(t, "both events indexed", func() bool {
-		n, _ := hub.IndexBacklog(context.Background())
+		n, _ := svc.History.IndexBacklog(context.Background())
 		return n == 0 && len(u.log.events) == 2
 	})
 	onUI(func() { test.Type(u.log.search, "kitchen") })
@@ -254,9 +255,9 @@ func TestSearchNarrowsTheList(t *testing.T) {
 }
 
 func TestCopyAsCurlIsExactAndRuns(t *testing.T) {
-	u, hub := newTestUI(t)
-	ep := mustCreate(t, hub, "curl")
-	send(t, hub.EndpointURL(ep.ID)+"?q=1", `{"a":"it's"}`, "Content-Type", "application/json", "X-Custom", "yes")
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "curl")
+	send(t, svc.Endpoints.URL(ep.ID)+"?q=1", `{"a":"it's"}`, "Content-Type", "application/json", "X-Custom", "yes")
 	eventually(t, "the event", func() bool { return len(u.log.events) == 1 })
 	onUI(func() { u.log.list.Select(0) })
 	eventually(t, "the detail", func() bool { return u.detail.ev != nil })
@@ -265,7 +266,7 @@ func TestCopyAsCurlIsExactAndRuns(t *testing.T) {
 		test.Tap(u.detail.copyCurl)
 		got = u.app.Clipboard().Content()
 	})
-	want := "curl -X 'POST' '" + hub.EndpointURL(ep.ID) + "?q=1' \\\n" +
+	want := "curl -X 'POST' '" + svc.Endpoints.URL(ep.ID) + "?q=1' \\\n" +
 		"  -H 'Content-Type: application/json' \\\n" +
 		"  -H 'User-Agent: Go-http-client/1.1' \\\n" +
 		"  -H 'X-Custom: yes' \\\n" +
@@ -280,7 +281,7 @@ func TestCopyAsCurlIsExactAndRuns(t *testing.T) {
 		t.Fatalf("running it: %v %s", err, out)
 	}
 	eventually(t, "the replayed event", func() bool { return len(u.log.events) == 2 })
-	page, _ := hub.Events(context.Background(), hook.EventQuery{Limit: 2, WithBody: true})
+	page, _ := svc.History.Events(context.Background(), hook.EventQuery{Limit: 2, WithBody: true})
 	a, b := page.Events[0], page.Events[1]
 	if string(a.Body) != string(b.Body) || a.Query != b.Query || a.Header.Get("X-Custom") != "yes" {
 		t.Errorf("the cURL command sent %q ?%s, the original %q ?%s", a.Body, a.Query, b.Body, b.Query)
@@ -288,14 +289,14 @@ func TestCopyAsCurlIsExactAndRuns(t *testing.T) {
 }
 
 func TestClosingTheWindowKeepsReceiving(t *testing.T) {
-	u, hub := newTestUI(t)
-	ep := mustCreate(t, hub, "hidden")
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "hidden")
 	// The close button runs the close intercept (the test driver's Close skips intercepts).
 	onUI(u.HideWindow)
 	if u.visible.Load() {
 		t.Fatal("the window is still marked visible")
 	}
-	send(t, hub.EndpointURL(ep.ID), `{"type":"ALERT"}`)
+	send(t, svc.Endpoints.URL(ep.ID), `{"type":"ALERT"}`)
 	eventually(t, "an unread alert", func() bool { return u.unread.Load() == 1 })
 	onUI(u.ShowWindow)
 	eventually(t, "the log caught up", func() bool { return len(u.log.events) == 1 && u.unread.Load() == 0 })
@@ -333,7 +334,7 @@ func (noKeychain) Get(string, string) (string, error) { return "", errors.New("n
 func (noKeychain) Set(string, string, string) error   { return errors.New("no keychain here") }
 
 func TestEditorSetsUpVerification(t *testing.T) {
-	u, hub := newTestUI(t)
+	u, svc := newTestUI(t)
 	var e *editor
 	onUI(func() { e = u.editEndpoint(nil) })
 	onUI(func() {
@@ -343,21 +344,21 @@ func TestEditorSetsUpVerification(t *testing.T) {
 		test.Type(e.secret, "whsec_from_the_dashboard")
 		test.Tap(e.save)
 	})
-	eventually(t, "the endpoint", func() bool { return len(hub.Endpoints()) == 1 })
-	ep := hub.Endpoints()[0]
+	eventually(t, "the endpoint", func() bool { return len(svc.Endpoints.List()) == 1 })
+	ep := svc.Endpoints.List()[0]
 	if ep.VerifyScheme != "stripe" || ep.VerifyMode != "enforce" {
 		t.Errorf("verify %s/%s", ep.VerifyScheme, ep.VerifyMode)
 	}
-	if s, err := hub.RevealSecret(context.Background(), ep.ID); err != nil || s != "whsec_from_the_dashboard" {
+	if s, err := svc.Endpoints.RevealSecret(context.Background(), ep.ID); err != nil || s != "whsec_from_the_dashboard" {
 		t.Errorf("secret %q %v", s, err)
 	}
 }
 
 func TestClosedWindowDoesNoGUIWorkAndCatchesUpInOneGo(t *testing.T) {
-	u, hub := newTestUI(t)
-	ep := mustCreate(t, hub, "sensors")
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "sensors")
 	for range 3 {
-		send(t, hub.EndpointURL(ep.ID), `{"type":"location"}`)
+		send(t, svc.Endpoints.URL(ep.ID), `{"type":"location"}`)
 	}
 	eventually(t, "the first events are listed", func() bool { return len(u.log.events) == 3 })
 	var selected int64
@@ -380,7 +381,7 @@ func TestClosedWindowDoesNoGUIWorkAndCatchesUpInOneGo(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < burst; i += 8 {
-				send(t, hub.EndpointURL(ep.ID), `{"type":"ALERT"}`)
+				send(t, svc.Endpoints.URL(ep.ID), `{"type":"ALERT"}`)
 			}
 		}()
 	}
@@ -413,11 +414,11 @@ func TestClosedWindowDoesNoGUIWorkAndCatchesUpInOneGo(t *testing.T) {
 			t.Error("the older events cannot be paged in")
 		}
 	})
-	page, err := hub.Events(context.Background(), hook.EventQuery{Limit: 1})
+	page, err := svc.History.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := hub.Activity(ep.ID).Events; got != burst+3 || page.Events[0].ID != int64(burst+3) {
+	if got := svc.Endpoints.Activity(ep.ID).Events; got != burst+3 || page.Events[0].ID != int64(burst+3) {
 		t.Errorf("the endpoint counts %d events, the newest is %d; the database holds %d", got, page.Events[0].ID, burst+3)
 	}
 	eventually(t, "the selected event's detail is shown again", func() bool { return u.detail.ev != nil && u.detail.ev.ID == selected })
@@ -439,7 +440,7 @@ func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
 	release := gh.Hold()
 	defer release()
 	t.Setenv("PATH", t.TempDir())
-	u, hub := newTestUI(t, func(o *app.Options) {
+	u, svc := newTestUI(t, func(o *app.Options) {
 		o.Tunnel.Mode, o.ReleasesAPI, o.UpdateCheckEvery = tunnel.Quick, gh.URL, -1
 	})
 	eventually(t, "the download offer", func() bool { return u.status.download.Visible() && u.status.download.Text == "Download cloudflared…" })
@@ -452,7 +453,7 @@ func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
 	eventually(t, "the confirmation", func() bool {
 		return !u.installer.watching && strings.Contains(u.status.message.Text, "cloudflared 2026.8.2 installed and checked")
 	})
-	testutil.Eventually(t, "the tunnel online", func() bool { return hub.TunnelStatus().State == tunnel.StateOnline })
+	testutil.Eventually(t, "the tunnel online", func() bool { return svc.Reach.Status().State == tunnel.StateOnline })
 	eventually(t, "the offer gone", func() bool { return !u.status.download.Visible() })
 }
 
@@ -460,7 +461,7 @@ func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
 // letters in the Forwarding window; once it is up, "Retry all dead letters" delivers them, in
 // order, and the event's Deliveries tab shows its own.
 func TestForwardingWindowRetriesDeadLetters(t *testing.T) {
-	u, hub := newTestUI(t)
+	u, svc := newTestUI(t)
 	var mu sync.Mutex
 	status, got := http.StatusServiceUnavailable, []string{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -474,15 +475,15 @@ func TestForwardingWindowRetriesDeadLetters(t *testing.T) {
 	}))
 	defer srv.Close()
 	name := "lamp"
-	ep, err := hub.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name})
+	ep, err := svc.Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hub.CreateTarget(context.Background(), ep.ID, hook.TargetChange{URL: &srv.URL, MaxRetries: ptr(0)}); err != nil {
+	if _, err := svc.Forwarding.CreateTarget(context.Background(), ep.ID, hook.TargetChange{URL: &srv.URL, MaxRetries: ptr(0)}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		send(t, hub.EndpointURL(ep.ID), fmt.Sprintf(`{"n":%d}`, i))
+		send(t, svc.Endpoints.URL(ep.ID), fmt.Sprintf(`{"n":%d}`, i))
 	}
 	onUI(func() { u.showForwarding(ep.ID) })
 	eventually(t, "three dead letters in the window", func() bool {
@@ -515,7 +516,7 @@ func TestForwardingWindowRetriesDeadLetters(t *testing.T) {
 		t.Errorf("delivered %v, want the order of arrival", got)
 	}
 	mu.Unlock()
-	page, err := hub.Events(context.Background(), hook.EventQuery{Limit: 1})
+	page, err := svc.History.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,14 +532,14 @@ func ptr[T any](v T) *T { return &v }
 func TestSubscriptionsWindowShowsTheRegistration(t *testing.T) {
 	st := subscribetest.New()
 	defer st.Close()
-	u, hub := newTestUI(t, func(o *app.Options) { o.Tunnel.PublicURL = "https://hooks.example.net" })
+	u, svc := newTestUI(t, func(o *app.Options) { o.Tunnel.PublicURL = "https://hooks.example.net" })
 	name := "alarm"
-	ep, err := hub.CreateEndpoint(context.Background(), hook.EndpointChange{Name: &name})
+	ep, err := svc.Endpoints.Create(context.Background(), hook.EndpointChange{Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	provider := "diagral"
-	if _, err := hub.CreateSubscription(context.Background(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: &provider,
+	if _, err := svc.Subscriptions.Create(context.Background(), hook.SubscriptionChange{EndpointID: &ep.ID, Provider: &provider,
 		Settings: map[string]any{"base_url": st.DiagralURLBase(), "serial_id": subscribetest.DiagralSerial, "api_key": subscribetest.DiagralKey,
 			"secret_key": subscribetest.DiagralSecret}}); err != nil {
 		t.Fatal(err)

@@ -18,8 +18,9 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/apijson"
+	"github.com/hooktray/hooktray/app/core"
 	"github.com/hooktray/hooktray/app/deliver"
-	"github.com/hooktray/hooktray/app/live"
+	"github.com/hooktray/hooktray/app/reach"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
@@ -27,121 +28,13 @@ import (
 // The API's view of the core, by role, so each handler depends on just what it uses (as net/http
 // keeps Handler to one method). *app.Hub implements all of them.
 
-// StatusSource answers GET /status.
-type StatusSource interface {
-	Version() string
-	DataDir() string
-	ReceiverURL() string
-	PublicURL() string
-	TunnelStatus() tunnel.Status
-	Reachability() tunnel.Reachability
-	CloudflaredInstall() tunnel.InstallStatus
-	Cloudflared() tunnel.Binary
-	CloudflaredMissing() bool
-	SecretsStorage() string
-	SecretsError() string
-	StorageError() string
-	JournalDamage() hook.JournalDamage
-	IndexBacklog(ctx context.Context) (int64, error)
-	AllTargets() []hook.Target
-}
-
-// EndpointStore keeps endpoints and tells their URLs.
-type EndpointStore interface {
-	Endpoints() []hook.Endpoint
-	Endpoint(id string) (hook.Endpoint, error)
-	CreateEndpoint(ctx context.Context, c hook.EndpointChange) (hook.Endpoint, error)
-	UpdateEndpoint(ctx context.Context, id string, c hook.EndpointChange) (hook.Endpoint, error)
-	DeleteEndpoint(ctx context.Context, id string) error
-	EndpointURL(id string) string
-	PublicEndpointURL(id string) string
-}
-
-// SecretKeeper rotates and reveals endpoint secrets: the only two ways one is ever shown.
-type SecretKeeper interface {
-	RotateSecret(ctx context.Context, id string) (string, error)
-	RevealSecret(ctx context.Context, id string) (string, error)
-}
-
-// History reads stored events and follows new ones.
-type History interface {
-	// Settle returns once every webhook acknowledged before the call is in the history, so
-	// that a read which follows sees it.
-	Settle(ctx context.Context) error
-	Events(ctx context.Context, q hook.EventQuery) (hook.Page, error)
-	Event(ctx context.Context, id int64) (hook.Event, error)
-	Subscribe(size int) *live.Subscription[hook.Event]
-}
-
-// Sender sends requests: a test webhook to an endpoint, a replay of a stored one.
-type Sender interface {
-	TestEndpoint(ctx context.Context, id string) (hook.TestResult, error)
-	ReplayTo(ctx context.Context, eventID int64, to string, edit *hook.Edit) (deliver.ReplayResult, error)
-	ReplayToTargets(ctx context.Context, eventID int64, targets []string, edit *hook.Edit) ([]hook.Delivery, error)
-}
-
-// Forwarder keeps forwarding targets and their deliveries.
-type Forwarder interface {
-	Targets(endpointID string) ([]hook.Target, error)
-	Target(id string) (hook.Target, error)
-	CreateTarget(ctx context.Context, endpointID string, c hook.TargetChange) (hook.Target, error)
-	UpdateTarget(ctx context.Context, id string, c hook.TargetChange) (hook.Target, error)
-	DeleteTarget(ctx context.Context, id string) error
-	ResumeTarget(ctx context.Context, id string) (hook.Target, error)
-	ReregisterTarget(ctx context.Context, id string) (hook.Target, error)
-	Deliveries(ctx context.Context, q hook.DeliveryQuery) ([]hook.Delivery, int64, error)
-	Delivery(ctx context.Context, id int64) (hook.Delivery, error)
-	RetryDelivery(ctx context.Context, id int64) (hook.Delivery, error)
-	RetryDeliveries(ctx context.Context, targetID string, status hook.DeliveryStatus) (int64, error)
-}
-
-// TunnelControl changes how endpoints become public and provisions cloudflared.
-type TunnelControl interface {
-	TunnelSettings() (tunnel.Settings, bool)
-	SetTunnel(ctx context.Context, c tunnel.SettingsChange) error
-	InstallCloudflared(version string) error
-}
-
-// Subscriber keeps subscriptions: endpoints' URLs registered at providers.
-type Subscriber interface {
-	Subscriptions(ctx context.Context, endpointID string) ([]hook.Subscription, error)
-	Subscription(ctx context.Context, id string) (hook.Subscription, error)
-	CreateSubscription(ctx context.Context, c hook.SubscriptionChange) (hook.Subscription, error)
-	UpdateSubscription(ctx context.Context, id string, c hook.SubscriptionChange) (hook.Subscription, error)
-	DeleteSubscription(ctx context.Context, id string) error
-	RegisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
-	UnregisterSubscription(ctx context.Context, id string) (hook.Subscription, error)
-	SubscriptionSecretsSet(ctx context.Context, sub hook.Subscription) []string
-	TestSubscription(ctx context.Context, id string) (hook.Event, error)
-	DiagralKeys(ctx context.Context, baseURL, email, password, serial string) (apiKey, secretKey string, err error)
-}
-
-// Backend is everything the API serves.
-type Backend interface {
-	StatusSource
-	EndpointStore
-	SecretKeeper
-	History
-	Sender
-	TunnelControl
-	Forwarder
-	Subscriber
-}
-
 // Server is the admin API handler.
 type Server struct {
-	core      StatusSource
-	endpoints EndpointStore
-	secrets   SecretKeeper
-	history   History
-	sender    Sender
-	tunnel    TunnelControl
-	fwd       Forwarder
-	subs      Subscriber
-	token     []byte
-	hosts     map[string]bool
-	log       *slog.Logger
-	mux       *http.ServeMux
+	svc   *core.Services
+	token []byte
+	hosts map[string]bool
+	log   *slog.Logger
+	mux   *http.ServeMux
 	// ShowWindow and HideWindow, when set, handle POST /api/v1/window/show (the desktop app's
 	// second launch) and /window/hide (close to the tray, for scripts and benchmarks).
 	ShowWindow, HideWindow func()
@@ -159,11 +52,12 @@ const (
 	streamBuffer = 256
 )
 
-// New returns the API for b, accepting requests with token and a Host naming loopback on port.
-func New(b Backend, token string, port int, log *slog.Logger) *Server {
+// New returns the API for the services, accepting requests with token and a Host naming loopback
+// on port.
+func New(svc *core.Services, token string, port int, log *slog.Logger) *Server {
 	p := strconv.Itoa(port)
 	s := &Server{
-		core: b, endpoints: b, secrets: b, history: b, sender: b, tunnel: b, fwd: b, subs: b,
+		svc:   svc,
 		token: []byte(token),
 		hosts: map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true},
 		log:   log,
@@ -202,8 +96,8 @@ func New(b Backend, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/subscriptions/{sid}", s.getSubscription)
 	s.mux.HandleFunc("PATCH /api/v1/subscriptions/{sid}", s.patchSubscription)
 	s.mux.HandleFunc("DELETE /api/v1/subscriptions/{sid}", s.deleteSubscription)
-	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/register", s.subscriptionAction(s.subs.RegisterSubscription))
-	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/unregister", s.subscriptionAction(s.subs.UnregisterSubscription))
+	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/register", s.subscriptionAction(s.svc.Subscriptions.Register))
+	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/unregister", s.subscriptionAction(s.svc.Subscriptions.Unregister))
 	s.mux.HandleFunc("POST /api/v1/subscriptions/{sid}/test", s.testSubscription)
 	s.mux.HandleFunc("POST /api/v1/subscriptions/diagral-keys", s.diagralKeys)
 	s.mux.HandleFunc("GET /api/v1/tunnel", s.getTunnel)
@@ -230,27 +124,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong API token (it is in the data dir's api-token file)")
 		return
 	}
-	if r.Method == http.MethodGet && r.URL.Path != "/api/v1/events/stream" {
-		// Read your writes: a script that posts a webhook and then lists events finds it,
-		// although ingest answers before the event reaches SQLite (within milliseconds).
-		ctx, cancel := context.WithTimeout(r.Context(), settleLimit)
-		_ = s.history.Settle(ctx) // past the limit, serve what is there
-		cancel()
-	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// settleLimit bounds how long a read waits for acknowledged webhooks to reach the history.
-const settleLimit = 2 * time.Second
-
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, statusJSON(r.Context(), s.core))
+	writeJSON(w, http.StatusOK, statusJSON(r.Context(), s.svc))
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
 	list := apijson.EndpointList{Endpoints: []apijson.Endpoint{}}
-	for _, e := range s.endpoints.Endpoints() {
-		list.Endpoints = append(list.Endpoints, endpointJSON(s.endpoints, e))
+	for _, e := range s.svc.Endpoints.List() {
+		list.Endpoints = append(list.Endpoints, endpointJSON(s.svc.Endpoints, e))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -260,21 +144,21 @@ func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &c) {
 		return
 	}
-	e, err := s.endpoints.CreateEndpoint(r.Context(), c)
+	e, err := s.svc.Endpoints.Create(r.Context(), c)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, endpointJSON(s.endpoints, e))
+	writeJSON(w, http.StatusCreated, endpointJSON(s.svc.Endpoints, e))
 }
 
 func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) {
-	e, err := s.endpoints.Endpoint(r.PathValue("id"))
+	e, err := s.svc.Endpoints.Get(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, endpointJSON(s.endpoints, e))
+	writeJSON(w, http.StatusOK, endpointJSON(s.svc.Endpoints, e))
 }
 
 func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request) {
@@ -282,16 +166,16 @@ func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &c) {
 		return
 	}
-	e, err := s.endpoints.UpdateEndpoint(r.Context(), r.PathValue("id"), c)
+	e, err := s.svc.Endpoints.Update(r.Context(), r.PathValue("id"), c)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, endpointJSON(s.endpoints, e))
+	writeJSON(w, http.StatusOK, endpointJSON(s.svc.Endpoints, e))
 }
 
 func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	if err := s.endpoints.DeleteEndpoint(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.svc.Endpoints.Delete(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -301,7 +185,7 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
 // rotateSecret answers the new secret: rotating is a moment the user needs to see it (to give
 // it to the provider). The previous secret stays valid for an hour.
 func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
-	secret, err := s.secrets.RotateSecret(r.Context(), r.PathValue("id"))
+	secret, err := s.svc.Endpoints.RotateSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -311,7 +195,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
 
 // revealSecret is the explicit call that returns an endpoint's secret; nothing else does.
 func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request) {
-	secret, err := s.secrets.RevealSecret(r.Context(), r.PathValue("id"))
+	secret, err := s.svc.Endpoints.RevealSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -322,7 +206,7 @@ func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request) {
 func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	res, err := s.sender.TestEndpoint(ctx, r.PathValue("id"))
+	res, err := s.svc.Endpoints.Test(ctx, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -341,7 +225,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	page, err := s.history.Events(r.Context(), q)
+	page, err := s.svc.History.Events(r.Context(), q)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -386,7 +270,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, err := s.history.Event(r.Context(), id)
+	ev, err := s.svc.History.Event(r.Context(), id)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -411,7 +295,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.To != "" {
-		res, err := s.sender.ReplayTo(r.Context(), id, req.To, edit)
+		res, err := s.svc.Forwarding.ReplayTo(r.Context(), id, req.To, edit)
 		if err != nil {
 			s.fail(w, err)
 			return
@@ -419,7 +303,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, apijson.ReplayResult{To: req.To, Status: res.Status, DurationMS: res.Duration.Milliseconds(), Body: res.Body})
 		return
 	}
-	ds, err := s.sender.ReplayToTargets(r.Context(), id, req.Targets, edit)
+	ds, err := s.svc.Forwarding.ReplayToTargets(r.Context(), id, req.Targets, edit)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -488,7 +372,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	endpoint := r.URL.Query().Get("endpoint")
-	sub := s.history.Subscribe(streamBuffer)
+	sub := s.svc.History.Follow(streamBuffer)
 	defer sub.Close()
 	rc := http.NewResponseController(w)
 	// A client that stops reading blocks a write at most streamTimeout; shutting down, or the
@@ -591,13 +475,13 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, apijson.Error{Error: msg})
 }
 
-func tunnelSettingsJSON(t TunnelControl) apijson.TunnelSettings {
-	o, hasToken := t.TunnelSettings()
+func tunnelSettingsJSON(r *reach.Service) apijson.TunnelSettings {
+	o, hasToken := r.Settings()
 	return apijson.TunnelSettings{Mode: string(o.Mode), PublicURL: apijson.Optional(o.PublicURL), HasToken: hasToken}
 }
 
 func (s *Server) getTunnel(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, tunnelSettingsJSON(s.tunnel))
+	writeJSON(w, http.StatusOK, tunnelSettingsJSON(s.svc.Reach))
 }
 
 // patchTunnel changes mode, public URL or token at run time; the tunnel restarts with them.
@@ -611,11 +495,11 @@ func (s *Server) patchTunnel(w http.ResponseWriter, r *http.Request) {
 		m := tunnel.Mode(*c.Mode)
 		change.Mode = &m
 	}
-	if err := s.tunnel.SetTunnel(r.Context(), change); err != nil {
+	if err := s.svc.Reach.SetTunnel(r.Context(), change); err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tunnelSettingsJSON(s.tunnel))
+	writeJSON(w, http.StatusOK, tunnelSettingsJSON(s.svc.Reach))
 }
 
 // installCloudflared starts a download of cloudflared; progress is in status.tunnel.install.
@@ -624,7 +508,7 @@ func (s *Server) installCloudflared(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !readJSON(w, r, &req) {
 		return
 	}
-	if err := s.tunnel.InstallCloudflared(req.Version); err != nil {
+	if err := s.svc.Reach.InstallCloudflared(req.Version); err != nil {
 		if errors.Is(err, tunnel.ErrInstallRunning) {
 			writeError(w, http.StatusConflict, err.Error())
 			return
@@ -632,5 +516,5 @@ func (s *Server) installCloudflared(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, statusJSON(r.Context(), s.core).Tunnel.Install)
+	writeJSON(w, http.StatusAccepted, statusJSON(r.Context(), s.svc).Tunnel.Install)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.fwd.Targets(r.PathValue("id"))
+	ts, err := s.svc.Forwarding.Targets(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -50,7 +50,7 @@ func (s *Server) createTarget(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t, err := s.fwd.CreateTarget(r.Context(), r.PathValue("id"), c)
+	t, err := s.svc.Forwarding.CreateTarget(r.Context(), r.PathValue("id"), c)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) createTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getTarget(w http.ResponseWriter, r *http.Request) {
-	t, err := s.fwd.Target(r.PathValue("tid"))
+	t, err := s.svc.Forwarding.Target(r.PathValue("tid"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -72,7 +72,7 @@ func (s *Server) patchTarget(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t, err := s.fwd.UpdateTarget(r.Context(), r.PathValue("tid"), c)
+	t, err := s.svc.Forwarding.UpdateTarget(r.Context(), r.PathValue("tid"), c)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -81,7 +81,7 @@ func (s *Server) patchTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) {
-	if err := s.fwd.DeleteTarget(r.Context(), r.PathValue("tid")); err != nil {
+	if err := s.svc.Forwarding.DeleteTarget(r.Context(), r.PathValue("tid")); err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -89,7 +89,7 @@ func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resumeTarget(w http.ResponseWriter, r *http.Request) {
-	t, err := s.fwd.ResumeTarget(r.Context(), r.PathValue("tid"))
+	t, err := s.svc.Forwarding.ResumeTarget(r.Context(), r.PathValue("tid"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -98,7 +98,7 @@ func (s *Server) resumeTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reregisterTarget(w http.ResponseWriter, r *http.Request) {
-	t, err := s.fwd.ReregisterTarget(r.Context(), r.PathValue("tid"))
+	t, err := s.svc.Forwarding.ReregisterTarget(r.Context(), r.PathValue("tid"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -146,7 +146,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Status = st
 	}
-	ds, next, err := s.fwd.Deliveries(r.Context(), q)
+	ds, next, err := s.svc.History.Deliveries(r.Context(), q)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -160,7 +160,7 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no delivery "+strconv.Quote(r.PathValue("did")))
 		return
 	}
-	d, err := s.fwd.Delivery(r.Context(), id)
+	d, err := s.svc.History.Delivery(r.Context(), id)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -174,7 +174,7 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no delivery "+strconv.Quote(r.PathValue("did")))
 		return
 	}
-	d, err := s.fwd.RetryDelivery(r.Context(), id)
+	d, err := s.svc.Forwarding.RetryDelivery(r.Context(), id)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -200,7 +200,7 @@ func (s *Server) retryDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 		status = st
 	}
-	n, err := s.fwd.RetryDeliveries(r.Context(), req.Target, status)
+	n, err := s.svc.Forwarding.RetryDeliveries(r.Context(), req.Target, status)
 	if err != nil {
 		s.fail(w, err)
 		return

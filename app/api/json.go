@@ -4,41 +4,45 @@ package api
 
 import (
 	"context"
+
 	"github.com/hooktray/hooktray/app/apijson"
+	"github.com/hooktray/hooktray/app/core"
+	"github.com/hooktray/hooktray/app/deliver"
+	"github.com/hooktray/hooktray/app/endpoints"
 	"github.com/hooktray/hooktray/hook"
 )
 
 // statusJSON is GET /status.
-func statusJSON(ctx context.Context, b StatusSource) apijson.Status {
-	t := b.TunnelStatus()
-	backlog, _ := b.IndexBacklog(ctx) // 0 when it cannot be counted: the rest still helps
+func statusJSON(ctx context.Context, svc *core.Services) apijson.Status {
+	r := svc.Reach
+	backlog, _ := svc.History.IndexBacklog(ctx) // 0 when it cannot be counted: the rest still helps
 	return apijson.Status{
-		Version:   b.Version(),
-		Receiver:  b.ReceiverURL(),
-		PublicURL: apijson.Optional(b.PublicURL()),
-		Tunnel:    apijson.TunnelJSON(t, b.Reachability(), b.CloudflaredInstall(), b.Cloudflared(), b.CloudflaredMissing()),
-		DataDir:   b.DataDir(),
-		Secrets:   b.SecretsStorage(),
+		Version:   svc.Info.Version,
+		Receiver:  svc.Info.ReceiverURL,
+		PublicURL: apijson.Optional(r.PublicURL()),
+		Tunnel:    apijson.TunnelJSON(r.Status(), r.Reachability(), r.CloudflaredInstall(), r.Cloudflared(), r.CloudflaredMissing()),
+		DataDir:   svc.Info.DataDir,
+		Secrets:   svc.Endpoints.SecretsStorage(),
 
-		SecretsError: apijson.Optional(b.SecretsError()),
-		StorageError: apijson.Optional(b.StorageError()),
+		SecretsError: apijson.Optional(svc.Endpoints.SecretsError()),
+		StorageError: apijson.Optional(svc.Health.StorageError()),
 
-		JournalDamage: apijson.JournalDamageJSON(b.JournalDamage()),
-		Stopped:       stoppedTargets(b),
+		JournalDamage: apijson.JournalDamageJSON(svc.Health.JournalDamage()),
+		Stopped:       stoppedTargets(svc.Forwarding),
 
 		SearchBacklog: backlog,
 	}
 }
 
 // endpointJSON is an endpoint as the API shows it, with its URLs; never its secret.
-func endpointJSON(b EndpointStore, e hook.Endpoint) apijson.Endpoint {
+func endpointJSON(b *endpoints.Service, e hook.Endpoint) apijson.Endpoint {
 	vs := e.Settings.Verify
 	out := apijson.Endpoint{
 		ID:        e.ID,
 		Name:      e.Name,
 		Enabled:   e.Enabled,
-		URL:       b.EndpointURL(e.ID),
-		PublicURL: apijson.Optional(b.PublicEndpointURL(e.ID)),
+		URL:       b.URL(e.ID),
+		PublicURL: apijson.Optional(b.PublicURL(e.ID)),
 		Verify: apijson.Verify{Scheme: string(e.VerifyScheme), Mode: string(e.VerifyMode), WindowSeconds: vs.WindowSeconds,
 			Header: vs.Header, Prefix: vs.Prefix, Algorithm: vs.Algorithm, Encoding: vs.Encoding},
 		ResponseStatus:      e.ResponseStatus,
@@ -67,9 +71,9 @@ func endpointJSON(b EndpointStore, e hook.Endpoint) apijson.Endpoint {
 
 // stoppedTargets are the targets that deliver nothing now: turned off, disabled (a 410), or
 // paused by their breaker.
-func stoppedTargets(b StatusSource) []apijson.StoppedTarget {
+func stoppedTargets(f *deliver.Service) []apijson.StoppedTarget {
 	out := []apijson.StoppedTarget{}
-	for _, t := range b.AllTargets() {
+	for _, t := range f.AllTargets() {
 		state := string(t.State)
 		if !t.Enabled && t.State == hook.TargetActive {
 			state = "off"

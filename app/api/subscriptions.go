@@ -10,15 +10,11 @@ import (
 )
 
 func (s *Server) subscriptionJSON(r *http.Request, sub hook.Subscription) apijson.Subscription {
-	return apijson.SubscriptionJSON(sub, s.subs.SubscriptionSecretsSet(r.Context(), sub))
+	return apijson.SubscriptionJSON(sub, s.svc.Subscriptions.SecretsSet(r.Context(), sub))
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
-	list, err := s.subs.Subscriptions(r.Context(), r.URL.Query().Get("endpoint"))
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
+	list := s.svc.Subscriptions.List(r.URL.Query().Get("endpoint"))
 	out := apijson.SubscriptionList{Subscriptions: []apijson.Subscription{}}
 	for _, sub := range list {
 		out.Subscriptions = append(out.Subscriptions, s.subscriptionJSON(r, sub))
@@ -31,7 +27,7 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &c) {
 		return
 	}
-	sub, err := s.subs.CreateSubscription(r.Context(), c)
+	sub, err := s.svc.Subscriptions.Create(r.Context(), c)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -40,7 +36,7 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
-	sub, err := s.subs.Subscription(r.Context(), r.PathValue("sid"))
+	sub, err := s.svc.Subscriptions.Get(r.PathValue("sid"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -53,7 +49,7 @@ func (s *Server) patchSubscription(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &c) {
 		return
 	}
-	sub, err := s.subs.UpdateSubscription(r.Context(), r.PathValue("sid"), c)
+	sub, err := s.svc.Subscriptions.Update(r.Context(), r.PathValue("sid"), c)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -64,7 +60,7 @@ func (s *Server) patchSubscription(w http.ResponseWriter, r *http.Request) {
 // deleteSubscription unregisters at the provider first; a provider that cannot be reached stops it
 // (502), so nothing stays registered unknown to Hooktray.
 func (s *Server) deleteSubscription(w http.ResponseWriter, r *http.Request) {
-	if err := s.subs.DeleteSubscription(r.Context(), r.PathValue("sid")); err != nil {
+	if err := s.svc.Subscriptions.Delete(r.Context(), r.PathValue("sid")); err != nil {
 		s.failProvider(w, err)
 		return
 	}
@@ -94,7 +90,7 @@ func (s *Server) failProvider(w http.ResponseWriter, err error) {
 
 // testSubscription asks the provider for a test delivery and answers the event it produced.
 func (s *Server) testSubscription(w http.ResponseWriter, r *http.Request) {
-	ev, err := s.subs.TestSubscription(r.Context(), r.PathValue("sid"))
+	ev, err := s.svc.Subscriptions.Test(r.Context(), r.PathValue("sid"))
 	if err != nil {
 		s.failProvider(w, err)
 		return
@@ -118,7 +114,7 @@ func (s *Server) diagralKeys(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apijson.Error{Error: "give email, password and serial_id", Field: "email"})
 		return
 	}
-	key, secret, err := s.subs.DiagralKeys(r.Context(), req.BaseURL, req.Email, req.Password, req.SerialID)
+	key, secret, err := s.svc.Subscriptions.DiagralKeys(r.Context(), req.BaseURL, req.Email, req.Password, req.SerialID)
 	if err != nil {
 		s.failProvider(w, err)
 		return

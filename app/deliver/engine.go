@@ -16,15 +16,14 @@ import (
 
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
-	"github.com/hooktray/hooktray/storage"
 )
 
-// Store is what the engine needs of the database.
-type Store interface {
+// EngineStore is what the engine needs of the database.
+type EngineStore interface {
 	OpenDeliveries(ctx context.Context, targetID string, limit int) ([]hook.Delivery, error)
 	EventsByID(ctx context.Context, ids []int64) (map[int64]hook.Event, error)
-	RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h storage.TargetHealth, now time.Time) error
-	SetTargetHealth(ctx context.Context, id string, h storage.TargetHealth, now time.Time) error
+	RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h hook.TargetHealth, now time.Time) error
+	SetTargetHealth(ctx context.Context, id string, h hook.TargetHealth, now time.Time) error
 }
 
 // Secret purposes: what a target's sealed secrets are for.
@@ -33,9 +32,9 @@ const (
 	SecretHomeAssistant = "home-assistant"
 )
 
-// Options configure an Engine.
-type Options struct {
-	Store Store
+// EngineOptions configure an Engine.
+type EngineOptions struct {
+	Store EngineStore
 	Clock clock.Clock // schedules retries, the breaker and the rate limit; nil: the system clock
 	// Client sends HTTP and Home Assistant deliveries; nil: a client without a global timeout
 	// (each target's timeout applies per attempt).
@@ -60,7 +59,7 @@ type Options struct {
 
 // Engine runs one worker per target.
 type Engine struct {
-	opts    Options
+	opts    EngineOptions
 	clock   clock.Clock
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -70,8 +69,8 @@ type Engine struct {
 	ha      haRoutes // the hop each Home Assistant target uses
 }
 
-// New returns an engine; Set gives it targets, Stop ends it.
-func New(opts Options) *Engine {
+// NewEngine returns an engine; Set gives it targets, Stop ends it.
+func NewEngine(opts EngineOptions) *Engine {
 	if opts.Client == nil {
 		opts.Client = &http.Client{}
 	}
@@ -186,8 +185,8 @@ func (e *Engine) changed(id string) {
 	}
 }
 
-func healthOf(t hook.Target) storage.TargetHealth {
-	return storage.TargetHealth{State: t.State, StateReason: t.StateReason, ConsecutiveFailures: t.ConsecutiveFailures,
+func healthOf(t hook.Target) hook.TargetHealth {
+	return hook.TargetHealth{State: t.State, StateReason: t.StateReason, ConsecutiveFailures: t.ConsecutiveFailures,
 		LastError: t.LastError, PausedUntil: t.PausedUntil, Enabled: t.Enabled}
 }
 

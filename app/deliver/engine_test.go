@@ -45,7 +45,7 @@ func newRig(t *testing.T, secrets map[string]string) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{t: t, store: s, clock: clock.NewFake(start), ep: ep, gone: make(chan hook.Target, 10)}
-	r.engine = New(Options{
+	r.engine = NewEngine(EngineOptions{
 		Store: s, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Secret:       func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
 		OnGone:       func(t hook.Target) { r.gone <- t },
@@ -512,7 +512,7 @@ func TestStoredRetryTimesAreBoundedByWhatWasAsked(t *testing.T) {
 	r.engine.Stop(context.Background())
 
 	r.clock.Step(-24 * time.Hour) // while Hooktray was stopped
-	next := New(Options{Store: r.store, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	next := NewEngine(EngineOptions{Store: r.store, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() { next.Stop(context.Background()) })
 	next.Set(tg)
 	if w := r.nextWait(); w > asked {

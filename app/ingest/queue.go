@@ -63,10 +63,14 @@ type Options struct {
 	// them back from there. A stalled import (another program holding the database) then costs
 	// disk, which the journal uses anyway, not memory.
 	MemoryBacklog int64
-	// Committed, if set, is called by the importer after each batch is in SQLite, with IDs set
-	// and duplicates marked. It must not block nor keep evs' headers and bodies, which are the
-	// journal's buffers: it is where the live feed and the indexer are told about new events.
-	Committed func(evs []*hook.Event)
+	// Route, if set, decides where an accepted event is forwarded (the targets it gets
+	// deliveries for), before it is journaled, so that its deliveries are stored with it.
+	Route func(ev *hook.Event) []string
+	// Committed are called in order by the importer after each batch is in SQLite, with IDs set
+	// and duplicates marked. They must not block nor keep evs' headers and bodies, which are the
+	// journal's buffers: they are where the live feed, the activity counts, the delivery workers
+	// and the indexer hear of new events.
+	Committed []func(evs []*hook.Event)
 	// ImportFailed, if set, hears when SQLite starts refusing the importer's batches (the error)
 	// and when it accepts them again (nil).
 	ImportFailed func(err error)
@@ -125,8 +129,10 @@ type Queue struct {
 	advanced  chan struct{} // closed and replaced whenever done moves, under progress
 }
 
+// job is one Commit or CommitAll: its events go into one journal group.
 type job struct {
-	ev   *hook.Event
+	evs  []*hook.Event
+	one  [1]*hook.Event // evs for a lone event, without allocating
 	done chan error
 }
 
@@ -201,6 +207,29 @@ func (q *Queue) Backlog() int64 { return q.imports.size() }
 // request and the journal always agree. While SQLite refuses the importer's batches (a damaged or
 // full database), Commit refuses new requests with that error rather than pile them up.
 func (q *Queue) Commit(ev *hook.Event) error {
+	j := q.jobPool.Get().(*job)
+	j.one[0] = ev
+	err := q.commit(j, j.one[:])
+	j.one[0] = nil
+	q.jobPool.Put(j)
+	return err
+}
+
+// CommitAll is Commit for events that belong together (a router's copies of one request): they
+// are written in one journal group, with one wait for the disk, and are durable together or not
+// at all.
+func (q *Queue) CommitAll(evs []*hook.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	j := q.jobPool.Get().(*job)
+	err := q.commit(j, evs)
+	q.jobPool.Put(j)
+	return err
+}
+
+// commit routes evs, hands them to the writer as j, and waits for the outcome.
+func (q *Queue) commit(j *job, evs []*hook.Event) error {
 	select {
 	case <-q.stop:
 		return ErrStopped
@@ -209,27 +238,32 @@ func (q *Queue) Commit(ev *hook.Event) error {
 	if err := q.failing.Load(); err != nil {
 		return *err
 	}
-	j := q.jobPool.Get().(*job)
-	j.ev = ev
+	if q.opts.Route != nil {
+		for _, ev := range evs {
+			if ev.Status == hook.Accepted {
+				ev.Forward = q.opts.Route(ev)
+			}
+		}
+	}
+	j.evs = evs
+	defer func() { j.evs = nil }()
 	select {
 	case q.jobs <- j:
 	case <-q.exited:
 		return ErrStopped
 	}
-	var err error
 	select {
-	case err = <-j.done:
+	case err := <-j.done:
+		return err
 	case <-q.exited:
 		// The writer drains every queued job before it exits, so the result is already there.
 		select {
-		case err = <-j.done:
+		case err := <-j.done:
+			return err
 		default:
-			err = ErrStopped
+			return ErrStopped
 		}
 	}
-	j.ev = nil
-	q.jobPool.Put(j)
-	return err
 }
 
 // Settle returns once every request acknowledged before the call is in SQLite, so a read that
@@ -328,13 +362,14 @@ func (q *Queue) append(batch []*job) {
 	buf := q.bufPool.Get().(*[]byte)
 	b := (*buf)[:0]
 	first := q.next
-	type span struct{ start, end int }
-	bodies := make([]span, len(batch))
-	for i, j := range batch {
-		var s span
-		b, s.start, s.end = appendFrame(b, q.next, j.ev)
-		bodies[i] = s
-		q.next++
+	bodies := make([]bodySpan, 0, len(batch))
+	for _, j := range batch {
+		for _, ev := range j.evs {
+			var s bodySpan
+			b, s.start, s.end = appendFrame(b, q.next, ev)
+			bodies = append(bodies, s)
+			q.next++
+		}
 	}
 	last := q.next - 1
 	at, err := q.journal.append(b, first, last)
@@ -349,24 +384,36 @@ func (q *Queue) append(batch []*job) {
 		q.bufPool.Put(buf)
 		return
 	}
-	g := &group{last: last, n: len(batch), at: at}
+	g := &group{last: last, n: len(bodies), at: at}
 	if q.imports.size()+int64(cap(b)) > q.opts.MemoryBacklog {
 		g.spilled = true // the importer is far behind: it reads this group back from the journal
 		q.bufPool.Put(buf)
 	} else {
-		g.evs, g.buf = make([]*hook.Event, len(batch)), buf
-		for i, j := range batch {
-			if j.ev.Body != nil {
-				j.ev.Body = b[bodies[i].start:bodies[i].end:bodies[i].end]
-			}
-			g.evs[i] = j.ev
-		}
+		g.evs, g.buf = q.keep(batch, b, bodies), buf
 	}
 	q.acked.Store(last)
 	for _, j := range batch {
 		j.done <- nil
 	}
 	q.imports.push(g)
+}
+
+// bodySpan is where a frame's body is in a group's buffer.
+type bodySpan struct{ start, end int }
+
+// keep is the events of batch with their bodies pointing into the journal's copy b.
+func (q *Queue) keep(batch []*job, b []byte, bodies []bodySpan) []*hook.Event {
+	evs := make([]*hook.Event, 0, len(bodies))
+	for _, j := range batch {
+		for _, ev := range j.evs {
+			s := bodies[len(evs)]
+			if ev.Body != nil {
+				ev.Body = b[s.start:s.end:s.end]
+			}
+			evs = append(evs, ev)
+		}
+	}
+	return evs
 }
 
 // importLoop is the importer goroutine: it moves acknowledged groups into SQLite, as many as are
@@ -389,8 +436,8 @@ func (q *Queue) importLoop() {
 			// start.
 			return
 		}
-		if q.opts.Committed != nil {
-			q.opts.Committed(evs)
+		for _, committed := range q.opts.Committed {
+			committed(evs)
 		}
 		q.dropSpooled(evs)
 		q.progress.Lock()

@@ -131,14 +131,14 @@ func commitBodies(t *testing.T, q *Queue, ep hook.Endpoint, n int) {
 func TestConcurrentCommitsShareImportsAndAreAnnouncedOnce(t *testing.T) {
 	store, ep := openStore(t)
 	var committed atomic.Int64
-	q := openQueue(t, store, Options{Committed: func(evs []*hook.Event) {
+	q := openQueue(t, store, Options{Committed: []func([]*hook.Event){func(evs []*hook.Event) {
 		for _, ev := range evs {
 			if ev.ID == 0 {
 				t.Error("an event announced without an id")
 			}
 		}
 		committed.Add(int64(len(evs)))
-	}})
+	}}})
 	const n = 500
 	var wg sync.WaitGroup
 	for range n {

@@ -26,6 +26,13 @@ func (c *counting) Commit(ev *hook.Event) error {
 	return nil
 }
 
+func (c *counting) CommitAll(evs []*hook.Event) error {
+	for _, ev := range evs {
+		c.Commit(ev)
+	}
+	return nil
+}
+
 func (c *counting) Backlog() int64 { return 0 }
 
 // FuzzReceiverConnection writes arbitrary bytes on a raw connection to the receiver behind

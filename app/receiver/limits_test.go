@@ -44,6 +44,13 @@ func (r *recorder) Commit(ev *hook.Event) error {
 	return nil
 }
 
+func (r *recorder) CommitAll(evs []*hook.Event) error {
+	for _, ev := range evs {
+		r.Commit(ev)
+	}
+	return nil
+}
+
 func (r *recorder) Backlog() int64 { return 0 }
 
 func (r *recorder) events() []hook.Event {

@@ -34,9 +34,11 @@ type Directory interface {
 	Routed(value string) []*Endpoint
 }
 
-// Committer stores an event durably; see ingest.Queue.
+// Committer stores events durably; see ingest.Queue.
 type Committer interface {
 	Commit(ev *hook.Event) error
+	// CommitAll stores events that belong together (a router's copies) in one group.
+	CommitAll(evs []*hook.Event) error
 	// Backlog is the memory held by requests acknowledged and not yet in the history.
 	Backlog() int64
 }

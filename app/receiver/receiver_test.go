@@ -24,8 +24,9 @@ func (d oneEndpoint) Routed(string) []*Endpoint { return nil }
 // failingStore is a database that refuses every write, as a full disk does.
 type failingStore struct{ err error }
 
-func (f failingStore) Commit(*hook.Event) error { return f.err }
-func (f failingStore) Backlog() int64           { return 0 }
+func (f failingStore) Commit(*hook.Event) error      { return f.err }
+func (f failingStore) CommitAll([]*hook.Event) error { return f.err }
+func (f failingStore) Backlog() int64                { return 0 }
 
 func TestStorageFailureNeverAnswers2xx(t *testing.T) {
 	ep := hook.NewEndpoint("x")

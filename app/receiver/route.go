@@ -25,32 +25,42 @@ func routeValue(t *Endpoint, req *http.Request, body []byte) (string, bool) {
 	return "", false
 }
 
-// dispatch stores the request as an event of each target endpoint; a paused target records it as
-// rejected, as a direct request would be. A spooled body is given to each copy as a link of its
-// own to the same file, since each is imported, and its file removed, on its own.
+// dispatch stores the request as an event of each target endpoint, all in one journal group; a
+// paused target records it as rejected, as a direct request would be. A spooled body is given to
+// each copy as a link of its own to the same file, since each is imported, and its file removed,
+// on its own.
 func (r *Receiver) dispatch(ev *hook.Event, targets []*Endpoint, bd *body) error {
+	copies := make([]*hook.Event, 0, len(targets))
 	for i, t := range targets {
 		copyEv := *ev
 		copyEv.EndpointID = t.ID
 		copyEv.Header = ev.Header.Clone()  // each copy is stored later, with its own masking
 		maskSharedSecret(t, copyEv.Header) // a target's own secret header is not stored either
-		copyEv.ResponseStatus = ev.ResponseStatus
 		if !t.Enabled {
 			copyEv.Status, copyEv.Reason, copyEv.Body, copyEv.BodyFile = hook.Rejected, "endpoint is paused", nil, ""
 		}
 		if copyEv.BodyFile != "" {
 			link := fmt.Sprintf("%s-%d", ev.BodyFile, i)
 			if err := os.Link(ev.BodyFile, link); err != nil {
+				removeBodies(copies)
 				return fmt.Errorf("give a routed copy its body: %w", err)
 			}
 			copyEv.BodyFile = link
 		}
-		if err := r.store.Commit(&copyEv); err != nil {
-			if copyEv.BodyFile != "" {
-				os.Remove(copyEv.BodyFile)
-			}
-			return err
-		}
+		copies = append(copies, &copyEv)
+	}
+	if err := r.store.CommitAll(copies); err != nil {
+		removeBodies(copies)
+		return err
 	}
 	return nil // the original file goes with the request's body: every copy has its own link
+}
+
+// removeBodies removes the spooled body links of copies that were not stored.
+func removeBodies(copies []*hook.Event) {
+	for _, c := range copies {
+		if c.BodyFile != "" {
+			os.Remove(c.BodyFile)
+		}
+	}
 }

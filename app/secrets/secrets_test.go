@@ -99,7 +99,7 @@ func TestTheDatabaseNeverHoldsASecretInClear(t *testing.T) {
 	s.CreateEndpoint(context.Background(), &ep)
 	secret := "whsec_THIS-MUST-NEVER-BE-IN-THE-FILE-0123456789"
 	nonce, ct := box.Seal(secret, ep.ID)
-	sec := &storage.SealedSecret{EndpointID: ep.ID, Purpose: "signing", Nonce: nonce, Ciphertext: ct}
+	sec := &hook.SealedSecret{EndpointID: ep.ID, Purpose: "signing", Nonce: nonce, Ciphertext: ct}
 	if err := s.AddSecret(context.Background(), sec); err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ const (
 	maxRetry          = 30 * time.Minute // the longest wait between tries
 )
 
-// Options configure a Manager.
-type Options struct {
+// ManagerOptions configure a Manager.
+type ManagerOptions struct {
 	Clock clock.Clock
 	// Client talks to providers; nil: a client with DefaultTimeout.
 	Client *http.Client
@@ -48,7 +48,7 @@ type Options struct {
 // Manager keeps every subscription registered at the current public URL: one worker each, woken
 // at start, on every URL change (Refresh), on demand (Register), and on its periodic check.
 type Manager struct {
-	opts      Options
+	opts      ManagerOptions
 	clock     clock.Clock
 	providers map[string]Provider
 	ctx       context.Context
@@ -58,8 +58,8 @@ type Manager struct {
 	workers   map[string]*subWorker
 }
 
-// New returns a manager; Set gives it subscriptions, Stop ends it.
-func New(opts Options) *Manager {
+// NewManager returns a manager; Set gives it subscriptions, Stop ends it.
+func NewManager(opts ManagerOptions) *Manager {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: DefaultTimeout}
 	}

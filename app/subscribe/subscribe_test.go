@@ -127,7 +127,7 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 func newHarness(t *testing.T, settings map[string]Settings, timeout time.Duration) *harness {
 	h := &harness{t: t, clock: clock.NewFake(time.Now()), saved: map[string]hook.Subscription{}, log: &bytes.Buffer{}}
 	logw := &syncWriter{b: h.log}
-	h.m = New(Options{
+	h.m = NewManager(ManagerOptions{
 		Clock: h.clock, Client: &http.Client{Timeout: timeout},
 		Log:  slog.New(slog.NewTextHandler(io.MultiWriter(logw), nil)),
 		Open: func(_ context.Context, sub hook.Subscription) (Settings, error) { return settings[sub.ID], nil },

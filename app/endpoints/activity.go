@@ -1,4 +1,4 @@
-package app
+package endpoints
 
 import (
 	"context"
@@ -6,16 +6,22 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/hook"
-	"github.com/hooktray/hooktray/storage"
 )
 
 // activity keeps per-endpoint counts in memory, loaded once in the background at start and then
-// followed from the ingest feed, so the GUI never counts a large table.
+// followed from ingest's commits, so the GUI never counts a large table.
 type activity struct {
 	mu      sync.Mutex
 	ready   bool
 	byID    map[string]*endpointActivity
-	pending []hook.Event // arrivals while loading
+	pending []arrival // arrivals while loading
+}
+
+// arrival is what activity keeps of a committed event until its counts are loaded.
+type arrival struct {
+	id         int64
+	endpointID string
+	at         time.Time
 }
 
 type endpointActivity struct {
@@ -43,14 +49,17 @@ func (a *endpointActivity) bucket(at time.Time, n int) {
 	a.minutes[slot] += n
 }
 
-func (a *activity) observe(evs []hook.Event) {
+// Observe counts newly stored events. It is one of ingest's committed callbacks: it must not
+// block nor keep evs.
+func (s *Service) Observe(evs []*hook.Event) {
+	a := &s.activity
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.ready {
-		a.pending = append(a.pending, evs...)
-		return
-	}
 	for _, ev := range evs {
+		if !a.ready {
+			a.pending = append(a.pending, arrival{ev.ID, ev.EndpointID, ev.ReceivedAt})
+			continue
+		}
 		a.get(ev.EndpointID).add(ev.ReceivedAt)
 	}
 }
@@ -67,9 +76,21 @@ func (a *activity) get(id string) *endpointActivity {
 	return ea
 }
 
+// ReloadActivity counts events per endpoint again, in the background: at start, and after
+// events were removed.
+func (s *Service) ReloadActivity() {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		if err := s.activity.load(s.ctx, s.opts.Store, s.opts.Clock.Now()); err != nil && s.ctx.Err() == nil {
+			s.opts.Log.Error("counting events failed", "err", err)
+		}
+	}()
+}
+
 // load reads counts and the last hour from the database, up to the newest event at the time.
-// Events published meanwhile are queued and counted afterwards if the load did not see them.
-func (a *activity) load(ctx context.Context, store *storage.Store, now time.Time) error {
+// Events committed meanwhile are queued and counted afterwards if the load did not see them.
+func (a *activity) load(ctx context.Context, store Store, now time.Time) error {
 	a.mu.Lock()
 	a.ready = false // queue arrivals until the new counts are in
 	a.mu.Unlock()
@@ -97,26 +118,28 @@ func (a *activity) load(ctx context.Context, store *storage.Store, now time.Time
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.byID = byID
-	for _, ev := range a.pending {
-		if ev.ID > upTo {
-			a.get(ev.EndpointID).add(ev.ReceivedAt)
+	for _, ar := range a.pending {
+		if ar.id > upTo {
+			a.get(ar.endpointID).add(ar.at)
 		}
 	}
 	a.pending, a.ready = nil, true
 	return nil
 }
 
-// snapshot returns an endpoint's activity as of now.
-func (a *activity) snapshot(id string, now time.Time) hook.Activity {
+// Activity returns an endpoint's event count, newest event and events per minute over the last
+// hour. It answers from memory.
+func (s *Service) Activity(endpointID string) hook.Activity {
+	a := &s.activity
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out hook.Activity
-	ea := a.byID[id]
+	ea := a.byID[endpointID]
 	if ea == nil {
 		return out
 	}
 	out.Events, out.Last = ea.events, ea.last
-	nowMin := now.Unix() / 60
+	nowMin := s.opts.Clock.Now().Unix() / 60
 	for i := range 60 {
 		m := nowMin - 59 + int64(i)
 		slot := m % 60
@@ -125,10 +148,4 @@ func (a *activity) snapshot(id string, now time.Time) hook.Activity {
 		}
 	}
 	return out
-}
-
-// hook.Activity returns an endpoint's event count, newest event and events per minute over the last
-// hour. It answers from memory.
-func (h *Hub) Activity(endpointID string) hook.Activity {
-	return h.activity.snapshot(endpointID, h.opts.Clock.Now())
 }

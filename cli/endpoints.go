@@ -188,88 +188,106 @@ func (c *command) endpointsList(ctx context.Context, args []string) error {
 // endpointFlags are the settings flags of endpoints add and endpoints set; change reads the ones
 // given into a change (applied over what is there when old is not nil).
 func endpointFlags(fs *flagSet) (change func(old *apijson.Endpoint) (hook.EndpointChange, error)) {
-	name := fs.String("name", "", "the endpoint's name")
-	status := fs.Int("response-status", 0, "HTTP status to answer with (default 200)")
-	body := fs.String("response-body", "", `body to answer with (default {"ok":true})`)
-	contentType := fs.String("response-content-type", "", "content type of that body (default application/json)")
-	limit := fs.Int64("body-limit", 0, "largest accepted body in bytes (default 10 MiB, at most 1 GiB)")
-	notes := fs.String("notes", "", "notes for yourself")
-	verify := fs.String("verify", "", "signature scheme: homecast, stripe, standard-webhooks, github, shopify, slack, hmac, shared-secret, ha-mobile-app; none turns it off")
-	secret := fs.String("secret", "", "the provider's signing secret (generated in the scheme's format when left out; prefer HOOKTRAY_SECRET: flags are visible to other users)")
-	mode := fs.String("mode", "", "annotate (accept and mark) or enforce (answer 401); default enforce when --verify is given")
-	header := fs.String("signature-header", "", "hmac and shared-secret: the header that carries the signature or secret")
-	keyPath := fs.String("route-key-path", "", "make it a router: where the routing value is, as a key path (body.device_id, headers['X-Device-Id']); \"\" stops")
-	queryParam := fs.String("route-query-param", "", "make it a router on this query parameter first (Homey's ?homey=…); \"\" stops")
-	keys := fs.String("keys", "", "this endpoint's keys for routers, comma-separated ($key / $keys); \"\" removes them")
-	typePath := fs.String("type-path", "", "where its providers put the event type, as a key path (body.alarm_type)")
-	notify := fs.String("notify", "", "desktop notifications: every, alerts or never (default alerts)")
-	alertTypes := fs.String("alert-types", "", "comma-separated event types that are alerts (default ALERT,ANOMALY)")
-	return func(old *apijson.Endpoint) (hook.EndpointChange, error) {
-		var ch hook.EndpointChange
-		given := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-		if given["name"] {
-			ch.Name = name
-		}
-		if given["verify"] || *verify != "" {
-			s, m := hook.Scheme(*verify), hook.VerifyMode(*mode)
-			if *verify == "none" {
-				s, m = hook.SchemeNone, hook.VerifyOff
-			}
-			if m == "" {
-				m = hook.VerifyEnforce
-			}
-			ch.Verify = &hook.VerifyChange{Scheme: &s, Mode: &m}
-			if *header != "" {
-				ch.Verify.Header = header
-			}
-			if *secret == "" {
-				*secret = os.Getenv("HOOKTRAY_SECRET")
-			}
-			if *secret != "" {
-				ch.Secret = secret
-			}
-		} else if given["mode"] || given["secret"] {
-			return ch, usagef("--mode and --secret need --verify SCHEME")
-		}
-		if given["route-key-path"] || given["route-query-param"] {
-			r := hook.RouteSettings{}
-			if old != nil && old.Route != nil {
-				r = hook.RouteSettings{KeyPath: old.Route.KeyPath, QueryParam: old.Route.QueryParam}
-			}
-			if given["route-key-path"] {
-				r.KeyPath = *keyPath
-			}
-			if given["route-query-param"] {
-				r.QueryParam = *queryParam
-			}
-			ch.Route = &r
-		}
-		if given["keys"] {
-			k := splitComma(*keys)
-			ch.Keys = &k
-		}
-		if given["type-path"] {
-			ch.TypePath = typePath
-		}
-		if given["notify"] {
-			ch.NotifyOn = notify
-		}
-		if given["alert-types"] {
-			a := splitComma(*alertTypes)
-			ch.AlertTypes = &a
-		}
-		for flagName, set := range map[string]func(){
-			"response-status": func() { ch.ResponseStatus = status }, "response-body": func() { ch.ResponseBody = body },
-			"response-content-type": func() { ch.ResponseContentType = contentType }, "body-limit": func() { ch.BodyLimit = limit },
-			"notes": func() { ch.Notes = notes },
-		} {
-			if given[flagName] {
-				set()
-			}
-		}
-		return ch, nil
+	f := &endpointFlagSet{fs: fs}
+	f.name = fs.String("name", "", "the endpoint's name")
+	f.status = fs.Int("response-status", 0, "HTTP status to answer with (default 200)")
+	f.body = fs.String("response-body", "", `body to answer with (default {"ok":true})`)
+	f.contentType = fs.String("response-content-type", "", "content type of that body (default application/json)")
+	f.limit = fs.Int64("body-limit", 0, "largest accepted body in bytes (default 10 MiB, at most 1 GiB)")
+	f.notes = fs.String("notes", "", "notes for yourself")
+	f.verify = fs.String("verify", "", "signature scheme: homecast, stripe, standard-webhooks, github, shopify, slack, hmac, shared-secret, ha-mobile-app; none turns it off")
+	f.secret = fs.String("secret", "", "the provider's signing secret (generated in the scheme's format when left out; prefer HOOKTRAY_SECRET: flags are visible to other users)")
+	f.mode = fs.String("mode", "", "annotate (accept and mark) or enforce (answer 401); default enforce when --verify is given")
+	f.header = fs.String("signature-header", "", "hmac and shared-secret: the header that carries the signature or secret")
+	f.keyPath = fs.String("route-key-path", "", "make it a router: where the routing value is, as a key path (body.device_id, headers['X-Device-Id']); \"\" stops")
+	f.queryParam = fs.String("route-query-param", "", "make it a router on this query parameter first (Homey's ?homey=…); \"\" stops")
+	f.keys = fs.String("keys", "", "this endpoint's keys for routers, comma-separated ($key / $keys); \"\" removes them")
+	f.typePath = fs.String("type-path", "", "where its providers put the event type, as a key path (body.alarm_type)")
+	f.notify = fs.String("notify", "", "desktop notifications: every, alerts or never (default alerts)")
+	f.alertTypes = fs.String("alert-types", "", "comma-separated event types that are alerts (default ALERT,ANOMALY)")
+	return f.change
+}
+
+// endpointFlagSet are the flags of endpoints add and set; only those given change anything.
+type endpointFlagSet struct {
+	fs                                                   *flagSet
+	name, body, contentType, notes, verify, secret, mode *string
+	header, keyPath, queryParam, keys, typePath, notify  *string
+	alertTypes                                           *string
+	status                                               *int
+	limit                                                *int64
+}
+
+// change is the change the given flags make to old (nil for a new endpoint).
+func (f *endpointFlagSet) change(old *apijson.Endpoint) (hook.EndpointChange, error) {
+	var ch hook.EndpointChange
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if given["verify"] || *f.verify != "" {
+		ch.Verify, ch.Secret = f.verifyChange()
+	} else if given["mode"] || given["secret"] {
+		return ch, usagef("--mode and --secret need --verify SCHEME")
 	}
+	if given["route-key-path"] || given["route-query-param"] {
+		ch.Route = f.routeChange(old, given)
+	}
+	if given["keys"] {
+		k := splitComma(*f.keys)
+		ch.Keys = &k
+	}
+	if given["alert-types"] {
+		a := splitComma(*f.alertTypes)
+		ch.AlertTypes = &a
+	}
+	for flagName, set := range map[string]func(){
+		"name": func() { ch.Name = f.name }, "type-path": func() { ch.TypePath = f.typePath }, "notify": func() { ch.NotifyOn = f.notify },
+		"response-status": func() { ch.ResponseStatus = f.status }, "response-body": func() { ch.ResponseBody = f.body },
+		"response-content-type": func() { ch.ResponseContentType = f.contentType }, "body-limit": func() { ch.BodyLimit = f.limit },
+		"notes": func() { ch.Notes = f.notes },
+	} {
+		if given[flagName] {
+			set()
+		}
+	}
+	return ch, nil
+}
+
+// verifyChange is --verify with its mode, header and secret (from HOOKTRAY_SECRET when not given).
+func (f *endpointFlagSet) verifyChange() (*hook.VerifyChange, *string) {
+	s, m := hook.Scheme(*f.verify), hook.VerifyMode(*f.mode)
+	if *f.verify == "none" {
+		s, m = hook.SchemeNone, hook.VerifyOff
+	}
+	if m == "" {
+		m = hook.VerifyEnforce
+	}
+	v := &hook.VerifyChange{Scheme: &s, Mode: &m}
+	if *f.header != "" {
+		v.Header = f.header
+	}
+	secret := *f.secret
+	if secret == "" {
+		secret = os.Getenv("HOOKTRAY_SECRET")
+	}
+	if secret == "" {
+		return v, nil
+	}
+	return v, &secret
+}
+
+// routeChange is the routing the flags give, keeping what of old's they do not change.
+func (f *endpointFlagSet) routeChange(old *apijson.Endpoint, given map[string]bool) *hook.RouteSettings {
+	r := hook.RouteSettings{}
+	if old != nil && old.Route != nil {
+		r = hook.RouteSettings{KeyPath: old.Route.KeyPath, QueryParam: old.Route.QueryParam}
+	}
+	if given["route-key-path"] {
+		r.KeyPath = *f.keyPath
+	}
+	if given["route-query-param"] {
+		r.QueryParam = *f.queryParam
+	}
+	return &r
 }
 
 // splitComma is a comma-separated list, without empty items.

@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -87,14 +88,10 @@ func (c *command) eventsList(ctx context.Context, sub string, args []string) err
 		}
 		v.Set("endpoint", e.ID)
 	}
-	if text != "" {
-		v.Set("q", text)
-	}
-	if *before != "" {
-		v.Set("before", *before)
-	}
-	if *status != "" {
-		v.Set("status", *status)
+	for key, value := range map[string]string{"q": text, "before": *before, "status": *status} {
+		if value != "" {
+			v.Set(key, value)
+		}
 	}
 	var list apijson.EventList
 	var raw []byte
@@ -105,13 +102,19 @@ func (c *command) eventsList(ctx context.Context, sub string, args []string) err
 		c.printRaw(raw)
 		return nil
 	}
+	c.writeEventList(list, names, text != "")
+	return nil
+}
+
+// writeEventList prints a page of events as a table, and how to get the next.
+func (c *command) writeEventList(list apijson.EventList, names map[string]string, searched bool) {
 	if len(list.Events) == 0 {
-		if text != "" {
+		if searched {
 			fmt.Fprintln(c.env.Stdout, "No events match.")
 		} else {
 			fmt.Fprintln(c.env.Stdout, "No events yet.")
 		}
-		return nil
+		return
 	}
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 	w := c.text(tw)
@@ -123,7 +126,6 @@ func (c *command) eventsList(ctx context.Context, sub string, args []string) err
 	if list.Next != nil {
 		fmt.Fprintf(c.env.Stderr, "More: add --before %s\n", *list.Next)
 	}
-	return nil
 }
 
 func writeEventRow(w io.Writer, ev apijson.Event, names map[string]string) {
@@ -164,7 +166,22 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 		return nil
 	}
 	names, _ := endpointNames(ctx, cl)
+	c.writeEventSummary(ev, names)
 	out := c.text(c.env.Stdout)
+	fmt.Fprintln(out, "\nHeaders:")
+	headers := ev.DecodeHeaders()
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
+		for _, v := range headers[k] {
+			fmt.Fprintf(out, "  %s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(out, "\nBody:")
+	writeEventBody(out, ev)
+	return nil
+}
+
+// writeEventSummary prints what an event is, a field a line.
+func (c *command) writeEventSummary(ev apijson.Event, names map[string]string) {
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 	w := c.text(tw)
 	fmt.Fprintf(w, "Event\t%d\n", ev.ID)
@@ -188,19 +205,10 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "Verification\t%s: %s %s\n", ev.Verification.Scheme, ev.Verification.Result, ev.Verification.Reason)
 	}
 	tw.Flush()
-	fmt.Fprintln(out, "\nHeaders:")
-	headers := ev.DecodeHeaders()
-	names2 := make([]string, 0, len(headers))
-	for k := range headers {
-		names2 = append(names2, k)
-	}
-	sort.Strings(names2)
-	for _, k := range names2 {
-		for _, v := range headers[k] {
-			fmt.Fprintf(out, "  %s: %s\n", k, v)
-		}
-	}
-	fmt.Fprintln(out, "\nBody:")
+}
+
+// writeEventBody prints an event's body: JSON laid out, binary as a hex dump of its start.
+func writeEventBody(out io.Writer, ev apijson.Event) {
 	body, err := ev.DecodeBody()
 	switch {
 	case err != nil:
@@ -226,7 +234,6 @@ func (c *command) eventsShow(ctx context.Context, args []string) error {
 		out.Write(body)
 		fmt.Fprintln(out)
 	}
-	return nil
 }
 
 func requestTarget(ev apijson.Event) string { return hook.RequestTarget(ev.Path, ev.DecodeQuery()) }
@@ -316,65 +323,103 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	names, err := endpointNames(ctx, cl)
-	if err != nil {
+	t := &tail{c: c, cl: cl, asJSON: *asJSON}
+	if t.names, err = endpointNames(ctx, cl); err != nil {
 		return err
 	}
-	filter := url.Values{}
 	if *endpoint != "" {
 		e, err := cl.resolveEndpoint(ctx, *endpoint)
 		if err != nil {
 			return err
 		}
-		filter.Set("endpoint", e.ID)
+		t.endpointID = e.ID
 	}
 	// Open the stream before reading the past, so nothing falls between the two.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cl.base+"/api/v1/events/stream?"+filter.Encode(), nil)
+	stream, err := t.open(ctx)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+cl.token)
-	resp, err := cl.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("open live stream: %w", err)
+	defer stream.Close()
+	t.tw = tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	t.w = c.text(t.tw)
+	if err := t.showPast(ctx, *n); err != nil {
+		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("open live stream: %s", resp.Status)
-	}
-
-	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-	w := c.text(tw)
-	printEvent := func(ev apijson.Event, raw []byte) {
-		if *asJSON {
-			c.printRaw(raw)
-			return
-		}
-		writeEventRow(w, ev, names)
-		tw.Flush()
-	}
-	var lastShown int64
-	if *n > 0 {
-		v := url.Values{"limit": {strconv.Itoa(*n)}}
-		if id := filter.Get("endpoint"); id != "" {
-			v.Set("endpoint", id)
-		}
-		var list apijson.EventList
-		if err := cl.do(ctx, http.MethodGet, "/api/v1/events?"+v.Encode(), nil, &list, nil); err != nil {
-			return err
-		}
-		for i := len(list.Events) - 1; i >= 0; i-- {
-			ev := list.Events[i]
-			ev.Headers, ev.Body = nil, nil
-			b, _ := json.Marshal(ev)
-			printEvent(ev, b)
-			lastShown = max(lastShown, ev.ID)
-		}
-	}
-	if !*asJSON {
+	if !t.asJSON {
 		fmt.Fprintln(c.env.Stderr, "Waiting for webhooks… (Ctrl-C to stop)")
 	}
-	sc := bufio.NewScanner(resp.Body)
+	return t.follow(ctx, stream)
+}
+
+// tail is events tail at work: the past events, then the live stream.
+type tail struct {
+	c          *command
+	cl         *client
+	names      map[string]string // endpoint names by id
+	endpointID string            // only this endpoint's events ("" for all)
+	asJSON     bool
+	tw         *tabwriter.Writer
+	w          io.Writer
+	lastShown  int64 // the newest event printed: the stream repeats none up to it
+}
+
+// open opens the live stream.
+func (t *tail) open(ctx context.Context) (io.ReadCloser, error) {
+	filter := url.Values{}
+	if t.endpointID != "" {
+		filter.Set("endpoint", t.endpointID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.cl.base+"/api/v1/events/stream?"+filter.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.cl.token)
+	resp, err := t.cl.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("open live stream: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("open live stream: %s", resp.Status)
+	}
+	return resp.Body, nil
+}
+
+func (t *tail) print(ev apijson.Event, raw []byte) {
+	if t.asJSON {
+		t.c.printRaw(raw)
+		return
+	}
+	writeEventRow(t.w, ev, t.names)
+	t.tw.Flush()
+}
+
+// showPast prints the last n events, oldest first.
+func (t *tail) showPast(ctx context.Context, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	v := url.Values{"limit": {strconv.Itoa(n)}}
+	if t.endpointID != "" {
+		v.Set("endpoint", t.endpointID)
+	}
+	var list apijson.EventList
+	if err := t.cl.do(ctx, http.MethodGet, "/api/v1/events?"+v.Encode(), nil, &list, nil); err != nil {
+		return err
+	}
+	for i := len(list.Events) - 1; i >= 0; i-- {
+		ev := list.Events[i]
+		ev.Headers, ev.Body = nil, nil
+		b, _ := json.Marshal(ev)
+		t.print(ev, b)
+		t.lastShown = max(t.lastShown, ev.ID)
+	}
+	return nil
+}
+
+// follow prints the stream's events as they come, until it or ctx ends.
+func (t *tail) follow(ctx context.Context, stream io.Reader) error {
+	sc := bufio.NewScanner(stream)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	event := ""
 	for sc.Scan() {
@@ -385,33 +430,37 @@ func (c *command) eventsTail(ctx context.Context, args []string) error {
 		case strings.HasPrefix(line, "event: "):
 			event = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
-			data := []byte(strings.TrimPrefix(line, "data: "))
-			if event == "missed" {
-				var m apijson.Missed
-				json.Unmarshal(data, &m)
-				fmt.Fprintf(c.env.Stderr, "(fell behind and missed %d events; `hooktray events list` shows them)\n", m.Missed)
-				continue
-			}
-			var ev apijson.Event
-			if err := json.Unmarshal(data, &ev); err != nil || ev.ID <= lastShown {
-				continue
-			}
-			if _, ok := names[ev.EndpointID]; !ok {
-				if fresh, err := endpointNames(ctx, cl); err == nil {
-					names = fresh
-				}
-			}
-			printEvent(ev, data)
+			t.received(ctx, event, []byte(strings.TrimPrefix(line, "data: ")))
 		}
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
+	if err := sc.Err(); err != nil {
 		return fmt.Errorf("live stream: %w", err)
 	}
-	fmt.Fprintln(c.env.Stderr, "Hooktray stopped; the live stream ended.")
+	fmt.Fprintln(t.c.env.Stderr, "Hooktray stopped; the live stream ended.")
 	return nil
+}
+
+// received prints one message of the stream: an event, or how many it missed.
+func (t *tail) received(ctx context.Context, event string, data []byte) {
+	if event == "missed" {
+		var m apijson.Missed
+		json.Unmarshal(data, &m)
+		fmt.Fprintf(t.c.env.Stderr, "(fell behind and missed %d events; `hooktray events list` shows them)\n", m.Missed)
+		return
+	}
+	var ev apijson.Event
+	if err := json.Unmarshal(data, &ev); err != nil || ev.ID <= t.lastShown {
+		return
+	}
+	if _, ok := t.names[ev.EndpointID]; !ok {
+		if fresh, err := endpointNames(ctx, t.cl); err == nil {
+			t.names = fresh
+		}
+	}
+	t.print(ev, data)
 }
 
 func endpointNames(ctx context.Context, cl *client) (map[string]string, error) {

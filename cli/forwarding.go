@@ -143,22 +143,7 @@ func targetWhere(t apijson.Target) string {
 func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	fs := c.flags("targets add", "targets add --endpoint ID|NAME (--url URL | --ha-register URL | --ha-webhook-id ID --ha-instance-url URL …) [flags]")
 	endpoint := fs.String("endpoint", "", "the endpoint whose events to forward (required)")
-	to := fs.String("url", "", "forward to this URL (an HTTP target)")
-	method := fs.String("method", "", "send with this method (default: the original's)")
-	var headers, types stringList
-	fs.Var(&headers, "header", "add this header, Name: value (repeatable)")
-	fs.Var(&types, "event-type", `forward only events of this type (repeatable; default "*")`)
-	timeout := fs.Duration("timeout", 0, "give up on an attempt after this long (default 30s)")
-	var retries optionalInt
-	fs.Var(&retries, "max-retries", "`n` retries after the first attempt (default 3)")
-	rate := fs.Int("rate-limit", 0, "at most this many deliveries per minute (default: no limit)")
-	sign := fs.String("sign", "", "re-sign with this scheme (its secret is read from HOOKTRAY_TARGET_SECRET)")
-	haRegister := fs.String("ha-register", "", "Home Assistant: register Hooktray with the instance at this URL (a long-lived access token in HOOKTRAY_TARGET_SECRET)")
-	haID := fs.String("ha-webhook-id", "", "Home Assistant: the mobile_app registration's webhook id")
-	haCloud := fs.String("ha-cloudhook-url", "", "Home Assistant: the cloudhook URL, tried first")
-	haRemote := fs.String("ha-remote-ui-url", "", "Home Assistant: the remote UI URL, tried second")
-	haInstance := fs.String("ha-instance-url", "", "Home Assistant: the instance URL, tried last")
-	haEncrypt := fs.Bool("ha-encrypt", false, "Home Assistant: encrypt with the registration secret (from HOOKTRAY_TARGET_SECRET)")
+	tf := newTargetFlags(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -170,69 +155,9 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	if *endpoint == "" {
 		return usagef("targets add: --endpoint is required")
 	}
-	var ch hook.TargetChange
-	switch {
-	case *to != "" && (*haID != "" || *haRegister != ""), *haID != "" && *haRegister != "":
-		return usagef("targets add: give one of --url, --ha-register and --ha-webhook-id")
-	case *haRegister != "":
-		token := os.Getenv("HOOKTRAY_TARGET_SECRET")
-		if token == "" {
-			return usagef("targets add: --ha-register needs a long-lived access token in HOOKTRAY_TARGET_SECRET (Home Assistant: your profile → Security → Long-lived access tokens)")
-		}
-		kind := hook.TargetHomeAssistant
-		ch.Kind = &kind
-		ch.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: *haRegister},
-			Register: true, AccessToken: &token}
-	case *haID != "":
-		kind := hook.TargetHomeAssistant
-		ch.Kind = &kind
-		ha := &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{WebhookID: *haID, CloudhookURL: *haCloud,
-			RemoteUIURL: *haRemote, InstanceURL: *haInstance, Encrypt: *haEncrypt}}
-		if *haEncrypt {
-			secret := os.Getenv("HOOKTRAY_TARGET_SECRET")
-			if secret == "" {
-				return usagef("targets add: --ha-encrypt needs the registration secret in HOOKTRAY_TARGET_SECRET")
-			}
-			ha.Secret = &secret
-		}
-		ch.HomeAssistant = ha
-	case *to != "":
-		ch.URL = to
-	default:
-		return usagef("targets add: give --url, --ha-register with the Home Assistant URL, or --ha-webhook-id with its URLs")
-	}
-	if *method != "" {
-		ch.Method = method
-	}
-	for _, h := range headers {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok {
-			return usagef("targets add: --header %q is not Name: value", h)
-		}
-		if ch.Headers == nil {
-			ch.Headers = map[string]string{}
-		}
-		ch.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	if len(types) > 0 {
-		ch.EventTypes = types
-	}
-	if *timeout != 0 {
-		ms := timeout.Milliseconds()
-		ch.TimeoutMS = &ms
-	}
-	if retries.set {
-		ch.MaxRetries = &retries.n
-	}
-	if *rate != 0 {
-		ch.RateLimitPerMinute = rate
-	}
-	if *sign != "" {
-		secret := os.Getenv("HOOKTRAY_TARGET_SECRET")
-		if secret == "" {
-			return usagef("targets add: --sign needs the target's secret in HOOKTRAY_TARGET_SECRET (never on the command line)")
-		}
-		ch.Sign = &hook.SignChange{Scheme: *sign, Secret: &secret}
+	ch, err := tf.change()
+	if err != nil {
+		return err
 	}
 	cl, err := c.client()
 	if err != nil {
@@ -253,6 +178,114 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.env.Stdout, "Forwarding %s's events to %s (target %s).\n", e.Name, targetWhere(t), t.ID)
 	return nil
+}
+
+// targetFlags are the flags of targets add: where the target sends, and how.
+type targetFlags struct {
+	to, method, sign                           *string
+	headers, types                             stringList
+	timeout                                    *time.Duration
+	retries                                    optionalInt
+	rate                                       *int
+	haRegister, haID, haCloud, haRemote, haURL *string
+	haEncrypt                                  *bool
+}
+
+func newTargetFlags(fs *flagSet) *targetFlags {
+	f := &targetFlags{}
+	f.to = fs.String("url", "", "forward to this URL (an HTTP target)")
+	f.method = fs.String("method", "", "send with this method (default: the original's)")
+	fs.Var(&f.headers, "header", "add this header, Name: value (repeatable)")
+	fs.Var(&f.types, "event-type", `forward only events of this type (repeatable; default "*")`)
+	f.timeout = fs.Duration("timeout", 0, "give up on an attempt after this long (default 30s)")
+	fs.Var(&f.retries, "max-retries", "`n` retries after the first attempt (default 3)")
+	f.rate = fs.Int("rate-limit", 0, "at most this many deliveries per minute (default: no limit)")
+	f.sign = fs.String("sign", "", "re-sign with this scheme (its secret is read from HOOKTRAY_TARGET_SECRET)")
+	f.haRegister = fs.String("ha-register", "", "Home Assistant: register Hooktray with the instance at this URL (a long-lived access token in HOOKTRAY_TARGET_SECRET)")
+	f.haID = fs.String("ha-webhook-id", "", "Home Assistant: the mobile_app registration's webhook id")
+	f.haCloud = fs.String("ha-cloudhook-url", "", "Home Assistant: the cloudhook URL, tried first")
+	f.haRemote = fs.String("ha-remote-ui-url", "", "Home Assistant: the remote UI URL, tried second")
+	f.haURL = fs.String("ha-instance-url", "", "Home Assistant: the instance URL, tried last")
+	f.haEncrypt = fs.Bool("ha-encrypt", false, "Home Assistant: encrypt with the registration secret (from HOOKTRAY_TARGET_SECRET)")
+	return f
+}
+
+// change is the target the flags describe; the secrets come from HOOKTRAY_TARGET_SECRET, never
+// the command line.
+func (f *targetFlags) change() (hook.TargetChange, error) {
+	ch, err := f.where()
+	if err != nil {
+		return ch, err
+	}
+	if *f.method != "" {
+		ch.Method = f.method
+	}
+	for _, h := range f.headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			return ch, usagef("targets add: --header %q is not Name: value", h)
+		}
+		if ch.Headers == nil {
+			ch.Headers = map[string]string{}
+		}
+		ch.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	if len(f.types) > 0 {
+		ch.EventTypes = f.types
+	}
+	if *f.timeout != 0 {
+		ms := f.timeout.Milliseconds()
+		ch.TimeoutMS = &ms
+	}
+	if f.retries.set {
+		ch.MaxRetries = &f.retries.n
+	}
+	if *f.rate != 0 {
+		ch.RateLimitPerMinute = f.rate
+	}
+	if *f.sign != "" {
+		secret := os.Getenv("HOOKTRAY_TARGET_SECRET")
+		if secret == "" {
+			return ch, usagef("targets add: --sign needs the target's secret in HOOKTRAY_TARGET_SECRET (never on the command line)")
+		}
+		ch.Sign = &hook.SignChange{Scheme: *f.sign, Secret: &secret}
+	}
+	return ch, nil
+}
+
+// where is where the target sends: a URL, a Home Assistant instance to register with, or a
+// registration given by hand.
+func (f *targetFlags) where() (hook.TargetChange, error) {
+	var ch hook.TargetChange
+	ha := hook.TargetHomeAssistant
+	switch {
+	case *f.to != "" && (*f.haID != "" || *f.haRegister != ""), *f.haID != "" && *f.haRegister != "":
+		return ch, usagef("targets add: give one of --url, --ha-register and --ha-webhook-id")
+	case *f.haRegister != "":
+		token := os.Getenv("HOOKTRAY_TARGET_SECRET")
+		if token == "" {
+			return ch, usagef("targets add: --ha-register needs a long-lived access token in HOOKTRAY_TARGET_SECRET (Home Assistant: your profile → Security → Long-lived access tokens)")
+		}
+		ch.Kind = &ha
+		ch.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: *f.haRegister},
+			Register: true, AccessToken: &token}
+	case *f.haID != "":
+		ch.Kind = &ha
+		ch.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{WebhookID: *f.haID, CloudhookURL: *f.haCloud,
+			RemoteUIURL: *f.haRemote, InstanceURL: *f.haURL, Encrypt: *f.haEncrypt}}
+		if *f.haEncrypt {
+			secret := os.Getenv("HOOKTRAY_TARGET_SECRET")
+			if secret == "" {
+				return ch, usagef("targets add: --ha-encrypt needs the registration secret in HOOKTRAY_TARGET_SECRET")
+			}
+			ch.HomeAssistant.Secret = &secret
+		}
+	case *f.to != "":
+		ch.URL = f.to
+	default:
+		return ch, usagef("targets add: give --url, --ha-register with the Home Assistant URL, or --ha-webhook-id with its URLs")
+	}
+	return ch, nil
 }
 
 func (c *command) targetAction(ctx context.Context, sub string, args []string, method, suffix string) error {

@@ -103,30 +103,9 @@ func (c *command) subscriptionsAdd(ctx context.Context, args []string) error {
 	if len(pos) > 0 || *endpoint == "" || *provider == "" {
 		return usagef("subscriptions add: give --endpoint and --provider")
 	}
-	settings := map[string]any{}
-	if *file != "" {
-		var b []byte
-		if *file == "-" && c.env.Stdin != nil {
-			b, err = io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
-		} else {
-			b, err = os.ReadFile(*file)
-		}
-		if err != nil {
-			return fmt.Errorf("subscriptions add: read the settings: %w", err)
-		}
-		if err := json.Unmarshal(b, &settings); err != nil {
-			return usagef("subscriptions add: %s is not a JSON object: %v", *file, err)
-		}
-	}
-	for _, kv := range sets {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usagef("subscriptions add: --set %q is not key=value", kv)
-		}
-		if isSecretKey(k) {
-			return usagef("subscriptions add: %s is a secret: put it in --settings-file, never on the command line", k)
-		}
-		settings[k] = settingValue(v)
+	settings, err := c.readSettings(*file, sets)
+	if err != nil {
+		return err
 	}
 	cl, err := c.client()
 	if err != nil {
@@ -136,20 +115,9 @@ func (c *command) subscriptionsAdd(ctx context.Context, args []string) error {
 		if *provider != "diagral" || c.env.Stdin == nil {
 			return usagef("subscriptions add: --diagral-login is for --provider diagral, with the password on standard input")
 		}
-		line, _ := bufio.NewReader(c.env.Stdin).ReadString('\n')
-		password := strings.TrimRight(line, "\r\n")
-		var keys struct {
-			APIKey    string `json:"api_key"`
-			SecretKey string `json:"secret_key"`
-		}
-		base, _ := settings["base_url"].(string)
-		serial, _ := settings["serial_id"].(string)
-		if err := cl.do(ctx, http.MethodPost, "/api/v1/subscriptions/diagral-keys",
-			map[string]string{"base_url": base, "email": *diagralLogin, "password": password, "serial_id": serial}, &keys, nil); err != nil {
+		if err := c.diagralKeys(ctx, cl, *diagralLogin, settings); err != nil {
 			return err
 		}
-		settings["api_key"], settings["secret_key"] = keys.APIKey, keys.SecretKey
-		fmt.Fprintln(c.env.Stderr, "Created an API key for the system; the password was not kept.")
 	}
 	e, err := cl.resolveEndpoint(ctx, *endpoint)
 	if err != nil {
@@ -173,6 +141,58 @@ func (c *command) subscriptionsAdd(ctx context.Context, args []string) error {
 		return nil
 	}
 	c.describeSubscription(s)
+	return nil
+}
+
+// readSettings is a subscription's settings: the JSON object in file (- for standard input), with
+// each key=value of sets on top; secrets only from the file, never from the command line.
+func (c *command) readSettings(file string, sets []string) (map[string]any, error) {
+	settings := map[string]any{}
+	if file != "" {
+		var b []byte
+		var err error
+		if file == "-" && c.env.Stdin != nil {
+			b, err = io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
+		} else {
+			b, err = os.ReadFile(file)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("subscriptions add: read the settings: %w", err)
+		}
+		if err := json.Unmarshal(b, &settings); err != nil {
+			return nil, usagef("subscriptions add: %s is not a JSON object: %v", file, err)
+		}
+	}
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, usagef("subscriptions add: --set %q is not key=value", kv)
+		}
+		if isSecretKey(k) {
+			return nil, usagef("subscriptions add: %s is a secret: put it in --settings-file, never on the command line", k)
+		}
+		settings[k] = settingValue(v)
+	}
+	return settings, nil
+}
+
+// diagralKeys creates the Diagral system's API key from the account login (its password read
+// from standard input, never kept) and puts it in settings.
+func (c *command) diagralKeys(ctx context.Context, cl *client, login string, settings map[string]any) error {
+	line, _ := bufio.NewReader(c.env.Stdin).ReadString('\n')
+	password := strings.TrimRight(line, "\r\n")
+	var keys struct {
+		APIKey    string `json:"api_key"`
+		SecretKey string `json:"secret_key"`
+	}
+	base, _ := settings["base_url"].(string)
+	serial, _ := settings["serial_id"].(string)
+	if err := cl.do(ctx, http.MethodPost, "/api/v1/subscriptions/diagral-keys",
+		map[string]string{"base_url": base, "email": login, "password": password, "serial_id": serial}, &keys, nil); err != nil {
+		return err
+	}
+	settings["api_key"], settings["secret_key"] = keys.APIKey, keys.SecretKey
+	fmt.Fprintln(c.env.Stderr, "Created an API key for the system; the password was not kept.")
 	return nil
 }
 

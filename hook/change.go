@@ -1,10 +1,7 @@
 package hook
 
 import (
-	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // MaxBodyLimit is the largest body limit an endpoint may set.
@@ -52,78 +49,11 @@ type VerifyChange struct {
 
 // Apply validates c and sets its fields on e; on error e may be partly changed.
 func (c EndpointChange) Apply(e *Endpoint) error {
-	if c.Name != nil {
-		name := strings.TrimSpace(*c.Name)
-		switch {
-		case name == "":
-			return &FieldError{Field: "name", Message: "a name is required"}
-		case utf8.RuneCountInString(name) > 100:
-			return &FieldError{Field: "name", Message: "at most 100 characters"}
-		case strings.ContainsFunc(name, unicode.IsControl):
-			// A name is printed by the CLI and shown in the tray: a control character in it could
-			// rewrite the user's terminal.
-			return &FieldError{Field: "name", Message: "must not contain control characters (such as newlines or escapes)"}
-		}
-		e.Name = name
+	if err := c.applyResponse(e); err != nil {
+		return err
 	}
-	if c.Enabled != nil {
-		e.Enabled = *c.Enabled
-	}
-	if c.ResponseStatus != nil {
-		if s := *c.ResponseStatus; s < 200 || s > 599 {
-			return &FieldError{Field: "response_status", Message: "must be an HTTP status from 200 to 599"}
-		}
-		e.ResponseStatus = *c.ResponseStatus
-	}
-	if c.ResponseBody != nil {
-		if len(*c.ResponseBody) > 64<<10 {
-			return &FieldError{Field: "response_body", Message: "at most 64 KiB"}
-		}
-		e.ResponseBody = []byte(*c.ResponseBody)
-	}
-	if c.ResponseContentType != nil {
-		ct := strings.TrimSpace(*c.ResponseContentType)
-		if ct == "" || strings.ContainsAny(ct, "\r\n") {
-			return &FieldError{Field: "response_content_type", Message: "must be a content type such as application/json"}
-		}
-		e.ResponseContentType = ct
-	}
-	if c.BodyLimit != nil {
-		if l := *c.BodyLimit; l < 1 || l > MaxBodyLimit {
-			return &FieldError{Field: "body_limit", Message: fmt.Sprintf("must be between 1 byte and %d bytes (1 GiB)", MaxBodyLimit)}
-		}
-		e.BodyLimit = *c.BodyLimit
-	}
-	if c.Notes != nil {
-		if len(*c.Notes) > 10000 {
-			return &FieldError{Field: "notes", Message: "at most 10,000 bytes"}
-		}
-		e.Notes = *c.Notes
-	}
-	if c.NotifyOn != nil {
-		switch *c.NotifyOn {
-		case NotifyEvery, NotifyAlerts, NotifyNever:
-			e.Settings.NotifyOn = *c.NotifyOn
-		default:
-			return &FieldError{Field: "notify_on", Message: "must be every, alerts or never"}
-		}
-	}
-	if c.AlertTypes != nil {
-		var types []string
-		for _, t := range *c.AlertTypes {
-			t = strings.TrimSpace(t)
-			switch {
-			case t == "":
-				continue
-			case len(t) > 100 || strings.ContainsAny(t, ","):
-				return &FieldError{Field: "alert_types", Message: "each type is a word of at most 100 characters, without commas"}
-			}
-			types = append(types, t)
-		}
-		if len(types) > 50 {
-			return &FieldError{Field: "alert_types", Message: "at most 50 types"}
-		}
-		e.Settings.AlertTypes = types
+	if err := c.applySettings(e); err != nil {
+		return err
 	}
 	if v := c.Verify; v != nil {
 		if err := v.apply(e); err != nil {
@@ -131,20 +61,83 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 		}
 	}
 	if c.Route != nil {
-		// The key path's syntax is checked by the hub (app/route), which owns the language.
+		// The key path's syntax is checked by the endpoints service (app/keypath owns the language).
 		e.Settings.Route = RouteSettings{KeyPath: strings.TrimSpace(c.Route.KeyPath), QueryParam: strings.TrimSpace(c.Route.QueryParam)}
 	}
 	if c.Keys != nil {
-		var keys []string
-		for _, k := range *c.Keys {
-			if k = strings.TrimSpace(k); k != "" {
-				keys = append(keys, k)
-			}
-		}
-		e.Settings.Keys = keys
+		e.Settings.Keys = CleanKeys(*c.Keys)
 	}
 	if c.TypePath != nil {
-		e.Settings.TypePath = strings.TrimSpace(*c.TypePath) // syntax checked by the hub
+		e.Settings.TypePath = strings.TrimSpace(*c.TypePath) // syntax checked by the endpoints service
+	}
+	return nil
+}
+
+// field names err as the field's.
+func field(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &FieldError{Field: name, Message: err.Error()}
+}
+
+// applyResponse applies the name, the enabled flag and what the endpoint answers with.
+func (c EndpointChange) applyResponse(e *Endpoint) error {
+	var err error
+	if c.Name != nil {
+		if e.Name, err = CheckName(*c.Name); err != nil {
+			return field("name", err)
+		}
+	}
+	if c.Enabled != nil {
+		e.Enabled = *c.Enabled
+	}
+	if c.ResponseStatus != nil {
+		if err := CheckResponseStatus(*c.ResponseStatus); err != nil {
+			return field("response_status", err)
+		}
+		e.ResponseStatus = *c.ResponseStatus
+	}
+	if c.ResponseBody != nil {
+		if err := CheckResponseBody(*c.ResponseBody); err != nil {
+			return field("response_body", err)
+		}
+		e.ResponseBody = []byte(*c.ResponseBody)
+	}
+	if c.ResponseContentType != nil {
+		if e.ResponseContentType, err = CheckContentType(*c.ResponseContentType); err != nil {
+			return field("response_content_type", err)
+		}
+	}
+	return nil
+}
+
+// applySettings applies the body limit, the notes and what the endpoint notifies of.
+func (c EndpointChange) applySettings(e *Endpoint) error {
+	if c.BodyLimit != nil {
+		if err := CheckBodyLimit(*c.BodyLimit); err != nil {
+			return field("body_limit", err)
+		}
+		e.BodyLimit = *c.BodyLimit
+	}
+	if c.Notes != nil {
+		if err := CheckNotes(*c.Notes); err != nil {
+			return field("notes", err)
+		}
+		e.Notes = *c.Notes
+	}
+	if c.NotifyOn != nil {
+		if err := CheckNotifyOn(*c.NotifyOn); err != nil {
+			return field("notify_on", err)
+		}
+		e.Settings.NotifyOn = *c.NotifyOn
+	}
+	if c.AlertTypes != nil {
+		types, err := CheckAlertTypes(*c.AlertTypes)
+		if err != nil {
+			return field("alert_types", err)
+		}
+		e.Settings.AlertTypes = types
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ const (
 	TargetCommand       TargetKind = "command"
 )
 
+// TargetKinds are the target kinds, in the order forms offer them.
+var TargetKinds = []TargetKind{TargetHTTP, TargetHomeAssistant, TargetCommand}
+
 // TargetState is a target's health as the delivery engine sees it.
 type TargetState string
 
@@ -264,21 +267,39 @@ func (c TargetChange) Apply(t *Target) error {
 
 // Validate checks a target's fields, naming the first bad one.
 func (t *Target) Validate() error {
-	checkURL := func(field, raw string, required bool) error {
-		if raw == "" && !required {
-			return nil
-		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &FieldError{field, fmt.Sprintf("%q is not an absolute http(s) URL", raw)}
-		}
-		return nil
+	if err := t.validateKind(); err != nil {
+		return err
 	}
+	if err := CheckMethod(t.Method); err != nil {
+		return field("method", err)
+	}
+	for k, v := range t.Headers {
+		if err := CheckHeader(k, v); err != nil {
+			return field("headers", err)
+		}
+	}
+	switch {
+	case CheckTimeout(t.Timeout) != nil:
+		return field("timeout_ms", CheckTimeout(t.Timeout))
+	case CheckMaxRetries(t.MaxRetries) != nil:
+		return field("max_retries", CheckMaxRetries(t.MaxRetries))
+	case len(t.RetrySchedule) == 0 || len(t.RetrySchedule) > maxScheduleEntries:
+		return &FieldError{"retry_schedule_s", fmt.Sprintf("give between 1 and %d waits", maxScheduleEntries)}
+	case CheckRateLimit(t.RateLimitPerMinute) != nil:
+		return field("rate_limit_per_minute", CheckRateLimit(t.RateLimitPerMinute))
+	case len(t.EventTypes) == 0:
+		return &FieldError{"event_types", `give at least one event type, or "*" for all`}
+	case t.Parallel < 1 || t.Parallel > maxParallelPerTarget:
+		return &FieldError{"parallel", fmt.Sprintf("must be between 1 and %d", maxParallelPerTarget)}
+	}
+	return nil
+}
+
+// validateKind checks where the target delivers to, as its kind says.
+func (t *Target) validateKind() error {
 	switch t.Kind {
 	case TargetHTTP:
-		if err := checkURL("url", t.URL, true); err != nil {
-			return err
-		}
+		return field("url", CheckTargetURL(t.URL))
 	case TargetHomeAssistant:
 		ha := t.HomeAssistant
 		if ha == nil || ha.WebhookID == "" {
@@ -287,10 +308,12 @@ func (t *Target) Validate() error {
 		if ha.CloudhookURL == "" && ha.RemoteUIURL == "" && ha.InstanceURL == "" {
 			return &FieldError{"home_assistant.instance_url", "give at least one of cloudhook_url, remote_ui_url, instance_url"}
 		}
-		for field, u := range map[string]string{"home_assistant.cloudhook_url": ha.CloudhookURL,
-			"home_assistant.remote_ui_url": ha.RemoteUIURL, "home_assistant.instance_url": ha.InstanceURL} {
-			if err := checkURL(field, u, false); err != nil {
-				return err
+		for _, f := range []struct{ name, url string }{{"home_assistant.cloudhook_url", ha.CloudhookURL},
+			{"home_assistant.remote_ui_url", ha.RemoteUIURL}, {"home_assistant.instance_url", ha.InstanceURL}} {
+			if f.url != "" {
+				if err := CheckTargetURL(f.url); err != nil {
+					return field(f.name, err)
+				}
 			}
 		}
 	case TargetCommand:
@@ -299,28 +322,6 @@ func (t *Target) Validate() error {
 		}
 	default:
 		return &FieldError{"kind", fmt.Sprintf("unknown target kind %q (want http, home-assistant or command)", t.Kind)}
-	}
-	if t.Method != "" && strings.ContainsAny(t.Method, " \t\r\n()<>@,;:\\\"/[]?={}") {
-		return &FieldError{"method", fmt.Sprintf("%q is not an HTTP method", t.Method)}
-	}
-	for k, v := range t.Headers {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
-			return &FieldError{"headers", fmt.Sprintf("%q is not a valid header", k)}
-		}
-	}
-	switch {
-	case t.Timeout <= 0 || t.Timeout > MaxTargetTimeout:
-		return &FieldError{"timeout_ms", fmt.Sprintf("must be between 1 and %d", MaxTargetTimeout.Milliseconds())}
-	case t.MaxRetries < 0 || t.MaxRetries > maxRetriesLimit:
-		return &FieldError{"max_retries", fmt.Sprintf("must be between 0 and %d", maxRetriesLimit)}
-	case len(t.RetrySchedule) == 0 || len(t.RetrySchedule) > maxScheduleEntries:
-		return &FieldError{"retry_schedule_s", fmt.Sprintf("give between 1 and %d waits", maxScheduleEntries)}
-	case t.RateLimitPerMinute < 0 || t.RateLimitPerMinute > maxRateLimitPerMinute:
-		return &FieldError{"rate_limit_per_minute", fmt.Sprintf("must be between 0 (no limit) and %d", maxRateLimitPerMinute)}
-	case len(t.EventTypes) == 0:
-		return &FieldError{"event_types", `give at least one event type, or "*" for all`}
-	case t.Parallel < 1 || t.Parallel > maxParallelPerTarget:
-		return &FieldError{"parallel", fmt.Sprintf("must be between 1 and %d", maxParallelPerTarget)}
 	}
 	return nil
 }

@@ -62,6 +62,9 @@ const (
 	VerifyEnforce  VerifyMode = "enforce"  // answered 401 and kept with the reason
 )
 
+// VerifyModes are the verify modes, in the order forms offer them.
+var VerifyModes = []VerifyMode{VerifyEnforce, VerifyAnnotate, VerifyOff}
+
 // ParseVerifyMode checks a mode name.
 func ParseVerifyMode(s string) (VerifyMode, error) {
 	switch m := VerifyMode(s); m {

@@ -180,110 +180,151 @@ func undoInsert(evs []*hook.Event) {
 // insertEvents inserts evs and their deliveries in c's transaction, setting IDs and marking
 // duplicates.
 func insertEvents(ctx context.Context, c *rawConn, evs []*hook.Event) error {
-	insert, err := c.prepare(insertEventSQL)
+	w, err := newEventWriter(c)
 	if err != nil {
-		return fmt.Errorf("insert event: %w", err)
+		return err
 	}
-	defer insert.Close()
-	var (
-		findFirst, queue, part driver.Stmt         // prepared on first use
-		seen                   map[[2]string]int64 // delivery ids accepted earlier in this batch
-		hbuf                   = make([]byte, 0, 1024)
-		args                   = make([]driver.NamedValue, 21)
-		partBuf                []byte // one part of a spooled body
-	)
-	defer func() {
-		for _, st := range []driver.Stmt{findFirst, queue, part} {
-			if st != nil {
-				st.Close()
-			}
-		}
-	}()
-	for i := range args {
-		args[i].Ordinal = i + 1
-	}
+	defer w.close()
 	for _, ev := range evs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if ev.DeliveryID != "" && ev.Status == hook.Accepted {
-			key := [2]string{ev.EndpointID, ev.DeliveryID}
-			first := seen[key]
-			if first == 0 {
-				if findFirst == nil {
-					if findFirst, err = c.prepare(`SELECT id FROM events WHERE endpoint_id=? AND delivery_id=?
-						AND status=0 AND delivery_id IS NOT NULL ORDER BY id LIMIT 1`); err != nil {
-						return fmt.Errorf("look up delivery id: %w", err)
-					}
-				}
-				if first, err = queryInt64(findFirst, ev.EndpointID, ev.DeliveryID); err != nil {
-					return fmt.Errorf("look up delivery id: %w", err)
-				}
-			}
-			if first != 0 {
-				ev.Status, ev.DuplicateOf = hook.Duplicate, first
+		if err := w.markDuplicate(ev); err != nil {
+			return err
+		}
+		if err := w.insert(ev); err != nil {
+			return err
+		}
+		if ev.Status != hook.Accepted {
+			continue
+		}
+		if err := w.queueDeliveries(ev); err != nil {
+			return err
+		}
+		if ev.DeliveryID != "" {
+			w.seen[[2]string{ev.EndpointID, ev.DeliveryID}] = ev.ID
+		}
+	}
+	return nil
+}
+
+// eventWriter writes a batch of events on one connection, its statements prepared on first use
+// and its buffers reused from event to event.
+type eventWriter struct {
+	c                      *rawConn
+	insertStmt             driver.Stmt
+	findFirst, queue, part driver.Stmt         // prepared on first use
+	seen                   map[[2]string]int64 // delivery ids accepted earlier in this batch
+	hbuf                   []byte              // the encoded headers
+	args                   []driver.NamedValue // the insert's arguments
+	partBuf                []byte              // one part of a spooled body
+}
+
+func newEventWriter(c *rawConn) (*eventWriter, error) {
+	insert, err := c.prepare(insertEventSQL)
+	if err != nil {
+		return nil, fmt.Errorf("insert event: %w", err)
+	}
+	w := &eventWriter{c: c, insertStmt: insert, seen: map[[2]string]int64{},
+		hbuf: make([]byte, 0, 1024), args: make([]driver.NamedValue, 21)}
+	for i := range w.args {
+		w.args[i].Ordinal = i + 1
+	}
+	return w, nil
+}
+
+func (w *eventWriter) close() {
+	for _, st := range []driver.Stmt{w.insertStmt, w.findFirst, w.queue, w.part} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// markDuplicate marks an accepted event whose delivery id the endpoint has had already (earlier
+// in the history, or in this batch) as a duplicate of the first.
+func (w *eventWriter) markDuplicate(ev *hook.Event) error {
+	if ev.DeliveryID == "" || ev.Status != hook.Accepted {
+		return nil
+	}
+	first := w.seen[[2]string{ev.EndpointID, ev.DeliveryID}]
+	if first == 0 {
+		var err error
+		if w.findFirst == nil {
+			if w.findFirst, err = w.c.prepare(`SELECT id FROM events WHERE endpoint_id=? AND delivery_id=?
+				AND status=0 AND delivery_id IS NOT NULL ORDER BY id LIMIT 1`); err != nil {
+				return fmt.Errorf("look up delivery id: %w", err)
 			}
 		}
-		hbuf = EncodeHeader(hbuf[:0], ev.Header)
-		body, sp := ev.Body, (*spooled)(nil)
-		if ev.BodyFile != "" {
-			if partBuf == nil {
-				partBuf = make([]byte, BodyPart)
-			}
-			if sp, body, err = openSpooled(ev, partBuf); err != nil {
-				return err
-			}
+		if first, err = queryInt64(w.findFirst, ev.EndpointID, ev.DeliveryID); err != nil {
+			return fmt.Errorf("look up delivery id: %w", err)
 		}
-		parts := 0
-		if sp != nil {
+	}
+	if first != 0 {
+		ev.Status, ev.DuplicateOf = hook.Duplicate, first
+	}
+	return nil
+}
+
+// insert writes the event's row, setting its ID, and a spooled body's further parts.
+func (w *eventWriter) insert(ev *hook.Event) error {
+	w.hbuf = EncodeHeader(w.hbuf[:0], ev.Header)
+	body, sp := ev.Body, (*spooled)(nil)
+	parts := 0
+	if ev.BodyFile != "" {
+		if w.partBuf == nil {
+			w.partBuf = make([]byte, BodyPart)
+		}
+		var err error
+		if sp, body, err = openSpooled(ev, w.partBuf); err != nil {
+			return err
+		}
+		if sp != nil { // nil: the file is gone, and the event is stored without its body
 			parts = sp.parts
 		}
-		for i, v := range [...]any{ev.EndpointID, ev.ReceivedAt.UnixNano(), int64(ev.Status),
-			ev.Method, ev.Path, ev.Query, hbuf, body, ev.Size, ev.RemoteAddr, ev.ClientIP,
-			nullString(ev.DeliveryID), nullInt(ev.DuplicateOf), ev.Reason, int64(ev.ResponseStatus),
-			nullString(ev.Type), string(ev.Verification.Scheme), string(ev.Verification.Result),
-			ev.Verification.Reason, ev.Decrypted, int64(parts)} {
-			args[i].Value = v
-		}
-		res, err := insert.(driver.StmtExecContext).ExecContext(context.Background(), args)
-		if err == nil {
-			ev.ID, err = res.LastInsertId()
-		}
-		if err != nil {
-			if sp != nil {
-				sp.f.Close()
-			}
-			return fmt.Errorf("insert event: %w", err)
-		}
+	}
+	for i, v := range [...]any{ev.EndpointID, ev.ReceivedAt.UnixNano(), int64(ev.Status),
+		ev.Method, ev.Path, ev.Query, w.hbuf, body, ev.Size, ev.RemoteAddr, ev.ClientIP,
+		nullString(ev.DeliveryID), nullInt(ev.DuplicateOf), ev.Reason, int64(ev.ResponseStatus),
+		nullString(ev.Type), string(ev.Verification.Scheme), string(ev.Verification.Result),
+		ev.Verification.Reason, ev.Decrypted, int64(parts)} {
+		w.args[i].Value = v
+	}
+	res, err := w.insertStmt.(driver.StmtExecContext).ExecContext(context.Background(), w.args)
+	if err == nil {
+		ev.ID, err = res.LastInsertId()
+	}
+	if err != nil {
 		if sp != nil {
-			if part == nil {
-				if part, err = c.prepare(insertPartSQL); err != nil {
-					sp.f.Close()
-					return fmt.Errorf("store a body part: %w", err)
-				}
-			}
-			if err := sp.storeRest(part, ev.ID); err != nil {
-				return err
+			sp.f.Close()
+		}
+		return fmt.Errorf("insert event: %w", err)
+	}
+	if sp == nil {
+		return nil
+	}
+	if w.part == nil {
+		if w.part, err = w.c.prepare(insertPartSQL); err != nil {
+			sp.f.Close()
+			return fmt.Errorf("store a body part: %w", err)
+		}
+	}
+	return sp.storeRest(w.part, ev.ID)
+}
+
+// queueDeliveries queues a delivery of the event for each target it is forwarded to, in the same
+// transaction: an acknowledged webhook's deliveries are as durable as it is.
+func (w *eventWriter) queueDeliveries(ev *hook.Event) error {
+	for _, target := range ev.Forward {
+		if w.queue == nil {
+			var err error
+			if w.queue, err = w.c.prepare(insertDeliverySQL); err != nil {
+				return fmt.Errorf("queue delivery: %w", err)
 			}
 		}
-		if ev.Status == hook.Accepted {
-			for _, target := range ev.Forward {
-				if queue == nil {
-					if queue, err = c.prepare(insertDeliverySQL); err != nil {
-						return fmt.Errorf("queue delivery: %w", err)
-					}
-				}
-				at := ev.ReceivedAt.UnixNano()
-				if err := execStmt(queue, ev.ID, target, at, at, at); err != nil {
-					return fmt.Errorf("queue delivery: %w", err)
-				}
-			}
-		}
-		if ev.Status == hook.Accepted && ev.DeliveryID != "" {
-			if seen == nil {
-				seen = map[[2]string]int64{}
-			}
-			seen[[2]string{ev.EndpointID, ev.DeliveryID}] = ev.ID
+		at := ev.ReceivedAt.UnixNano()
+		if err := execStmt(w.queue, ev.ID, target, at, at, at); err != nil {
+			return fmt.Errorf("queue delivery: %w", err)
 		}
 	}
 	return nil
@@ -311,55 +352,10 @@ func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (_ hook.Page,
 		limit = 100
 	}
 	limit = min(limit, hook.MaxPage)
-	cols := eventSummaryColumns
-	if q.WithBody {
-		cols = eventFullColumns
+	query, args, ok := listQuery(q, limit)
+	if !ok {
+		return hook.Page{}, nil // a search for nothing that can match
 	}
-	var (
-		where []string
-		args  []any
-		from  = "events e"
-	)
-	if q.Text != "" {
-		expr := SearchExpr(q.Text)
-		if expr == "" {
-			return hook.Page{}, nil
-		}
-		from = "events_fts f JOIN events e ON e.id = f.rowid"
-		where = append(where, "events_fts MATCH ?")
-		args = append(args, expr)
-	}
-	if q.EndpointID != "" {
-		where = append(where, "e.endpoint_id = ?")
-		args = append(args, q.EndpointID)
-	}
-	if q.Before > 0 {
-		where = append(where, "e.id < ?")
-		args = append(args, q.Before)
-	}
-	if q.Status != nil {
-		where = append(where, "e.status = ?")
-		args = append(args, int(*q.Status))
-	}
-	if q.Method != "" {
-		where = append(where, "e.method = ?")
-		args = append(args, strings.ToUpper(q.Method))
-	}
-	if q.Type != "" {
-		where = append(where, "e.type = ?")
-		args = append(args, q.Type)
-	}
-	query := "SELECT " + cols + " FROM " + from
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	order := "e.id"
-	if q.Text != "" {
-		order = "f.rowid" // lets FTS5 walk its index backwards instead of sorting all matches
-	}
-	query += " ORDER BY " + order + " DESC LIMIT ?"
-	args = append(args, limit+1)
-
 	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return hook.Page{}, fmt.Errorf("list events: %w", err)
@@ -387,6 +383,46 @@ func (s *Store) ListEvents(ctx context.Context, q hook.EventQuery) (_ hook.Page,
 		page.Next = page.Events[limit-1].ID
 	}
 	return page, nil
+}
+
+// listQuery is the SQL of a page of events, newest first, one more than limit to tell whether
+// there is a next page; ok is false when the search text leaves nothing to match.
+func listQuery(q hook.EventQuery, limit int) (query string, args []any, ok bool) {
+	cols := eventSummaryColumns
+	if q.WithBody {
+		cols = eventFullColumns
+	}
+	var where []string
+	from, order := "events e", "e.id"
+	if q.Text != "" {
+		expr := SearchExpr(q.Text)
+		if expr == "" {
+			return "", nil, false
+		}
+		from = "events_fts f JOIN events e ON e.id = f.rowid"
+		order = "f.rowid" // lets FTS5 walk its index backwards instead of sorting all matches
+		where, args = append(where, "events_fts MATCH ?"), append(args, expr)
+	}
+	for _, c := range []struct {
+		on   bool
+		cond string
+		arg  func() any
+	}{
+		{q.EndpointID != "", "e.endpoint_id = ?", func() any { return q.EndpointID }},
+		{q.Before > 0, "e.id < ?", func() any { return q.Before }},
+		{q.Status != nil, "e.status = ?", func() any { return int(*q.Status) }},
+		{q.Method != "", "e.method = ?", func() any { return strings.ToUpper(q.Method) }},
+		{q.Type != "", "e.type = ?", func() any { return q.Type }},
+	} {
+		if c.on {
+			where, args = append(where, c.cond), append(args, c.arg())
+		}
+	}
+	query = "SELECT " + cols + " FROM " + from
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	return query + " ORDER BY " + order + " DESC LIMIT ?", append(args, limit+1), true
 }
 
 // EventsByID returns the events with these ids (with headers and body) by id; ids without an

@@ -195,6 +195,30 @@ func (c *Cloudflared) runOnce(ctx context.Context, state State) runResult {
 	if err != nil {
 		return runResult{reason: "no free port for cloudflared's metrics: " + err.Error()}
 	}
+	ch, err := c.start(metrics)
+	if err != nil {
+		return runResult{reason: "cannot start cloudflared: " + err.Error()}
+	}
+	defer ch.cleanup()
+	onlineAt, exitErr, stopped := c.watch(ctx, ch, state)
+	if stopped {
+		return runResult{}
+	}
+	return c.outcome(ch.seen, onlineAt, exitErr)
+}
+
+// child is one cloudflared process: what its log said so far, and its exit.
+type child struct {
+	cmd     *exec.Cmd
+	metrics string // its metrics server, where readiness and the quick tunnel's URL are read
+	seen    *logFindings
+	exited  chan error
+	cleanup func()
+}
+
+// command is cloudflared's command line for the mode (the token goes in its environment, never
+// on the command line).
+func (c *Cloudflared) command(metrics string) *exec.Cmd {
 	args := []string{"tunnel", "--no-autoupdate", "--metrics", metrics}
 	if c.Mode == Token {
 		args = append(args, "run")
@@ -205,42 +229,61 @@ func (c *Cloudflared) runOnce(ctx context.Context, state State) runResult {
 	if c.Watchdog != "" {
 		cmd = exec.Command(c.Watchdog, append([]string{WatchdogCommand, c.Binary}, args...)...)
 	}
+	cmd.Env = os.Environ()
+	if c.Mode == Token {
+		cmd.Env = append(cmd.Env, "TUNNEL_TOKEN="+c.Token)
+	}
+	return cmd
+}
+
+// start starts cloudflared, tied to Hooktray's lifetime, with its log followed.
+func (c *Cloudflared) start(metrics string) (*child, error) {
+	cmd := c.command(metrics)
 	tie(cmd)
 	var lifeline io.Closer // the watchdog's standard input: closed when Hooktray stops or dies
 	if c.Watchdog != "" {
 		w, err := cmd.StdinPipe()
 		if err != nil {
-			return runResult{reason: "cannot start cloudflared: " + err.Error()}
+			return nil, err
 		}
 		lifeline = w
 	}
-	cmd.Env = os.Environ()
-	if c.Mode == Token {
-		cmd.Env = append(cmd.Env, "TUNNEL_TOKEN="+c.Token) // never on the command line
-	}
 	output, err := cmd.StderrPipe()
 	if err != nil {
-		return runResult{reason: "cannot start cloudflared: " + err.Error()}
+		return nil, err
 	}
 	cmd.Stdout = cmd.Stderr // usage errors go to stdout: keep them in the same log
 	if err := cmd.Start(); err != nil {
-		return runResult{reason: "cannot start cloudflared: " + err.Error()}
+		return nil, err
 	}
 	release, err := afterStart(cmd)
 	if err != nil {
 		c.Log.Add("hooktray: cloudflared could not be tied to Hooktray's lifetime: " + err.Error())
 	}
-	defer release()
-	if lifeline != nil {
-		defer lifeline.Close()
-	}
 	c.recordChild(cmd.Process, cmd.Path)
-	defer c.forgetChild()
-	c.Log.Add(fmt.Sprintf("hooktray: started %s (pid %d)", strings.Join(append([]string{c.Binary}, args...), " "), cmd.Process.Pid))
-	seen := &logFindings{changed: make(chan struct{}, 1)}
-	logDone := make(chan struct{})
+	c.Log.Add(fmt.Sprintf("hooktray: started %s (pid %d)", strings.Join(cmd.Args, " "), cmd.Process.Pid))
+	ch := &child{cmd: cmd, metrics: metrics, seen: &logFindings{changed: make(chan struct{}, 1)}, exited: make(chan error, 1)}
+	ch.cleanup = func() {
+		c.forgetChild()
+		if lifeline != nil {
+			lifeline.Close()
+		}
+		release()
+	}
+	logDone := c.follow(output, ch.seen)
 	go func() {
-		defer close(logDone)
+		<-logDone
+		ch.exited <- cmd.Wait()
+	}()
+	return ch, nil
+}
+
+// follow copies cloudflared's output to the log and notes what it says; the channel closes at
+// its end.
+func (c *Cloudflared) follow(output io.Reader, seen *logFindings) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(output)
 		sc.Buffer(make([]byte, 64<<10), 1<<20) // a configuration line can be long
 		for sc.Scan() {
@@ -249,16 +292,15 @@ func (c *Cloudflared) runOnce(ctx context.Context, state State) runResult {
 			seen.note(line)
 		}
 	}()
-	exited := make(chan error, 1)
-	go func() {
-		<-logDone
-		exited <- cmd.Wait()
-	}()
+	return done
+}
 
+// watch publishes the child's status until it exits (or ctx ends: stopped, after stopping it):
+// starting until its metrics say it is ready, then online at its URL, with the causes its log
+// gives.
+func (c *Cloudflared) watch(ctx context.Context, ch *child, state State) (onlineAt time.Time, exitErr error, stopped bool) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	start := time.Now()
-	var onlineAt time.Time
-	var exitErr error
 	last := Status{Mode: c.Mode, State: state} // what Run has published
 	publish := func(st Status) {
 		st.Mode = c.Mode
@@ -270,31 +312,30 @@ func (c *Cloudflared) runOnce(ctx context.Context, state State) runResult {
 	poll := time.NewTicker(250 * time.Millisecond)
 	defer poll.Stop()
 	reportedSlow := false
-loop:
 	for {
 		select {
 		case <-ctx.Done():
-			c.stop(cmd, exited)
-			return runResult{}
-		case exitErr = <-exited:
-			break loop
-		case <-seen.changed:
+			c.stop(ch.cmd, ch.exited)
+			return onlineAt, nil, true
+		case exitErr = <-ch.exited:
+			return onlineAt, exitErr, false
+		case <-ch.seen.changed:
 			// A cause to tell, or a named tunnel's new configuration.
 			if onlineAt.IsZero() {
-				if _, why := seen.get(); why != "" {
+				if _, why := ch.seen.get(); why != "" {
 					publish(Status{State: last.State, Error: why})
 				}
 				continue
 			}
-			if url, problem, err := c.publicURL(client, metrics, seen); err == nil {
+			if url, problem, err := c.publicURL(client, ch.metrics, ch.seen); err == nil {
 				publish(Status{State: StateOnline, URL: url, Error: problem})
 			}
 		case <-poll.C:
 			if !onlineAt.IsZero() {
 				continue
 			}
-			if ready(client, metrics) {
-				url, problem, err := c.publicURL(client, metrics, seen)
+			if ready(client, ch.metrics) {
+				url, problem, err := c.publicURL(client, ch.metrics, ch.seen)
 				if err != nil {
 					publish(Status{State: StateStarting, Error: err.Error()})
 					continue
@@ -304,14 +345,22 @@ loop:
 				poll.Reset(5 * time.Second) // only to notice a lost edge connection
 			} else if !reportedSlow && time.Since(start) > c.ReadyTimeout {
 				reportedSlow = true
-				why := fmt.Sprintf("cloudflared runs but has not connected to Cloudflare after %s: is this computer online?", c.ReadyTimeout.Round(time.Second))
-				if _, cause := seen.get(); cause != "" {
-					why = cause
-				}
-				publish(Status{State: StateFailed, Error: why})
+				publish(Status{State: StateFailed, Error: c.slowReason(ch.seen)})
 			}
 		}
 	}
+}
+
+// slowReason says why cloudflared has not connected in time: its log's cause, or a guess.
+func (c *Cloudflared) slowReason(seen *logFindings) string {
+	if _, cause := seen.get(); cause != "" {
+		return cause
+	}
+	return fmt.Sprintf("cloudflared runs but has not connected to Cloudflare after %s: is this computer online?", c.ReadyTimeout.Round(time.Second))
+}
+
+// outcome says how a run ended, for Run to decide when to try again.
+func (c *Cloudflared) outcome(seen *logFindings, onlineAt time.Time, exitErr error) runResult {
 	kind, why := seen.get()
 	res := runResult{rateLimited: kind == causeRateLimit && c.Mode == Quick}
 	if !onlineAt.IsZero() {

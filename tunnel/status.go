@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
+
+	"github.com/hooktray/hooktray/hook"
 )
 
 // Mode is how endpoints become public, as the --tunnel flag spells it.
@@ -18,6 +21,9 @@ const (
 	Token    Mode = "token"    // named Cloudflare tunnel from a dashboard token: stable hostname
 	External Mode = "external" // a public base URL the user already has
 )
+
+// Modes are the modes, in the order forms offer them.
+var Modes = []Mode{Quick, Token, External, Off}
 
 // ParseMode accepts the --tunnel flag's values.
 func ParseMode(s string) (Mode, error) {
@@ -114,6 +120,52 @@ type SettingsChange struct {
 	Mode      *Mode
 	PublicURL *string
 	Token     *string
+}
+
+// EffectiveMode is the mode the settings amount to: an empty mode is external with a public URL,
+// else off.
+func (o Settings) EffectiveMode() Mode {
+	if o.Mode != "" {
+		return o.Mode
+	}
+	if o.PublicURL != "" {
+		return External
+	}
+	return Off
+}
+
+// Apply applies c to o and checks the result; a bad field gives *hook.FieldError naming it.
+func (c SettingsChange) Apply(o *Settings) error {
+	if c.Mode != nil {
+		if _, err := ParseMode(string(*c.Mode)); err != nil {
+			return &hook.FieldError{Field: "mode", Message: err.Error()}
+		}
+		o.Mode = *c.Mode
+	}
+	if c.PublicURL != nil {
+		o.PublicURL = strings.TrimSpace(*c.PublicURL)
+	}
+	if c.Token != nil {
+		o.Token = strings.TrimSpace(*c.Token)
+	}
+	if o.Mode == "" {
+		o.Mode = o.EffectiveMode()
+	}
+	if o.PublicURL != "" {
+		if o.Mode == Token && !strings.Contains(o.PublicURL, "://") {
+			o.PublicURL = "https://" + o.PublicURL // a named tunnel's hostname as the dashboard shows it
+		}
+		if err := ValidatePublicURL(o.PublicURL); err != nil {
+			return &hook.FieldError{Field: "public_url", Message: err.Error()}
+		}
+	}
+	if o.Mode == External && o.PublicURL == "" {
+		return &hook.FieldError{Field: "public_url", Message: "give the public URL you already have"}
+	}
+	if o.Mode == Token && o.Token == "" {
+		return &hook.FieldError{Field: "token", Message: "a named tunnel needs its token: copy it from the Cloudflare dashboard (Networks → Tunnels → your tunnel)"}
+	}
+	return nil
 }
 
 // ErrInstallRunning means a download of cloudflared is already under way.

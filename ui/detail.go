@@ -189,7 +189,35 @@ func (d *eventDetail) display(ev hook.Event) {
 	d.delList.Refresh()
 	d.loadDeliveries()
 	d.title.SetText(fmt.Sprintf("%s %s — %s, answered %d", ev.Method, requestTarget(ev), ev.Status, ev.ResponseStatus))
+	d.showOverview(ev)
+	d.showHeadersAndQuery(ev)
+	d.tabs.Remove(d.decTab)
+	if ev.Decrypted != nil {
+		if laid, err := pretty.JSON(ev.Decrypted, pretty.Limits{}); err == nil {
+			d.decrypted.Rows = jsonRows(string(laid))
+			d.decrypted.Refresh()
+		} else {
+			d.decrypted.SetText(string(ev.Decrypted))
+		}
+		d.tabs.Append(d.decTab)
+	}
+	mode := viewRaw
+	switch {
+	case ev.Body == nil:
+	case json.Valid(ev.Body):
+		mode = viewPretty
+	case !utf8.Valid(ev.Body):
+		mode = viewHex
+	}
+	if d.bodyMode.Selected == mode {
+		d.renderBody()
+	} else {
+		d.bodyMode.SetSelected(mode) // renders
+	}
+}
 
+// showOverview fills the overview tab: what the event is, a field a line.
+func (d *eventDetail) showOverview(ev hook.Event) {
 	d.overview.Items = nil
 	add := func(name, value string) {
 		v := widget.NewLabel(value)
@@ -219,7 +247,10 @@ func (d *eventDetail) display(ev hook.Event) {
 	}
 	add("Verification", verdict)
 	d.overview.Refresh()
+}
 
+// showHeadersAndQuery fills the headers and query tables, sorted by name.
+func (d *eventDetail) showHeadersAndQuery(ev hook.Event) {
 	d.headers = d.headers[:0]
 	for _, name := range sortedKeys(ev.Header) {
 		for _, v := range ev.Header[name] {
@@ -238,31 +269,6 @@ func (d *eventDetail) display(ev hook.Event) {
 	}
 	d.hdrTable.Refresh()
 	d.qryTable.Refresh()
-
-	d.tabs.Remove(d.decTab)
-	if ev.Decrypted != nil {
-		if laid, err := pretty.JSON(ev.Decrypted, pretty.Limits{}); err == nil {
-			d.decrypted.Rows = jsonRows(string(laid))
-			d.decrypted.Refresh()
-		} else {
-			d.decrypted.SetText(string(ev.Decrypted))
-		}
-		d.tabs.Append(d.decTab)
-	}
-
-	mode := viewRaw
-	switch {
-	case ev.Body == nil:
-	case json.Valid(ev.Body):
-		mode = viewPretty
-	case !utf8.Valid(ev.Body):
-		mode = viewHex
-	}
-	if d.bodyMode.Selected == mode {
-		d.renderBody()
-	} else {
-		d.bodyMode.SetSelected(mode) // renders
-	}
 }
 
 func withReason(r string) string {

@@ -2,17 +2,14 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/ui/forms"
 )
 
 // loadDeliveries reads the shown event's deliveries in the background.
@@ -80,7 +77,7 @@ func (d *eventDetail) updateDelivery(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 }
 
-// replay opens the editor with the original request filled in and sends it again to the
+// replay opens the replay form with the original request filled in and sends it again to the
 // endpoint's targets (or chosen ones), edited as the user left it.
 func (d *eventDetail) replay() {
 	if d.ev == nil {
@@ -96,84 +93,21 @@ func (d *eventDetail) replay() {
 		dialog.ShowInformation("Nowhere to replay to", "This endpoint forwards to no target yet. Add one with Forwarding… in the File menu, or copy the request as cURL.", d.u.win)
 		return
 	}
-	checks := container.NewVBox()
-	var boxes []*widget.Check
-	for _, t := range targets {
-		c := widget.NewCheck(targetWhere(t), nil)
-		c.SetChecked(true)
-		boxes = append(boxes, c)
-		checks.Add(c)
-	}
-	method := widget.NewEntry()
-	method.SetText(ev.Method)
-	var hdr []string
-	for _, k := range sortedKeys(ev.Header) {
-		for _, v := range ev.Header[k] {
-			hdr = append(hdr, k+": "+v)
-		}
-	}
-	headers := widget.NewMultiLineEntry()
-	headers.SetText(strings.Join(hdr, "\n"))
-	headers.SetMinRowsVisible(4)
-	body := widget.NewMultiLineEntry()
-	body.SetText(string(ev.Body))
-	body.SetMinRowsVisible(8)
-	body.TextStyle = fyne.TextStyle{Monospace: true}
-	binary := !utf8.Valid(ev.Body)
-	if binary {
-		body.SetText(fmt.Sprintf("(%d bytes that are not text: sent as received)", len(ev.Body)))
-		body.Disable()
-	}
-	items := []*widget.FormItem{
-		{Text: "To", Widget: checks},
-		{Text: "Method", Widget: method},
-		{Text: "Headers", Widget: headers, HintText: "one Name: value a line"},
-		{Text: "Body", Widget: body},
-	}
-	dlg := dialog.NewForm("Replay event "+fmt.Sprint(ev.ID), "Replay", "Cancel", items, func(ok bool) {
-		if !ok {
-			return
-		}
-		var chosen []string
-		for i, c := range boxes {
-			if c.Checked {
-				chosen = append(chosen, targets[i].ID)
-			}
-		}
-		if len(chosen) == 0 {
-			d.u.showError(errors.New("choose at least one target"))
-			return
-		}
-		edit := &hook.Edit{}
-		changed := false
-		if m := strings.ToUpper(strings.TrimSpace(method.Text)); m != ev.Method {
-			edit.Method, changed = &m, true
-		}
-		if headers.Text != strings.Join(hdr, "\n") {
-			h := map[string][]string{}
-			for _, line := range strings.Split(headers.Text, "\n") {
-				if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) != "" {
-					h[strings.TrimSpace(k)] = append(h[strings.TrimSpace(k)], strings.TrimSpace(v))
-				}
-			}
-			edit.Headers, changed = h, true
-		}
-		if !binary && body.Text != string(ev.Body) {
-			edit.Body, changed = []byte(body.Text), true
-		}
-		if !changed {
-			edit = nil
-		}
+	f := forms.NewReplay(ev, targets, targetWhere)
+	dlg := dialog.NewCustomWithoutButtons("Replay event "+fmt.Sprint(ev.ID), f, d.u.win)
+	f.OnCancel = dlg.Hide
+	f.OnSubmit = func(chosen []string, edit *hook.Edit) {
 		var n int
-		d.u.background(func() error {
-			ds, err := d.u.svc.Forwarding.ReplayToTargets(context.Background(), ev.ID, chosen, edit)
+		d.u.submitForm(f, func(ctx context.Context) error {
+			ds, err := d.u.svc.Forwarding.ReplayToTargets(ctx, ev.ID, chosen, edit)
 			n = len(ds)
 			return err
 		}, func() {
+			dlg.Hide()
 			d.u.say(fmt.Sprintf("Replay queued: %d deliveries", n))
 			d.loadDeliveries()
 		})
-	}, d.u.win)
+	}
 	dlg.Resize(fyne.NewSize(760, 620))
 	dlg.Show()
 }

@@ -2,9 +2,7 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/hook"
+	"github.com/hooktray/hooktray/ui/forms"
 )
 
 // forwardingView is the Forwarding window: every target with its health, and the selected
@@ -40,9 +39,7 @@ type forwardingView struct {
 	remove     *widget.Button
 	test       *widget.Button
 	filter     *widget.Select
-	pending    bool      // a reload is under way or scheduled
-	again      bool      // something changed during it: reload once more after
-	loaded     time.Time // when the last reload started
+	reloads    reloader
 }
 
 var deliveryFilters = []string{"All", "Retrying", "Dead letters", "Failed", "Delivered"}
@@ -72,6 +69,7 @@ func (u *UI) showForwarding(endpointID string) {
 		return
 	}
 	v := &forwardingView{u: u, endpoint: endpointID}
+	v.reloads = reloader{do: u.do, load: v.load, gap: 300 * time.Millisecond}
 	u.forwarding = v
 	v.win = u.app.NewWindow("Hooktray — forwarding")
 	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -100,44 +98,7 @@ func (u *UI) showForwarding(endpointID string) {
 	v.filter = widget.NewSelect(deliveryFilters, nil)
 	v.filter.SetSelected("All")
 	v.filter.OnChanged = func(string) { v.reloadDeliveries() }
-	v.resume = widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), func() {
-		id := v.selected
-		u.background(func() error { _, err := u.svc.Forwarding.ResumeTarget(context.Background(), id); return err }, v.reload)
-	})
-	v.reregister = widget.NewButtonWithIcon("Register again", theme.ViewRefreshIcon(), func() { u.reregister(v.selected) })
-	v.reregister.Importance = widget.HighImportance
-	v.reregister.Hide()
-	v.retryAll = widget.NewButtonWithIcon("Retry all dead letters", theme.ViewRefreshIcon(), func() {
-		id := v.selected
-		var n int64
-		u.background(func() (err error) {
-			n, err = u.svc.Forwarding.RetryDeliveries(context.Background(), id, hook.DeliveryDeadLetter)
-			return err
-		}, func() { u.say(fmt.Sprintf("%d dead letters are due again, in their order", n)); v.reload() })
-	})
-	v.edit = widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() {
-		for _, t := range v.targets {
-			if t.ID == v.selected {
-				u.editTarget(v.win, t.EndpointID, &t)
-			}
-		}
-	})
-	v.test = widget.NewButtonWithIcon("Send test event", theme.MailSendIcon(), func() {
-		for _, t := range v.targets {
-			if t.ID == v.selected {
-				u.sendTest(v.win, t.EndpointID)
-			}
-		}
-	})
-	v.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
-		id := v.selected
-		dialog.ShowConfirm("Remove this target?", "Its deliveries still to make end as failed; the history stays.", func(ok bool) {
-			if ok {
-				u.background(func() error { return u.svc.Forwarding.DeleteTarget(context.Background(), id) }, func() { v.selected = ""; v.reload() })
-			}
-		}, v.win)
-	})
-	v.remove.Importance = widget.DangerImportance
+	v.makeActions()
 	add := widget.NewButtonWithIcon("Add target…", theme.ContentAddIcon(), func() { u.editTarget(v.win, v.endpoint, nil) })
 	add.Importance = widget.HighImportance
 	left := container.NewBorder(container.NewBorder(nil, nil, widget.NewLabelWithStyle("Targets", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), add),
@@ -152,6 +113,48 @@ func (u *UI) showForwarding(endpointID string) {
 	v.win.SetOnClosed(func() { u.forwarding = nil })
 	v.win.Show()
 	v.reload()
+}
+
+// makeActions makes the buttons that act on the selected target.
+func (v *forwardingView) makeActions() {
+	v.resume = widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), func() {
+		id := v.selected
+		v.u.background(func() error { _, err := v.u.svc.Forwarding.ResumeTarget(context.Background(), id); return err }, v.reload)
+	})
+	v.reregister = widget.NewButtonWithIcon("Register again", theme.ViewRefreshIcon(), func() { v.u.reregister(v.selected) })
+	v.reregister.Importance = widget.HighImportance
+	v.reregister.Hide()
+	v.retryAll = widget.NewButtonWithIcon("Retry all dead letters", theme.ViewRefreshIcon(), func() {
+		id := v.selected
+		var n int64
+		v.u.background(func() (err error) {
+			n, err = v.u.svc.Forwarding.RetryDeliveries(context.Background(), id, hook.DeliveryDeadLetter)
+			return err
+		}, func() { v.u.say(fmt.Sprintf("%d dead letters are due again, in their order", n)); v.reload() })
+	})
+	v.edit = widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() {
+		for _, t := range v.targets {
+			if t.ID == v.selected {
+				v.u.editTarget(v.win, t.EndpointID, &t)
+			}
+		}
+	})
+	v.test = widget.NewButtonWithIcon("Send test event", theme.MailSendIcon(), func() {
+		for _, t := range v.targets {
+			if t.ID == v.selected {
+				v.u.sendTest(v.win, t.EndpointID)
+			}
+		}
+	})
+	v.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
+		id := v.selected
+		dialog.ShowConfirm("Remove this target?", "Its deliveries still to make end as failed; the history stays.", func(ok bool) {
+			if ok {
+				v.u.background(func() error { return v.u.svc.Forwarding.DeleteTarget(context.Background(), id) }, func() { v.selected = ""; v.reload() })
+			}
+		}, v.win)
+	})
+	v.remove.Importance = widget.DangerImportance
 }
 
 func targetWhere(t hook.Target) string {
@@ -207,54 +210,41 @@ func targetHealth(t hook.Target) string {
 }
 
 // reload reads the targets and the selected one's deliveries in the background; calls that
-// come in a burst are folded into one.
-func (v *forwardingView) reload() {
-	if v.pending {
-		v.again = true
-		return
-	}
-	v.pending = true
-	// At most a few reloads a second while deliveries stream by.
-	if wait := 300*time.Millisecond - time.Since(v.loaded); wait > 0 {
-		time.AfterFunc(wait, func() { v.u.do(func() { v.pending = false; v.reload() }) })
-		return
-	}
-	v.loaded = time.Now()
+// come in a burst are folded into one, a few a second at most while deliveries stream by.
+func (v *forwardingView) reload() { v.reloads.request() }
+
+// load reads the targets of the endpoint shown ("" for all).
+func (v *forwardingView) load() read {
 	endpoint := v.endpoint
-	go func() {
-		var targets []hook.Target
-		var err error
+	return func() func() {
 		if endpoint == "" {
-			targets = v.u.svc.Forwarding.AllTargets()
-		} else {
-			targets, err = v.u.svc.Forwarding.Targets(endpoint)
+			targets := v.u.svc.Forwarding.AllTargets()
+			return func() { v.showTargets(targets) }
 		}
-		v.u.do(func() {
-			v.pending = false
-			if v.again {
-				v.again = false
-				defer v.reload()
-			}
-			if err != nil {
-				v.u.showError(err)
-				return
-			}
-			v.targets = targets
-			v.targetList.Refresh()
-			found := false
-			for i, t := range targets {
-				if t.ID == v.selected {
-					found = true
-					v.targetList.Select(i)
-				}
-			}
-			if !found && len(targets) > 0 {
-				v.targetList.Select(0)
-				return
-			}
+		targets, err := v.u.svc.Forwarding.Targets(endpoint)
+		if err != nil {
+			return func() { v.u.showError(err) }
+		}
+		return func() { v.showTargets(targets) }
+	}
+}
+
+// showTargets shows what load read, keeping the selection, then the selected one's deliveries.
+func (v *forwardingView) showTargets(targets []hook.Target) {
+	v.targets = targets
+	v.targetList.Refresh()
+	for i, t := range targets {
+		if t.ID == v.selected {
+			v.targetList.Select(i)
 			v.reloadDeliveries()
-		})
-	}()
+			return
+		}
+	}
+	if len(targets) > 0 {
+		v.targetList.Select(0) // its OnSelected reads its deliveries
+		return
+	}
+	v.reloadDeliveries()
 }
 
 func (v *forwardingView) current() (hook.Target, bool) {
@@ -399,266 +389,29 @@ func (u *UI) sendTest(parent fyne.Window, endpointID string) {
 
 // editTarget opens the form that adds a target to an endpoint (t nil) or changes one.
 func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
-	endpoints := u.svc.Endpoints.List()
-	var names []string
-	byName := map[string]string{}
-	for _, ep := range endpoints {
-		names = append(names, ep.Name)
-		byName[ep.Name] = ep.ID
-	}
-	endpoint := widget.NewSelect(names, nil)
-	for _, ep := range endpoints {
-		if ep.ID == endpointID {
-			endpoint.SetSelected(ep.Name)
-		}
-	}
-	const haRegister, haByHand = "Home Assistant (this app registers itself)", "Home Assistant (webhook id and secret by hand)"
-	kinds := map[string]hook.TargetKind{"HTTP URL": hook.TargetHTTP, haRegister: hook.TargetHomeAssistant, haByHand: hook.TargetHomeAssistant, "Program": hook.TargetCommand}
-	kind := widget.NewSelect([]string{"HTTP URL", haRegister, haByHand, "Program"}, nil)
-	kind.SetSelected("HTTP URL")
-	cur := hook.NewTarget(endpointID, hook.TargetHTTP)
-	if t != nil {
-		cur = *t
-		endpoint.Disable()
-		for label, k := range kinds {
-			if k == t.Kind && label != haRegister && label != haByHand {
-				kind.SetSelected(label)
-			}
-		}
-		if t.Kind == hook.TargetHomeAssistant {
-			kind.SetSelected(haByHand)
-			if t.HomeAssistant != nil && t.HomeAssistant.Registered {
-				kind.SetSelected(haRegister)
-			}
-		}
-		kind.Disable()
-	}
-	entry := func(text, placeholder string) *widget.Entry {
-		e := widget.NewEntry()
-		e.SetText(text)
-		e.SetPlaceHolder(placeholder)
-		return e
-	}
-	toURL := entry(cur.URL, "http://127.0.0.1:3000/webhook")
-	method := entry(cur.Method, "the original's")
-	var hdr []string
-	for k, v := range cur.Headers {
-		hdr = append(hdr, k+": "+v)
-	}
-	headers := widget.NewMultiLineEntry()
-	headers.SetText(strings.Join(hdr, "\n"))
-	headers.SetPlaceHolder("Authorization: Bearer …")
-	headers.SetMinRowsVisible(2)
-	timeout := entry(strconv.FormatFloat(cur.Timeout.Seconds(), 'f', -1, 64), "30")
-	retries := entry(strconv.Itoa(cur.MaxRetries), "3")
-	rate := entry(strconv.Itoa(cur.RateLimitPerMinute), "0")
-	types := entry(strings.Join(cur.EventTypes, ", "), "*")
-	signSchemes := []string{"none", "standard-webhooks", "homecast", "github", "stripe", "shopify", "slack", "hmac"}
-	sign := widget.NewSelect(signSchemes, nil)
-	sign.SetSelected("none")
-	if cur.SignScheme != hook.SchemeNone {
-		sign.SetSelected(string(cur.SignScheme))
-	}
-	signSecret := widget.NewPasswordEntry()
-	signSecret.SetPlaceHolder("the secret the target checks with (write-only)")
-	ha := cur.HomeAssistant
-	if ha == nil {
-		ha = &hook.HomeAssistantTarget{}
-	}
-	haID := entry(ha.WebhookID, "from the mobile_app registration")
-	haCloud := entry(ha.CloudhookURL, "https://hooks.nabu.casa/… (tried first)")
-	haRemote := entry(ha.RemoteUIURL, "https://….ui.nabu.casa (tried second)")
-	haInstance := entry(ha.InstanceURL, "http://homeassistant.local:8123 (tried last)")
-	haEncrypt := widget.NewCheck("Encrypt with the registration secret", nil)
-	haEncrypt.SetChecked(ha.Encrypt)
-	haSecret := widget.NewPasswordEntry()
-	haSecret.SetPlaceHolder("the registration's secret (write-only)")
-	haToken := widget.NewPasswordEntry()
-	haToken.SetPlaceHolder("a long-lived access token (write-only)")
-	if t != nil {
-		haToken.SetPlaceHolder("kept; give a new one to register again")
-	}
-	cmd := cur.Command
-	if cmd == nil {
-		cmd = &hook.CommandTarget{}
-	}
-	argv := widget.NewMultiLineEntry()
-	argv.SetText(strings.Join(cmd.Argv, "\n"))
-	argv.SetPlaceHolder("/usr/local/bin/lamp\n--on")
-	argv.SetMinRowsVisible(2)
-	dir := entry(cmd.Dir, "working folder (optional)")
-
-	common := []*widget.FormItem{
-		{Text: "Endpoint", Widget: endpoint},
-		{Text: "Send to", Widget: kind},
-	}
-	httpItems := []*widget.FormItem{
-		{Text: "URL", Widget: toURL, HintText: "the event's query is added to it"},
-		{Text: "Method", Widget: method},
-		{Text: "Extra headers", Widget: headers, HintText: "one Name: value a line"},
-		{Text: "Re-sign with", Widget: sign, HintText: "a fresh signature per attempt, so the target's own check passes"},
-		{Text: "Signing secret", Widget: signSecret},
-	}
-	haItems := []*widget.FormItem{
-		{Text: "Webhook id", Widget: haID},
-		{Text: "Cloudhook URL", Widget: haCloud},
-		{Text: "Remote UI URL", Widget: haRemote},
-		{Text: "Instance URL", Widget: haInstance, HintText: "tried in this order; the next after a network error or a 5xx"},
-		{Text: "", Widget: haEncrypt},
-		{Text: "Secret", Widget: haSecret},
-	}
-	haRegisterItems := []*widget.FormItem{
-		{Text: "Instance URL", Widget: haInstance, HintText: "the address you open Home Assistant at"},
-		{Text: "Access token", Widget: haToken, HintText: "Home Assistant: your profile → Security → Long-lived access tokens → Create token. Hooktray registers itself as a device and keeps the token to register again if the device is deleted"},
-	}
-	cmdItems := []*widget.FormItem{
-		{Text: "Program", Widget: argv, HintText: "the program and its arguments, one a line; no shell. The body is its input, the request its HOOKTRAY_* environment"},
-		{Text: "Folder", Widget: dir},
-	}
-	tail := []*widget.FormItem{
-		{Text: "Event types", Widget: types, HintText: "* for all, or a list such as state.changed, alarm.*"},
-		{Text: "Timeout (s)", Widget: timeout},
-		{Text: "Retries", Widget: retries, HintText: "after the first attempt, waiting 1, 2, 4, 8, 16 s; then a dead letter"},
-		{Text: "Per minute", Widget: rate, HintText: "at most this many deliveries a minute (a burst waits its turn); 0 for no limit"},
-	}
-	form := widget.NewForm()
-	rebuild := func() {
-		items := append([]*widget.FormItem{}, common...)
-		switch {
-		case kind.Selected == haRegister:
-			items = append(items, haRegisterItems...)
-		case kinds[kind.Selected] == hook.TargetHomeAssistant:
-			items = append(items, haItems...)
-		case kinds[kind.Selected] == hook.TargetCommand:
-			items = append(items, cmdItems...)
-		default:
-			items = append(items, httpItems...)
-		}
-		form.Items = append(items, tail...)
-		form.Refresh()
-	}
-	kind.OnChanged = func(string) { rebuild() }
-	rebuild()
+	f := forms.NewTarget(u.svc.Endpoints.List(), endpointID, t)
 	title := "Add a forwarding target"
 	if t != nil {
 		title = "Forwarding target"
 	}
-	var d dialog.Dialog
-	save := widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), nil)
-	save.Importance = widget.HighImportance
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.Hide() })
-	save.OnTapped = func() {
-		epID := byName[endpoint.Selected]
-		if t != nil {
-			epID = t.EndpointID
-		}
-		if epID == "" {
-			dialog.ShowError(errors.New("choose the endpoint whose events to forward"), parent)
-			return
-		}
-		k := kinds[kind.Selected]
-		c := hook.TargetChange{Kind: &k}
-		num := func(field, s string) (float64, bool) {
-			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				dialog.ShowError(fmt.Errorf("%s: %q is not a number", field, s), parent)
-			}
-			return f, err == nil
-		}
-		secs, ok1 := num("Timeout", timeout.Text)
-		r, ok2 := num("Retries", retries.Text)
-		pm, ok3 := num("Per minute", rate.Text)
-		if !ok1 || !ok2 || !ok3 {
-			return
-		}
-		ms, ri, pmi := int64(secs*1000), int(r), int(pm)
-		c.TimeoutMS, c.MaxRetries, c.RateLimitPerMinute = &ms, &ri, &pmi
-		c.EventTypes = splitList(types.Text)
-		switch k {
-		case hook.TargetHTTP:
-			u, m := strings.TrimSpace(toURL.Text), strings.TrimSpace(method.Text)
-			c.URL, c.Method = &u, &m
-			c.Headers = map[string]string{}
-			for _, line := range strings.Split(headers.Text, "\n") {
-				if name, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) != "" {
-					c.Headers[strings.TrimSpace(name)] = strings.TrimSpace(value)
-				}
-			}
-			if sign.Selected == "none" {
-				c.ClearSign = true
-			} else {
-				c.Sign = &hook.SignChange{Scheme: sign.Selected}
-				if s := signSecret.Text; s != "" {
-					c.Sign.Secret = &s
-				}
-			}
-		case hook.TargetHomeAssistant:
-			if kind.Selected == haRegister {
-				token := strings.TrimSpace(haToken.Text)
-				c.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{InstanceURL: strings.TrimSpace(haInstance.Text)}}
-				if t != nil {
-					c.HomeAssistant.HomeAssistantTarget = *t.HomeAssistant
-					c.HomeAssistant.InstanceURL = strings.TrimSpace(haInstance.Text)
-				}
-				if t == nil || token != "" || c.HomeAssistant.InstanceURL != t.HomeAssistant.InstanceURL {
-					c.HomeAssistant.Register, c.HomeAssistant.AccessToken = true, &token
-				}
-				break
-			}
-			c.HomeAssistant = &hook.HomeAssistantChange{HomeAssistantTarget: hook.HomeAssistantTarget{
-				WebhookID: strings.TrimSpace(haID.Text), CloudhookURL: strings.TrimSpace(haCloud.Text),
-				RemoteUIURL: strings.TrimSpace(haRemote.Text), InstanceURL: strings.TrimSpace(haInstance.Text), Encrypt: haEncrypt.Checked}}
-			if s := haSecret.Text; s != "" {
-				c.HomeAssistant.Secret = &s
-			}
-		case hook.TargetCommand:
-			var args []string
-			for _, a := range strings.Split(argv.Text, "\n") {
-				if a = strings.TrimSpace(a); a != "" {
-					args = append(args, a)
-				}
-			}
-			c.Command = &hook.CommandTarget{Argv: args, Dir: strings.TrimSpace(dir.Text)}
-		}
-		go func() {
-			var err error
+	d := dialog.NewCustomWithoutButtons(title, f, parent)
+	f.OnCancel = d.Hide
+	f.OnSubmit = func(epID string, c hook.TargetChange) {
+		u.submitFormIn(parent, f, func(ctx context.Context) (err error) {
 			if t == nil {
-				_, err = u.svc.Forwarding.CreateTarget(context.Background(), epID, c)
+				_, err = u.svc.Forwarding.CreateTarget(ctx, epID, c)
 			} else {
-				_, err = u.svc.Forwarding.UpdateTarget(context.Background(), t.ID, c)
+				_, err = u.svc.Forwarding.UpdateTarget(ctx, t.ID, c)
 			}
-			u.do(func() {
-				var fe *hook.FieldError
-				switch {
-				case errors.As(err, &fe):
-					dialog.ShowError(fmt.Errorf("%s: %s", fe.Field, fe.Message), parent)
-				case err != nil:
-					dialog.ShowError(err, parent)
-				default:
-					d.Hide()
-					u.say("Forwarding target saved")
-					if u.forwarding != nil {
-						u.forwarding.reload()
-					}
-				}
-			})
-		}()
+			return err
+		}, func() {
+			d.Hide()
+			u.say("Forwarding target saved")
+			if u.forwarding != nil {
+				u.forwarding.reload()
+			}
+		})
 	}
-	body := container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), cancel, save), nil, nil, container.NewVScroll(form))
-	d = dialog.NewCustomWithoutButtons(title, body, parent)
 	d.Resize(fyne.NewSize(760, 640))
 	d.Show()
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	if len(out) == 0 {
-		return []string{"*"}
-	}
-	return out
 }

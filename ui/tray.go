@@ -127,68 +127,9 @@ func (t *tray) menuModel() *fyne.Menu {
 	if n := u.unread.Load(); n > 0 {
 		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%d new alerts — show", n), u.ShowWindow))
 	}
-	stuck := 0
-	var again []*fyne.MenuItem
-	for _, t := range u.svc.Forwarding.AllTargets() {
-		if t.State != hook.TargetActive {
-			stuck++
-		}
-		if registrationGone(t) {
-			id := t.ID
-			again = append(again, fyne.NewMenuItem("Register "+u.endpoints.name(t.EndpointID)+" with Home Assistant again", func() { u.reregister(id) }))
-		}
-	}
-	failed := 0
-	var subItems []*fyne.MenuItem
-	{
-		for _, s := range u.svc.Subscriptions.List("") {
-			if s.Status == hook.SubscriptionFailed {
-				failed++
-			}
-			id, label := s.ID, u.endpoints.name(s.EndpointID)+": "+s.Provider
-			action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Register) })
-			if s.Status == hook.SubscriptionRegistered {
-				action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Unregister) })
-			}
-			subItems = append(subItems, action)
-		}
-	}
-	if failed > 0 {
-		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Subscriptions: %d failed — show", failed), func() { u.showSubscriptions("") }))
-	}
-	if stuck > 0 {
-		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Forwarding: %d target(s) paused or disabled — show", stuck), func() { u.showForwarding("") }))
-	}
-	items = append(items, again...)
-	items = append(items, fyne.NewMenuItemSeparator())
-
-	endpoints := u.svc.Endpoints.List()
-	allPaused := true
-	var copyItems []*fyne.MenuItem
-	for _, ep := range endpoints {
-		id, enabled := ep.ID, ep.Enabled
-		item := fyne.NewMenuItem(ep.Name, func() { u.setEnabled(id, !enabled) })
-		item.Checked = enabled
-		items = append(items, item)
-		if enabled {
-			allPaused = false
-		}
-		name := ep.Name
-		copyItems = append(copyItems, fyne.NewMenuItem(name, func() { u.copyText("URL of "+name, u.bestURL(id)) }))
-	}
-	if len(endpoints) == 0 {
-		none := fyne.NewMenuItem("No endpoints yet", nil)
-		none.Disabled = true
-		items = append(items, none)
-	} else {
-		copyURL := fyne.NewMenuItem("Copy URL", nil)
-		copyURL.ChildMenu = fyne.NewMenu("", copyItems...)
-		pause := fyne.NewMenuItem("Pause all", func() { u.setAllEnabled(false) })
-		if allPaused {
-			pause = fyne.NewMenuItem("Resume all", func() { u.setAllEnabled(true) })
-		}
-		items = append(items, fyne.NewMenuItemSeparator(), copyURL, pause)
-	}
+	subItems, trouble := t.subscriptionItems()
+	items = append(append(items, trouble...), t.forwardingItems()...)
+	items = append(append(items, fyne.NewMenuItemSeparator()), t.endpointItems()...)
 	if len(subItems) > 0 {
 		subs := fyne.NewMenuItem("Subscriptions", nil)
 		subs.ChildMenu = fyne.NewMenu("", subItems...)
@@ -205,6 +146,75 @@ func (t *tray) menuModel() *fyne.Menu {
 	}
 	items = append(items, fyne.NewMenuItem("Open Hooktray", u.ShowWindow), quit)
 	return fyne.NewMenu("Hooktray", items...)
+}
+
+// subscriptionItems are a register or unregister item per subscription, and a line about the
+// failed ones if any.
+func (t *tray) subscriptionItems() (actions, trouble []*fyne.MenuItem) {
+	u, failed := t.u, 0
+	for _, s := range u.svc.Subscriptions.List("") {
+		if s.Status == hook.SubscriptionFailed {
+			failed++
+		}
+		id, label := s.ID, u.endpoints.name(s.EndpointID)+": "+s.Provider
+		action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Register) })
+		if s.Status == hook.SubscriptionRegistered {
+			action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Unregister) })
+		}
+		actions = append(actions, action)
+	}
+	if failed > 0 {
+		trouble = append(trouble, fyne.NewMenuItem(fmt.Sprintf("Subscriptions: %d failed — show", failed), func() { u.showSubscriptions("") }))
+	}
+	return actions, trouble
+}
+
+// forwardingItems say how many targets deliver nothing now, and offer to register again the Home
+// Assistant registrations that were deleted.
+func (t *tray) forwardingItems() []*fyne.MenuItem {
+	u, stuck := t.u, 0
+	var again, items []*fyne.MenuItem
+	for _, t := range u.svc.Forwarding.AllTargets() {
+		if t.State != hook.TargetActive {
+			stuck++
+		}
+		if registrationGone(t) {
+			id := t.ID
+			again = append(again, fyne.NewMenuItem("Register "+u.endpoints.name(t.EndpointID)+" with Home Assistant again", func() { u.reregister(id) }))
+		}
+	}
+	if stuck > 0 {
+		items = append(items, fyne.NewMenuItem(fmt.Sprintf("Forwarding: %d target(s) paused or disabled — show", stuck), func() { u.showForwarding("") }))
+	}
+	return append(items, again...)
+}
+
+// endpointItems toggle each endpoint, copy their URLs, and pause or resume them all.
+func (t *tray) endpointItems() []*fyne.MenuItem {
+	u := t.u
+	endpoints := u.svc.Endpoints.List()
+	if len(endpoints) == 0 {
+		none := fyne.NewMenuItem("No endpoints yet", nil)
+		none.Disabled = true
+		return []*fyne.MenuItem{none}
+	}
+	var items, copyItems []*fyne.MenuItem
+	allPaused := true
+	for _, ep := range endpoints {
+		id, enabled, name := ep.ID, ep.Enabled, ep.Name
+		item := fyne.NewMenuItem(name, func() { u.setEnabled(id, !enabled) })
+		item.Checked = enabled
+		items = append(items, item)
+		allPaused = allPaused && !enabled
+		copyItems = append(copyItems, fyne.NewMenuItem(name, func() { u.copyText("URL of "+name, u.bestURL(id)) }))
+	}
+	copyURL := fyne.NewMenuItem("Copy URL", nil)
+	copyURL.ChildMenu = fyne.NewMenu("", copyItems...)
+	pause := fyne.NewMenuItem("Pause all", func() { u.setAllEnabled(false) })
+	if allPaused {
+		pause = fyne.NewMenuItem("Resume all", func() { u.setAllEnabled(true) })
+	}
+	return append(items, fyne.NewMenuItemSeparator(), copyURL, pause)
 }
 
 // menuText is what a menu says: its items' labels and states, one a line.

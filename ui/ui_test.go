@@ -27,6 +27,7 @@ import (
 	"github.com/hooktray/hooktray/internal/testutil"
 	"github.com/hooktray/hooktray/tunnel"
 	"github.com/hooktray/hooktray/tunnel/tunneltest"
+	"github.com/hooktray/hooktray/ui/forms"
 )
 
 // uiLoop is the UI goroutine of a test: Fyne's test driver runs fyne.Do at once in the calling
@@ -123,25 +124,28 @@ func mustCreate(t *testing.T, svc *core.Services, name string) hook.Endpoint {
 
 func TestCreateEndpointThroughTheForm(t *testing.T) {
 	u, svc := newTestUI(t)
-	var e *editor
+	var e *forms.Endpoint
 	onUI(func() {
-		u.endpoints.OnAdd = func() { e = u.editEndpoint(nil) } // what the window wires, keeping the editor
+		u.endpoints.OnAdd = func() { e = u.editEndpoint(nil) } // what the window wires, keeping the form
 		test.Tap(u.endpoints.add)
 	})
 	onUI(func() {
-		test.Type(e.status, "x") // "200x": not a status
-		e.submit()
+		test.Type(e.Status, "x") // "200x": not a status
+		test.Tap(e.Save)
+		if _, fe := e.Change(); fe == nil || fe.Field != "response_status" {
+			t.Errorf("a bad status gave %v", fe)
+		}
 	})
 	if len(svc.Endpoints.List()) != 0 {
 		t.Fatal("an endpoint was created from an invalid form")
 	}
 	onUI(func() {
-		if e.form.Validate() == nil {
+		if e.Form.Validate() == nil {
 			t.Error("the form accepted an empty name and a bad status")
 		}
-		e.status.SetText("202")
-		test.Type(e.name, "Alarm")
-		test.Tap(e.save)
+		e.Status.SetText("202")
+		test.Type(e.Name, "Alarm")
+		test.Tap(e.Save)
 	})
 	eventually(t, "the endpoint to exist", func() bool { return len(svc.Endpoints.List()) == 1 })
 	ep := svc.Endpoints.List()[0]
@@ -335,14 +339,14 @@ func (noKeychain) Set(string, string, string) error   { return errors.New("no ke
 
 func TestEditorSetsUpVerification(t *testing.T) {
 	u, svc := newTestUI(t)
-	var e *editor
+	var e *forms.Endpoint
 	onUI(func() { e = u.editEndpoint(nil) })
 	onUI(func() {
-		test.Type(e.name, "Payments")
-		e.scheme.SetSelected("stripe")
-		e.verifyMode.SetSelected("enforce")
-		test.Type(e.secret, "whsec_from_the_dashboard")
-		test.Tap(e.save)
+		test.Type(e.Name, "Payments")
+		e.Scheme.SetSelected("stripe")
+		e.VerifyMode.SetSelected("enforce")
+		test.Type(e.Secret, "whsec_from_the_dashboard")
+		test.Tap(e.Save)
 	})
 	eventually(t, "the endpoint", func() bool { return len(svc.Endpoints.List()) == 1 })
 	ep := svc.Endpoints.List()[0]

@@ -516,3 +516,50 @@ func TestAStuckImporterHoldsAtMostItsMemoryBacklog(t *testing.T) {
 		t.Errorf("backlog %d once everything is imported", q.Backlog())
 	}
 }
+
+// A router's copies of one request go into one journal group: routed each, durable together, and
+// announced together.
+func TestCommitAllWritesTheCopiesOfARequestAsOneGroup(t *testing.T) {
+	store, ep := openStore(t)
+	var routed atomic.Int64
+	announced := make(chan []int64, 4)
+	q := openQueue(t, store, Options{
+		Route: func(*hook.Event) []string { routed.Add(1); return nil },
+		Committed: []func([]*hook.Event){func(evs []*hook.Event) {
+			var ids []int64
+			for _, ev := range evs {
+				ids = append(ids, ev.ID)
+			}
+			announced <- ids
+		}},
+	})
+	copies := []*hook.Event{newEvent(ep), newEvent(ep), newEvent(ep)}
+	for i, ev := range copies {
+		ev.Body = []byte(fmt.Sprintf(`{"copy":%d}`, i))
+	}
+	copies[2].Status, copies[2].Body = hook.Rejected, nil // a paused endpoint's copy
+	if err := q.CommitAll(copies); err != nil {
+		t.Fatal(err)
+	}
+	if n := routed.Load(); n != 2 {
+		t.Errorf("routed %d copies, want the 2 accepted ones", n)
+	}
+	if err := q.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ids := <-announced; len(ids) != 3 {
+		t.Errorf("the copies were announced as %v, want all three at once", ids)
+	}
+	evs := stored(t, store)
+	if len(evs) != 3 {
+		t.Fatalf("stored %d events", len(evs))
+	}
+	for i, ev := range evs { // newest first
+		if want := fmt.Sprintf(`{"copy":%d}`, 2-i); i > 0 && string(ev.Body) != want {
+			t.Errorf("event %d: body %q, want %q", ev.ID, ev.Body, want)
+		}
+	}
+	if got := replayed(t, q.opts.Dir); len(got) != 3 || got[2] != got[0]+2 {
+		t.Errorf("journal sequences %v, want three in a row", got)
+	}
+}

@@ -156,7 +156,7 @@ func (s *Service) startTunnel(ctx context.Context) {
 
 // plan decides what the settings amount to: a status, and the cloudflared to run if any.
 func (s *Service) plan(ctx context.Context, o tunnel.Settings, tokenUnreadable bool) (st tunnel.Status, cf *tunnel.Cloudflared, bin tunnel.Binary, missing bool) {
-	mode := effectiveMode(o)
+	mode := o.EffectiveMode()
 	st = tunnel.Status{Mode: mode, State: tunnel.StateOff}
 	switch {
 	case o.PublicURL != "" && mode != tunnel.Token:

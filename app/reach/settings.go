@@ -3,9 +3,7 @@ package reach
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
-	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
 )
 
@@ -71,25 +69,13 @@ func (s *Service) storedSettings(ctx context.Context, o *tunnel.Settings) error 
 	return nil
 }
 
-// effectiveMode is the mode the settings amount to: an empty mode is external with a public URL,
-// else off.
-func effectiveMode(o tunnel.Settings) tunnel.Mode {
-	if o.Mode != "" {
-		return o.Mode
-	}
-	if o.PublicURL != "" {
-		return tunnel.External
-	}
-	return tunnel.Off
-}
-
 // SetTunnel changes how endpoints become public, remembers it (the token sealed like endpoint
 // secrets), and applies it at once. Invalid settings give *hook.FieldError naming the field.
 func (s *Service) SetTunnel(ctx context.Context, c tunnel.SettingsChange) error {
 	s.mu.Lock()
 	o := s.settings
 	s.mu.Unlock()
-	if err := applyChange(&o, c); err != nil {
+	if err := c.Apply(&o); err != nil {
 		return err
 	}
 	saved, err := json.Marshal(storedTunnel{Mode: o.Mode, PublicURL: o.PublicURL})
@@ -118,47 +104,13 @@ func (s *Service) SetTunnel(ctx context.Context, c tunnel.SettingsChange) error 
 	return nil
 }
 
-// applyChange applies c to o and checks the result.
-func applyChange(o *tunnel.Settings, c tunnel.SettingsChange) error {
-	if c.Mode != nil {
-		if _, err := tunnel.ParseMode(string(*c.Mode)); err != nil {
-			return &hook.FieldError{Field: "mode", Message: err.Error()}
-		}
-		o.Mode = *c.Mode
-	}
-	if c.PublicURL != nil {
-		o.PublicURL = strings.TrimSpace(*c.PublicURL)
-	}
-	if c.Token != nil {
-		o.Token = strings.TrimSpace(*c.Token)
-	}
-	if o.Mode == "" {
-		o.Mode = effectiveMode(*o)
-	}
-	if o.PublicURL != "" {
-		if o.Mode == tunnel.Token && !strings.Contains(o.PublicURL, "://") {
-			o.PublicURL = "https://" + o.PublicURL // a named tunnel's hostname as the dashboard shows it
-		}
-		if err := tunnel.ValidatePublicURL(o.PublicURL); err != nil {
-			return &hook.FieldError{Field: "public_url", Message: err.Error()}
-		}
-	}
-	if o.Mode == tunnel.External && o.PublicURL == "" {
-		return &hook.FieldError{Field: "public_url", Message: "give the public URL you already have"}
-	}
-	if o.Mode == tunnel.Token && o.Token == "" {
-		return &hook.FieldError{Field: "token", Message: "a named tunnel needs its token: copy it from the Cloudflare dashboard (Networks → Tunnels → your tunnel)"}
-	}
-	return nil
-}
-
 // Settings returns the tunnel settings in force, without the token (hasToken says whether one
 // is set).
 func (s *Service) Settings() (o tunnel.Settings, hasToken bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o = s.settings
-	o.Mode = effectiveMode(o)
+	o.Mode = o.EffectiveMode()
 	hasToken, o.Token = o.Token != "", ""
 	return o, hasToken
 }

@@ -182,21 +182,8 @@ func ValidID(id string) bool {
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	id, ok := strings.CutPrefix(req.URL.EscapedPath(), Prefix)
-	if !ok && r.serveProbe(w, req) {
-		return
-	}
-	if !ok || !ValidID(id) {
-		plain(w, http.StatusNotFound, "not found")
-		return
-	}
-	ep, gone := r.dir.Lookup(id)
+	ep := r.lookup(w, req)
 	if ep == nil {
-		if gone {
-			plain(w, http.StatusGone, "this webhook endpoint was deleted")
-		} else {
-			plain(w, http.StatusNotFound, "not found")
-		}
 		return
 	}
 	client := shareKey(req)
@@ -208,6 +195,64 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.adm.leave(ep.ID, client)
 
 	start := time.Now()
+	ev := r.newEvent(ep, req)
+	signed := maskSharedSecret(ep, ev.Header) // before anything can be recorded
+	if r.refuseEarly(w, ev, ep, req) {
+		return
+	}
+	bd, err := r.readBody(w, req, ep.BodyLimit, start)
+	defer bd.free() // after the commit: the body's buffer goes back to the pool
+	if err != nil {
+		r.bodyFailed(w, ev, ep, bd, err, start)
+		return
+	}
+	body := bd.bytes()
+	ev.Body, ev.Size = body, bd.size()
+	if bd.spooled() {
+		// The journal's frame names the file; body is only its beginning, for the type.
+		ev.Body, ev.BodyFile = nil, bd.path
+	}
+	ev.Type = eventType(ep, req, body) // here, in parallel, not in the single writer
+	if !check(ep, ev, signed, ev.ReceivedAt, bd) && ep.VerifyMode == hook.VerifyEnforce {
+		// Kept with its body and the reason, so the user can see why it was refused.
+		ev.Status, ev.Reason, ev.ResponseStatus = hook.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
+		if err := r.commit(ev, bd); err != nil {
+			r.storageFailed(w, ev, err)
+			return
+		}
+		jsonError(w, http.StatusUnauthorized, ev.Verification.Reason)
+		return
+	}
+	ev.ResponseStatus = ep.ResponseStatus
+	if err := r.route(ev, ep, req, body, bd); err != nil {
+		r.storageFailed(w, ev, err)
+		return
+	}
+	r.respond(w, ep)
+}
+
+// lookup finds the endpoint a request is for, or answers it (a probe, 404, 410) and returns nil.
+func (r *Receiver) lookup(w http.ResponseWriter, req *http.Request) *Endpoint {
+	id, ok := strings.CutPrefix(req.URL.EscapedPath(), Prefix)
+	if !ok && r.serveProbe(w, req) {
+		return nil
+	}
+	if !ok || !ValidID(id) {
+		plain(w, http.StatusNotFound, "not found")
+		return nil
+	}
+	ep, gone := r.dir.Lookup(id)
+	switch {
+	case ep == nil && gone:
+		plain(w, http.StatusGone, "this webhook endpoint was deleted")
+	case ep == nil:
+		plain(w, http.StatusNotFound, "not found")
+	}
+	return ep
+}
+
+// newEvent is the event a request makes, before its body is read.
+func (r *Receiver) newEvent(ep *Endpoint, req *http.Request) *hook.Event {
 	ev := &hook.Event{
 		EndpointID: ep.ID,
 		ReceivedAt: r.opts.Clock.Now().UTC(),
@@ -221,84 +266,73 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	// net/http moves Host out of the header map; keep it, as it was sent.
 	req.Header["Host"] = []string{req.Host}
-	signed := maskSharedSecret(ep, ev.Header) // before anything can be recorded
+	return ev
+}
 
+// refuseEarly records and refuses, before reading the body, a request to a paused endpoint or
+// one that announces a body over the limit.
+func (r *Receiver) refuseEarly(w http.ResponseWriter, ev *hook.Event, ep *Endpoint, req *http.Request) bool {
 	switch {
 	case !ep.Enabled:
 		ev.Size = max(req.ContentLength, 0)
 		r.reject(w, ev, http.StatusServiceUnavailable, "endpoint is paused", "60")
-		return
+		return true
 	case req.ContentLength > ep.BodyLimit:
 		ev.Size = req.ContentLength
 		w.Header().Set("Connection", "close") // don't read the rest of a body we refuse
 		r.reject(w, ev, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("body of %d bytes exceeds the endpoint's limit of %d bytes", req.ContentLength, ep.BodyLimit), "")
-		return
+		return true
 	}
-	bd, err := r.readBody(w, req, ep.BodyLimit, start)
-	defer bd.free() // after the commit: the body's buffer goes back to the pool
-	body := bd.bytes()
-	if err != nil {
-		ev.Size = bd.size()
-		w.Header().Set("Connection", "close")
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.Is(err, errNoBudget):
-			// Not recorded, like any other busy answer: the sender retries, nothing is lost.
-			w.Header().Set("Retry-After", "1")
-			plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
-		case errors.As(err, &tooLarge):
-			r.reject(w, ev, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("body exceeds the endpoint's limit of %d bytes", ep.BodyLimit), "")
-		case errors.Is(err, errTooSlow):
-			r.reject(w, ev, http.StatusRequestTimeout, fmt.Sprintf(
-				"body arrived too slowly (%d bytes in %s; at least %d bytes per second are needed)",
-				len(body), time.Since(start).Round(time.Millisecond), r.opts.MinBodyRate), "")
-		default:
-			r.reject(w, ev, http.StatusBadRequest, "body could not be read: "+err.Error(), "")
-		}
-		return
+	return false
+}
+
+// bodyFailed answers a request whose body could not be read, recording why (unless it was only
+// busy).
+func (r *Receiver) bodyFailed(w http.ResponseWriter, ev *hook.Event, ep *Endpoint, bd *body, err error, start time.Time) {
+	ev.Size = bd.size()
+	w.Header().Set("Connection", "close")
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.Is(err, errNoBudget):
+		// Not recorded, like any other busy answer: the sender retries, nothing is lost.
+		w.Header().Set("Retry-After", "1")
+		plain(w, http.StatusServiceUnavailable, "busy, retry shortly")
+	case errors.As(err, &tooLarge):
+		r.reject(w, ev, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("body exceeds the endpoint's limit of %d bytes", ep.BodyLimit), "")
+	case errors.Is(err, errTooSlow):
+		r.reject(w, ev, http.StatusRequestTimeout, fmt.Sprintf(
+			"body arrived too slowly (%d bytes in %s; at least %d bytes per second are needed)",
+			len(bd.bytes()), time.Since(start).Round(time.Millisecond), r.opts.MinBodyRate), "")
+	default:
+		r.reject(w, ev, http.StatusBadRequest, "body could not be read: "+err.Error(), "")
 	}
-	ev.Body, ev.Size = body, bd.size()
-	if bd.spooled() {
-		// The journal's frame names the file; body is only its beginning, for the type.
-		ev.Body, ev.BodyFile = nil, bd.path
-	}
-	ev.Type = eventtype.Find(req.Header, body) // here, in parallel, not in the single writer
+}
+
+// eventType is the event's type: the endpoint's type path when it finds one, else what the
+// provider's headers or body say.
+func eventType(ep *Endpoint, req *http.Request, body []byte) string {
 	if ep.TypePath != nil {
 		if typ, ok := ep.TypePath.Lookup(keypath.Request{Header: req.Header, Query: req.URL.Query(), Body: body}); ok {
-			ev.Type = typ
+			return typ
 		}
 	}
-	if !check(ep, ev, signed, ev.ReceivedAt, bd) && ep.VerifyMode == hook.VerifyEnforce {
-		// Kept with its body and the reason, so the user can see why it was refused.
-		ev.Status, ev.Reason, ev.ResponseStatus = hook.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
-		if err := r.commit(ev, bd); err != nil {
-			r.storageFailed(w, ev, err)
-			return
-		}
-		jsonError(w, http.StatusUnauthorized, ev.Verification.Reason)
-		return
-	}
-	ev.ResponseStatus = ep.ResponseStatus
+	return eventtype.Find(req.Header, body)
+}
+
+// route stores an accepted request: as a copy for each endpoint a router passes it to, else as
+// the endpoint's own event (saying why a router passed it to none).
+func (r *Receiver) route(ev *hook.Event, ep *Endpoint, req *http.Request, body []byte, bd *body) error {
 	if value, ok := routeValue(ep, req, body); ok {
 		if targets := r.dir.Routed(value); len(targets) > 0 {
-			if err := r.dispatch(ev, targets, bd); err != nil {
-				r.storageFailed(w, ev, err)
-				return
-			}
-			r.respond(w, ep)
-			return
+			return r.dispatch(ev, targets, bd)
 		}
 		ev.Reason = "routed to no endpoint: none has the key " + strconv.Quote(value)
 	} else if isRouter(ep) {
 		ev.Reason = "routed to no endpoint: the request has no routing value"
 	}
-	if err := r.commit(ev, bd); err != nil {
-		r.storageFailed(w, ev, err)
-		return
-	}
-	r.respond(w, ep)
+	return r.commit(ev, bd)
 }
 
 // commit stores ev durably; a spooled body's file then belongs to the journal.

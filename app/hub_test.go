@@ -78,10 +78,12 @@ func post(t *testing.T, url string, body []byte, hdr ...string) (*http.Response,
 
 func newest(t *testing.T, h *Hub) hook.Event {
 	t.Helper()
+	h.Services().History.Settle(context.Background()) // as the admin API does before a read
 	page, err := h.Services().History.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err != nil || len(page.Events) == 0 {
 		t.Fatalf("no events: %v", err)
 	}
+	h.Services().History.Settle(context.Background()) // as the admin API does before a read
 	ev, err := h.Services().History.Event(context.Background(), page.Events[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +93,7 @@ func newest(t *testing.T, h *Hub) hook.Event {
 
 func countEvents(t *testing.T, h *Hub) int {
 	t.Helper()
+	h.Services().History.Settle(context.Background()) // as the admin API does before a read
 	page, err := h.Services().History.Events(context.Background(), hook.EventQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -357,6 +360,7 @@ func TestEndpointChangesWhileRequestsArrive(t *testing.T) {
 		t.Errorf("unexpected answers: %v", unexpected)
 	}
 	accepted := hook.Accepted
+	h.Services().History.Settle(context.Background()) // as the admin API does before a read
 	page, _ := h.Services().History.Events(ctx, hook.EventQuery{EndpointID: ep.ID, Status: &accepted, Limit: 1000})
 	total := len(page.Events)
 	for page.Next != 0 {
@@ -545,6 +549,7 @@ func TestActivityFollowsArrivalsAndSurvivesRestart(t *testing.T) {
 	if a := waitFor(h2, ep.ID, 7); a.PerMinute[58] != 7 {
 		t.Errorf("after restart, 40 s later: %v, want the 7 in the previous minute", a.PerMinute[55:])
 	}
+	h2.Services().History.Settle(context.Background()) // as the admin API does before a read
 	page, _ := h2.Services().History.Events(context.Background(), hook.EventQuery{Limit: 1})
 	if err := h2.Services().History.Delete(context.Background(), page.Events[0].ID); err != nil {
 		t.Fatal(err)
@@ -603,6 +608,7 @@ func TestRetentionRunsOnItsSchedule(t *testing.T) {
 		post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"))
 	}
 	count := func() int {
+		h.Services().History.Settle(context.Background()) // as the admin API does before a read
 		p, err := h.Services().History.Events(context.Background(), hook.EventQuery{})
 		if err != nil {
 			t.Fatal(err)
@@ -639,6 +645,7 @@ func TestRetentionDoesNotBelieveAClockFarAheadOfTheHistory(t *testing.T) {
 		post(t, h.Services().Endpoints.URL(ep.ID), []byte("{}"))
 	}
 	count := func() int {
+		h.Services().History.Settle(context.Background()) // as the admin API does before a read
 		p, err := h.Services().History.Events(context.Background(), hook.EventQuery{})
 		if err != nil {
 			t.Fatal(err)

@@ -34,6 +34,7 @@ func TestABodyLargerThanTheMemoryBudgetIsStoredWhole(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("a 20 MiB body with a 4 MiB budget answered %d %s", resp.StatusCode, answer)
 	}
+	h.Services().History.Settle(context.Background()) // as the admin API does before a read
 	ev, err := h.Services().History.Event(context.Background(), newest(t, h).ID)
 	if err != nil {
 		t.Fatal(err)

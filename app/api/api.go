@@ -124,6 +124,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong API token (it is in the data dir's api-token file)")
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path != "/api/v1/events/stream" {
+		s.svc.History.Settle(r.Context()) // read your writes (docs/api.md)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -199,7 +199,7 @@ func (f *Endpoint) CreateRenderer() fyne.WidgetRenderer {
 	if top == nil {
 		top = container.NewHBox()
 	}
-	return renderer(f.layout(top, f.Extra, false))
+	return renderer(f.layout(top, f.Extra, true))
 }
 
 func (f *Endpoint) submit() {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Status says what the receiver did with a request.
@@ -80,6 +82,38 @@ type Event struct {
 	// Forward lists the targets an accepted event is to be delivered to; its deliveries are
 	// stored in the same transaction as the event, so an acknowledged event always has them.
 	Forward []string
+	// Preview is the beginning of the body on one line (PreviewOf), kept in summaries, which
+	// carry no body, so that a list can tell events apart.
+	Preview string
+}
+
+// previewBytes is how much of a body a preview is made from.
+const previewBytes = 160
+
+// PreviewOf is the beginning of a body on one line: runs of white space as one space, control
+// characters and invalid UTF-8 left out.
+func PreviewOf(body []byte) string {
+	body = body[:min(len(body), previewBytes)]
+	out := make([]rune, 0, len(body))
+	space := false
+	for len(body) > 0 {
+		r, n := utf8.DecodeRune(body)
+		body = body[n:]
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			continue // invalid, or cut off at the end
+		case unicode.IsSpace(r):
+			space = len(out) > 0
+			continue
+		case unicode.IsControl(r):
+			continue
+		}
+		if space {
+			out, space = append(out, ' '), false
+		}
+		out = append(out, r)
+	}
+	return string(out)
 }
 
 // BodyKept reports whether the body was stored (rejected requests keep none).

@@ -19,6 +19,19 @@ const (
 	TargetCommand       TargetKind = "command"
 )
 
+// Title is the kind's name in words.
+func (k TargetKind) Title() string {
+	switch k {
+	case TargetHTTP:
+		return "HTTP URL"
+	case TargetHomeAssistant:
+		return "Home Assistant"
+	case TargetCommand:
+		return "Program"
+	}
+	return string(k)
+}
+
 // TargetKinds are the target kinds, in the order forms offer them.
 var TargetKinds = []TargetKind{TargetHTTP, TargetHomeAssistant, TargetCommand}
 

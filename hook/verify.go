@@ -62,6 +62,21 @@ const (
 	VerifyEnforce  VerifyMode = "enforce"  // answered 401 and kept with the reason
 )
 
+// schemeTitles name the schemes as people know them.
+var schemeTitles = map[Scheme]string{
+	SchemeNone: "None", SchemeHomecast: "Homecast", SchemeStripe: "Stripe", SchemeStandardWebhooks: "Standard Webhooks",
+	SchemeGitHub: "GitHub", SchemeShopify: "Shopify", SchemeSlack: "Slack", SchemeHMAC: "HMAC in a header you name",
+	SchemeSharedSecret: "Shared secret in a header", SchemeMobileApp: "Home Assistant mobile app (encrypted)",
+}
+
+// Title is the scheme's name as people know it ("GitHub" for github).
+func (s Scheme) Title() string {
+	if t, ok := schemeTitles[s]; ok {
+		return t
+	}
+	return string(s)
+}
+
 // VerifyModes are the verify modes, in the order forms offer them.
 var VerifyModes = []VerifyMode{VerifyEnforce, VerifyAnnotate, VerifyOff}
 

@@ -479,7 +479,7 @@ func (s *Store) Event(ctx context.Context, id int64) (_ hook.Event, err error) {
 
 const eventSummaryColumns = `e.id, e.endpoint_id, e.received_at, e.status, e.method, e.path, e.query,
 	e.size, e.remote_addr, e.client_ip, e.delivery_id, e.duplicate_of, e.reason, e.response_status,
-	e.type, e.verify_scheme, e.verify_result, e.verify_reason`
+	e.type, e.verify_scheme, e.verify_result, e.verify_reason, substr(e.body, 1, 160)`
 
 const eventFullColumns = eventSummaryColumns + `, e.headers, e.body, e.decrypted`
 
@@ -489,10 +489,10 @@ func scanEvent(r scanner, full bool) (hook.Event, error) {
 	var status int
 	var delivery, typ sql.NullString
 	var dupOf sql.NullInt64
+	var headers, preview []byte
 	dest := []any{&ev.ID, &ev.EndpointID, &received, &status, &ev.Method, &ev.Path, &ev.Query,
 		&ev.Size, &ev.RemoteAddr, &ev.ClientIP, &delivery, &dupOf, &ev.Reason, &ev.ResponseStatus,
-		&typ, &ev.Verification.Scheme, &ev.Verification.Result, &ev.Verification.Reason}
-	var headers []byte
+		&typ, &ev.Verification.Scheme, &ev.Verification.Result, &ev.Verification.Reason, &preview}
 	if full {
 		dest = append(dest, &headers, &ev.Body, &ev.Decrypted)
 	}
@@ -504,6 +504,7 @@ func scanEvent(r scanner, full bool) (hook.Event, error) {
 	ev.DeliveryID = delivery.String
 	ev.DuplicateOf = dupOf.Int64
 	ev.Type = typ.String
+	ev.Preview = hook.PreviewOf(preview)
 	if full {
 		ev.Header = DecodeHeader(headers)
 		if ev.Body == nil && ev.Status != hook.Rejected {

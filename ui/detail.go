@@ -3,8 +3,6 @@ package ui
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -21,18 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app/export"
-	"github.com/hooktray/hooktray/app/pretty"
 	"github.com/hooktray/hooktray/hook"
-)
-
-// maxBodyView is the most of a body the detail pane draws; exports and copies carry all of it.
-const maxBodyView = 256 << 10
-
-// Body views.
-const (
-	viewPretty = "Pretty"
-	viewRaw    = "Raw"
-	viewHex    = "Hex"
 )
 
 // eventDetail is the right pane: one event's overview, headers, query and body, with actions.
@@ -45,21 +32,20 @@ type eventDetail struct {
 	ev *hook.Event // the event shown (full), nil when none
 	id int64       // the event being loaded or shown
 
-	title     *widget.Label
-	overview  *widget.Form
-	headers   [][2]string
-	query     [][2]string
-	hdrTable  *widget.Table
-	qryTable  *widget.Table
-	bodyMode  *widget.RadioGroup
-	bodyNote  *widget.Label
-	body      *widget.TextGrid
-	tabs      *container.AppTabs
-	actions   *fyne.Container
-	copyCurl  *widget.Button
-	reveal    *widget.Check // include credentials and signatures in copies and exports
-	decrypted *widget.TextGrid
-	decTab    *container.TabItem
+	title       *widget.Label
+	overview    *widget.Form
+	headers     [][2]string
+	query       [][2]string
+	hdrTable    *widget.Table
+	qryTable    *widget.Table
+	body        *bodyView
+	tabs        *container.AppTabs
+	actions     *fyne.Container
+	copyCurl    *widget.Button
+	copyBodyBtn *widget.Button
+	reveal      *widget.Check // include credentials and signatures in copies and exports
+	decrypted   *codeView
+	decTab      *container.TabItem
 	// deliveries of the event shown, in the Deliveries tab
 	deliveries []hook.Delivery
 	delList    *widget.List
@@ -72,18 +58,13 @@ type eventDetail struct {
 func newEventDetail(u *UI) *eventDetail {
 	d := &eventDetail{u: u}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	d.title.Wrapping = fyne.TextWrapWord
+	d.title.Wrapping = fyne.TextWrapBreak
 	d.overview = widget.NewForm()
 	d.hdrTable = pairTable(&d.headers)
 	d.qryTable = pairTable(&d.query)
-	d.body = widget.NewTextGrid()
-	d.bodyNote = widget.NewLabel("")
-	d.bodyNote.SizeName = theme.SizeNameCaptionText
-	d.bodyMode = widget.NewRadioGroup([]string{viewPretty, viewRaw, viewHex}, func(string) { d.renderBody() })
-	d.bodyMode.Horizontal = true
-	bodyTab := container.NewBorder(container.NewHBox(d.bodyMode, d.bodyNote), nil, nil, nil, container.NewScroll(d.body))
-	d.decrypted = widget.NewTextGrid()
-	d.decTab = container.NewTabItem("Decrypted", container.NewScroll(d.decrypted))
+	d.body = newBodyView(u)
+	d.decrypted = newCodeView()
+	d.decTab = container.NewTabItem("Decrypted", d.decrypted)
 	d.delNote = widget.NewLabel("")
 	d.delNote.Wrapping = fyne.TextWrapWord
 	d.delList = widget.NewList(func() int { return len(d.deliveries) }, func() fyne.CanvasObject {
@@ -96,27 +77,28 @@ func newEventDetail(u *UI) *eventDetail {
 	}, d.updateDelivery)
 	d.tabs = container.NewAppTabs(
 		container.NewTabItem("Overview", container.NewVScroll(d.overview)),
-		container.NewTabItem("Headers", d.hdrTable),
-		container.NewTabItem("Query", d.qryTable),
-		container.NewTabItem("Body", bodyTab),
+		container.NewTabItem("Headers", d.pairsView(&d.headers, d.hdrTable)),
+		container.NewTabItem("Query", d.pairsView(&d.query, d.qryTable)),
+		container.NewTabItem("Body", d.body.content),
 		container.NewTabItem("Deliveries", container.NewBorder(d.delNote, nil, nil, nil, d.delList)),
 	)
-	d.reveal = widget.NewCheck("with credentials", nil)
-	copyBody := widget.NewButtonWithIcon("Body", theme.ContentCopyIcon(), d.copyBody)
-	d.copyCurl = widget.NewButtonWithIcon("cURL", theme.ContentCopyIcon(), func() {
-		if d.ev != nil {
-			d.u.copyText("cURL command", d.curl())
-		}
+	d.reveal = widget.NewCheck("Copies and exports with credentials", nil)
+	d.copyBodyBtn = widget.NewButtonWithIcon("Copy body", theme.ContentCopyIcon(), d.copyBody)
+	copyBody := d.copyBodyBtn
+	d.copyCurl = widget.NewButtonWithIcon("Copy cURL", theme.ContentCopyIcon(), d.copyCurlCommand)
+	var export, replay *widget.Button
+	export = widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), func() {
+		d.popMenu(export, fyne.NewMenuItem("As JSON…", func() { d.export("json") }), fyne.NewMenuItem("As HAR…", func() { d.export("har") }))
 	})
-	exportJSON := widget.NewButtonWithIcon("JSON", theme.DocumentSaveIcon(), func() { d.export("json") })
-	exportHAR := widget.NewButtonWithIcon("HAR", theme.DocumentSaveIcon(), func() { d.export("har") })
-	replay := widget.NewButtonWithIcon("Replay…", theme.MailForwardIcon(), d.replay)
-	del := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), d.confirmDelete)
+	replay = widget.NewButtonWithIcon("Replay", theme.MailForwardIcon(), func() {
+		d.popMenu(replay, fyne.NewMenuItem("To its targets…", d.replay), fyne.NewMenuItem("To a URL…", d.replayToURL))
+	})
+	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), d.confirmDelete)
 	del.Importance = widget.DangerImportance
 	// Two short rows, so the pane's minimum width leaves room for the log beside it.
 	d.actions = container.NewVBox(
-		container.NewHBox(widget.NewLabel("Copy"), copyBody, d.copyCurl, widget.NewLabel("Export"), exportJSON, exportHAR),
-		container.NewHBox(d.reveal, replay, layout.NewSpacer(), del))
+		container.NewHBox(replay, d.copyCurl, copyBody, export),
+		container.NewHBox(d.reveal, layout.NewSpacer(), del))
 	detail := container.NewBorder(container.NewVBox(d.title, d.actions), nil, nil, nil, d.tabs)
 	d.none = container.NewCenter(widget.NewLabel("Select an event to see its headers and body."))
 	d.stack = container.NewStack(detail, d.none)
@@ -125,25 +107,55 @@ func newEventDetail(u *UI) *eventDetail {
 	return d
 }
 
-// pairTable is a two-column name/value table over *rows.
+// pairTable is a two-column name/value table over *rows; a value too long to fit shows whole on
+// hover.
 func pairTable(rows *[][2]string) *widget.Table {
 	t := widget.NewTable(
 		func() (int, int) { return len(*rows), 2 },
 		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
+			l := newTipLabel()
 			l.Truncation = fyne.TextTruncateEllipsis
 			return l
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
-			l := o.(*widget.Label)
+			l := o.(*tipLabel)
 			if id.Row < len(*rows) {
-				l.SetText((*rows)[id.Row][id.Col])
 				l.TextStyle = fyne.TextStyle{Bold: id.Col == 0, Monospace: id.Col == 1}
+				l.SetText((*rows)[id.Row][id.Col])
 			}
 		})
 	t.SetColumnWidth(0, 190)
 	t.SetColumnWidth(1, 600)
 	return t
+}
+
+// pairsView is a name/value table with Copy value (of the row chosen) and Copy all.
+func (d *eventDetail) pairsView(rows *[][2]string, t *widget.Table) fyne.CanvasObject {
+	chosen := -1
+	var copyValue *widget.Button
+	copyValue = widget.NewButtonWithIcon("Copy value", theme.ContentCopyIcon(), func() {
+		if chosen >= 0 && chosen < len(*rows) {
+			d.u.app.Clipboard().SetContent((*rows)[chosen][1])
+			d.u.flash(copyValue, "Copied "+(*rows)[chosen][0])
+		}
+	})
+	copyValue.Disable()
+	var copyAll *widget.Button
+	copyAll = widget.NewButtonWithIcon("Copy all", theme.ContentCopyIcon(), func() {
+		var b strings.Builder
+		for _, r := range *rows {
+			b.WriteString(r[0] + ": " + r[1] + "\n")
+		}
+		d.u.app.Clipboard().SetContent(b.String())
+		d.u.flash(copyAll, "Copied")
+	})
+	t.OnSelected = func(id widget.TableCellID) {
+		chosen = id.Row
+		copyValue.Enable()
+	}
+	hint := widget.NewLabel("Choose a row to copy its value.")
+	hint.SizeName = theme.SizeNameCaptionText
+	return container.NewBorder(container.NewHBox(copyValue, copyAll, hint), nil, nil, nil, t)
 }
 
 // show loads event id in the background and displays it.
@@ -171,12 +183,13 @@ func (d *eventDetail) show(id int64) {
 // release lets go of the event shown (its body may be large) while the window is closed.
 func (d *eventDetail) release() {
 	d.clear()
-	d.body.SetText("")
 	d.headers, d.query = nil, nil
 }
 
 func (d *eventDetail) clear() {
 	d.ev, d.id = nil, 0
+	d.body.clear()
+	d.decrypted.SetSource(nil)
 	d.stack.Objects[0].Hide()
 	d.none.Show()
 }
@@ -193,27 +206,10 @@ func (d *eventDetail) display(ev hook.Event) {
 	d.showHeadersAndQuery(ev)
 	d.tabs.Remove(d.decTab)
 	if ev.Decrypted != nil {
-		if laid, err := pretty.JSON(ev.Decrypted, pretty.Limits{}); err == nil {
-			d.decrypted.Rows = jsonRows(string(laid))
-			d.decrypted.Refresh()
-		} else {
-			d.decrypted.SetText(string(ev.Decrypted))
-		}
+		d.decrypted.SetSource(jsonDoc(ev.Decrypted)) // small: a mobile_app payload
 		d.tabs.Append(d.decTab)
 	}
-	mode := viewRaw
-	switch {
-	case ev.Body == nil:
-	case json.Valid(ev.Body):
-		mode = viewPretty
-	case !utf8.Valid(ev.Body):
-		mode = viewHex
-	}
-	if d.bodyMode.Selected == mode {
-		d.renderBody()
-	} else {
-		d.bodyMode.SetSelected(mode) // renders
-	}
+	d.body.show(d.ev)
 }
 
 // showOverview fills the overview tab: what the event is, a field a line.
@@ -243,7 +239,7 @@ func (d *eventDetail) showOverview(ev hook.Event) {
 	}
 	verdict := "not configured for this endpoint"
 	if ev.Verification.Scheme != hook.SchemeNone {
-		verdict = fmt.Sprintf("%s: %s%s", ev.Verification.Scheme, ev.Verification.Result, withReason(ev.Verification.Reason))
+		verdict = fmt.Sprintf("%s: %s%s", ev.Verification.Scheme.Title(), ev.Verification.Result, withReason(ev.Verification.Reason))
 	}
 	add("Verification", verdict)
 	d.overview.Refresh()
@@ -289,66 +285,40 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// renderBody draws the body in the chosen view.
-func (d *eventDetail) renderBody() {
-	if d.ev == nil {
-		return
-	}
-	ev := d.ev
-	switch {
-	case ev.Body == nil:
-		d.body.SetText("")
-		d.bodyNote.SetText("Not kept: the request was rejected" + withReason(ev.Reason) + ".")
-		return
-	case len(ev.Body) == 0:
-		d.body.SetText("")
-		d.bodyNote.SetText("Empty body.")
-		return
-	}
-	b := ev.Body
-	note := hook.Bytes(len(b)).String()
-	if len(b) > maxBodyView {
-		b = b[:maxBodyView]
-		note += fmt.Sprintf(", showing the first %s (copy or export for all of it)", hook.Bytes(maxBodyView).String())
-	}
-	switch d.bodyMode.Selected {
-	case viewPretty:
-		laid, err := pretty.JSON(b, pretty.Limits{})
-		var limit *pretty.LimitError
-		switch {
-		case err == nil:
-			d.body.Rows = jsonRows(string(laid))
-			d.body.Refresh()
-			d.bodyNote.SetText(note + ", JSON")
-			return
-		case errors.As(err, &limit):
-			note += fmt.Sprintf(", JSON not laid out (%v): shown as sent", limit)
-		default:
-			note += ", not JSON: shown as text"
-		}
-		d.body.SetText(string(b))
-	case viewHex:
-		d.body.SetText(strings.TrimRight(hex.Dump(b), "\n"))
-	default:
-		if utf8.Valid(b) {
-			d.body.SetText(string(b))
-		} else {
-			d.body.SetText(strings.ToValidUTF8(string(b), "�"))
-			note += ", not UTF-8 (see Hex)"
+// popMenu opens a menu under the button b.
+func (d *eventDetail) popMenu(b *widget.Button, items ...*fyne.MenuItem) {
+	c := fyne.CurrentApp().Driver().CanvasForObject(b)
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(b)
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), c, pos.Add(fyne.NewPos(0, b.Size().Height)))
+}
+
+// showTab brings the tab named name to the front.
+func (d *eventDetail) showTab(name string) {
+	for _, t := range d.tabs.Items {
+		if t.Text == name {
+			d.tabs.Select(t)
 		}
 	}
-	d.bodyNote.SetText(note)
+}
+
+// copyCurlCommand copies the shown event as a cURL command.
+func (d *eventDetail) copyCurlCommand() {
+	if d.ev != nil {
+		d.u.app.Clipboard().SetContent(d.curl())
+		d.u.flash(d.copyCurl, "Copied")
+	}
 }
 
 func (d *eventDetail) copyBody() {
 	if d.ev == nil || d.ev.Body == nil {
 		return
 	}
+	text, what := string(d.ev.Body), "Copied"
 	if !utf8.Valid(d.ev.Body) {
-		d.u.copyText("body (hex)", hex.EncodeToString(d.ev.Body))
-		return
+		text, what = hex.EncodeToString(d.ev.Body), "Copied as hex"
 	}
-	d.u.copyText("body", string(d.ev.Body))
+	d.u.app.Clipboard().SetContent(text)
+	d.u.flash(d.copyBodyBtn, what)
 }
 
 // curl is the shown event as a runnable cURL command aimed at its endpoint's URL.
@@ -419,13 +389,10 @@ func (d *eventDetail) confirmDelete() {
 		return
 	}
 	id := d.ev.ID
-	dialog.ShowConfirm("Delete event", fmt.Sprintf("Delete event %d from the history? This cannot be undone.", id), func(ok bool) {
-		if !ok {
-			return
-		}
+	d.u.confirm(d.u.win, "Delete event", fmt.Sprintf("Delete event %d from the history? This cannot be undone.", id), func() {
 		d.u.background(func() error { return d.u.svc.History.Delete(context.Background(), id) }, func() {
 			d.clear()
 			d.OnDeleted(id)
 		})
-	}, d.u.win)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/ui/forms"
 )
@@ -48,9 +49,11 @@ func (u *UI) editEndpoint(ep *hook.Endpoint) *forms.Endpoint {
 			}
 		})
 	}
-	dlg = dialog.NewCustomWithoutButtons(title, f, u.win)
-	dlg.Resize(fyne.NewSize(660, 700))
-	dlg.Show()
+	size := fyne.NewSize(660, 700)
+	if ep == nil {
+		size = fyne.NewSize(560, 300)
+	}
+	dlg = u.showForm(u.win, title, f, size)
 	u.win.Canvas().Focus(f.Focus())
 	return f
 }
@@ -81,6 +84,48 @@ func (u *UI) rotateSecret(f *forms.Endpoint, id string) {
 	})
 }
 
+// showForm shows form in a dialog over parent that Esc closes (a focused field takes Esc itself,
+// forms.Input), and returns the dialog.
+func (u *UI) showForm(parent fyne.Window, title string, form fyne.CanvasObject, size fyne.Size) dialog.Dialog {
+	d := dialog.NewCustomWithoutButtons(title, form, parent)
+	if cs := parent.Canvas().Size(); cs.Width > 0 {
+		size = fyne.NewSize(min(size.Width, cs.Width-24), min(size.Height, cs.Height-24))
+	}
+	d.Resize(size)
+	u.showEscapable(d, parent)
+	return d
+}
+
+// showEscapable shows d over parent so that Esc closes it (Fyne's dialogs take no keys).
+func (u *UI) showEscapable(d dialog.Dialog, parent fyne.Window) {
+	c := parent.Canvas()
+	before := c.OnTypedKey()
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			d.Hide()
+		} else if before != nil {
+			before(k)
+		}
+	})
+	d.SetOnClosed(func() { c.SetOnTypedKey(before) })
+	d.Show()
+}
+
+// confirm asks before something that cannot be undone; Esc says no.
+func (u *UI) confirm(parent fyne.Window, title, message string, yes func()) {
+	d := dialog.NewConfirm(title, message, func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, parent)
+	u.showEscapable(d, parent)
+}
+
+// inform says how something went; Esc closes it.
+func (u *UI) inform(parent fyne.Window, title, message string) {
+	u.showEscapable(dialog.NewInformation(title, message, parent), parent)
+}
+
 // fieldForm is a form the core's field errors go back to.
 type fieldForm interface {
 	ShowError(fe *hook.FieldError) bool
@@ -104,7 +149,7 @@ func (u *UI) submitFormIn(parent fyne.Window, f fieldForm, call func(ctx context
 			switch {
 			case errors.As(err, &fe) && f.ShowError(fe):
 			case err != nil:
-				dialog.ShowError(err, parent)
+				u.showProblemIn(parent, describe(err), err, u.actionsFor(err)...)
 			default:
 				done()
 			}
@@ -140,18 +185,14 @@ func (u *UI) confirmDelete(ep hook.Endpoint, hide func()) {
 	if subs := u.svc.Subscriptions.List(ep.ID); len(subs) > 0 {
 		var names []string
 		for _, s := range subs {
-			names = append(names, s.Provider)
+			names = append(names, subscribe.ProviderTitle(s.Provider))
 		}
 		msg = "Its subscriptions at " + strings.Join(names, ", ") + " are unregistered first.\n" + msg
 	}
-	dialog.ShowConfirm("Delete "+ep.Name+"?", msg,
-		func(ok bool) {
-			if !ok {
-				return
-			}
-			u.background(func() error { return u.svc.Endpoints.Delete(context.Background(), ep.ID) }, func() {
-				hide()
-				u.say("Deleted " + ep.Name)
-			})
-		}, u.win)
+	u.confirm(u.win, "Delete "+ep.Name+"?", msg, func() {
+		u.background(func() error { return u.svc.Endpoints.Delete(context.Background(), ep.ID) }, func() {
+			hide()
+			u.say("Deleted " + ep.Name)
+		})
+	})
 }

@@ -23,6 +23,8 @@ type endpointList struct {
 	OnSelected func(id string)
 	OnAdd      func()
 	OnEdit     func(ep hook.Endpoint)
+	// OnHide folds the pane away.
+	OnHide func()
 
 	items    []hook.Endpoint
 	list     *widget.List
@@ -63,7 +65,9 @@ func newEndpointList(u *UI) *endpointList {
 	l.add = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), func() { l.OnAdd() })
 	l.add.Importance = widget.HighImportance
 	title := widget.NewLabelWithStyle("Endpoints", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	l.content = container.NewBorder(container.NewBorder(nil, nil, nil, l.add, title), nil, nil, nil, l.list)
+	hide := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { l.OnHide() })
+	hide.Importance = widget.LowImportance
+	l.content = container.NewBorder(container.NewBorder(nil, nil, hide, l.add, title), nil, nil, nil, l.list)
 	return l
 }
 

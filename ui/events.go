@@ -26,8 +26,22 @@ const (
 	burstRows = 20
 )
 
-// logColumns are the widths of the log's columns; the endpoint column takes what is left.
-var logColumns = columns{widths: []float32{88, 56, -1, 88, 64, 64}}
+// logColumns are the log's columns: time, endpoint, request (method, query and the body's
+// beginning, taking what is left), type, status and size. Their widths come from the text they
+// are made for and never change with what the rows hold; a text too long ends in an ellipsis
+// and shows whole on hover.
+func logColumns() *columns {
+	pad := 2*theme.InnerPadding() + theme.Padding()
+	width := func(sample string, style fyne.TextStyle) float32 {
+		return fyne.MeasureText(sample, theme.TextSize(), style).Width + pad
+	}
+	mono := fyne.TextStyle{Monospace: true}
+	return &columns{widths: []float32{width("00:00:00.000", mono), width("Home Assist", fyne.TextStyle{}), -1,
+		width("state_chang", fyne.TextStyle{}), width("✓ 200", fyne.TextStyle{}), width("999.9 KiB", fyne.TextStyle{})}}
+}
+
+// endpointColumn is the index of the endpoint column, left out when the list shows one endpoint.
+const endpointColumn = 1
 
 // eventLog is the middle pane: search and filters over a virtualised list of events, newest
 // first, read page by page from SQLite and followed live.
@@ -58,12 +72,19 @@ type eventLog struct {
 	loading    bool
 	gen        int   // bumped by every reload, so late answers of an older query are dropped
 	selected   int64 // the event shown in the detail pane
-	list       *widget.List
+	list       *eventList
+	columns    *columns
+	header     *fyne.Container
+	endpointW  float32 // the endpoint column's width when it is shown
+	colGen     int     // bumped when the columns change, so rows lay themselves out again
 	summary    *widget.Label
-	empty      *fyne.Container
-	body       *fyne.Container
-	debounce   *time.Timer
-	content    fyne.CanvasObject
+	// showEndpoints brings the endpoints pane back when it is folded away.
+	showEndpoints   *widget.Button
+	OnShowEndpoints func()
+	empty           *fyne.Container
+	body            *fyne.Container
+	debounce        *time.Timer
+	content         fyne.CanvasObject
 }
 
 func newEventLog(u *UI) *eventLog {
@@ -83,7 +104,10 @@ func newEventLog(u *UI) *eventLog {
 	l.typ.SetPlaceHolder("Type")
 	l.typ.OnChanged = func(string) { l.reloadSoon() }
 
-	l.list = widget.NewList(func() int { return len(l.events) }, newEventRow, l.updateRow)
+	l.list = newEventList(func() int { return len(l.events) }, func() fyne.CanvasObject { return newEventRow(u, l.columns) }, l.updateRow)
+	l.list.OnHighlighted = func(id widget.ListItemID) { l.list.OnSelected(id) } // ↑ and ↓ move the selection
+	l.list.OnEnter = func() { u.detail.showTab("Body") }
+	l.list.OnDelete = func() { u.detail.confirmDelete() }
 	l.list.OnSelected = func(id widget.ListItemID) {
 		// The selection is kept by event id and drawn by the rows themselves: the list's own is by
 		// index, and would have to move (and redraw everything) with every new row on top.
@@ -100,12 +124,17 @@ func newEventLog(u *UI) *eventLog {
 	l.summary = widget.NewLabel("")
 	l.summary.SizeName = theme.SizeNameCaptionText
 	l.empty = container.NewCenter()
-	header := container.New(logColumns, caption("Time"), caption("Method"), caption("Endpoint"),
-		caption("Type"), caption("Status"), caption("Size"))
-	filters := container.NewVBox(l.search, container.NewGridWithColumns(3, l.status, l.method, l.typ))
+	l.columns = logColumns()
+	l.endpointW = l.columns.widths[endpointColumn]
+	l.header = container.New(l.columns, caption("Time"), caption("Endpoint"),
+		caption("Request"), caption("Type"), caption("Status"), caption("Size"))
+	l.showEndpoints = widget.NewButtonWithIcon("", theme.ListIcon(), func() { l.OnShowEndpoints() })
+	l.showEndpoints.Importance = widget.LowImportance
+	filters := container.NewVBox(container.NewBorder(nil, nil, l.showEndpoints, nil, l.search),
+		container.NewGridWithColumns(3, l.status, l.method, l.typ))
 	// The "N new events" bar floats over the top of the list, so its coming and going moves no row.
 	rows := container.NewStack(l.list, container.NewVBox(container.NewCenter(l.newBar)))
-	l.body = container.NewStack(container.NewBorder(header, l.summary, nil, nil, rows), l.empty)
+	l.body = container.NewStack(container.NewBorder(l.header, l.summary, nil, nil, rows), l.empty)
 	l.content = container.NewBorder(filters, nil, nil, nil, l.body)
 	return l
 }
@@ -119,37 +148,62 @@ func caption(s string) *widget.Label {
 // eventRow is one line of the log.
 type eventRow struct {
 	widget.BaseWidget
-	time, method, endpoint, typ, status, size *widget.Label
-	selected                                  *canvas.Rectangle
-	box                                       *fyne.Container
+	time, endpoint, request, typ, status, size *tipLabel
+	selected                                   *canvas.Rectangle
+	box, cells                                 *fyne.Container
+	gen                                        int // the columns it was laid out for
 }
 
-func newEventRow() fyne.CanvasObject {
+func newEventRow(u *UI, cols *columns) fyne.CanvasObject {
 	r := &eventRow{}
-	labels := []**widget.Label{&r.time, &r.method, &r.endpoint, &r.typ, &r.status, &r.size}
+	labels := []**tipLabel{&r.time, &r.endpoint, &r.request, &r.typ, &r.status, &r.size}
 	objs := make([]fyne.CanvasObject, len(labels))
 	for i, p := range labels {
-		*p = widget.NewLabel("")
+		*p = newTipLabel()
+		(*p).Truncation = fyne.TextTruncateEllipsis
 		objs[i] = *p
 	}
-	// Only the columns whose text can be long truncate: fitting text to a width shapes it again
-	// and again, the most expensive thing a row does.
-	r.endpoint.Truncation, r.typ.Truncation = fyne.TextTruncateEllipsis, fyne.TextTruncateEllipsis
 	r.time.TextStyle = fyne.TextStyle{Monospace: true}
-	r.method.TextStyle = fyne.TextStyle{Bold: true}
+	r.request.TextStyle = fyne.TextStyle{Monospace: true}
 	r.size.Alignment = fyne.TextAlignTrailing
 	r.selected = canvas.NewRectangle(theme.Color(theme.ColorNameSelection))
 	r.selected.Hide()
-	r.box = container.NewStack(r.selected, container.New(logColumns, objs...))
+	r.cells = container.New(cols, objs...)
+	r.box = container.NewStack(r.selected, r.cells)
 	r.ExtendBaseWidget(r)
 	return r
 }
 
 func (r *eventRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
 
+// eventList is the log's list: ↑ and ↓ move the selection, Enter opens the body, Del deletes.
+type eventList struct {
+	widget.List
+	OnEnter, OnDelete func()
+}
+
+func newEventList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *eventList {
+	l := &eventList{}
+	l.Length, l.CreateItem, l.UpdateItem = length, create, update
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// TypedKey adds Enter and Del to the list's keys.
+func (l *eventList) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		l.OnEnter()
+	case fyne.KeyDelete:
+		l.OnDelete()
+	default:
+		l.List.TypedKey(ev)
+	}
+}
+
 // setText changes a cell only when its text changes: when rows shift by one, most cells (the
 // endpoint, the type, the status) show what they showed, and need no new layout.
-func setText(l *widget.Label, s string) {
+func setText(l *tipLabel, s string) {
 	if l.Text != s {
 		l.SetText(s)
 	}
@@ -164,9 +218,13 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	ev := l.events[id]
 	r := o.(*eventRow)
-	setText(r.time, ev.ReceivedAt.Local().Format("15:04:05"))
-	setText(r.method, ev.Method)
+	if r.gen != l.colGen {
+		r.gen = l.colGen
+		r.cells.Refresh()
+	}
+	setText(r.time, ev.ReceivedAt.Local().Format("15:04:05.000"))
 	setText(r.endpoint, l.NameOf(ev.EndpointID))
+	setText(r.request, requestSummary(ev))
 	typ := ev.Type
 	if typ == "" {
 		typ = "–"
@@ -178,11 +236,56 @@ func (l *eventLog) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		r.status.Refresh()
 	}
 	setText(r.status, status)
-	setText(r.size, hook.Bytes(ev.Size).String())
+	setText(r.size, receivedSize(ev))
 	if sel := ev.ID == l.selected; sel != r.selected.Visible() {
 		r.selected.Hidden = !sel
 		r.selected.Refresh()
 	}
+}
+
+// requestSummary tells a row's request from its neighbours': its query, then the body's
+// beginning.
+func requestSummary(ev hook.Event) string {
+	s := ev.Method
+	if ev.Query != "" {
+		s += " ?" + ev.Query
+	}
+	switch {
+	case ev.Preview != "":
+		return s + "  " + withoutType(ev.Preview, ev.Type)
+	case ev.Status == hook.Rejected && ev.Reason != "":
+		return s + "  (" + ev.Reason + ")"
+	}
+	return s
+}
+
+// withoutType leaves a JSON preview's "type" member out when the Type column shows it, so that
+// what differs from row to row comes first.
+func withoutType(preview, typ string) string {
+	if typ == "" {
+		return preview
+	}
+	for _, member := range []string{`"type": "` + typ + `", `, `"type":"` + typ + `",`} {
+		if i := strings.Index(preview, member); i >= 0 && i < 4 {
+			return preview[:i] + preview[i+len(member):]
+		}
+	}
+	return preview
+}
+
+// announcedOnly reports whether an event's size is only what its request announced: refused
+// before its body was read (a paused endpoint, a body over the limit).
+func announcedOnly(ev hook.Event) bool {
+	return ev.Status == hook.Rejected && ev.Preview == "" && ev.Size > 0 &&
+		(ev.ResponseStatus == 503 || strings.HasPrefix(ev.Reason, "body of "))
+}
+
+// receivedSize is the size of the body received ("–" when none was read).
+func receivedSize(ev hook.Event) string {
+	if announcedOnly(ev) {
+		return "–"
+	}
+	return hook.Bytes(ev.Size).String()
 }
 
 // statusText is an event's status as the log shows it: the answer and, for refusals, why.
@@ -241,7 +344,22 @@ func (l *eventLog) setEndpoint(id string) {
 		return
 	}
 	l.endpoint = id
+	l.fitColumns()
 	l.reload()
+}
+
+// fitColumns leaves the endpoint column out when every row would name the same endpoint.
+func (l *eventLog) fitColumns() {
+	w := l.endpointW
+	if l.endpoint != "" || len(l.u.svc.Endpoints.List()) <= 1 {
+		w = 0
+	}
+	if l.columns.widths[endpointColumn] != w {
+		l.columns.widths[endpointColumn] = w
+		l.colGen++
+		l.header.Refresh()
+		l.list.Refresh()
+	}
 }
 
 // reloadSoon reloads after typing pauses for a quarter of a second.
@@ -446,6 +564,7 @@ func (l *eventLog) release() {
 
 // endpointsChanged redraws names and the empty state after endpoints changed.
 func (l *eventLog) endpointsChanged() {
+	l.fitColumns()
 	l.list.Refresh()
 	l.updateEmptyState()
 }
@@ -453,18 +572,9 @@ func (l *eventLog) endpointsChanged() {
 // updateEmptyState shows what to do when there is nothing to list, and how much is listed.
 func (l *eventLog) updateEmptyState() {
 	n := len(l.events)
-	summary := ""
-	if n > 0 {
-		summary = strconv.Itoa(n) + " events"
-		if l.next != 0 {
-			summary = strconv.Itoa(n) + "+ events (more load as you scroll)"
-		}
-		if l.filtered() {
-			summary += " matching the filters"
-		}
-	}
-	l.summary.SetText(summary)
 	endpoints := l.u.svc.Endpoints.List()
+	l.fitColumns()
+	l.summary.SetText(l.counter(endpoints))
 	switch {
 	case len(endpoints) == 0:
 		create := widget.NewButtonWithIcon("Create an endpoint", theme.ContentAddIcon(), func() { l.OnCreateEndpoint() })
@@ -500,6 +610,36 @@ func (l *eventLog) updateEmptyState() {
 		return
 	}
 	l.empty.Show()
+}
+
+// counter says how many events there are and how many the list shows: "314 events · 5 shown".
+func (l *eventLog) counter(endpoints []hook.Endpoint) string {
+	var total int64
+	for _, ep := range endpoints {
+		if l.endpoint == "" || ep.ID == l.endpoint {
+			total += l.u.svc.Endpoints.Activity(ep.ID).Events
+		}
+	}
+	n := int64(len(l.events))
+	total = max(total, n) // counts are loaded in the background at start
+	s := plural(total, "event", "events")
+	switch {
+	case l.filtered():
+		s += fmt.Sprintf(" · %d match", n)
+		if l.next != 0 {
+			s += " so far"
+		}
+	case n < total:
+		s += fmt.Sprintf(" · %d shown", n)
+	}
+	return s
+}
+
+// focusSearch puts the cursor in the search field (Ctrl+F).
+func (l *eventLog) focusSearch() {
+	if c := fyne.CurrentApp().Driver().CanvasForObject(l.search); c != nil {
+		c.Focus(l.search)
+	}
 }
 
 func (l *eventLog) setEmpty(objs ...fyne.CanvasObject) {

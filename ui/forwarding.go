@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -148,11 +147,9 @@ func (v *forwardingView) makeActions() {
 	})
 	v.remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
 		id := v.selected
-		dialog.ShowConfirm("Remove this target?", "Its deliveries still to make end as failed; the history stays.", func(ok bool) {
-			if ok {
-				v.u.background(func() error { return v.u.svc.Forwarding.DeleteTarget(context.Background(), id) }, func() { v.selected = ""; v.reload() })
-			}
-		}, v.win)
+		v.u.confirm(v.win, "Remove this target?", "Its deliveries still to make end as failed; the history stays.", func() {
+			v.u.background(func() error { return v.u.svc.Forwarding.DeleteTarget(context.Background(), id) }, func() { v.selected = ""; v.reload() })
+		})
 	})
 	v.remove.Importance = widget.DangerImportance
 }
@@ -302,7 +299,9 @@ func (v *forwardingView) deliveryRow() fyne.CanvasObject {
 	detail.Truncation = fyne.TextTruncateEllipsis
 	detail.SizeName = theme.SizeNameCaptionText
 	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil)
-	return container.NewBorder(nil, nil, nil, retry, container.NewVBox(line, detail))
+	event := widget.NewButtonWithIcon("Event", theme.SearchIcon(), nil)
+	event.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, nil, container.NewHBox(event, retry), container.NewVBox(line, detail))
 }
 
 func (v *forwardingView) updateDeliveryRow(i widget.ListItemID, o fyne.CanvasObject) {
@@ -312,7 +311,10 @@ func (v *forwardingView) updateDeliveryRow(i widget.ListItemID, o fyne.CanvasObj
 	d := v.deliveries[i]
 	box := o.(*fyne.Container)
 	texts := box.Objects[0].(*fyne.Container)
-	retry := box.Objects[1].(*widget.Button)
+	buttons := box.Objects[1].(*fyne.Container)
+	event, retry := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
+	eventID := d.EventID
+	event.OnTapped = func() { v.u.showEvent(eventID) }
 	texts.Objects[0].(*widget.Label).SetText(deliveryLine(d))
 	detail := texts.Objects[1].(*widget.Label)
 	detail.SetText(deliveryDetail(d))
@@ -339,11 +341,8 @@ var deliveryWords = map[hook.DeliveryStatus]string{
 
 func deliveryLine(d hook.Delivery) string {
 	s := fmt.Sprintf("#%d  event %d  %s", d.ID, d.EventID, deliveryWords[d.Status])
-	if d.Attempt > 0 {
-		s += fmt.Sprintf(" · %d attempt", d.Attempt)
-		if d.Attempt > 1 {
-			s += "s"
-		}
+	if n := max(d.Attempt, len(d.Attempts)); n > 0 {
+		s += " · " + plural(int64(n), "attempt", "attempts")
 	}
 	if d.ResponseStatus != 0 {
 		s += fmt.Sprintf(" · answered %d in %d ms", d.ResponseStatus, d.Latency.Milliseconds())
@@ -357,8 +356,10 @@ func deliveryLine(d hook.Delivery) string {
 func deliveryDetail(d hook.Delivery) string {
 	var parts []string
 	switch {
-	case !d.NextAt.IsZero() && d.Status == hook.DeliveryRetrying:
+	case !d.NextAt.IsZero() && d.Status == hook.DeliveryRetrying && d.NextAt.After(time.Now()):
 		parts = append(parts, "next attempt at "+d.NextAt.Local().Format(time.TimeOnly))
+	case d.Status == hook.DeliveryRetrying:
+		parts = append(parts, "next attempt due now")
 	case d.Status == hook.DeliveryPending:
 		parts = append(parts, "waits its turn: deliveries go in order of arrival")
 	}
@@ -382,8 +383,8 @@ func (u *UI) sendTest(parent fyne.Window, endpointID string) {
 		res, err = u.svc.Endpoints.Test(ctx, endpointID)
 		return err
 	}, func() {
-		dialog.ShowInformation("Test event sent", fmt.Sprintf("Sent webhook.test to %s: answered %d in %d ms, stored as event %d; %d deliveries queued.",
-			res.SentTo, res.Event.ResponseStatus, res.RoundTrip.Milliseconds(), res.Event.ID, len(res.Deliveries)), parent)
+		u.inform(parent, "Test event sent", fmt.Sprintf("Sent webhook.test to %s: answered %d in %d ms, stored as event %d; %s queued.",
+			res.SentTo, res.Event.ResponseStatus, res.RoundTrip.Milliseconds(), res.Event.ID, plural(int64(len(res.Deliveries)), "delivery", "deliveries")))
 	})
 }
 
@@ -394,7 +395,7 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 	if t != nil {
 		title = "Forwarding target"
 	}
-	d := dialog.NewCustomWithoutButtons(title, f, parent)
+	d := u.showForm(parent, title, f, fyne.NewSize(760, 640))
 	f.OnCancel = d.Hide
 	f.OnSubmit = func(epID string, c hook.TargetChange) {
 		u.submitFormIn(parent, f, func(ctx context.Context) (err error) {
@@ -412,6 +413,4 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 			}
 		})
 	}
-	d.Resize(fyne.NewSize(760, 640))
-	d.Show()
 }

@@ -2,12 +2,13 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -15,11 +16,15 @@ import (
 	"github.com/hooktray/hooktray/tunnel"
 )
 
-// statusBar is the window's bottom line: where webhooks can reach Hooktray, and brief
-// confirmations ("Copied cURL command").
+// statusBar is the window's bottom line, as separate items: how webhooks reach Hooktray (the
+// public URL, click to copy), what needs the user's hand (damage, unreadable secrets), stopped
+// forwarding, where the secrets' key is, and brief confirmations.
 type statusBar struct {
 	u        *UI
-	where    *widget.Label
+	reach    *widget.Button // the reachability and the public URL; tap copies it, or says why not
+	trouble  *widget.Button // damage or unreadable secrets; tap explains
+	stopped  *widget.Button // forwarding targets that deliver nothing; tap opens Forwarding
+	keychain *widget.Label
 	message  *widget.Label
 	download *widget.Button // offered when a tunnel needs cloudflared and there is none
 	clear    *time.Timer
@@ -27,56 +32,52 @@ type statusBar struct {
 }
 
 func newStatusBar(u *UI) *statusBar {
-	s := &statusBar{u: u, where: widget.NewLabel(""), message: widget.NewLabel("")}
-	s.where.SizeName = theme.SizeNameCaptionText
+	s := &statusBar{u: u, message: widget.NewLabel(""), keychain: widget.NewLabel("")}
+	s.reach = widget.NewButton("", s.reachTapped)
+	s.reach.Importance = widget.LowImportance
+	s.reach.Alignment = widget.ButtonAlignLeading
+	s.trouble = widget.NewButtonWithIcon("", theme.ErrorIcon(), s.troubleTapped)
+	s.trouble.Importance = widget.DangerImportance
+	s.stopped = widget.NewButtonWithIcon("", theme.WarningIcon(), func() { u.showForwarding("") })
+	s.stopped.Importance = widget.LowImportance
+	s.keychain.SizeName = theme.SizeNameCaptionText
 	s.message.SizeName = theme.SizeNameCaptionText
 	s.message.Importance = widget.SuccessImportance
-	s.download = widget.NewButtonWithIcon("Download cloudflared…", theme.DownloadIcon(), func() { u.installer.offer() })
+	s.download = widget.NewButtonWithIcon("Install cloudflared…", theme.DownloadIcon(), func() { u.installer.offer() })
 	s.download.Importance = widget.HighImportance
-	s.download.Hide()
-	s.where.Truncation = fyne.TextTruncateEllipsis
-	s.content = container.NewBorder(nil, nil, nil, container.NewHBox(s.message, s.download), s.where)
+	for _, o := range []fyne.CanvasObject{s.trouble, s.stopped, s.download, s.keychain} {
+		o.Hide()
+	}
+	// Items that do not fit the window's width are left out, from the right: the bar never widens it.
+	s.content = container.New(fitRow{}, s.trouble, s.reach, s.download, s.stopped, s.keychain, s.message)
 	s.refresh()
 	return s
 }
 
 func (s *statusBar) refresh() {
-	text := statusLine(s.u)
-	if st := s.u.svc.Reach.Status(); st.Error != "" {
-		text += " — " + st.Error
-	} else if r := s.u.svc.Reach.Reachability(); !r.Reachable && r.Error != "" && r.URL == s.u.svc.Reach.PublicURL() {
-		text += " — " + r.Error
-	}
-	if stopped := stoppedTargets(s.u); stopped != "" {
-		text += " · " + stopped
-	}
-	if s.u.svc.Endpoints.SecretsStorage() == "file" {
-		// No keychain (headless Linux, some desktops): say where the master key is instead.
-		text += " · secrets key in the data dir (no keychain)"
-	}
-	importance := widget.MediumImportance
-	if currentReach(s.u.svc.Reach).trouble() {
+	u := s.u
+	text, importance := statusLine(u), widget.MediumImportance
+	if currentReach(u.svc.Reach).trouble() {
 		importance = widget.WarningImportance
 	}
-	// What needs the user's hand comes first: damage to the history, secrets that cannot be read.
-	if e := s.u.svc.Endpoints.SecretsError(); e != "" {
-		text, importance = "Secrets: "+e+" · "+text, widget.DangerImportance
+	s.reach.SetText(shorten(text, 90))
+	s.reach.Importance = importance
+	s.reach.Refresh()
+	setShown(s.trouble, s.troubleText())
+	setShown(s.stopped, stoppedTargets(u))
+	if u.svc.Endpoints.SecretsStorage() == "file" {
+		// No keychain (headless Linux, some desktops): say where the master key is instead.
+		s.keychain.SetText("Secrets' key: in the data dir (no keychain)")
+		s.keychain.Show()
+	} else {
+		s.keychain.Hide()
 	}
-	if d := s.u.svc.Health.JournalDamage(); d.Damaged() {
-		text, importance = "Journal: "+d.Sentence()+" · "+text, widget.DangerImportance
-	}
-	if e := s.u.svc.Health.StorageError(); e != "" {
-		text, importance = "Storage: "+e+" (quit, then run 'hooktray db recover') · "+text, widget.DangerImportance
-	}
-	s.where.SetText(text)
-	s.where.Importance = importance
-	s.where.Refresh()
-	installing := s.u.svc.Reach.CloudflaredInstall().State == tunnel.InstallDownloading
-	switch b := s.u.svc.Reach.Cloudflared(); {
+	installing := u.svc.Reach.CloudflaredInstall().State == tunnel.InstallDownloading
+	switch b := u.svc.Reach.Cloudflared(); {
 	case installing:
 		s.download.Hide()
-	case s.u.svc.Reach.CloudflaredMissing():
-		s.download.SetText("Download cloudflared…")
+	case u.svc.Reach.CloudflaredMissing():
+		s.download.SetText("Install cloudflared…")
 		s.download.Show()
 	case b.UpdateAvailable:
 		s.download.SetText("Update cloudflared…")
@@ -84,7 +85,73 @@ func (s *statusBar) refresh() {
 	default:
 		s.download.Hide()
 	}
-	s.u.installer.refresh()
+	u.installer.refresh()
+}
+
+// setShown shows b with text, or hides it when there is none.
+func setShown(b *widget.Button, text string) {
+	if text == "" {
+		b.Hide()
+		return
+	}
+	b.SetText(shorten(text, 60))
+	b.Show()
+}
+
+// shorten cuts s to at most n characters, with an ellipsis.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// troubleText names what needs the user's hand, most serious first ("" when nothing does).
+func (s *statusBar) troubleText() string {
+	switch {
+	case s.u.svc.Health.StorageError() != "":
+		return "The history is damaged"
+	case s.u.svc.Health.JournalDamage().Damaged():
+		return "Webhooks were lost in a crash"
+	case s.u.svc.Endpoints.SecretsError() != "":
+		return "Some secrets cannot be read"
+	}
+	return ""
+}
+
+// troubleTapped explains what needs the user's hand and what to do.
+func (s *statusBar) troubleTapped() {
+	u := s.u
+	switch {
+	case u.svc.Health.StorageError() != "":
+		u.showProblem("The history database is damaged. Quit Hooktray, then run 'hooktray db recover': it copies everything that can be read into a new file.",
+			errors.New(u.svc.Health.StorageError()))
+	case u.svc.Health.JournalDamage().Damaged():
+		d := u.svc.Health.JournalDamage()
+		u.showProblem(sentence(d.Sentence()), nil, action{"Copy folder path", func() { u.copyText("folder path", d.Folder) }})
+	case u.svc.Endpoints.SecretsError() != "":
+		u.showProblem(sentence(u.svc.Endpoints.SecretsError()), nil)
+	}
+}
+
+// reachTapped copies the public URL, or says why there is none and what to do.
+func (s *statusBar) reachTapped() {
+	u := s.u
+	r := u.svc.Reach
+	switch {
+	case r.CloudflaredMissing():
+		u.showProblem("Endpoints are local only: the tunnel needs cloudflared, which is not installed.", nil,
+			action{"Install cloudflared…", u.installer.offer}, action{"Tunnel settings…", u.editTunnel})
+	case r.Status().Error != "":
+		u.showProblem(sentence(r.Status().Error), nil, action{"Tunnel settings…", u.editTunnel}, action{"Tunnel log…", u.showTunnelLog})
+	case currentReach(r) == reachSilent:
+		u.showProblem(sentence(r.Reachability().Error), nil, action{"Check again", r.ProbeNow}, action{"Tunnel settings…", u.editTunnel})
+	case r.PublicURL() != "":
+		u.app.Clipboard().SetContent(r.PublicURL())
+		u.flash(s.reach, "Copied the public URL")
+	default:
+		u.editTunnel()
+	}
 }
 
 // stoppedTargets names the forwarding targets that deliver nothing now ("" when all do).
@@ -98,10 +165,13 @@ func stoppedTargets(u *UI) string {
 			names = append(names, u.endpoints.name(t.EndpointID)+" off")
 		}
 	}
-	if len(names) == 0 {
+	switch len(names) {
+	case 0:
 		return ""
+	case 1:
+		return "Forwarding: " + names[0]
 	}
-	return "forwarding: " + strings.Join(names, ", ")
+	return fmt.Sprintf("Forwarding: %d targets stopped", len(names))
 }
 
 // showTunnelLog opens a window with cloudflared's recent log, for when the tunnel misbehaves.
@@ -132,11 +202,6 @@ func (s *statusBar) flash(msg string) {
 		s.clear.Stop()
 	}
 	s.clear = time.AfterFunc(4*time.Second, func() { s.u.do(func() { s.message.SetText("") }) })
-}
-
-// showError shows an error in a dialog. Call it on the UI goroutine.
-func (u *UI) showError(err error) {
-	dialog.ShowError(err, u.win)
 }
 
 // bestURL is the URL to give a provider for an endpoint: public when there is one, else local.

@@ -28,7 +28,7 @@ type subscriptionsView struct {
 	selected string
 	list     *widget.List
 	title    *widget.Label
-	detail   *widget.Label
+	detail   *widget.Form
 	buttons  []*widget.Button
 	reloads  reloader
 	secrets  map[string][]string // the secret settings each subscription has stored
@@ -48,8 +48,7 @@ func (u *UI) showSubscriptions(endpointID string) {
 	u.subscriptions = v
 	v.win = u.app.NewWindow("Hooktray — subscriptions")
 	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	v.detail = widget.NewLabel("")
-	v.detail.Wrapping = fyne.TextWrapWord
+	v.detail = widget.NewForm()
 	v.list = widget.NewList(func() int { return len(v.subs) }, twoLines,
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i >= len(v.subs) {
@@ -60,7 +59,7 @@ func (u *UI) showSubscriptions(endpointID string) {
 			if s.Status == hook.SubscriptionFailed {
 				importance = widget.DangerImportance
 			}
-			setTwoLines(o, u.endpoints.name(s.EndpointID)+": "+s.Provider, subscriptionLine(s), importance)
+			setTwoLines(o, u.endpoints.name(s.EndpointID)+": "+subscribe.ProviderTitle(s.Provider), subscriptionLine(s), importance)
 		})
 	v.list.OnSelected = func(i widget.ListItemID) {
 		if i < len(v.subs) {
@@ -112,11 +111,9 @@ func (v *subscriptionsView) actions() []*widget.Button {
 	})
 	remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
 		id := v.selected
-		dialog.ShowConfirm("Remove this subscription?", "Hooktray unregisters it at the provider first, then forgets it.", func(ok bool) {
-			if ok {
-				u.background(func() error { return u.svc.Subscriptions.Delete(context.Background(), id) }, func() { v.selected = ""; v.reload() })
-			}
-		}, v.win)
+		u.confirm(v.win, "Remove this subscription?", "Hooktray unregisters it at the provider first, then forgets it.", func() {
+			u.background(func() error { return u.svc.Subscriptions.Delete(context.Background(), id) }, func() { v.selected = ""; v.reload() })
+		})
 	})
 	remove.Importance = widget.DangerImportance
 	return []*widget.Button{register, unregister, test, edit, remove}
@@ -130,8 +127,8 @@ func (v *subscriptionsView) test() {
 		ev, err = v.u.svc.Subscriptions.Test(context.Background(), id)
 		return err
 	}, func() {
-		dialog.ShowInformation("Test delivery arrived", fmt.Sprintf("The provider's test arrived as event %d (%s), signature %s.",
-			ev.ID, ev.Type, ev.Verification.Result), v.win)
+		v.u.inform(v.win, "Test delivery arrived", fmt.Sprintf("The provider's test arrived as event %d (%s), signature %s.",
+			ev.ID, ev.Type, ev.Verification.Result))
 	})
 }
 
@@ -197,32 +194,62 @@ func (v *subscriptionsView) show() {
 	}
 	if cur == nil {
 		v.title.SetText("No subscriptions yet")
-		v.detail.SetText("A subscription registers an endpoint's public URL with a provider (Diagral, a device platform, Homecast, GitHub, Stripe, or any REST API), and registers it again whenever the URL changes.")
+		v.detail.Items = []*widget.FormItem{{Text: "", Widget: wrapped("A subscription registers an endpoint's public URL with a provider (Diagral, a device platform, Homecast, GitHub, Stripe, or any REST API), and registers it again whenever the URL changes.")}}
+		v.detail.Refresh()
 		return
 	}
 	s := *cur
-	lines := []string{"Status: " + subscriptionLine(s)}
+	v.title.SetText(v.u.endpoints.name(s.EndpointID) + ": " + subscribe.ProviderTitle(s.Provider))
+	v.detail.Items = v.fields(s)
+	v.detail.Refresh()
+}
+
+// fields are a subscription's state and settings, a field a row, named as its provider names them.
+func (v *subscriptionsView) fields(s hook.Subscription) []*widget.FormItem {
+	const when = "Mon 2 Jan 2006 15:04:05"
+	items := []*widget.FormItem{{Text: "Status", Widget: wrapped(subscriptionLine(s))}}
+	add := func(name, value string) { items = append(items, &widget.FormItem{Text: name, Widget: wrapped(value)}) }
 	if s.RemoteID != "" {
-		lines = append(lines, "The provider's id: "+s.RemoteID)
+		add("The provider's id", s.RemoteID)
 	}
 	if f := s.Forced; f != nil {
 		from := "another URL (the provider did not say which)"
 		if f.From != "" {
 			from = f.From
 		}
-		lines = append(lines, fmt.Sprintf("Forced to this URL on %s, from %s", f.At.Local().Format("2006-01-02 15:04:05"), from))
+		add("Forced", fmt.Sprintf("to this URL on %s, from %s", f.At.Local().Format(when), from))
 	}
 	if !s.LastCheckedAt.IsZero() {
-		lines = append(lines, "Last checked: "+s.LastCheckedAt.Local().Format("2006-01-02 15:04:05"))
+		add("Last checked", s.LastCheckedAt.Local().Format(when))
+	}
+	labels := map[string]string{"base_url": "API address"}
+	if fs, _, err := v.u.svc.Subscriptions.Fields(s.Provider); err == nil {
+		for _, f := range fs {
+			labels[f.Key] = f.Label
+		}
 	}
 	for _, k := range sortedKeys(s.Settings) {
-		lines = append(lines, fmt.Sprintf("%s: %v", k, s.Settings[k]))
+		name := labels[k]
+		if name == "" {
+			name = k
+		}
+		add(name, forms.SettingText(s.Settings[k]))
 	}
 	if set := v.secrets[s.ID]; len(set) > 0 {
-		lines = append(lines, "Secrets (sealed, never shown): "+strings.Join(set, ", "))
+		var names []string
+		for _, k := range set {
+			names = append(names, labels[k])
+		}
+		add("Secrets", strings.Join(names, ", ")+" (sealed, never shown)")
 	}
-	v.title.SetText(v.u.endpoints.name(s.EndpointID) + ": " + s.Provider)
-	v.detail.SetText(strings.Join(lines, "\n"))
+	return items
+}
+
+// wrapped is a label whose text wraps.
+func wrapped(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
 }
 
 // editSubscription opens the form that adds a subscription (s nil) or changes one.
@@ -236,7 +263,7 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 	if s != nil {
 		title = "Subscription"
 	}
-	d := dialog.NewCustomWithoutButtons(title, f, parent)
+	d := u.showForm(parent, title, f, fyne.NewSize(760, 620))
 	f.OnCancel = d.Hide
 	f.OnCreateKey = func(baseURL, serial string) { u.createDiagralKey(parent, f, baseURL, serial) }
 	f.OnSubmit = func(c hook.SubscriptionChange) {
@@ -255,8 +282,6 @@ func (u *UI) editSubscription(parent fyne.Window, endpointID string, s *hook.Sub
 			}
 		})
 	}
-	d.Resize(fyne.NewSize(760, 620))
-	d.Show()
 }
 
 // createDiagralKey makes the API key and secret of a Diagral system from the user's account and

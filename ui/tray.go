@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/hooktray/hooktray/app/reach"
+	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/assets"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -104,13 +105,16 @@ func (t *tray) iconFor() (string, []byte) {
 func statusLine(u *UI) string {
 	switch r := currentReach(u.svc.Reach); r {
 	case reachChecking:
-		return "Online, checking reachability: " + u.svc.Reach.PublicURL()
+		return "Checking the public URL: " + u.svc.Reach.PublicURL()
 	case reachOnline:
-		return fmt.Sprintf("Online, reachable (%d ms): %s", u.svc.Reach.Reachability().RTT.Milliseconds(), u.svc.Reach.PublicURL())
+		return fmt.Sprintf("Reachable (%d ms): %s", u.svc.Reach.Reachability().RTT.Milliseconds(), u.svc.Reach.PublicURL())
 	case reachSilent:
-		return "Online but NOT reachable: " + u.svc.Reach.PublicURL()
+		return "Public URL not reachable: " + u.svc.Reach.PublicURL()
 	case reachFailed:
-		return "Local only (tunnel failed): " + u.svc.Info.ReceiverURL
+		if u.svc.Reach.CloudflaredMissing() {
+			return "Local only (cloudflared is not installed): " + u.svc.Info.ReceiverURL
+		}
+		return "Local only (the tunnel failed): " + u.svc.Info.ReceiverURL
 	case reachConnecting:
 		return "Connecting tunnel… local: " + u.svc.Info.ReceiverURL
 	}
@@ -156,7 +160,7 @@ func (t *tray) subscriptionItems() (actions, trouble []*fyne.MenuItem) {
 		if s.Status == hook.SubscriptionFailed {
 			failed++
 		}
-		id, label := s.ID, u.endpoints.name(s.EndpointID)+": "+s.Provider
+		id, label := s.ID, u.endpoints.name(s.EndpointID)+": "+subscribe.ProviderTitle(s.Provider)
 		action := fyne.NewMenuItem("Register "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Register) })
 		if s.Status == hook.SubscriptionRegistered {
 			action = fyne.NewMenuItem("Unregister "+label, func() { u.subscriptionAction(id, u.svc.Subscriptions.Unregister) })

@@ -5,7 +5,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/tunnel"
@@ -17,7 +16,7 @@ import (
 func (u *UI) editTunnel() {
 	f := forms.NewTunnel(u.svc.Reach.Settings())
 	f.Cloudflared = u.cloudflaredRow()
-	d := dialog.NewCustomWithoutButtons("Tunnel settings", f, u.win)
+	d := u.showForm(u.win, "Tunnel settings", f, fyne.NewSize(680, 420))
 	f.OnCancel = d.Hide
 	f.OnSubmit = func(c tunnel.SettingsChange) {
 		u.submitForm(f, func(ctx context.Context) error { return u.svc.Reach.SetTunnel(ctx, c) }, func() {
@@ -26,8 +25,6 @@ func (u *UI) editTunnel() {
 			u.tray.refresh()
 		})
 	}
-	d.Resize(fyne.NewSize(680, 380))
-	d.Show()
 }
 
 // cloudflaredRow says which cloudflared is in use and offers to download or update it.

@@ -23,7 +23,6 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
@@ -70,6 +69,7 @@ func Run(ctx context.Context, start Launch, startHidden bool) error {
 		}
 	}
 	a := fyneapp.NewWithID(AppID)
+	a.Settings().SetTheme(newAppTheme())
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	svc, stop, err := start(ctx, showWindow, hideWindow)
 	if running := (*instance.ErrRunning)(nil); errors.As(err, &running) {
@@ -138,14 +138,19 @@ type UI struct {
 	gone map[string]bool
 	tray *tray
 
-	content  fyne.CanvasObject // the window's content, kept while the window is closed
-	keeper   fyne.Window       // never shown: keeps the app alive while the main window is closed
-	closed   bool              // the main window was closed (destroyed) and must be made anew
-	size     fyne.Size         // the main window's size, kept across closing
-	notifier *notify.Notifier
-	trace    io.Writer    // where UI timings go when HOOKTRAY_TRACE_UI is set (bench/gui), else nil
-	visible  atomic.Bool  // the window is shown (nothing redraws while hidden)
-	unread   atomic.Int32 // alerts since the window was last shown
+	content fyne.CanvasObject // the window's content, kept while the window is closed
+	// endpointsPane folds away at narrow widths (fitEndpoints) or when the user hides it;
+	// endpointsChoice is the user's choice, if made (nil: follow the width).
+	endpointsPane   *fyne.Container
+	splits          [2]*container.Split // endpoints | (log | detail)
+	endpointsChoice *bool
+	keeper          fyne.Window // never shown: keeps the app alive while the main window is closed
+	closed          bool        // the main window was closed (destroyed) and must be made anew
+	size            fyne.Size   // the main window's size, kept across closing
+	notifier        *notify.Notifier
+	trace           io.Writer    // where UI timings go when HOOKTRAY_TRACE_UI is set (bench/gui), else nil
+	visible         atomic.Bool  // the window is shown (nothing redraws while hidden)
+	unread          atomic.Int32 // alerts since the window was last shown
 
 	stop       context.CancelFunc
 	wg         sync.WaitGroup
@@ -183,11 +188,15 @@ func newUI(svc *core.Services, a fyne.App, do func(func())) *UI {
 		u.log.reload()
 	}
 
-	split := container.NewHSplit(u.log.content, u.detail.content)
-	split.Offset = 0.55
-	main := container.NewHSplit(u.endpoints.content, split)
-	main.Offset = 0.23
-	u.content = container.NewBorder(nil, u.status.content, nil, nil, main)
+	split := container.NewHSplit(pane(u.log.content), pane(u.detail.content))
+	split.Offset = 0.58
+	u.endpointsPane = container.NewStack(pane(u.endpoints.content))
+	main := container.NewHSplit(u.endpointsPane, split)
+	main.Offset = 0.2
+	u.splits = [2]*container.Split{main, split}
+	u.endpoints.OnHide = func() { u.setEndpointsShown(false) }
+	u.log.OnShowEndpoints = func() { u.setEndpointsShown(true) }
+	u.content = container.NewBorder(nil, u.status.content, nil, nil, container.New(&responsive{u: u}, main))
 	u.size = fyne.NewSize(1280, 780)
 	u.makeWindow()
 	u.tray.refresh()
@@ -202,22 +211,39 @@ func (u *UI) makeWindow() {
 	u.win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	u.win.SetContent(u.content)
 	u.win.Resize(u.size)
-	u.win.SetMainMenu(fyne.NewMainMenu(
-		fyne.NewMenu("File",
-			fyne.NewMenuItem("New endpoint…", func() { u.editEndpoint(nil) }),
-			fyne.NewMenuItem("Tunnel settings…", u.editTunnel),
-			fyne.NewMenuItem("Forwarding…", func() { u.showForwarding("") }),
-			fyne.NewMenuItem("Subscriptions…", func() { u.showSubscriptions("") }),
-			u.loginItem(),
-			fyne.NewMenuItem("Close window", u.HideWindow),
-		),
-		fyne.NewMenu("Help", fyne.NewMenuItem("About Hooktray", u.showAbout)),
-	))
+	u.win.SetMainMenu(u.mainMenu())
+	u.addShortcuts(u.win.Canvas())
 	// Closing the window keeps Hooktray receiving in the tray; Quit is in the tray and the menu.
 	u.win.SetCloseIntercept(u.HideWindow)
 	if desk, ok := u.app.(desktop.App); ok {
 		desk.SetSystemTrayWindow(u.win)
 	}
+}
+
+// showEvent brings the main window up on one event: selected in the log, shown in the detail.
+func (u *UI) showEvent(id int64) {
+	u.ShowWindow()
+	u.log.selected = id
+	u.log.list.Refresh()
+	u.detail.show(id)
+	u.win.RequestFocus()
+}
+
+// fitEndpoints folds the endpoints pane away below collapseBelow, unless the user chose; it runs
+// in the layout, on the UI goroutine.
+func (u *UI) fitEndpoints(width float32) {
+	shown := width >= collapseBelow
+	if u.endpointsChoice != nil {
+		shown = *u.endpointsChoice
+	}
+	u.endpointsPane.Hidden = !shown
+	u.log.showEndpoints.Hidden = shown
+}
+
+// setEndpointsShown shows or hides the endpoints pane, whatever the width, from now on.
+func (u *UI) setEndpointsShown(shown bool) {
+	u.endpointsChoice = &shown
+	u.content.Refresh()
 }
 
 // ShowWindow shows and focuses the main window and catches it up with what happened while it was
@@ -278,6 +304,35 @@ func (u *UI) Start() {
 	u.wg.Add(2)
 	go u.followEvents(ctx)
 	go u.followChanges(ctx)
+	if u.trace != nil {
+		u.wg.Add(1)
+		go u.probeStalls(ctx)
+	}
+}
+
+// probeStalls, for the desktop benchmark, asks the UI goroutine for a no-op every 20 ms and
+// reports each time it took longer than 50 ms to come round: the window did not respond meanwhile.
+func (u *UI) probeStalls(ctx context.Context) {
+	defer u.wg.Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		asked, ran := time.Now(), make(chan struct{})
+		u.do(func() { close(ran) })
+		select {
+		case <-ran:
+		case <-ctx.Done():
+			return
+		}
+		if d := time.Since(asked); d > 50*time.Millisecond {
+			fmt.Fprintf(u.trace, "ui: stall %d %d\n", d.Milliseconds(), time.Now().UnixNano())
+		}
+	}
 }
 
 // Stop ends the goroutines Start began.
@@ -405,7 +460,7 @@ func (u *UI) showAbout() {
 	text := fmt.Sprintf("Hooktray %s\n\nWebhooks on your computer: every request kept before it is acknowledged, "+
 		"shown live, verified, forwarded.\n\nReceiver: %s\nData: %s\nSecrets key: %s\n\nhttps://github.com/hooktray/hooktray",
 		u.svc.Info.Version, u.svc.Info.ReceiverURL, u.svc.Info.DataDir, u.svc.Endpoints.SecretsStorage())
-	dialog.ShowInformation("About Hooktray", text, u.win)
+	u.inform(u.win, "About Hooktray", text)
 }
 
 // loginItem is the File menu's "Start at login" check, read and written off the UI goroutine.

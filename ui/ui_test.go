@@ -19,6 +19,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/app/core"
@@ -140,7 +141,7 @@ func TestCreateEndpointThroughTheForm(t *testing.T) {
 		t.Fatal("an endpoint was created from an invalid form")
 	}
 	onUI(func() {
-		if e.Form.Validate() == nil {
+		if _, fe := e.Change(); fe == nil {
 			t.Error("the form accepted an empty name and a bad status")
 		}
 		e.Status.SetText("202")
@@ -223,12 +224,12 @@ func TestNewEventAppearsInTheLogAndTheDetailShowsIt(t *testing.T) {
 		if len(u.detail.query) != 1 || u.detail.query[0] != [2]string{"zone", "garage"} {
 			t.Errorf("query table %v", u.detail.query)
 		}
-		if got := u.detail.body.Text(); got != "{\n  \"a\": 1,\n  \"type\": \"ALERT\"\n}" {
-			t.Errorf("body view %q", got)
+		if u.detail.body.mode.Selected != viewPretty {
+			t.Errorf("body view mode %q", u.detail.body.mode.Selected)
 		}
-		if u.detail.bodyMode.Selected != viewPretty {
-			t.Errorf("body view mode %q", u.detail.bodyMode.Selected)
-		}
+	})
+	eventually(t, "the body laid out", func() bool {
+		return u.detail.body.code.Text() == "{\n  \"a\": 1,\n  \"type\": \"ALERT\"\n}"
 	})
 	// A second event arrives while the first is selected: it goes on top, the selection stays.
 	send(t, svc.Endpoints.URL(ep.ID), `second`)
@@ -319,7 +320,7 @@ func TestTrayShowsWhetherThePublicURLIsReachable(t *testing.T) {
 		o.Tunnel.PublicURL = "http://" + addr // leads straight back to the receiver
 	})
 	eventually(t, "a reachable status line", func() bool {
-		return strings.HasPrefix(statusLine(u), "Online, reachable (") && strings.HasSuffix(statusLine(u), addr)
+		return strings.HasPrefix(statusLine(u), "Reachable (") && strings.HasSuffix(statusLine(u), addr)
 	})
 	var labels []string
 	onUI(func() {
@@ -344,7 +345,7 @@ func TestEditorSetsUpVerification(t *testing.T) {
 	onUI(func() { e = u.editEndpoint(nil) })
 	onUI(func() {
 		test.Type(e.Name, "Payments")
-		e.Scheme.SetSelected("stripe")
+		e.Scheme.SetSelected("Stripe")
 		e.VerifyMode.SetSelected("enforce")
 		test.Type(e.Secret, "whsec_from_the_dashboard")
 		test.Tap(e.Save)
@@ -449,7 +450,7 @@ func TestDownloadCloudflaredFromTheStatusBar(t *testing.T) {
 	u, svc := newTestUI(t, func(o *app.Options) {
 		o.Tunnel.Mode, o.ReleasesAPI, o.UpdateCheckEvery = tunnel.Quick, gh.URL, -1
 	})
-	eventually(t, "the download offer", func() bool { return u.status.download.Visible() && u.status.download.Text == "Download cloudflared…" })
+	eventually(t, "the download offer", func() bool { return u.status.download.Visible() && u.status.download.Text == "Install cloudflared…" })
 	onUI(u.installer.start)
 	eventually(t, "the progress dialog half-way", func() bool {
 		return u.installer.progress != nil && u.installer.bar.Value > 0.3 && u.installer.bar.Value < 0.7 &&
@@ -555,8 +556,19 @@ func TestSubscriptionsWindowShowsTheRegistration(t *testing.T) {
 	eventually(t, "the registration shown", func() bool {
 		v := u.subscriptions
 		return v != nil && len(v.subs) == 1 && strings.HasPrefix(subscriptionLine(v.subs[0]), "Registered on https://hooks.example.net/webhook/") &&
-			strings.Contains(v.detail.Text, "Secrets (sealed, never shown): api_key, secret_key") && !strings.Contains(v.detail.Text, subscribetest.DiagralKey)
+			strings.Contains(formText(v.detail), "Secrets: API key, Secret key (sealed, never shown)") && !strings.Contains(formText(v.detail), subscribetest.DiagralKey)
 	})
+}
+
+// formText is what a form of labels shows, "Name: value" a line.
+func formText(f *widget.Form) string {
+	var b strings.Builder
+	for _, it := range f.Items {
+		if l, ok := it.Widget.(*widget.Label); ok {
+			fmt.Fprintf(&b, "%s: %s\n", it.Text, l.Text)
+		}
+	}
+	return b.String()
 }
 
 // A reload's page was read before the live feed added newer rows: they stay on top; rows that
@@ -585,4 +597,112 @@ func TestReloadKeepsRowsTheLiveFeedAddedMeanwhile(t *testing.T) {
 	if got := ids(withLiveRows(nil, 0, page, all)); !slices.Equal(got, []int64{5, 4}) {
 		t.Errorf("nothing shown: %v, want the page", got)
 	}
+}
+
+// Every action of the keyboard list works: the shortcuts, the list's keys, Enter and Esc.
+func TestTheKeyboardDoesWhatTheMenusSay(t *testing.T) {
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "keys")
+	for i := range 3 {
+		send(t, svc.Endpoints.URL(ep.ID), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	eventually(t, "three events", func() bool { return len(u.log.events) == 3 && u.detail.ev != nil })
+	// A shortcut is typed as the menu bar takes it: the menu item that shows it runs.
+	shortcut := func(s fyne.Shortcut) {
+		t.Helper()
+		for _, m := range u.win.MainMenu().Items {
+			for _, it := range m.Items {
+				if it.Shortcut != nil && it.Shortcut.ShortcutName() == s.ShortcutName() {
+					it.Action()
+					return
+				}
+			}
+		}
+		t.Fatalf("no menu shows %s", s.ShortcutName())
+	}
+	top := func() fyne.CanvasObject { return u.win.Canvas().Overlays().Top() }
+	onUI(func() {
+		shortcut(shortcutFind)
+		if u.win.Canvas().Focused() != u.log.search {
+			t.Errorf("Ctrl+F focused %v", u.win.Canvas().Focused())
+		}
+		shortcut(shortcutNew)
+		if top() == nil {
+			t.Fatal("Ctrl+N opened no form")
+		}
+		// Esc in the focused name field closes the form.
+		u.win.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+		if top() != nil {
+			t.Error("Esc left the form open")
+		}
+		// The list: ↓ moves the selection, Enter shows the body, Del asks to delete.
+		u.win.Canvas().Focus(u.log.list)
+		first := u.log.selected
+		u.log.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+		if u.log.selected == first || u.log.selected != u.log.events[1].ID {
+			t.Errorf("↓ selected %d (was %d)", u.log.selected, first)
+		}
+		u.log.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		if u.detail.tabs.Selected().Text != "Body" {
+			t.Errorf("Enter showed the %s tab", u.detail.tabs.Selected().Text)
+		}
+	})
+	eventually(t, "the second event's detail", func() bool { return u.detail.ev != nil && u.detail.ev.ID == u.log.events[1].ID })
+	onUI(func() {
+		shortcut(shortcutCurl)
+		if clip := u.app.Clipboard().Content(); !strings.HasPrefix(clip, "curl ") || !strings.Contains(clip, `{"n":1}`) {
+			t.Errorf("Ctrl+Shift+C copied %q", clip)
+		}
+		u.log.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
+		if top() == nil {
+			t.Fatal("Del asked nothing")
+		}
+		u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	})
+	if n := len(svc.Endpoints.List()); n != 1 {
+		t.Errorf("%d endpoints: Esc created one", n)
+	}
+}
+
+// A burst, a long event and a smaller window move no splitter and never ask for a larger window;
+// below 1100 pixels the endpoints pane folds away, and the toggle brings it back.
+func TestTheLayoutHoldsStill(t *testing.T) {
+	u, svc := newTestUI(t)
+	ep := mustCreate(t, svc, "burst")
+	var offsets [2]float64
+	onUI(func() {
+		u.win.Resize(fyne.NewSize(1280, 780))
+		offsets = [2]float64{u.splits[0].Offset, u.splits[1].Offset}
+	})
+	long := strings.Repeat("a-very-long-path-segment-", 40)
+	send(t, svc.Endpoints.URL(ep.ID)+"?"+long, `{"type":"`+long+`"}`)
+	for i := range 1000 {
+		send(t, svc.Endpoints.URL(ep.ID), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	eventually(t, "the burst in the log", func() bool { return len(u.log.events)+len(u.log.pending) >= 1001 || u.log.overflow })
+	onUI(func() {
+		u.log.showPending()
+		u.detail.show(u.log.events[len(u.log.events)-1].ID) // the long one
+	})
+	eventually(t, "the long event shown", func() bool { return u.detail.ev != nil && strings.Contains(u.detail.ev.Query, long) })
+	onUI(func() {
+		u.win.Resize(fyne.NewSize(1024, 700))
+		if min := u.content.MinSize(); min.Width > 1024 || min.Height > 700 {
+			t.Errorf("the content asks for %v: the window would grow", min)
+		}
+		if got := [2]float64{u.splits[0].Offset, u.splits[1].Offset}; got != offsets {
+			t.Errorf("splitters moved from %v to %v", offsets, got)
+		}
+		if size := u.win.Canvas().Size(); size.Width > 1024 {
+			t.Errorf("the window is %v", size)
+		}
+		if u.endpointsPane.Visible() {
+			t.Error("at 1024 pixels the endpoints pane is still there")
+		}
+		u.log.OnShowEndpoints()
+		u.content.Refresh()
+		if !u.endpointsPane.Visible() {
+			t.Error("the toggle did not bring the endpoints pane back")
+		}
+	})
 }

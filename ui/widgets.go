@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"image/color"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -17,12 +16,8 @@ import (
 
 // Colours with meaning: the same in light and dark themes, readable on both.
 var (
-	colorOK      = palette.Online
-	colorPaused  = color.NRGBA{0x9c, 0xa3, 0xaf, 0xff}
-	colorKey     = palette.Brand
-	colorString  = color.NRGBA{0x15, 0x80, 0x3d, 0xff}
-	colorNumber  = color.NRGBA{0xc2, 0x41, 0x0c, 0xff}
-	colorLiteral = color.NRGBA{0x93, 0x33, 0xea, 0xff}
+	colorOK     = palette.Online
+	colorPaused = color.NRGBA{0x9c, 0xa3, 0xaf, 0xff}
 )
 
 // sparkline draws events per minute over the last hour as 60 thin bars, with canvas rectangles
@@ -120,7 +115,7 @@ func (l dotLayout) MinSize([]fyne.CanvasObject) fyne.Size {
 // left. The log's header and rows share one, so they line up.
 type columns struct{ widths []float32 }
 
-func (c columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	pad := theme.Padding()
 	fixed := float32(0)
 	for _, w := range c.widths {
@@ -128,7 +123,13 @@ func (c columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 			fixed += w
 		}
 	}
-	flex := max(40, size.Width-fixed-pad*float32(len(c.widths)-1))
+	shown := 0
+	for _, w := range c.widths {
+		if w != 0 {
+			shown++
+		}
+	}
+	flex := max(40, size.Width-fixed-pad*float32(shown-1))
 	x := float32(0)
 	for i, o := range objs {
 		if i >= len(c.widths) {
@@ -138,13 +139,17 @@ func (c columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		if w < 0 {
 			w = flex
 		}
+		if w == 0 { // a column left out
+			o.Move(fyne.NewPos(-1e5, 0))
+			continue
+		}
 		o.Resize(fyne.NewSize(w, size.Height))
 		o.Move(fyne.NewPos(x, 0))
 		x += w + pad
 	}
 }
 
-func (c columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+func (c *columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	h := float32(0)
 	for _, o := range objs {
 		h = max(h, o.MinSize().Height)
@@ -182,71 +187,6 @@ func plural(n int64, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// jsonRows turns indented JSON into text grid rows coloured by token: keys, strings, numbers and
-// literals. The input must already be pretty-printed (one token run per line).
-func jsonRows(pretty string) []widget.TextGridRow {
-	lines := strings.Split(pretty, "\n")
-	rows := make([]widget.TextGridRow, len(lines))
-	keyStyle := &widget.CustomTextGridStyle{FGColor: colorKey}
-	strStyle := &widget.CustomTextGridStyle{FGColor: colorString}
-	numStyle := &widget.CustomTextGridStyle{FGColor: colorNumber}
-	litStyle := &widget.CustomTextGridStyle{FGColor: colorLiteral}
-	for i, line := range lines {
-		runes := []rune(line)
-		cells := make([]widget.TextGridCell, len(runes))
-		for j, r := range runes {
-			cells[j].Rune = r
-		}
-		for j := 0; j < len(runes); {
-			r := runes[j]
-			switch {
-			case r == '"':
-				end := j + 1
-				for end < len(runes) && runes[end] != '"' {
-					if runes[end] == '\\' {
-						end++
-					}
-					end++
-				}
-				end = min(end, len(runes)-1)
-				style := widget.TextGridStyle(strStyle)
-				if k := skipSpaces(runes, end+1); k < len(runes) && runes[k] == ':' {
-					style = keyStyle
-				}
-				for k := j; k <= end; k++ {
-					cells[k].Style = style
-				}
-				j = end + 1
-			case r == '-' || (r >= '0' && r <= '9'):
-				end := j
-				for end < len(runes) && strings.ContainsRune("-+.eE0123456789", runes[end]) {
-					cells[end].Style = numStyle
-					end++
-				}
-				j = end
-			case r == 't' || r == 'f' || r == 'n':
-				end := j
-				for end < len(runes) && runes[end] >= 'a' && runes[end] <= 'z' {
-					cells[end].Style = litStyle
-					end++
-				}
-				j = end
-			default:
-				j++
-			}
-		}
-		rows[i] = widget.TextGridRow{Cells: cells}
-	}
-	return rows
-}
-
-func skipSpaces(r []rune, i int) int {
-	for i < len(r) && r[i] == ' ' {
-		i++
-	}
-	return i
 }
 
 // twoLines is a list row: a bold title over a caption line.

@@ -4,7 +4,9 @@ package history
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/hooktray/hooktray/app/live"
@@ -129,6 +131,10 @@ func (f *Feed) Committed(evs []*hook.Event) {
 	summaries := make([]hook.Event, len(evs))
 	for i, ev := range evs {
 		s := *ev
+		s.Preview = hook.PreviewOf(ev.Body)
+		if ev.Body == nil && ev.BodyFile != "" {
+			s.Preview = spooledPreview(ev.BodyFile)
+		}
 		s.Header, s.Body, s.Decrypted = nil, nil, nil
 		summaries[i] = s
 	}
@@ -137,3 +143,16 @@ func (f *Feed) Committed(evs []*hook.Event) {
 
 // Follow returns a live feed of newly stored events with room for size of them.
 func (f *Feed) Follow(size int) *live.Subscription[hook.Event] { return f.feed.Follow(size) }
+
+// spooledPreview is the preview of a body spooled to a file (the importer removes the file only
+// after the committed callbacks).
+func spooledPreview(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 160)
+	n, _ := io.ReadFull(f, b)
+	return hook.PreviewOf(b[:n])
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hooktray/hooktray/app/netmsg"
 	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -47,14 +48,14 @@ func (s *Service) InstallCloudflared(version string) error {
 		s.mu.Lock()
 		s.tunnel.installing = false
 		if err != nil {
-			s.tunnel.install.State, s.tunnel.install.Error = tunnel.InstallFailed, err.Error()
+			s.tunnel.install.State, s.tunnel.install.Error = tunnel.InstallFailed, netmsg.Sentence(err)
 		} else {
 			s.tunnel.install.State, s.tunnel.install.Version = tunnel.InstallInstalled, installed
 		}
 		s.mu.Unlock()
 		if err != nil {
 			s.opts.Log.Warn("cloudflared was not installed", "err", err)
-			s.tunnel.log.Add("hooktray: cloudflared was not installed: " + err.Error())
+			s.tunnel.log.Add("hooktray: cloudflared was not installed: " + netmsg.Sentence(err))
 		}
 		s.opts.Changes.Publish(hook.TunnelChanged)
 	}()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/live"
+	"github.com/hooktray/hooktray/app/netmsg"
 	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -143,7 +144,13 @@ func (s *Service) probeOnce(ctx context.Context, base string) tunnel.Reachabilit
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL: its path is the probe secret
 		}
-		r.Error = fmt.Sprintf("a request to %s did not come back: %v", base, err)
+		why := err.Error()
+		if u, perr := url.Parse(base); perr == nil {
+			if s := netmsg.Explain(u.Host, err); s != "" {
+				why = s
+			}
+		}
+		r.Error = fmt.Sprintf("a request to %s did not come back: %s", base, why)
 		return r
 	}
 	defer resp.Body.Close()

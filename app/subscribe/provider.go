@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hooktray/hooktray/app/netmsg"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -269,6 +270,9 @@ func send(client *http.Client, req *http.Request, out any, explain func(int, []b
 	if err != nil {
 		if errors.Is(req.Context().Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("%s did not answer in time", req.URL.Host)
+		}
+		if s := netmsg.Explain(req.URL.Host, err); s != "" {
+			return &netmsg.Error{Sentence: "cannot reach the provider: " + s, Err: err}
 		}
 		return fmt.Errorf("cannot reach %s: %w", req.URL.Host, err)
 	}

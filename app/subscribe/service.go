@@ -217,6 +217,20 @@ func (s *Service) Fields(provider string) ([]Field, string, error) {
 	return p.Fields(), p.DefaultBaseURL(), nil
 }
 
+// providerTitles name the providers as people know them.
+var providerTitles = map[string]string{
+	"device-platform-v2": "Device platform (v2)", "diagral": "Diagral", "homecast": "Homecast",
+	"github": "GitHub", "stripe": "Stripe", "http": "Any REST API (request templates)",
+}
+
+// ProviderTitle is a provider's name as people know it ("GitHub" for github).
+func ProviderTitle(name string) string {
+	if t, ok := providerTitles[name]; ok {
+		return t
+	}
+	return name
+}
+
 // ProviderNames lists the providers, sorted.
 func ProviderNames() []string {
 	var names []string

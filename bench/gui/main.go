@@ -31,7 +31,15 @@ func main() {
 	rates := flag.String("rates", "20,200", "webhooks per second to stream, comma-separated")
 	streamFor := flag.Duration("stream", 30*time.Second, "how long each stream lasts (10m shows whether memory follows it)")
 	only := flag.String("scenarios", "serve,hidden,closed,shown", "which scenarios to stream into; skips the idle part unless all are given")
+	bigOnly := flag.Bool("big-body", false, "only measure selecting a 10 MiB JSON body")
 	flag.Parse()
+	if *bigOnly {
+		if err := runBigBody(*hooktray); err != nil {
+			fmt.Fprintln(os.Stderr, "gui:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	scenarios, err := parseScenarios(*only)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gui:", err)
@@ -44,6 +52,10 @@ func main() {
 		}
 	}
 	if err := runStreams(*hooktray, *minimal, *rates, *streamFor, scenarios); err != nil {
+		fmt.Fprintln(os.Stderr, "gui:", err)
+		os.Exit(1)
+	}
+	if err := runBigBody(*hooktray); err != nil {
 		fmt.Fprintln(os.Stderr, "gui:", err)
 		os.Exit(1)
 	}

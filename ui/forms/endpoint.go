@@ -23,7 +23,6 @@ const (
 	routeNone    = "not a router"
 	routeKeyPath = "key path"
 	routeQuery   = "query parameter"
-	schemeNone   = "none"
 )
 
 // Endpoint is the endpoint form: a new endpoint, or the settings of one.
@@ -42,10 +41,11 @@ type Endpoint struct {
 
 	base     hook.Endpoint // what the change applies to: the endpoint, or a new one's defaults
 	existing bool
+	advanced *widget.Accordion // a new endpoint's fields besides its name
 
 	// The fields, for tests to fill.
-	Name, Status, ContentType, Body, Limit, Notes, AlertTypes *widget.Entry
-	RouteValue, Keys, Secret, SignatureHeader                 *widget.Entry
+	Name, Status, ContentType, Body, Limit, Notes, AlertTypes *Input
+	RouteValue, Keys, Secret, SignatureHeader                 *Input
 	NotifyOn, RouteBy, Scheme, VerifyMode                     *widget.Select
 }
 
@@ -92,7 +92,7 @@ func (f *Endpoint) makeResponseFields() {
 		func(s string) error { _, err := hook.CheckAlertTypes(splitList(s)); return err })
 }
 
-func (f *Endpoint) multiLine(field, text string, rule func(string) error) *widget.Entry {
+func (f *Endpoint) multiLine(field, text string, rule func(string) error) *Input {
 	e := f.entry(field, text, "", rule)
 	e.MultiLine, e.Wrapping = true, fyne.TextWrapWord
 	e.SetMinRowsVisible(2)
@@ -132,12 +132,12 @@ func (f *Endpoint) checkRoute(s string) error {
 
 func (f *Endpoint) makeVerifyFields() {
 	ep := f.base
-	schemes := []string{schemeNone}
+	schemes := []string{hook.SchemeNone.Title()}
 	for _, s := range hook.Schemes {
-		schemes = append(schemes, string(s))
+		schemes = append(schemes, s.Title())
 	}
 	f.Scheme = widget.NewSelect(schemes, nil)
-	f.Scheme.SetSelected(schemeNone)
+	f.Scheme.SetSelected(hook.SchemeNone.Title())
 	var modes []string
 	for _, m := range hook.VerifyModes {
 		modes = append(modes, string(m))
@@ -145,12 +145,12 @@ func (f *Endpoint) makeVerifyFields() {
 	f.VerifyMode = widget.NewSelect(modes, nil)
 	f.VerifyMode.SetSelected(string(hook.VerifyEnforce))
 	if ep.VerifyScheme != hook.SchemeNone {
-		f.Scheme.SetSelected(string(ep.VerifyScheme))
+		f.Scheme.SetSelected(ep.VerifyScheme.Title())
 		if ep.VerifyMode != "" {
 			f.VerifyMode.SetSelected(string(ep.VerifyMode))
 		}
 	}
-	f.Secret = widget.NewPasswordEntry()
+	f.Secret = f.password("secret", "")
 	f.byField["secret"] = f.Secret
 	f.Secret.SetPlaceHolder("paste the provider's secret, or Generate")
 	if f.existing && ep.VerifyScheme != hook.SchemeNone {
@@ -167,8 +167,8 @@ func (f *Endpoint) ShowSecret(secret string) {
 }
 
 func (f *Endpoint) generate() {
-	if f.Scheme.Selected != schemeNone {
-		f.ShowSecret(verify.NewSecret(hook.Scheme(f.Scheme.Selected)))
+	if s := schemeTitled(f.Scheme.Selected); s != hook.SchemeNone {
+		f.ShowSecret(verify.NewSecret(s))
 	}
 }
 
@@ -179,8 +179,7 @@ func (f *Endpoint) CreateRenderer() fyne.WidgetRenderer {
 		buttons = append(buttons, widget.NewButton("Rotate", f.OnRotate))
 	}
 	secretRow := container.NewBorder(nil, nil, nil, container.NewHBox(buttons...), f.Secret)
-	f.Form.Items = []*widget.FormItem{
-		widget.NewFormItem("Name", f.Name),
+	rest := []*widget.FormItem{
 		{Text: "Answer with", Widget: f.Status, HintText: "HTTP status sent to the provider"},
 		widget.NewFormItem("Content type", f.ContentType),
 		{Text: "Response body", Widget: f.Body},
@@ -199,7 +198,24 @@ func (f *Endpoint) CreateRenderer() fyne.WidgetRenderer {
 	if top == nil {
 		top = container.NewHBox()
 	}
-	return renderer(f.layout(top, f.Extra, true))
+	name := widget.NewFormItem("Name", f.Name)
+	if f.existing {
+		f.Form.Items = append([]*widget.FormItem{name}, rest...)
+		return renderer(f.layout(top, f.Extra, true))
+	}
+	// A new endpoint needs a name; the rest has defaults that suit most providers.
+	f.Form.Items = []*widget.FormItem{{Text: "Name", Widget: f.Name, HintText: "what sends to it, such as Alarm, GitHub or Home Assistant"}}
+	f.advanced = widget.NewAccordion(widget.NewAccordionItem("Advanced: the answer, limits, notifications, routing, signatures", widget.NewForm(rest...)))
+	return renderer(f.layoutBody(container.NewVBox(f.Form, f.advanced), top, f.Extra, true))
+}
+
+// ShowError puts an error about a field next to it, opening Advanced when the field is there.
+func (f *Endpoint) ShowError(fe *hook.FieldError) bool {
+	ok := f.frame.ShowError(fe)
+	if ok && f.advanced != nil && fe.Field != "name" {
+		f.advanced.Open(0)
+	}
+	return ok
 }
 
 func (f *Endpoint) submit() {
@@ -249,8 +265,8 @@ func (f *Endpoint) Change() (hook.EndpointChange, *hook.FieldError) {
 }
 
 func (f *Endpoint) verifyChange() *hook.VerifyChange {
-	scheme, mode, header := hook.Scheme(f.Scheme.Selected), hook.VerifyMode(f.VerifyMode.Selected), f.SignatureHeader.Text
-	if f.Scheme.Selected == schemeNone {
+	scheme, mode, header := schemeTitled(f.Scheme.Selected), hook.VerifyMode(f.VerifyMode.Selected), f.SignatureHeader.Text
+	if scheme == hook.SchemeNone {
 		scheme, mode = hook.SchemeNone, hook.VerifyOff
 	}
 	return &hook.VerifyChange{Scheme: &scheme, Mode: &mode, Header: &header}
@@ -287,4 +303,14 @@ func parseMiB(s string) (int64, error) {
 		return 0, fmt.Errorf("between 1 byte and %d MiB", hook.MaxBodyLimit>>20)
 	}
 	return n, nil
+}
+
+// schemeTitled is the scheme whose title is t (none when no scheme has it).
+func schemeTitled(t string) hook.Scheme {
+	for _, s := range hook.Schemes {
+		if s.Title() == t {
+			return s
+		}
+	}
+	return hook.SchemeNone
 }

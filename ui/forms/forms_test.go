@@ -29,7 +29,7 @@ func TestEndpointFormGivesTheChangeItHolds(t *testing.T) {
 	f.AlertTypes.SetText("ALERT, , ANOMALY")
 	f.RouteBy.SetSelected(routeKeyPath)
 	f.RouteValue.SetText("body.device_id")
-	f.Scheme.SetSelected(string(hook.SchemeStripe))
+	f.Scheme.SetSelected(hook.SchemeStripe.Title())
 	f.VerifyMode.SetSelected(string(hook.VerifyAnnotate))
 	f.Secret.SetText("whsec_x")
 	var submitted *hook.EndpointChange
@@ -68,7 +68,7 @@ func TestEndpointFormNamesTheFieldThatIsWrong(t *testing.T) {
 			f.RouteBy.SetSelected(routeKeyPath)
 			f.RouteValue.SetText("body..x[")
 		}, "route.key_path"},
-		{"hmac without its header", func(f *Endpoint) { f.Name.SetText("a"); f.Scheme.SetSelected(string(hook.SchemeHMAC)) }, "verify.header"},
+		{"hmac without its header", func(f *Endpoint) { f.Name.SetText("a"); f.Scheme.SetSelected(hook.SchemeHMAC.Title()) }, "verify.header"},
 		{"an alert type too long", func(f *Endpoint) { f.Name.SetText("a"); f.AlertTypes.SetText(strings.Repeat("x", 101)) }, "alert_types"},
 		{"empty alert types between commas", func(f *Endpoint) { f.Name.SetText("a"); f.AlertTypes.SetText("ALERT,, ,") }, ""},
 	} {
@@ -136,7 +136,7 @@ func TestTargetFormForAnHTTPTarget(t *testing.T) {
 	test.WidgetRenderer(f)
 	f.URL.SetText(" http://127.0.0.1:3000/hook ")
 	f.Headers.SetText("Authorization: Bearer x\n\nX-A: 1")
-	f.Sign.SetSelected(string(hook.SchemeGitHub))
+	f.Sign.SetSelected(hook.SchemeGitHub.Title())
 	f.SignSecret.SetText("s3")
 	f.Types.SetText("alarm.*, door")
 	f.Timeout.SetText("2.5")

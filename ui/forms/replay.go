@@ -1,8 +1,11 @@
 package forms
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -27,12 +30,13 @@ type Replay struct {
 	targets []hook.Target
 	binary  bool   // the body is not text: it goes as received
 	headers string // the original headers as the field shows them
+	body    string // the original body as the field shows it (JSON laid out)
 
 	// The fields, for tests to fill.
 	To      []*widget.Check // one per target, in order
-	Method  *widget.Entry
-	Headers *widget.Entry
-	Body    *widget.Entry
+	Method  *Input
+	Headers *Input
+	Body    *Input
 }
 
 // NewReplay returns the form for ev, offering targets (all chosen).
@@ -51,6 +55,9 @@ func NewReplay(ev hook.Event, targets []hook.Target, where func(hook.Target) str
 	f.Method = f.entry("method", ev.Method, "", hook.CheckMethod)
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(ev.Header)) {
+		if http.CanonicalHeaderKey(k) == "Content-Length" {
+			continue // set from the body as it is sent
+		}
 		for _, v := range ev.Header[k] {
 			lines = append(lines, k+": "+v)
 		}
@@ -59,7 +66,12 @@ func NewReplay(ev hook.Event, targets []hook.Target, where func(hook.Target) str
 	f.Headers = f.entry("headers", f.headers, "", func(s string) error { _, err := parseHeaderLines(s); return err })
 	f.Headers.MultiLine = true
 	f.Headers.SetMinRowsVisible(4)
-	f.Body = f.entry("body", string(ev.Body), "", nil)
+	f.body = string(ev.Body)
+	var laid bytes.Buffer
+	if json.Indent(&laid, ev.Body, "", "  ") == nil {
+		f.body = laid.String()
+	}
+	f.Body = f.entry("body", f.body, "", nil)
 	f.Body.MultiLine, f.Body.TextStyle = true, fyne.TextStyle{Monospace: true}
 	f.Body.SetMinRowsVisible(8)
 	if f.binary {
@@ -79,7 +91,7 @@ func (f *Replay) CreateRenderer() fyne.WidgetRenderer {
 	f.Form.Items = []*widget.FormItem{
 		{Text: "To", Widget: to},
 		{Text: "Method", Widget: f.Method},
-		{Text: "Headers", Widget: f.Headers, HintText: "one Name: value a line"},
+		{Text: "Headers", Widget: f.Headers, HintText: "one Name: value a line; Content-Length is set from the body"},
 		{Text: "Body", Widget: f.Body},
 	}
 	return renderer(f.frame.layout(nil, nil, true))
@@ -122,7 +134,7 @@ func (f *Replay) Change() ([]string, *hook.Edit, *hook.FieldError) {
 		}
 		edit.Headers, changed = h, true
 	}
-	if !f.binary && f.Body.Text != string(f.ev.Body) {
+	if !f.binary && f.Body.Text != f.body {
 		edit.Body, changed = []byte(f.Body.Text), true
 	}
 	if !changed {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -38,6 +39,7 @@ type Subscription struct {
 	fields     ProviderFields
 	Endpoint   *widget.Select // for tests to fill, as Provider
 	Provider   *widget.Select
+	providers  []string // their names, in the order of Provider's titles
 	createKey  *fyne.Container
 	values     map[string]func() (any, error) // each field's value; nil when not given
 }
@@ -61,12 +63,17 @@ func NewSubscription(endpoints []hook.Endpoint, endpointID string, s *hook.Subsc
 			f.Endpoint.SetSelected(ep.Name)
 		}
 	}
-	f.Provider = widget.NewSelect(providers, nil)
+	f.providers = providers
+	var titles []string
+	for _, p := range providers {
+		titles = append(titles, subscribe.ProviderTitle(p))
+	}
+	f.Provider = widget.NewSelect(titles, nil)
 	if len(providers) > 0 {
-		f.Provider.SetSelected(providers[0])
+		f.Provider.SetSelected(titles[0])
 	}
 	if s != nil {
-		f.Provider.SetSelected(s.Provider)
+		f.Provider.SetSelected(subscribe.ProviderTitle(s.Provider))
 		f.Endpoint.Disable()
 		f.Provider.Disable()
 	}
@@ -87,14 +94,14 @@ func (f *Subscription) arrange() {
 	for k := range f.byField {
 		delete(f.byField, k)
 	}
-	fields, base, err := f.fields(f.Provider.Selected)
+	fields, base, err := f.fields(f.provider())
 	if err == nil {
 		fields = append(fields, hook.ProviderField{Key: "base_url", Label: "API address", Help: "default: " + orNone(base), Kind: hook.FieldText})
 		for _, pf := range fields {
 			f.Form.Items = append(f.Form.Items, f.item(pf))
 		}
 	}
-	f.createKey.Hidden = f.Provider.Selected != "diagral" || f.OnCreateKey == nil
+	f.createKey.Hidden = f.provider() != "diagral" || f.OnCreateKey == nil
 	f.Form.Refresh()
 	f.createKey.Refresh()
 }
@@ -117,7 +124,7 @@ func (f *Subscription) item(pf hook.ProviderField) *widget.FormItem {
 		item.Widget = c
 		f.values[pf.Key] = func() (any, error) { return c.Checked, nil }
 	case pf.Secret:
-		e := widget.NewPasswordEntry()
+		e := f.password("settings."+pf.Key, "")
 		e.SetPlaceHolder("required")
 		for _, k := range f.secretsSet {
 			if k == pf.Key {
@@ -129,12 +136,22 @@ func (f *Subscription) item(pf hook.ProviderField) *widget.FormItem {
 		f.byField["settings."+pf.Key] = e
 	default:
 		kind := pf.Kind
-		e := f.entry("settings."+pf.Key, settingText(cur), "", func(s string) error { _, err := parseSetting(kind, s); return err })
+		e := f.entry("settings."+pf.Key, SettingText(cur), "", func(s string) error { _, err := parseSetting(kind, s); return err })
 		e.MultiLine = kind == hook.FieldText && strings.Contains(pf.Key, "body")
 		item.Widget = e
 		f.values[pf.Key] = func() (any, error) { return parseSetting(kind, e.Text) }
 	}
 	return item
+}
+
+// provider is the name of the provider chosen.
+func (f *Subscription) provider() string {
+	for i, t := range f.Provider.Options {
+		if t == f.Provider.Selected && i < len(f.providers) {
+			return f.providers[i]
+		}
+	}
+	return ""
 }
 
 // SetValue puts a value in a field the user did not type (a key created from the account).
@@ -196,7 +213,7 @@ func (f *Subscription) Change() (hook.SubscriptionChange, *hook.FieldError) {
 	if c.EndpointID == nil {
 		return c, &hook.FieldError{Field: "endpoint_id", Message: "choose the endpoint whose URL to register"}
 	}
-	provider := f.Provider.Selected
+	provider := f.provider()
 	c.Provider = &provider
 	return c, nil
 }
@@ -215,15 +232,15 @@ func orNil(s string) any {
 	return s
 }
 
-// settingText writes a setting's value for an entry.
-func settingText(v any) string {
+// SettingText writes a setting's value as a person reads it: lists as "a, b".
+func SettingText(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case []any:
 		var parts []string
 		for _, p := range x {
-			parts = append(parts, settingText(p))
+			parts = append(parts, SettingText(p))
 		}
 		return strings.Join(parts, ", ")
 	case float64:

@@ -41,10 +41,10 @@ func targetModes() []targetMode {
 
 // signingSchemes are the schemes a forwarded request can be signed with.
 func signingSchemes() []string {
-	out := []string{schemeNone}
+	out := []string{hook.SchemeNone.Title()}
 	for _, s := range hook.Schemes {
 		if verify.CanSign(s) {
-			out = append(out, string(s))
+			out = append(out, s.Title())
 		}
 	}
 	return out
@@ -64,11 +64,11 @@ type Target struct {
 
 	// The fields, for tests to fill.
 	Endpoint, Kind, Sign                                              *widget.Select
-	URL, Method, Headers, SignSecret                                  *widget.Entry
-	HAWebhookID, HACloudhook, HARemoteUI, HAInstance, HASecret, Token *widget.Entry
+	URL, Method, Headers, SignSecret                                  *Input
+	HAWebhookID, HACloudhook, HARemoteUI, HAInstance, HASecret, Token *Input
 	HAEncrypt                                                         *widget.Check
-	Argv, Dir                                                         *widget.Entry
-	Types, Timeout, Retries, Rate                                     *widget.Entry
+	Argv, Dir                                                         *Input
+	Types, Timeout, Retries, Rate                                     *Input
 }
 
 // NewTarget returns the form for a new target of endpointID (t nil) or for t; endpoints are those
@@ -135,11 +135,11 @@ func (f *Target) makeHTTPFields(cur hook.Target) {
 	f.Headers.MultiLine = true
 	f.Headers.SetMinRowsVisible(2)
 	f.Sign = widget.NewSelect(signingSchemes(), nil)
-	f.Sign.SetSelected(schemeNone)
+	f.Sign.SetSelected(hook.SchemeNone.Title())
 	if cur.SignScheme != hook.SchemeNone {
-		f.Sign.SetSelected(string(cur.SignScheme))
+		f.Sign.SetSelected(cur.SignScheme.Title())
 	}
-	f.SignSecret = widget.NewPasswordEntry()
+	f.SignSecret = f.password("sign.secret", "")
 	f.SignSecret.SetPlaceHolder("the secret the target checks with (write-only)")
 	f.byField["sign.secret"] = f.SignSecret
 }
@@ -156,10 +156,10 @@ func (f *Target) makeHomeAssistantFields(cur hook.Target) {
 	f.HAInstance = f.entry("home_assistant.instance_url", ha.InstanceURL, "http://homeassistant.local:8123 (tried last)", url)
 	f.HAEncrypt = widget.NewCheck("Encrypt with the registration secret", nil)
 	f.HAEncrypt.SetChecked(ha.Encrypt)
-	f.HASecret = widget.NewPasswordEntry()
+	f.HASecret = f.password("home_assistant.secret", "")
 	f.HASecret.SetPlaceHolder("the registration's secret (write-only)")
 	f.byField["home_assistant.secret"] = f.HASecret
-	f.Token = widget.NewPasswordEntry()
+	f.Token = f.password("token", "")
 	f.Token.SetPlaceHolder("a long-lived access token (write-only)")
 	if f.existing != nil {
 		f.Token.SetPlaceHolder("kept; give a new one to register again")
@@ -317,11 +317,11 @@ func (f *Target) httpChange(c *hook.TargetChange) *hook.FieldError {
 		return fieldError("headers", err)
 	}
 	c.URL, c.Method, c.Headers = &url, &method, headers
-	if f.Sign.Selected == schemeNone {
+	if schemeTitled(f.Sign.Selected) == hook.SchemeNone {
 		c.ClearSign = true
 		return nil
 	}
-	c.Sign = &hook.SignChange{Scheme: f.Sign.Selected}
+	c.Sign = &hook.SignChange{Scheme: string(schemeTitled(f.Sign.Selected))}
 	if s := f.SignSecret.Text; s != "" {
 		c.Sign.Secret = &s
 	}

@@ -30,8 +30,8 @@ type Tunnel struct {
 	hasToken bool
 	// The fields, for tests to fill.
 	Mode  *widget.Select
-	URL   *widget.Entry
-	Token *widget.Entry
+	URL   *Input
+	Token *Input
 }
 
 // NewTunnel returns the form filled with the settings in force; hasToken says a token is stored.
@@ -49,7 +49,7 @@ func NewTunnel(current tunnel.Settings, hasToken bool) *Tunnel {
 	f.Mode = widget.NewSelect(labels, nil)
 	f.Mode.SetSelected(tunnelLabels[current.EffectiveMode()])
 	f.URL = f.entry("public_url", current.PublicURL, "https://hooks.example.com", nil)
-	f.Token = widget.NewPasswordEntry()
+	f.Token = f.password("token", "")
 	f.byField["token"] = f.Token
 	f.Token.SetPlaceHolder("paste the token from the Cloudflare dashboard")
 	if hasToken {

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Redraws the screenshots in docs/ from the real app under Xvfb: the main window in the dark and
+# the light theme at the default size (1280x780) and at 1024x700, an event's body, the new
+# endpoint form and the forwarding window. Needs Xvfb, xdotool, xwd (x11-apps) and ImageMagick.
+# Usage: scripts/screenshots.sh [bin/hooktray]
+set -euo pipefail
+bin=$(realpath "${1:-bin/hooktray}")
+docs=$(realpath docs)
+work=$(mktemp -d)
+display=:93
+cleanup() {
+  [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
+  [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
+  [ -n "${target:-}" ] && kill "$target" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export DISPLAY=$display
+
+shot() { xwd -root -silent | convert xwd:- -crop "$geometry+0+0" +repage "png:$docs/$1"; echo "docs/$1"; }
+click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-0.6}"; }
+api() { curl -sf -H "Authorization: Bearer $token" -X "$1" "$base$2" ${3:+-d "$3"}; }
+
+# A local server the forwarding target sends to: it answers 500 to every other request.
+python3 - "$work/port" <<'EOF' &
+import http.server, sys, threading
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        n[0] += 1
+        self.send_response(500 if n[0] % 2 else 204); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+open(sys.argv[1], 'w').write(str(s.server_port))
+s.serve_forever()
+EOF
+target=$!
+
+start() { # theme size
+  geometry=$2
+  Xvfb $display -screen 0 "${2}x24" >/dev/null 2>&1 & xvfb=$!
+  sleep 0.5
+  FYNE_THEME=$1 "$bin" --data-dir "$work/data" --listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --tunnel off >"$work/log" 2>&1 & app=$!
+  for _ in $(seq 100); do [ -f "$work/data/runtime.json" ] && break; sleep 0.1; done
+  base=$(python3 -c "import json;print(json.load(open('$work/data/runtime.json'))['api'])")
+  token=$(cat "$work/data/api-token")
+  sleep 1.5
+  # The window opens at its default size; on a smaller screen the user makes it fit.
+  xdotool search --onlyvisible --name '^Hooktray$' windowsize "${2%x*}" "${2#*x}" windowmove 0 0
+  sleep 0.8
+}
+stop() { kill "$app"; wait "$app" 2>/dev/null || true; kill "$xvfb"; wait "$xvfb" 2>/dev/null || true; app= xvfb=; }
+
+fill() { # endpoints, events of several kinds, a target that fails now and then
+  ha=$(api POST /api/v1/endpoints '{"name":"Home Assistant"}' | python3 -c "import json,sys;print(json.load(sys.stdin)['url'])")
+  gh=$(api POST /api/v1/endpoints '{"name":"GitHub","verify":{"scheme":"github","mode":"enforce"},"secret":"s3cr3t"}' | python3 -c "import json,sys;print(json.load(sys.stdin)['url'])")
+  api POST /api/v1/endpoints '{"name":"Alarm"}' >/dev/null
+  haid=${ha##*/}
+  api POST "/api/v1/endpoints/$haid/targets" "{\"url\":\"http://127.0.0.1:$(cat "$work/port")/hook\",\"max_retries\":2}" >/dev/null
+  python3 - "$ha" "$gh" <<'EOF'
+import json, sys, urllib.request, random
+ha, gh = sys.argv[1:]
+def post(url, body, ct='application/json', hdr={}):
+    req = urllib.request.Request(url, data=body, headers={'Content-Type': ct, **hdr}, method='POST')
+    try: urllib.request.urlopen(req).read()
+    except Exception: pass
+rooms = ['kitchen', 'hall', 'garage', 'bedroom', 'porch']
+for i in range(40):
+    r = rooms[i % 5]
+    post(ha, json.dumps({"type": "state_changed", "entity_id": f"sensor.{r}_temperature", "state": str(19 + i % 7), "attributes": {"unit": "°C", "friendly_name": f"{r.title()} temperature"}}).encode())
+post(gh + '?source=ci', json.dumps({"action": "completed", "workflow_run": {"id": 42, "conclusion": "success"}}).encode(), hdr={'X-GitHub-Event': 'workflow_run', 'X-Hub-Signature-256': 'sha256=00'})
+post(ha + '?device=door', b'state=open&battery=81&rssi=-62', 'application/x-www-form-urlencoded')
+big = {"items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"], "price": i * 1.5, "in_stock": i % 3 != 0, "note": None} for i in range(3000)]}
+post(ha + '?export=full', json.dumps(big).encode())
+EOF
+  sleep 1
+}
+
+for theme in dark light; do
+  for size in 1280x780 1024x700; do
+    rm -rf "$work/data"
+    start $theme $size
+    fill
+    suffix=""; [ $theme = light ] && suffix="-light"; [ $size = 1024x700 ] && suffix="$suffix-1024"
+    if [ $size = 1280x780 ]; then
+      click 500 200        # the big event
+      click 1104 187       # its Body tab
+      shot "main-window$suffix.png"
+      if [ $theme = dark ]; then
+        click 500 239; click 1104 187; shot event-detail.png   # the form body, as a table
+        xdotool key ctrl+n; sleep 0.8; shot endpoint-editor.png; xdotool key Escape; sleep 0.4
+      fi
+    else
+      click 300 200; shot "main-window$suffix.png"
+    fi
+    stop
+  done
+done

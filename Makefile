@@ -52,10 +52,12 @@ bench: build
 	$(GO) build $(GOFLAGS_) -o bin/bench-minimalwindow ./bench/minimalwindow
 	$(GO) build $(GOFLAGS_) -o bin/bench-gui ./bench/gui
 	$(GO) build -o bin/bench-hardening ./bench/hardening
+	$(GO) build -o bin/bench-inbox ./bench/inbox
 	./bin/bench-ingest
 	./bin/bench-forward
 	./bin/bench-history
 	./bin/bench-hardening
+	./bin/bench-inbox
 	./bin/bench-gui
 
 # staticcheck is pinned in go.mod as a tool (go get -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2).

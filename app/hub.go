@@ -80,6 +80,12 @@ type Options struct {
 	// HideWindow, when set, closes the desktop app's window to the tray (for scripts and the
 	// desktop benchmark, through the admin API).
 	HideWindow func()
+	// CloudflareAPI is where Cloudflare's API is, for setting the always-on inbox up ("" means
+	// Cloudflare's; tests give a stand-in).
+	CloudflareAPI string
+	// InboxWorkersDev is where an inbox Worker's workers.dev address is (inbox.DefaultWorkersDev
+	// when ""); tests point it at the stand-in's edge.
+	InboxWorkersDev string
 	// ProgramSupervisor is the command line program targets run under, so that everything a
 	// program starts ends with it (deliver.Options.Supervisor): Hooktray's binary and
 	// deliver.SuperviseCommand. Empty: programs run directly, in a process group of their own.
@@ -159,8 +165,9 @@ func (h *Hub) start(ctx context.Context) error {
 	if err := h.wire(ctx); err != nil {
 		return err
 	}
+	// The inbox before reachability: its URL, if it has one, decides that no tunnel is needed.
 	for _, start := range []func(context.Context) error{
-		h.svc.Endpoints.Start, h.svc.Forwarding.Start, h.svc.Reach.Start, h.svc.Subscriptions.Start,
+		h.svc.Endpoints.Start, h.svc.Forwarding.Start, h.svc.Inbox.Start, h.svc.Reach.Start, h.svc.Subscriptions.Start,
 	} {
 		if err := start(ctx); err != nil {
 			return err
@@ -208,10 +215,6 @@ func (h *Hub) open(ctx context.Context) error {
 
 // serve starts the receiver and the admin API on their listeners.
 func (h *Hub) serve() {
-	recvOpts := h.opts.Receiver
-	recvOpts.ProbeSecret = h.svc.Reach.ProbeSecret()
-	recvOpts.SpoolDir = ingest.SpoolDir(filepath.Join(h.opts.DataDir, JournalDir))
-	h.rcv = receiver.New(h.svc.Endpoints.Directory(), h.queue, recvOpts)
 	h.recvSrv = h.rcv.Server()
 	h.recvSrv.ConnState = h.recvIdle.track
 	h.api = api.New(&h.svc, h.token, h.apiLn.Addr().(*net.TCPAddr).Port, h.log)
@@ -286,6 +289,9 @@ func (h *Hub) shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop receiver: %w", err))
 			h.recvSrv.Close()
 		}
+	}
+	if h.svc.Inbox != nil {
+		h.svc.Inbox.Stop() // before the journal closes: what it took is committed, or taken again
 	}
 	if h.queue != nil {
 		if err := h.queue.Close(); err != nil {

@@ -10,9 +10,11 @@ import (
 	"github.com/hooktray/hooktray/app/health"
 	"github.com/hooktray/hooktray/app/history"
 	"github.com/hooktray/hooktray/app/housekeeping"
+	"github.com/hooktray/hooktray/app/inbox"
 	"github.com/hooktray/hooktray/app/ingest"
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/reach"
+	"github.com/hooktray/hooktray/app/receiver"
 	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -26,12 +28,8 @@ func (h *Hub) wire(ctx context.Context) error {
 		ReceiverURL: "http://" + h.recvLn.Addr().String(), APIURL: "http://" + h.apiLn.Addr().String()}
 	s.Changes = &live.Feed[hook.Change]{}
 	s.Health = health.New(h.log, s.Changes, h.store.Path())
-	s.Reach = reach.New(reach.Options{Store: h.store, Box: h.box, Clock: o.Clock, Log: h.log, Health: s.Health,
-		Changes: s.Changes, DataDir: o.DataDir, Version: o.Version, ReceiverURL: s.Info.ReceiverURL,
-		Tunnel: o.Tunnel, TunnelDefault: o.TunnelDefault, ReleasesAPI: o.ReleasesAPI,
-		UpdateCheckEvery: o.UpdateCheckEvery, ProbeClient: o.ProbeClient, OnPublicURL: h.publicURLChanged})
 	s.Endpoints = endpoints.New(endpoints.Options{Store: h.store, Box: h.box, Clock: o.Clock, Log: h.log,
-		Changes: s.Changes, Version: o.Version, ReceiverURL: s.Info.ReceiverURL, PublicURL: s.Reach.PublicURL})
+		Changes: s.Changes, Version: o.Version, ReceiverURL: s.Info.ReceiverURL})
 	s.Forwarding = deliver.New(deliver.Options{Store: h.store, Box: h.box, Endpoints: s.Endpoints, Clock: o.Clock,
 		Log: h.log, Health: s.Health, Changes: s.Changes, Version: o.Version, Supervisor: o.ProgramSupervisor})
 	feed := history.NewFeed()
@@ -43,12 +41,29 @@ func (h *Hub) wire(ctx context.Context) error {
 	}
 	s.History = history.New(history.Options{Store: h.store, Journal: h.queue, Feed: feed, Health: s.Health,
 		Changes: s.Changes, Log: h.log, Deleted: s.Endpoints.ReloadActivity})
+	probeSecret := reach.NewProbeSecret()
+	h.rcv = h.newReceiver(probeSecret)
+	s.Inbox = inbox.New(inbox.Options{Store: h.store, Box: h.box, Ingest: h.rcv, Endpoints: s.Endpoints, Clock: o.Clock,
+		Log: h.log, Changes: s.Changes, Version: o.Version, CloudflareAPI: o.CloudflareAPI, WorkersDev: o.InboxWorkersDev})
+	s.Reach = reach.New(reach.Options{Store: h.store, Box: h.box, Clock: o.Clock, Log: h.log, Health: s.Health,
+		Changes: s.Changes, DataDir: o.DataDir, Version: o.Version, ReceiverURL: s.Info.ReceiverURL,
+		Tunnel: o.Tunnel, TunnelDefault: o.TunnelDefault, ReleasesAPI: o.ReleasesAPI, ProbeSecret: probeSecret,
+		UpdateCheckEvery: o.UpdateCheckEvery, ProbeClient: o.ProbeClient, OnPublicURL: h.publicURLChanged, Inbox: s.Inbox})
 	s.Subscriptions = subscribe.New(subscribe.Options{Store: h.store, Box: h.box, Endpoints: s.Endpoints,
 		Secrets: s.Endpoints, Recorded: s.History, PublicURL: s.Reach.PublicURL, Clock: o.Clock, Log: h.log,
 		Health: s.Health, Changes: s.Changes, Client: o.ProviderClient, CheckEvery: o.SubscriptionCheckEvery,
 		Version: o.Version})
-	s.Endpoints.Connect(endpoints.Peers{Providers: s.Subscriptions, Recorded: s.History, Reachable: s.Reach.Reachable})
+	s.Endpoints.Connect(endpoints.Peers{Providers: s.Subscriptions, Recorded: s.History, Reachable: s.Reach.Reachable,
+		PublicURL: s.Reach.PublicURL})
 	return nil
+}
+
+// newReceiver is the receiver over the endpoints and the ingest journal.
+func (h *Hub) newReceiver(probeSecret string) *receiver.Receiver {
+	recvOpts := h.opts.Receiver
+	recvOpts.ProbeSecret = probeSecret
+	recvOpts.SpoolDir = ingest.SpoolDir(filepath.Join(h.opts.DataDir, JournalDir))
+	return receiver.New(h.svc.Endpoints.Directory(), h.queue, recvOpts)
 }
 
 // openJournal opens the ingest queue: requests a crash left in the journal are imported first,

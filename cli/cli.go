@@ -81,6 +81,7 @@ Usage:
   hooktray targets list|add|rm|resume [--json]      forward events to local targets
   hooktray deliveries list|retry|retry-all [--json]
   hooktray tunnel status|set|install-cloudflared [--json]
+  hooktray inbox setup|use|status|remove [--json]  an always-on inbox on your Cloudflare account
   hooktray db recover                    copy what can be read of a damaged history into a new file
   hooktray version
 
@@ -172,6 +173,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.deliveries(ctx, rest)
 	case "subscriptions", "subscription":
 		return c.subscriptions(ctx, rest)
+	case "inbox":
+		return c.inbox(ctx, rest)
 	case "version":
 		fmt.Fprintln(env.Stdout, "hooktray", env.Version)
 		return nil

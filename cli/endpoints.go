@@ -68,6 +68,9 @@ func (c *command) status(ctx context.Context, args []string) error {
 			fmt.Fprintf(w, "%s\t%s\n", label, line)
 		}
 	}
+	if in := st.Inbox; in != nil {
+		fmt.Fprintf(w, "Inbox\t%s\n", inboxLine(*in))
+	}
 	fmt.Fprintf(w, "Tunnel\t%s, %s\n", st.Tunnel.Mode, st.Tunnel.State)
 	if st.Tunnel.Error != nil {
 		fmt.Fprintf(w, "\t%s\n", *st.Tunnel.Error)

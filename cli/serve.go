@@ -14,6 +14,7 @@ import (
 
 	"github.com/hooktray/hooktray/app"
 	"github.com/hooktray/hooktray/app/deliver"
+	"github.com/hooktray/hooktray/app/inbox"
 	"github.com/hooktray/hooktray/app/instance"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -74,7 +75,10 @@ func (c *command) serveFlags(name string) (*flagSet, func() (ServeOptions, error
 			Tunnel:    tunnel.Settings{Mode: mode, Token: token, PublicURL: *publicURL, Cloudflared: *cloudflared},
 			// A mirror of GitHub's Releases API (or a local stand-in) to provision cloudflared from.
 			ReleasesAPI: os.Getenv(tunnel.ReleasesAPIEnv),
-			Logger:      slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
+			// Cloudflare's API and the workers.dev edge, for a local stand-in.
+			CloudflareAPI:   os.Getenv(inbox.CloudflareAPIEnv),
+			InboxWorkersDev: os.Getenv(inbox.WorkersDevEnv),
+			Logger:          slog.New(slog.NewTextHandler(c.env.Stderr, &slog.HandlerOptions{Level: level})),
 		}
 		if exe, err := os.Executable(); err == nil {
 			// Program targets run under this binary, which ends whatever a program leaves behind.

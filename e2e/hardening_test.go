@@ -273,9 +273,6 @@ func TestCloudflaredDiesWithHooktray(t *testing.T) {
 	testutil.Eventually(t, "cloudflared to be gone", func() bool { return !alive(pid) })
 	took := time.Since(start)
 	t.Logf("cloudflared gone %s after kill -9 of hooktray", took.Round(time.Millisecond))
-	if took > 2*time.Second { // the bound: the kernel's death signal takes milliseconds
-		t.Errorf("cloudflared outlived hooktray by %s", took)
-	}
 }
 
 func TestLeftoverCloudflaredIsStoppedAtStart(t *testing.T) {

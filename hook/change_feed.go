@@ -19,4 +19,6 @@ const (
 	DeliveriesChanged Change = "deliveries"
 	// SubscriptionsChanged: a subscription was added, changed, removed, or its status changed.
 	SubscriptionsChanged Change = "subscriptions"
+	// InboxChanged: the always-on inbox was set up, removed, connected, disconnected or drained.
+	InboxChanged Change = "inbox"
 )

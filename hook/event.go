@@ -82,6 +82,9 @@ type Event struct {
 	// Forward lists the targets an accepted event is to be delivered to; its deliveries are
 	// stored in the same transaction as the event, so an acknowledged event always has them.
 	Forward []string
+	// InboxSeq is the always-on inbox's sequence for an event that came through it (0 for one
+	// that came to the receiver); its ReceivedAt is then when it reached the inbox.
+	InboxSeq int64
 	// Preview is the beginning of the body on one line (PreviewOf), kept in summaries, which
 	// carry no body, so that a list can tell events apart.
 	Preview string
@@ -149,7 +152,7 @@ func RequestTarget(path, query string) string {
 	return path + "?" + query
 }
 
-// Bytes is a size, shown in B, KiB or MiB.
+// Bytes is a size, shown in B, KiB, MiB or GiB.
 type Bytes int64
 
 func (n Bytes) String() string {
@@ -158,6 +161,8 @@ func (n Bytes) String() string {
 		return fmt.Sprintf("%d B", n)
 	case n < 1<<20:
 		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Redraws the screenshots in docs/ from the real app under Xvfb: the main window in the dark and
 # the light theme at the default size (1280x780) and at 1024x700, an event's body, the new
-# endpoint form and the forwarding window. Needs Xvfb, xdotool, xwd (x11-apps) and ImageMagick.
+# endpoint form, and the always-on inbox set up against the stand-in of Cloudflare's API. Needs
+# Xvfb, xdotool, xwd (x11-apps), ImageMagick, and npm (workerd runs the inbox).
 # Usage: scripts/screenshots.sh [bin/hooktray]
 set -euo pipefail
 bin=$(realpath "${1:-bin/hooktray}")
@@ -12,6 +13,7 @@ cleanup() {
   [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
   [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
   [ -n "${target:-}" ] && kill "$target" 2>/dev/null || true
+  [ -n "${standin:-}" ] && kill "$standin" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,7 +41,7 @@ target=$!
 
 start() { # theme size
   geometry=$2
-  Xvfb $display -screen 0 "${2}x24" >/dev/null 2>&1 & xvfb=$!
+  [ -n "${xvfb:-}" ] || { Xvfb $display -screen 0 "${2}x24" >/dev/null 2>&1 & xvfb=$!; }
   sleep 0.5
   FYNE_THEME=$1 "$bin" --data-dir "$work/data" --listen 127.0.0.1:0 --api-listen 127.0.0.1:0 --tunnel off >"$work/log" 2>&1 & app=$!
   for _ in $(seq 100); do [ -f "$work/data/runtime.json" ] && break; sleep 0.1; done
@@ -97,3 +99,28 @@ for theme in dark light; do
     stop
   done
 done
+
+# The always-on inbox: set up from File → Always-on inbox… against the stand-in of Cloudflare's
+# API (which runs the uploaded Worker under workerd), then webhooks sent while Hooktray is away.
+go build -o "$work/standin" ./internal/cloudflare-standin
+"$work/standin" -api 127.0.0.1:18787 -edge 127.0.0.1:18788 -dir "$work/cloudflare" >"$work/standin.log" & standin=$!
+for _ in $(seq 100); do grep -q 'account id' "$work/standin.log" 2>/dev/null && break; sleep 0.1; done
+export HOOKTRAY_CLOUDFLARE_API=http://127.0.0.1:18787 HOOKTRAY_WORKERS_DEV=http://127.0.0.1:18788
+rm -rf "$work/data"
+start dark 1280x780
+id=$(api POST /api/v1/endpoints '{"name":"Alarm"}' | python3 -c "import json,sys;print(json.load(sys.stdin)['id'])")
+click 20 12 0.4; click 75 123 0.8  # File → Always-on inbox…
+xdotool type "$(sed -n 's/^account id: *//p' "$work/standin.log")"
+click 600 372 0.3; xdotool type "$(sed -n 's/^API token: *//p' "$work/standin.log")"
+sleep 0.5; shot inbox-setup.png
+click 941 651 0.3
+for _ in $(seq 100); do api GET /api/v1/inbox | grep -q '"connected":true' && break; sleep 0.2; done
+sleep 0.5; shot inbox-status.png
+kill "$app"; wait "$app" 2>/dev/null || true; app=
+for i in $(seq 12); do
+  curl -sf -o /dev/null -H 'Content-Type: application/json' -d "{\"alarm\":\"ALERT\",\"zone\":$i}" "http://127.0.0.1:18788/webhook/$id"
+done
+start dark 1280x780
+for _ in $(seq 100); do [ "$(api GET '/api/v1/events?limit=20' | python3 -c "import json,sys;print(len(json.load(sys.stdin)['events']))")" = 12 ] && break; sleep 0.2; done
+click 500 160; shot inbox-event.png
+stop

@@ -223,6 +223,12 @@ ALTER TABLE subscriptions ADD COLUMN forced_from TEXT NOT NULL DEFAULT '';
 ALTER TABLE subscriptions ADD COLUMN forced_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE subscriptions ADD COLUMN forced_at INTEGER;
 `,
+	// 7: events that came through the always-on inbox carry its sequence, so that a drain
+	// repeated after a crash finds what it already holds.
+	`
+ALTER TABLE events ADD COLUMN inbox_seq INTEGER;
+CREATE INDEX events_inbox_seq ON events(inbox_seq) WHERE inbox_seq IS NOT NULL;
+`,
 }
 
 // migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not

@@ -20,6 +20,10 @@ const (
 	Quick    Mode = "quick"    // Cloudflare quick tunnel: no account, new hostname each start
 	Token    Mode = "token"    // named Cloudflare tunnel from a dashboard token: stable hostname
 	External Mode = "external" // a public base URL the user already has
+	// Inbox is the always-on inbox on the user's Cloudflare account (app/inbox): not chosen
+	// with --tunnel but by setting the inbox up; it comes after an external URL and before any
+	// tunnel.
+	Inbox Mode = "inbox"
 )
 
 // Modes are the modes, in the order forms offer them.

@@ -58,7 +58,7 @@ type eventDetail struct {
 func newEventDetail(u *UI) *eventDetail {
 	d := &eventDetail{u: u}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	d.title.Wrapping = fyne.TextWrapBreak
+	d.title.Wrapping = fyne.TextWrapWord
 	d.overview = widget.NewForm()
 	d.hdrTable = pairTable(&d.headers)
 	d.qryTable = pairTable(&d.query)
@@ -222,9 +222,12 @@ func (d *eventDetail) showOverview(ev hook.Event) {
 	}
 	add("Status", ev.Status.String()+withReason(ev.Reason))
 	add("Received", ev.ReceivedAt.Local().Format("Mon 2 Jan 2006 15:04:05.000"))
+	if ev.InboxSeq > 0 {
+		add("Came through", fmt.Sprintf("the always-on inbox, which kept it as number %d until Hooktray took it: the time above is when it arrived there", ev.InboxSeq))
+	}
 	add("Endpoint", d.NameOf(ev.EndpointID))
 	add("Answered", fmt.Sprintf("%d", ev.ResponseStatus))
-	add("Client", ev.ClientIP+" (connection from "+ev.RemoteAddr+")")
+	add("Client", clientText(ev))
 	add("Size", hook.Bytes(ev.Size).String())
 	typ := ev.Type
 	if typ == "" {
@@ -243,6 +246,17 @@ func (d *eventDetail) showOverview(ev hook.Event) {
 	}
 	add("Verification", verdict)
 	d.overview.Refresh()
+}
+
+// clientText says who sent the event, as far as is known.
+func clientText(ev hook.Event) string {
+	switch {
+	case ev.InboxSeq > 0 && ev.ClientIP == "":
+		return "not known: the inbox was not told (a local inbox never is; Cloudflare says it)"
+	case ev.InboxSeq > 0:
+		return ev.ClientIP + " (as Cloudflare saw it)"
+	}
+	return ev.ClientIP + " (connection from " + ev.RemoteAddr + ")"
 }
 
 // showHeadersAndQuery fills the headers and query tables, sorted by name.

@@ -26,6 +26,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		fyne.NewMenu("File",
 			item("New endpoint…", shortcutNew, func() { u.editEndpoint(nil) }),
 			fyne.NewMenuItem("Tunnel settings…", u.editTunnel),
+			fyne.NewMenuItem("Always-on inbox…", u.showInbox),
 			fyne.NewMenuItem("Forwarding…", func() { u.showForwarding("") }),
 			fyne.NewMenuItem("Subscriptions…", func() { u.showSubscriptions("") }),
 			u.loginItem(),

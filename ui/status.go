@@ -139,6 +139,8 @@ func (s *statusBar) reachTapped() {
 	u := s.u
 	r := u.svc.Reach
 	switch {
+	case r.Status().Mode == tunnel.Inbox:
+		u.showInbox()
 	case r.CloudflaredMissing():
 		u.showProblem("Endpoints are local only: the tunnel needs cloudflared, which is not installed.", nil,
 			action{"Install cloudflared…", u.installer.offer}, action{"Tunnel settings…", u.editTunnel})

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/hooktray/hooktray/app/inbox"
 	"github.com/hooktray/hooktray/app/reach"
 	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/assets"
@@ -103,6 +104,9 @@ func (t *tray) iconFor() (string, []byte) {
 
 // statusLine says where webhooks can reach Hooktray.
 func statusLine(u *UI) string {
+	if u.svc.Reach.Status().Mode == tunnel.Inbox {
+		return inboxLine(u.svc.Inbox.Status())
+	}
 	switch r := currentReach(u.svc.Reach); r {
 	case reachChecking:
 		return "Checking the public URL: " + u.svc.Reach.PublicURL()
@@ -238,4 +242,20 @@ func (u *UI) subscriptionAction(id string, do func(ctx context.Context, id strin
 		_, err := do(ctx, id)
 		return err
 	}, func() { u.say("Subscription updated"); u.tray.refresh() })
+}
+
+// inboxLine says how the always-on inbox is doing: connected, taking what waits, or keeping
+// webhooks while Hooktray cannot take them.
+func inboxLine(st inbox.Status) string {
+	switch {
+	case st.Connected && st.Waiting > 0:
+		return fmt.Sprintf("Always-on inbox: taking %s that waited…", plural(st.Waiting, "request", "requests"))
+	case st.Connected:
+		return "Always-on inbox: " + st.URL
+	case st.Error == "":
+		return "Connecting to the always-on inbox… " + st.URL
+	case st.Waiting > 0:
+		return fmt.Sprintf("Always-on inbox keeps %s; not connected: %s", plural(st.Waiting, "request", "requests"), st.Error)
+	}
+	return "Always-on inbox keeps webhooks; not connected: " + st.Error
 }

@@ -134,6 +134,8 @@ type UI struct {
 	forwarding *forwardingView
 	// subscriptions is the Subscriptions window while it is open.
 	subscriptions *subscriptionsView
+	// inbox is the always-on inbox's dialog while it is open.
+	inbox *inboxView
 	// gone holds the targets already reported disabled (410 Gone), so each is told once.
 	gone map[string]bool
 	tray *tray
@@ -443,6 +445,10 @@ func (u *UI) followChanges(ctx context.Context) {
 			case hook.SubscriptionsChanged:
 				if u.subscriptions != nil {
 					u.subscriptions.reload()
+				}
+			case hook.InboxChanged:
+				if u.inbox != nil {
+					u.inbox.refresh()
 				}
 			case hook.StorageChanged:
 				if e := u.svc.Health.StorageError(); e != "" {

@@ -68,6 +68,10 @@ func New(svc *core.Services, token string, port int, log *slog.Logger) *Server {
 	}
 	s.streamsCtx, s.closeStreams = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	s.mux.HandleFunc("GET /api/v1/inbox", s.getInbox)
+	s.mux.HandleFunc("POST /api/v1/inbox/setup", s.setupInbox)
+	s.mux.HandleFunc("POST /api/v1/inbox/use", s.useInbox)
+	s.mux.HandleFunc("DELETE /api/v1/inbox", s.removeInbox)
 	s.mux.HandleFunc("GET /api/v1/endpoints", s.listEndpoints)
 	s.mux.HandleFunc("POST /api/v1/endpoints", s.createEndpoint)
 	s.mux.HandleFunc("GET /api/v1/endpoints/{id}", s.getEndpoint)

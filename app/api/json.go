@@ -29,6 +29,7 @@ func statusJSON(ctx context.Context, svc *core.Services) apijson.Status {
 
 		JournalDamage: apijson.JournalDamageJSON(svc.Health.JournalDamage()),
 		Stopped:       stoppedTargets(svc.Forwarding),
+		Inbox:         inboxJSON(svc.Inbox.Status()),
 
 		SearchBacklog: backlog,
 	}

@@ -42,6 +42,8 @@ type Status struct {
 	SearchBacklog int64 `json:"search_backlog"`
 	// Stopped lists the forwarding targets that deliver nothing now, and why.
 	Stopped []StoppedTarget `json:"stopped_targets"`
+	// Inbox is the always-on inbox (null when none is set up).
+	Inbox *Inbox `json:"inbox"`
 }
 
 // StoppedTarget is a forwarding target that delivers nothing now.
@@ -193,18 +195,21 @@ type Event struct {
 	Body           *string           `json:"body,omitempty"` // absent when not kept or not loaded
 	BodyEncoding   string            `json:"body_encoding,omitempty"`
 	// BodyTruncated is true in lists when the body was too large to include.
-	BodyTruncated  bool         `json:"body_truncated,omitempty"`
-	Size           int64        `json:"size"`
-	Status         string       `json:"status"`
-	Reason         string       `json:"reason,omitempty"`
-	Verification   Verification `json:"verification"`
-	Type           *string      `json:"type"`
-	ClientIP       string       `json:"client_ip"`
-	RemoteAddr     string       `json:"remote_addr"`
-	DeliveryID     *string      `json:"delivery_id"`
-	DuplicateOf    *int64       `json:"duplicate_of,omitempty"`
-	ResponseStatus int          `json:"response_status"`
-	Decrypted      *string      `json:"decrypted,omitempty"`
+	BodyTruncated bool         `json:"body_truncated,omitempty"`
+	Size          int64        `json:"size"`
+	Status        string       `json:"status"`
+	Reason        string       `json:"reason,omitempty"`
+	Verification  Verification `json:"verification"`
+	Type          *string      `json:"type"`
+	ClientIP      string       `json:"client_ip"`
+	RemoteAddr    string       `json:"remote_addr"`
+	DeliveryID    *string      `json:"delivery_id"`
+	DuplicateOf   *int64       `json:"duplicate_of,omitempty"`
+	// InboxSeq is set on an event that came through the always-on inbox: its sequence there
+	// (received_at is then when it reached the inbox).
+	InboxSeq       *int64  `json:"inbox_seq,omitempty"`
+	ResponseStatus int     `json:"response_status"`
+	Decrypted      *string `json:"decrypted,omitempty"`
 }
 
 // Verification is an event's signature verdict.
@@ -280,6 +285,9 @@ func EventJSON(ev hook.Event, bodyLimit int) Event {
 	}
 	if ev.Header != nil {
 		out.Headers, out.HeaderEncoding = encodeHeaders(ev.Header)
+	}
+	if ev.InboxSeq != 0 {
+		out.InboxSeq = &ev.InboxSeq
 	}
 	if ev.DuplicateOf != 0 {
 		out.DuplicateOf = &ev.DuplicateOf
@@ -399,4 +407,41 @@ func TunnelJSON(t tunnel.Status, r tunnel.Reachability, in tunnel.InstallStatus,
 		out.ProbeError = Optional(r.Error)
 	}
 	return out
+}
+
+// Inbox is the always-on inbox as status and GET /api/v1/inbox show it (null when none is set).
+type Inbox struct {
+	URL         string     `json:"url"`
+	Account     *string    `json:"account"` // set up by Hooktray on this Cloudflare account (null: used by URL)
+	Script      *string    `json:"script"`
+	Connected   bool       `json:"connected"`
+	Waiting     int64      `json:"waiting"`
+	Bytes       int64      `json:"bytes"`
+	OldestAt    *time.Time `json:"oldest_at"`
+	LastDrainAt *time.Time `json:"last_drain_at"`
+	Drained     int64      `json:"drained"`
+	Error       *string    `json:"error"`
+	Step        *string    `json:"step"` // the set-up's step while it runs
+	Cap         InboxCap   `json:"cap"`
+}
+
+// InboxCap is what the inbox holds at most before it answers 507.
+type InboxCap struct {
+	Requests int64 `json:"requests"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// InboxSetup is POST /api/v1/inbox/setup's body: the Cloudflare token, account and Worker name.
+type InboxSetup struct {
+	Token   string    `json:"token"`
+	Account string    `json:"account"`
+	Script  string    `json:"script,omitempty"`
+	Cap     *InboxCap `json:"cap,omitempty"`
+}
+
+// InboxUse is POST /api/v1/inbox/use's body: an inbox that already runs, and its secret.
+type InboxUse struct {
+	URL    string    `json:"url"`
+	Secret string    `json:"secret"`
+	Cap    *InboxCap `json:"cap,omitempty"`
 }

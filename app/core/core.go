@@ -7,6 +7,7 @@ import (
 	"github.com/hooktray/hooktray/app/endpoints"
 	"github.com/hooktray/hooktray/app/health"
 	"github.com/hooktray/hooktray/app/history"
+	"github.com/hooktray/hooktray/app/inbox"
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/reach"
 	"github.com/hooktray/hooktray/app/subscribe"
@@ -21,6 +22,7 @@ type Services struct {
 	Forwarding    *deliver.Service   // targets, deliveries and replays
 	Subscriptions *subscribe.Service // endpoints' URLs registered at providers
 	Reach         *reach.Service     // the tunnel, cloudflared and reachability probes
+	Inbox         *inbox.Service     // the always-on inbox on the user's Cloudflare account
 	Health        *health.Health     // damage found in the database or the ingest journal
 	// Changes carries what changed besides new events, for views to follow (Changes.Follow).
 	Changes *live.Feed[hook.Change]

@@ -55,6 +55,8 @@ type Peers struct {
 	Recorded  Recorded
 	// Reachable is the public base URL when a probe found it leads here, else "".
 	Reachable func() string
+	// PublicURL is the public base URL ("" when there is none).
+	PublicURL func() string
 }
 
 // Options configure the service. Store, Box, Changes and Health are required.
@@ -65,10 +67,8 @@ type Options struct {
 	Log     *slog.Logger
 	Changes *live.Feed[hook.Change] // EndpointsChanged is published there
 	Version string                  // in the test webhook's User-Agent
-	// ReceiverURL is the receiver's local base URL; PublicURL the public one ("" when there is
-	// none).
+	// ReceiverURL is the receiver's local base URL.
 	ReceiverURL string
-	PublicURL   func() string
 }
 
 // Service keeps the endpoints. Create it with New, fill it with Start.
@@ -197,6 +197,14 @@ func (s *Service) List() []hook.Endpoint {
 	return out
 }
 
+// Inventory is every endpoint, deleted ones included, in no order: what the always-on inbox
+// must know to answer as the receiver does (410 for a deleted one).
+func (s *Service) Inventory() []hook.Endpoint {
+	var out []hook.Endpoint
+	s.dir.each(func(t *receiver.Endpoint) { out = append(out, t.Endpoint) })
+	return out
+}
+
 // Get returns one existing endpoint; hook.ErrNotFound (wrapped) if unknown or deleted.
 func (s *Service) Get(id string) (hook.Endpoint, error) {
 	t, _ := s.dir.Lookup(id)
@@ -290,7 +298,10 @@ func (s *Service) URL(id string) string { return s.opts.ReceiverURL + receiver.P
 
 // PublicURL is the public URL of an endpoint, or "" when there is no public base URL.
 func (s *Service) PublicURL(id string) string {
-	base := s.opts.PublicURL()
+	if s.peers.PublicURL == nil {
+		return ""
+	}
+	base := s.peers.PublicURL()
 	if base == "" {
 		return ""
 	}

@@ -31,7 +31,7 @@ func (s *Service) Test(ctx context.Context, id string) (hook.TestResult, error) 
 		return hook.TestResult{}, err
 	}
 	to := s.URL(id)
-	if base := s.peers.Reachable(); base != "" && base == s.opts.PublicURL() {
+	if base := s.peers.Reachable(); base != "" && base == s.peers.PublicURL() {
 		to = s.PublicURL(id)
 	}
 	stored := s.peers.Recorded.Follow(64)

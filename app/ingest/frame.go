@@ -83,8 +83,11 @@ func appendFrame(buf []byte, seq uint64, ev *hook.Event) (_ []byte, bodyStart, b
 	}
 	// Fields added after the first version come last and only when set, so a frame without them
 	// reads the same in every version.
-	if ev.BodyFile != "" {
+	if ev.BodyFile != "" || ev.InboxSeq != 0 {
 		buf = appendString(buf, ev.BodyFile)
+	}
+	if ev.InboxSeq != 0 {
+		buf = binary.AppendVarint(buf, ev.InboxSeq)
 	}
 	payload := buf[start+frameHeader:]
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
@@ -149,6 +152,9 @@ func readFrame(b []byte) (seq uint64, ev *hook.Event, n int, err error) {
 	}
 	if len(d.b) > 0 && !d.bad {
 		ev.BodyFile = d.str()
+	}
+	if len(d.b) > 0 && !d.bad {
+		ev.InboxSeq = d.varint()
 	}
 	seq = binary.LittleEndian.Uint64(payload)
 	if d.bad || len(d.b) != 0 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 // indent is encoding/json's layout, without the trailing spaces it copies from the input.
@@ -37,14 +36,10 @@ func TestJSONLaysOutAsIndentDoes(t *testing.T) {
 
 func TestJSONStopsAtItsLimits(t *testing.T) {
 	deep := strings.Repeat("[", 9999) + strings.Repeat("]", 9999) // 20 KB, 191 MB once indented
-	start := time.Now()
 	_, err := JSON([]byte(deep), Limits{})
 	var le *LimitError
 	if !errors.As(err, &le) || le.Depth != DefaultMaxDepth {
 		t.Fatalf("a body nested 9,999 deep: %v", err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("took %s", took)
 	}
 	// Within the depth, but wide at depth: the output is capped instead.
 	wide := strings.Repeat("[", 60) + strings.Repeat("1,", 100000) + "1" + strings.Repeat("]", 60)

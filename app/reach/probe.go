@@ -30,7 +30,8 @@ type prober struct {
 	kick   chan struct{}
 }
 
-func newProbeSecret() string {
+// NewProbeSecret is a fresh secret probe path for the receiver and the prober.
+func NewProbeSecret() string {
 	var b [24]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
@@ -85,22 +86,26 @@ func (s *Service) probeLoop(changes *live.Subscription[hook.Change]) {
 		case <-timer.C:
 			probe()
 		case <-changes.Ready():
-			if tunnelChanged(changes) && s.PublicURL() != s.Reachability().URL {
+			moved, inbox := drainChanges(changes)
+			if inbox {
+				s.replan()
+			}
+			if (moved || inbox) && (s.PublicURL() != s.Reachability().URL || s.Status().Mode == tunnel.Inbox) {
 				probe()
 			}
 		}
 	}
 }
 
-// tunnelChanged drains what changes holds and says whether the tunnel was among it.
-func tunnelChanged(changes *live.Subscription[hook.Change]) bool {
-	changed := false
+// drainChanges drains what changes holds and says whether the tunnel, or the inbox, was among it.
+func drainChanges(changes *live.Subscription[hook.Change]) (tunnelChanged, inboxChanged bool) {
 	for {
 		m, ok, err := changes.TryNext()
 		if err != nil || !ok {
-			return changed
+			return tunnelChanged, inboxChanged
 		}
-		changed = changed || m.Event == hook.TunnelChanged
+		tunnelChanged = tunnelChanged || m.Event == hook.TunnelChanged
+		inboxChanged = inboxChanged || m.Event == hook.InboxChanged
 	}
 }
 
@@ -111,7 +116,20 @@ func (s *Service) probeAndRecord() bool {
 	if url == "" {
 		return false
 	}
-	r := s.probeOnce(s.ctx, url)
+	var r tunnel.Reachability
+	if s.Status().Mode == tunnel.Inbox {
+		// The inbox answers for Hooktray, which reaches it from inside: reachable is connected.
+		connected, why := s.opts.Inbox.Connected()
+		if !connected && why == "" {
+			return true // still connecting: nothing known yet
+		}
+		r = tunnel.Reachability{Checked: time.Now(), URL: url, Reachable: connected}
+		if !connected {
+			r.Error = "the always-on inbox keeps webhooks, but Hooktray cannot take them: " + why
+		}
+	} else {
+		r = s.probeOnce(s.ctx, url)
+	}
 	s.probe.mu.Lock()
 	changed := r.Reachable != s.probe.last.Reachable || r.Error != s.probe.last.Error || r.URL != s.probe.last.URL
 	s.probe.last = r
@@ -128,7 +146,7 @@ func (s *Service) probeAndRecord() bool {
 // probeOnce sends a signed probe through the public URL to the receiver's secret probe path.
 func (s *Service) probeOnce(ctx context.Context, base string) tunnel.Reachability {
 	r := tunnel.Reachability{Checked: time.Now(), URL: base}
-	nonce := newProbeSecret()
+	nonce := NewProbeSecret()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+receiver.ProbePrefix+s.probe.secret, nil)

@@ -58,6 +58,17 @@ type Options struct {
 	ProbeClient *http.Client
 	// OnPublicURL, if set, hears the new public URL ("" when none) each time it changes.
 	OnPublicURL func(url string)
+	// ProbeSecret is the receiver's secret probe path (NewProbeSecret).
+	ProbeSecret string
+	// Inbox, if set, is the always-on inbox: its URL, when it has one, is the public URL unless
+	// an external one is given, and no tunnel runs.
+	Inbox Inbox
+}
+
+// Inbox is what reachability needs of the always-on inbox (inbox.Service).
+type Inbox interface {
+	PublicURL() string
+	Connected() (bool, string) // and if not, why ("" while connecting)
 }
 
 // Service keeps endpoints reachable from the Internet.
@@ -104,7 +115,11 @@ func New(opts Options) *Service {
 	}
 	s := &Service{opts: opts, token: secrets.Named{Box: opts.Box, Store: opts.Store}}
 	s.tunnel.log = tunnel.NewLogBuffer(500)
-	s.probe = prober{secret: newProbeSecret(), kick: make(chan struct{}, 1)}
+	secret := opts.ProbeSecret
+	if secret == "" {
+		secret = NewProbeSecret()
+	}
+	s.probe = prober{secret: secret, kick: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -158,10 +173,14 @@ func (s *Service) startTunnel(ctx context.Context) {
 func (s *Service) plan(ctx context.Context, o tunnel.Settings, tokenUnreadable bool) (st tunnel.Status, cf *tunnel.Cloudflared, bin tunnel.Binary, missing bool) {
 	mode := o.EffectiveMode()
 	st = tunnel.Status{Mode: mode, State: tunnel.StateOff}
+	inbox := s.inboxURL()
 	switch {
 	case o.PublicURL != "" && mode != tunnel.Token:
 		// An external URL the user already has wins over any tunnel.
 		st.State, st.URL = tunnel.StateOnline, strings.TrimRight(o.PublicURL, "/")
+	case inbox != "":
+		// The inbox's URL never changes and answers while Hooktray is away: no tunnel is needed.
+		st.Mode, st.State, st.URL = tunnel.Inbox, tunnel.StateOnline, inbox
 	case mode == tunnel.External:
 		st.State, st.Error = tunnel.StateFailed, "the external tunnel mode needs the public URL you already have (reverse proxy, port forward)"
 	case mode == tunnel.Token && o.Token == "" && tokenUnreadable:
@@ -250,6 +269,23 @@ func (s *Service) setStatus(st tunnel.Status) {
 		s.opts.Log.Warn("tunnel", "state", st.State, "reason", st.Error)
 	}
 	s.opts.Changes.Publish(hook.TunnelChanged)
+}
+
+// inboxURL is the always-on inbox's URL, "" when there is none.
+func (s *Service) inboxURL() string {
+	if s.opts.Inbox == nil {
+		return ""
+	}
+	return strings.TrimRight(s.opts.Inbox.PublicURL(), "/")
+}
+
+// replan starts the tunnel again when what it amounts to changed (the inbox came or went).
+func (s *Service) replan() {
+	if st := s.Status(); st.Mode == tunnel.Inbox && st.URL == s.inboxURL() || st.Mode != tunnel.Inbox && s.inboxURL() == "" {
+		return
+	}
+	s.stopTunnel()
+	s.startTunnel(s.ctx)
 }
 
 // Status reports the tunnel's mode, state, public URL and last error.

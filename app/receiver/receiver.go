@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -212,7 +213,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// The journal's frame names the file; body is only its beginning, for the type.
 		ev.Body, ev.BodyFile = nil, bd.path
 	}
-	ev.Type = eventType(ep, req, body) // here, in parallel, not in the single writer
+	ev.Type = eventType(ep, req.Header, req.URL.Query(), body) // here, in parallel, not in the single writer
 	if !check(ep, ev, signed, ev.ReceivedAt, bd) && ep.VerifyMode == hook.VerifyEnforce {
 		// Kept with its body and the reason, so the user can see why it was refused.
 		ev.Status, ev.Reason, ev.ResponseStatus = hook.Rejected, "signature check failed: "+ev.Verification.Reason, http.StatusUnauthorized
@@ -312,19 +313,19 @@ func (r *Receiver) bodyFailed(w http.ResponseWriter, ev *hook.Event, ep *Endpoin
 
 // eventType is the event's type: the endpoint's type path when it finds one, else what the
 // provider's headers or body say.
-func eventType(ep *Endpoint, req *http.Request, body []byte) string {
+func eventType(ep *Endpoint, header http.Header, query url.Values, body []byte) string {
 	if ep.TypePath != nil {
-		if typ, ok := ep.TypePath.Lookup(keypath.Request{Header: req.Header, Query: req.URL.Query(), Body: body}); ok {
+		if typ, ok := ep.TypePath.Lookup(keypath.Request{Header: header, Query: query, Body: body}); ok {
 			return typ
 		}
 	}
-	return eventtype.Find(req.Header, body)
+	return eventtype.Find(header, body)
 }
 
 // route stores an accepted request: as a copy for each endpoint a router passes it to, else as
 // the endpoint's own event (saying why a router passed it to none).
 func (r *Receiver) route(ev *hook.Event, ep *Endpoint, req *http.Request, body []byte, bd *body) error {
-	if value, ok := routeValue(ep, req, body); ok {
+	if value, ok := routeValue(ep, req.Header, req.URL.Query(), body); ok {
 		if targets := r.dir.Routed(value); len(targets) > 0 {
 			return r.dispatch(ev, targets, bd)
 		}

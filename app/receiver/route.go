@@ -3,6 +3,7 @@ package receiver
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 
 	"github.com/hooktray/hooktray/app/keypath"
@@ -13,14 +14,14 @@ func isRouter(t *Endpoint) bool { return t.KeyPath != nil || t.Settings.Route.Qu
 
 // routeValue is the value a router dispatches on: the query parameter first (Homey's option 1),
 // else the key path (option 2).
-func routeValue(t *Endpoint, req *http.Request, body []byte) (string, bool) {
+func routeValue(t *Endpoint, header http.Header, query url.Values, body []byte) (string, bool) {
 	if q := t.Settings.Route.QueryParam; q != "" {
-		if v := req.URL.Query().Get(q); v != "" {
+		if v := query.Get(q); v != "" {
 			return v, true
 		}
 	}
 	if t.KeyPath != nil {
-		return t.KeyPath.Lookup(keypath.Request{Header: req.Header, Query: req.URL.Query(), Body: body})
+		return t.KeyPath.Lookup(keypath.Request{Header: header, Query: query, Body: body})
 	}
 	return "", false
 }
@@ -30,6 +31,19 @@ func routeValue(t *Endpoint, req *http.Request, body []byte) (string, bool) {
 // each copy as a link of its own to the same file, since each is imported, and its file removed,
 // on its own.
 func (r *Receiver) dispatch(ev *hook.Event, targets []*Endpoint, bd *body) error {
+	copies, err := routedCopies(ev, targets)
+	if err != nil {
+		return err
+	}
+	if err := r.store.CommitAll(copies); err != nil {
+		removeBodies(copies)
+		return err
+	}
+	return nil // the original file goes with the request's body: every copy has its own link
+}
+
+// routedCopies is ev as an event of each target endpoint.
+func routedCopies(ev *hook.Event, targets []*Endpoint) ([]*hook.Event, error) {
 	copies := make([]*hook.Event, 0, len(targets))
 	for i, t := range targets {
 		copyEv := *ev
@@ -43,17 +57,13 @@ func (r *Receiver) dispatch(ev *hook.Event, targets []*Endpoint, bd *body) error
 			link := fmt.Sprintf("%s-%d", ev.BodyFile, i)
 			if err := os.Link(ev.BodyFile, link); err != nil {
 				removeBodies(copies)
-				return fmt.Errorf("give a routed copy its body: %w", err)
+				return nil, fmt.Errorf("give a routed copy its body: %w", err)
 			}
 			copyEv.BodyFile = link
 		}
 		copies = append(copies, &copyEv)
 	}
-	if err := r.store.CommitAll(copies); err != nil {
-		removeBodies(copies)
-		return err
-	}
-	return nil // the original file goes with the request's body: every copy has its own link
+	return copies, nil
 }
 
 // removeBodies removes the spooled body links of copies that were not stored.

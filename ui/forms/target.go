@@ -203,7 +203,7 @@ func (f *Target) arrange() {
 	case m.kind == hook.TargetHomeAssistant && m.register:
 		items = append(items,
 			&widget.FormItem{Text: "Instance URL", Widget: f.HAInstance, HintText: "the address you open Home Assistant at"},
-			&widget.FormItem{Text: "Access token", Widget: f.Token, HintText: "Home Assistant: your profile → Security → Long-lived access tokens → Create token. Hooktray registers itself as a device and keeps the token to register again if the device is deleted"})
+			&widget.FormItem{Text: "Access token", Widget: f.Token, HintText: "Home Assistant: your profile, Security, Long-lived access tokens, Create token. Hooktray registers itself as a device and keeps the token to register again if the device is deleted"})
 	case m.kind == hook.TargetHomeAssistant:
 		items = append(items, &widget.FormItem{Text: "Webhook id", Widget: f.HAWebhookID}, &widget.FormItem{Text: "Cloudhook URL", Widget: f.HACloudhook},
 			&widget.FormItem{Text: "Remote UI URL", Widget: f.HARemoteUI},

@@ -58,6 +58,7 @@ bench: build
 	./bin/bench-history
 	./bin/bench-hardening
 	./bin/bench-inbox
+	$(GO) test -run XXX -bench . -benchtime 2s ./app/rules/ ./app/shapes/
 	./bin/bench-gui
 
 # staticcheck is pinned in go.mod as a tool (go get -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2).

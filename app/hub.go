@@ -174,12 +174,27 @@ func (h *Hub) start(ctx context.Context) error {
 		}
 	}
 	h.house.Start(h.queue)
+	h.startShapes()
 	h.serve()
 	if err := instance.WriteRuntime(h.opts.DataDir, h.runtime()); err != nil {
 		return err
 	}
 	h.log.Info("hooktray started", "receiver", h.svc.Info.ReceiverURL, "api", h.svc.Info.APIURL, "data_dir", h.opts.DataDir)
 	return nil
+}
+
+// warmShapes is how many of the newest events the shapes are learnt from at start.
+const warmShapes = 500
+
+// startShapes learns the payloads' shapes from the newest events, then from each new one.
+func (h *Hub) startShapes() {
+	h.svc.Shapes.Start(func(ctx context.Context) []hook.Event {
+		page, err := h.svc.History.Events(ctx, hook.EventQuery{Limit: warmShapes, WithBody: true})
+		if err != nil {
+			h.log.Warn("the payloads' shapes start without the history", "err", err)
+		}
+		return page.Events
+	})
 }
 
 // open takes the data dir (one Hooktray per data dir), its listeners, the database and the
@@ -324,6 +339,9 @@ func (h *Hub) stopServices(ctx context.Context) {
 	}
 	if h.house != nil {
 		h.house.Stop()
+	}
+	if h.svc.Shapes != nil {
+		h.svc.Shapes.Stop()
 	}
 	if h.svc.Endpoints != nil {
 		h.svc.Endpoints.Stop()

@@ -15,6 +15,8 @@ import (
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/reach"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/app/rules"
+	"github.com/hooktray/hooktray/app/shapes"
 	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -28,10 +30,17 @@ func (h *Hub) wire(ctx context.Context) error {
 		ReceiverURL: "http://" + h.recvLn.Addr().String(), APIURL: "http://" + h.apiLn.Addr().String()}
 	s.Changes = &live.Feed[hook.Change]{}
 	s.Health = health.New(h.log, s.Changes, h.store.Path())
+	var err error
+	if s.Rules, err = rules.New(); err != nil {
+		return err
+	}
 	s.Endpoints = endpoints.New(endpoints.Options{Store: h.store, Box: h.box, Clock: o.Clock, Log: h.log,
-		Changes: s.Changes, Version: o.Version, ReceiverURL: s.Info.ReceiverURL})
+		Changes: s.Changes, Version: o.Version, ReceiverURL: s.Info.ReceiverURL, Rules: s.Rules})
 	s.Forwarding = deliver.New(deliver.Options{Store: h.store, Box: h.box, Endpoints: s.Endpoints, Clock: o.Clock,
-		Log: h.log, Health: s.Health, Changes: s.Changes, Version: o.Version, Supervisor: o.ProgramSupervisor})
+		Log: h.log, Health: s.Health, Changes: s.Changes, Version: o.Version, Supervisor: o.ProgramSupervisor,
+		Rules: s.Rules})
+	s.Shapes = shapes.New(shapes.Options{Clock: o.Clock, Log: h.log,
+		Changed: func(string, shapes.Drift) { s.Changes.Publish(hook.ShapesChanged) }})
 	feed := history.NewFeed()
 	h.house = housekeeping.New(housekeeping.Options{Store: h.store, Secrets: s.Endpoints, Clock: o.Clock, Log: h.log,
 		Health: s.Health, Changes: s.Changes, Retention: *o.Retention, RetentionEvery: o.RetentionEvery,
@@ -76,7 +85,7 @@ func (h *Hub) openJournal(ctx context.Context, feed *history.Feed) error {
 	q, err := ingest.Open(ctx, h.store, ingest.Options{
 		Dir:          dir,
 		Route:        s.Forwarding.ForwardTo,
-		Committed:    []func([]*hook.Event){s.Endpoints.Observe, s.Forwarding.Committed, feed.Committed, h.house.Committed},
+		Committed:    []func([]*hook.Event){s.Endpoints.Observe, s.Forwarding.Committed, feed.Committed, h.house.Committed, s.Shapes.Committed},
 		ImportFailed: s.Health.ImportFailed,
 	})
 	if err != nil {

@@ -74,11 +74,14 @@ Usage:
   hooktray [--data-dir DIR]              start Hooktray (the desktop app when built with it)
   hooktray serve [flags]                 run headless: receiver, history and admin API
   hooktray status [--json]
-  hooktray endpoints list|add|show|enable|disable|rm|rotate-secret|test [--json]
-  hooktray events list|show|tail|search|replay [--endpoint ID] [--json]
+  hooktray endpoints list|add|show|shape|enable|disable|rm|rotate-secret|test [--json]
+  hooktray events list|show|tail|search|replay|diff [--endpoint ID] [--json]
   hooktray subscriptions list|add|show|register|unregister|test|rm [--json]
                                          register endpoints' URLs with providers
   hooktray targets list|add|rm|resume [--json]      forward events to local targets
+                                         (add --when RULE --transform RULE: filter and reshape)
+  hooktray rules try --endpoint E --when RULE --transform RULE [--json]
+                                         try rules on the endpoint's last events, saving nothing
   hooktray deliveries list|retry|retry-all [--json]
   hooktray tunnel status|set|install-cloudflared [--json]
   hooktray inbox setup|use|status|remove [--json]  an always-on inbox on your Cloudflare account
@@ -175,6 +178,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.subscriptions(ctx, rest)
 	case "inbox":
 		return c.inbox(ctx, rest)
+	case "rules":
+		return c.rules(ctx, rest)
 	case "version":
 		fmt.Fprintln(env.Stdout, "hooktray", env.Version)
 		return nil

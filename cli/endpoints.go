@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -98,7 +100,7 @@ func (c *command) status(ctx context.Context, args []string) error {
 
 func (c *command) endpoints(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("endpoints: expected list, add, set, show, enable, disable, rm, rotate-secret, reveal-secret or test")
+		return usagef("endpoints: expected list, add, set, show, shape, enable, disable, rm, rotate-secret, reveal-secret or test")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -112,6 +114,11 @@ func (c *command) endpoints(ctx context.Context, args []string) error {
 		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
 			var out apijson.Endpoint
 			return out, cl.do(ctx, http.MethodGet, "/api/v1/endpoints/"+pathEscape(e.ID), nil, &out, raw)
+		})
+	case "shape":
+		return c.endpointAction(ctx, sub, args, func(cl *client, e apijson.Endpoint, raw *[]byte) (any, error) {
+			var out apijson.Shape
+			return out, cl.do(ctx, http.MethodGet, "/api/v1/endpoints/"+pathEscape(e.ID)+"/shape", nil, &out, raw)
 		})
 	case "enable", "disable", "pause", "resume":
 		enabled := sub == "enable" || sub == "resume"
@@ -208,6 +215,8 @@ func endpointFlags(fs *flagSet) (change func(old *apijson.Endpoint) (hook.Endpoi
 	f.typePath = fs.String("type-path", "", "where its providers put the event type, as a key path (body.alarm_type)")
 	f.notify = fs.String("notify", "", "desktop notifications: every, alerts or never (default alerts)")
 	f.alertTypes = fs.String("alert-types", "", "comma-separated event types that are alerts (default ALERT,ANOMALY)")
+	f.responseRules = fs.String("response-rules-file", "", `response rules, a JSON list such as [{"when": "rand() < 0.1", "status": 503}]; "" removes them`)
+	f.seed = fs.Int64("response-seed", 0, "seed of the response rules' rand(), so a simulation repeats")
 	return f.change
 }
 
@@ -216,9 +225,9 @@ type endpointFlagSet struct {
 	fs                                                   *flagSet
 	name, body, contentType, notes, verify, secret, mode *string
 	header, keyPath, queryParam, keys, typePath, notify  *string
-	alertTypes                                           *string
+	alertTypes, responseRules                            *string
 	status                                               *int
-	limit                                                *int64
+	limit, seed                                          *int64
 }
 
 // change is the change the given flags make to old (nil for a new endpoint).
@@ -237,6 +246,16 @@ func (f *endpointFlagSet) change(old *apijson.Endpoint) (hook.EndpointChange, er
 	if given["keys"] {
 		k := splitComma(*f.keys)
 		ch.Keys = &k
+	}
+	if given["response-rules-file"] {
+		rs, err := readResponseRules(*f.responseRules)
+		if err != nil {
+			return ch, err
+		}
+		ch.ResponseRules = &rs
+	}
+	if given["response-seed"] {
+		ch.ResponseSeed = f.seed
 	}
 	if given["alert-types"] {
 		a := splitComma(*f.alertTypes)
@@ -429,6 +448,8 @@ func (c *command) endpointAction(ctx context.Context, sub string, args []string,
 		fmt.Fprintln(c.env.Stdout, v)
 	case apijson.Endpoint:
 		c.printEndpoint(v)
+	case apijson.Shape:
+		c.printShape(v)
 	}
 	return nil
 }
@@ -445,6 +466,13 @@ func (c *command) printEndpoint(e apijson.Endpoint) {
 	}
 	fmt.Fprintf(w, "Response\t%d %s %s\n", e.ResponseStatus, e.ResponseContentType, e.ResponseBody)
 	fmt.Fprintf(w, "Body limit\t%d bytes\n", e.BodyLimit)
+	for i, r := range e.ResponseRules {
+		label := "Response rules"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(w, "%s\t%d. when %s: %d (after %d ms)\n", label, i+1, r.When, r.Status, r.DelayMS)
+	}
 	verify := "off"
 	if e.Verify.Scheme != "" {
 		verify = e.Verify.Scheme + " (" + e.Verify.Mode + ")"
@@ -487,4 +515,22 @@ func bestURL(e apijson.Endpoint) string {
 		return *e.PublicURL
 	}
 	return e.URL
+}
+
+// readResponseRules reads a JSON list of response rules from a file ("" for none).
+func readResponseRules(path string) ([]hook.ResponseRule, error) {
+	rs := []hook.ResponseRule{}
+	if path == "" {
+		return rs, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("--response-rules-file: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rs); err != nil {
+		return nil, usagef("--response-rules-file %s: not a JSON list of {\"when\", \"status\", \"headers\", \"body\", \"delay_ms\"}: %v", path, err)
+	}
+	return rs, nil
 }

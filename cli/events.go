@@ -26,7 +26,7 @@ import (
 
 func (c *command) events(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("events: expected list, show, tail, search or replay")
+		return usagef("events: expected list, show, tail, search, replay or diff")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -40,6 +40,8 @@ func (c *command) events(ctx context.Context, args []string) error {
 		return c.eventsTail(ctx, args)
 	case "replay":
 		return c.eventsReplay(ctx, args)
+	case "diff":
+		return c.eventsDiff(ctx, args)
 	}
 	return usagef("events: unknown subcommand %q", sub)
 }

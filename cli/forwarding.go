@@ -182,8 +182,8 @@ func (c *command) targetsAdd(ctx context.Context, args []string) error {
 
 // targetFlags are the flags of targets add: where the target sends, and how.
 type targetFlags struct {
-	to, method, sign                           *string
-	headers, types                             stringList
+	to, method, sign, when, transform          *string
+	headers, types, transformHeaders           stringList
 	timeout                                    *time.Duration
 	retries                                    optionalInt
 	rate                                       *int
@@ -200,6 +200,9 @@ func newTargetFlags(fs *flagSet) *targetFlags {
 	f.timeout = fs.Duration("timeout", 0, "give up on an attempt after this long (default 30s)")
 	fs.Var(&f.retries, "max-retries", "`n` retries after the first attempt (default 3)")
 	f.rate = fs.Int("rate-limit", 0, "at most this many deliveries per minute (default: no limit)")
+	f.when = fs.String("when", "", `forward only events for which this rule (CEL) is true, e.g. 'body.ref == "refs/heads/main"'`)
+	f.transform = fs.String("transform", "", "send what this rule (CEL) makes instead of the body: a map or a list as JSON, a string as text")
+	fs.Var(&f.transformHeaders, "transform-header", "add this header, Name: rule (CEL, a string) (repeatable)")
 	f.sign = fs.String("sign", "", "re-sign with this scheme (its secret is read from HOOKTRAY_TARGET_SECRET)")
 	f.haRegister = fs.String("ha-register", "", "Home Assistant: register Hooktray with the instance at this URL (a long-lived access token in HOOKTRAY_TARGET_SECRET)")
 	f.haID = fs.String("ha-webhook-id", "", "Home Assistant: the mobile_app registration's webhook id")
@@ -233,6 +236,15 @@ func (f *targetFlags) change() (hook.TargetChange, error) {
 	if len(f.types) > 0 {
 		ch.EventTypes = f.types
 	}
+	if *f.when != "" {
+		ch.When = f.when
+	}
+	if tr, err := f.transformOf(); err != nil || tr != nil {
+		ch.Transform = tr
+		if err != nil {
+			return ch, err
+		}
+	}
 	if *f.timeout != 0 {
 		ms := f.timeout.Milliseconds()
 		ch.TimeoutMS = &ms
@@ -251,6 +263,25 @@ func (f *targetFlags) change() (hook.TargetChange, error) {
 		ch.Sign = &hook.SignChange{Scheme: *f.sign, Secret: &secret}
 	}
 	return ch, nil
+}
+
+// transformOf is the transform the flags give (nil: none).
+func (f *targetFlags) transformOf() (*hook.Transform, error) {
+	if *f.transform == "" && len(f.transformHeaders) == 0 {
+		return nil, nil
+	}
+	tr := &hook.Transform{Body: *f.transform}
+	for _, h := range f.transformHeaders {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			return nil, usagef("targets add: --transform-header %q is not Name: rule", h)
+		}
+		if tr.Headers == nil {
+			tr.Headers = map[string]string{}
+		}
+		tr.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return tr, nil
 }
 
 // where is where the target sends: a URL, a Home Assistant instance to register with, or a

@@ -31,6 +31,9 @@ type EndpointChange struct {
 	Route               *RouteSettings `json:"route,omitempty"` // make this endpoint a router
 	Keys                *[]string      `json:"keys,omitempty"`  // this endpoint's keys for routers
 	TypePath            *string        `json:"type_path,omitempty"`
+	// ResponseRules replaces the response rules ([] removes them); ResponseSeed seeds rand().
+	ResponseRules *[]ResponseRule `json:"response_rules,omitempty"`
+	ResponseSeed  *int64          `json:"response_seed,omitempty"`
 	// Secret sets the endpoint's signing secret. The hub seals it; Apply ignores it, so it never
 	// reaches a storage column in clear.
 	Secret *string `json:"secret,omitempty"`
@@ -69,6 +72,15 @@ func (c EndpointChange) Apply(e *Endpoint) error {
 	}
 	if c.TypePath != nil {
 		e.Settings.TypePath = strings.TrimSpace(*c.TypePath) // syntax checked by the endpoints service
+	}
+	if c.ResponseRules != nil {
+		if err := CheckResponseRules(*c.ResponseRules); err != nil {
+			return err
+		}
+		e.Settings.Responses = append([]ResponseRule(nil), *c.ResponseRules...)
+	}
+	if c.ResponseSeed != nil {
+		e.Settings.ResponseSeed = *c.ResponseSeed
 	}
 	return nil
 }

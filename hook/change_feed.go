@@ -21,4 +21,6 @@ const (
 	SubscriptionsChanged Change = "subscriptions"
 	// InboxChanged: the always-on inbox was set up, removed, connected, disconnected or drained.
 	InboxChanged Change = "inbox"
+	// ShapesChanged: an endpoint's payloads changed (a new event type, a field gone missing).
+	ShapesChanged Change = "shapes"
 )

@@ -84,7 +84,11 @@ type Settings struct {
 	// TypePath names where this endpoint's providers put the event type, as a key path
 	// (body.alarm_type, headers['X-Event']); "" uses the providers' usual places.
 	TypePath string
-	extra    map[string]json.RawMessage
+	// Responses are the response rules, in order; ResponseSeed seeds their rand() (0: a seed
+	// drawn at start), so a simulation can be repeated.
+	Responses    []ResponseRule
+	ResponseSeed int64
+	extra        map[string]json.RawMessage
 }
 
 // RouteSettings choose where a router reads the routing value.
@@ -138,6 +142,12 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 	if s.TypePath != "" {
 		m["type_path"] = s.TypePath
 	}
+	if len(s.Responses) > 0 {
+		m["response_rules"] = s.Responses
+	}
+	if s.ResponseSeed != 0 {
+		m["response_seed"] = s.ResponseSeed
+	}
 	return json.Marshal(m)
 }
 
@@ -167,12 +177,20 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	if v, ok := m["type_path"]; ok {
 		json.Unmarshal(v, &s.TypePath)
 	}
+	if v, ok := m["response_rules"]; ok {
+		json.Unmarshal(v, &s.Responses)
+	}
+	if v, ok := m["response_seed"]; ok {
+		json.Unmarshal(v, &s.ResponseSeed)
+	}
 	delete(m, "notify_on")
 	delete(m, "alert_types")
 	delete(m, "verify")
 	delete(m, "route")
 	delete(m, "keys")
 	delete(m, "type_path")
+	delete(m, "response_rules")
+	delete(m, "response_seed")
 	if len(m) > 0 {
 		s.extra = m
 	}

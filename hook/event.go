@@ -82,6 +82,9 @@ type Event struct {
 	// Forward lists the targets an accepted event is to be delivered to; its deliveries are
 	// stored in the same transaction as the event, so an acknowledged event always has them.
 	Forward []string
+	// AnsweredBy names the endpoint's response rule that answered the request ("" for the
+	// endpoint's own response), e.g. "rule 2: rand() < 0.1".
+	AnsweredBy string
 	// InboxSeq is the always-on inbox's sequence for an event that came through it (0 for one
 	// that came to the receiver); its ReceivedAt is then when it reached the inbox.
 	InboxSeq int64

@@ -79,10 +79,15 @@ type Target struct {
 	RetrySchedule      []time.Duration
 	RateLimitPerMinute int      // 0: no limit
 	EventTypes         []string // "*" matches every event
-	Parallel           int      // deliveries in flight at once; 1 keeps the order of arrival
-	SignScheme         Scheme   // "" sends unsigned; the secret is sealed apart
-	HomeAssistant      *HomeAssistantTarget
-	Command            *CommandTarget
+	// When is a rule (CEL) beside the event types: only events for which it is true get a
+	// delivery. "" lets every event of those types through.
+	When string
+	// Transform reshapes what is sent; nil sends the event's body as it came.
+	Transform     *Transform
+	Parallel      int    // deliveries in flight at once; 1 keeps the order of arrival
+	SignScheme    Scheme // "" sends unsigned; the secret is sealed apart
+	HomeAssistant *HomeAssistantTarget
+	Command       *CommandTarget
 
 	State               TargetState
 	StateReason         string
@@ -92,6 +97,17 @@ type Target struct {
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
+
+// Transform is a target's reshaping: Body is a rule whose value is the body sent (a map or a
+// list as JSON, a string as text), Headers rules whose string values are headers added. The
+// delivery keeps its id; retries and re-signing apply to what the transform made.
+type Transform struct {
+	Body    string            `json:"body,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Empty reports whether the transform changes nothing.
+func (t *Transform) Empty() bool { return t == nil || t.Body == "" && len(t.Headers) == 0 }
 
 // HomeAssistantTarget is a mobile_app registration (seed 004): the URLs are tried in the order
 // cloudhook, remote UI, instance.
@@ -208,6 +224,8 @@ type TargetChange struct {
 	RetryScheduleS     []float64            `json:"retry_schedule_s,omitempty"`
 	RateLimitPerMinute *int                 `json:"rate_limit_per_minute,omitempty"`
 	EventTypes         []string             `json:"event_types,omitempty"`
+	When               *string              `json:"when,omitempty"`      // "" removes the filter
+	Transform          *Transform           `json:"transform,omitempty"` // {} removes the transform
 	Parallel           *int                 `json:"parallel,omitempty"`
 	Sign               *SignChange          `json:"sign,omitempty"`
 	HomeAssistant      *HomeAssistantChange `json:"home_assistant,omitempty"`
@@ -256,6 +274,15 @@ func (c TargetChange) Apply(t *Target) error {
 	}
 	if c.Parallel != nil {
 		t.Parallel = *c.Parallel
+	}
+	if c.When != nil {
+		t.When = strings.TrimSpace(*c.When)
+	}
+	if c.Transform != nil {
+		tr := *c.Transform
+		if t.Transform = &tr; tr.Empty() {
+			t.Transform = nil
+		}
 	}
 	if c.ClearSign {
 		t.SignScheme = SchemeNone

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Redraws the screenshots in docs/ from the real app under Xvfb: the main window in the dark and
 # the light theme at the default size (1280x780) and at 1024x700, an event's body, the new
-# endpoint form, and the always-on inbox set up against the stand-in of Cloudflare's API. Needs
+# endpoint form, a target's rules tried on the last events, and the always-on inbox set up against the stand-in of Cloudflare's API. Needs
 # Xvfb, xdotool, xwd (x11-apps), ImageMagick, and npm (workerd runs the inbox).
 # Usage: scripts/screenshots.sh [bin/hooktray]
 set -euo pipefail
@@ -99,6 +99,30 @@ for theme in dark light; do
     stop
   done
 done
+
+# Rules: a target's filter and transform, tried on the endpoint's last events, from
+# File → Forwarding… → Add target….
+rm -rf "$work/data"
+start dark 1280x780
+gh=$(api POST /api/v1/endpoints '{"name":"GitHub"}' | python3 -c "import json,sys;print(json.load(sys.stdin)['url'])")
+for b in main develop main feature main; do
+  curl -sf -o /dev/null -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
+    -d "{\"ref\":\"refs/heads/$b\",\"repository\":{\"full_name\":\"me/app\"},\"commits\":[{\"id\":\"a\"}],\"pusher\":{\"name\":\"ann\"}}" "$gh"
+done
+curl -sf -o /dev/null -H 'Content-Type: application/json' -H 'X-GitHub-Event: issues' -d '{"action":"opened","issue":{"number":7}}' "$gh"
+sleep 1
+scroll() { for _ in $(seq 10); do xdotool mousemove 230 300 click 5; sleep 0.05; done; sleep 0.4; }
+click 20 12 0.4; click 60 161 1      # File → Forwarding…
+click 288 21 1                       # Add target…
+click 608 80 0.5; click 336 114 0.3  # for GitHub
+click 600 158 0.2; xdotool type "http://127.0.0.1:8123/api/webhook/github"
+click 570 512 0.2; xdotool type 'headers["x-github-event"] == "push" && body.ref == "refs/heads/main"'
+scroll
+click 570 378 0.2; xdotool type '{"type": "fire_event", "data": {"event_type": "github_push", "event_data": {"repo": body.repository.full_name, "by": body.pusher.name}}}'
+scroll
+click 410 366 1.5                    # Try on the last 50 events
+shot target-rules.png
+stop
 
 # The always-on inbox: set up from File → Always-on inbox… against the stand-in of Cloudflare's
 # API (which runs the uploaded Worker under workerd), then webhooks sent while Hooktray is away.

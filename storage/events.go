@@ -58,8 +58,8 @@ func DecodeHeader(b []byte) http.Header {
 
 const insertEventSQL = `INSERT INTO events (endpoint_id, received_at, status, method, path, query,
 	headers, body, size, remote_addr, client_ip, delivery_id, duplicate_of, reason, response_status,
-	type, verify_scheme, verify_result, verify_reason, decrypted, body_parts, inbox_seq)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	type, verify_scheme, verify_result, verify_reason, decrypted, body_parts, inbox_seq, answered_by)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 const insertPartSQL = `INSERT INTO event_body_parts (event_id, part, data) VALUES (?,?,?)`
 
@@ -226,7 +226,7 @@ func newEventWriter(c *rawConn) (*eventWriter, error) {
 		return nil, fmt.Errorf("insert event: %w", err)
 	}
 	w := &eventWriter{c: c, insertStmt: insert, seen: map[[2]string]int64{},
-		hbuf: make([]byte, 0, 1024), args: make([]driver.NamedValue, 22)}
+		hbuf: make([]byte, 0, 1024), args: make([]driver.NamedValue, 23)}
 	for i := range w.args {
 		w.args[i].Ordinal = i + 1
 	}
@@ -287,7 +287,7 @@ func (w *eventWriter) insert(ev *hook.Event) error {
 		ev.Method, ev.Path, ev.Query, w.hbuf, body, ev.Size, ev.RemoteAddr, ev.ClientIP,
 		nullString(ev.DeliveryID), nullInt(ev.DuplicateOf), ev.Reason, int64(ev.ResponseStatus),
 		nullString(ev.Type), string(ev.Verification.Scheme), string(ev.Verification.Result),
-		ev.Verification.Reason, ev.Decrypted, int64(parts), nullInt(ev.InboxSeq)} {
+		ev.Verification.Reason, ev.Decrypted, int64(parts), nullInt(ev.InboxSeq), ev.AnsweredBy} {
 		w.args[i].Value = v
 	}
 	res, err := w.insertStmt.(driver.StmtExecContext).ExecContext(context.Background(), w.args)
@@ -479,7 +479,7 @@ func (s *Store) Event(ctx context.Context, id int64) (_ hook.Event, err error) {
 
 const eventSummaryColumns = `e.id, e.endpoint_id, e.received_at, e.status, e.method, e.path, e.query,
 	e.size, e.remote_addr, e.client_ip, e.delivery_id, e.duplicate_of, e.reason, e.response_status,
-	e.type, e.verify_scheme, e.verify_result, e.verify_reason, substr(e.body, 1, 160), e.inbox_seq`
+	e.type, e.verify_scheme, e.verify_result, e.verify_reason, substr(e.body, 1, 160), e.inbox_seq, e.answered_by`
 
 const eventFullColumns = eventSummaryColumns + `, e.headers, e.body, e.decrypted`
 
@@ -493,7 +493,7 @@ func scanEvent(r scanner, full bool) (hook.Event, error) {
 	var inboxSeq sql.NullInt64
 	dest := []any{&ev.ID, &ev.EndpointID, &received, &status, &ev.Method, &ev.Path, &ev.Query,
 		&ev.Size, &ev.RemoteAddr, &ev.ClientIP, &delivery, &dupOf, &ev.Reason, &ev.ResponseStatus,
-		&typ, &ev.Verification.Scheme, &ev.Verification.Result, &ev.Verification.Reason, &preview, &inboxSeq}
+		&typ, &ev.Verification.Scheme, &ev.Verification.Result, &ev.Verification.Reason, &preview, &inboxSeq, &ev.AnsweredBy}
 	if full {
 		dest = append(dest, &headers, &ev.Body, &ev.Decrypted)
 	}

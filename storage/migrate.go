@@ -229,6 +229,10 @@ ALTER TABLE subscriptions ADD COLUMN forced_at INTEGER;
 ALTER TABLE events ADD COLUMN inbox_seq INTEGER;
 CREATE INDEX events_inbox_seq ON events(inbox_seq) WHERE inbox_seq IS NOT NULL;
 `,
+	// 8: an event answered by one of its endpoint's response rules names the rule.
+	`
+ALTER TABLE events ADD COLUMN answered_by TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the database to the schema version this build writes, len(migrations). Open has already refused databases that are not

@@ -23,6 +23,8 @@ type targetConfig struct {
 	RateLimit       int                       `json:"rate_limit_per_minute"`
 	EventTypes      []string                  `json:"event_types"`
 	Parallel        int                       `json:"parallel"`
+	When            string                    `json:"when,omitempty"`
+	Transform       *hook.Transform           `json:"transform,omitempty"`
 	SignScheme      hook.Scheme               `json:"sign_scheme,omitempty"`
 	HomeAssistant   *hook.HomeAssistantTarget `json:"home_assistant,omitempty"`
 	Command         *hook.CommandTarget       `json:"command,omitempty"`
@@ -31,7 +33,7 @@ type targetConfig struct {
 func configOf(t *hook.Target) (string, error) {
 	c := targetConfig{Kind: t.Kind, URL: t.URL, Method: t.Method, Headers: t.Headers, TimeoutMS: t.Timeout.Milliseconds(),
 		MaxRetries: t.MaxRetries, RateLimit: t.RateLimitPerMinute, EventTypes: t.EventTypes, Parallel: t.Parallel,
-		SignScheme: t.SignScheme, HomeAssistant: t.HomeAssistant, Command: t.Command}
+		SignScheme: t.SignScheme, HomeAssistant: t.HomeAssistant, Command: t.Command, When: t.When, Transform: t.Transform}
 	for _, d := range t.RetrySchedule {
 		c.RetryScheduleMS = append(c.RetryScheduleMS, d.Milliseconds())
 	}
@@ -160,6 +162,7 @@ func scanTarget(r scanner) (hook.Target, error) {
 	t.Kind, t.URL, t.Method, t.Headers = c.Kind, c.URL, c.Method, c.Headers
 	t.Timeout, t.MaxRetries, t.RateLimitPerMinute = time.Duration(c.TimeoutMS)*time.Millisecond, c.MaxRetries, c.RateLimit
 	t.EventTypes, t.Parallel, t.SignScheme, t.HomeAssistant, t.Command = c.EventTypes, c.Parallel, c.SignScheme, c.HomeAssistant, c.Command
+	t.When, t.Transform = c.When, c.Transform
 	for _, ms := range c.RetryScheduleMS {
 		t.RetrySchedule = append(t.RetrySchedule, time.Duration(ms)*time.Millisecond)
 	}

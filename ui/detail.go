@@ -39,6 +39,7 @@ type eventDetail struct {
 	hdrTable    *widget.Table
 	qryTable    *widget.Table
 	body        *bodyView
+	shape       *widget.TextGrid // what this type's payloads look like on the endpoint
 	tabs        *container.AppTabs
 	actions     *fyne.Container
 	copyCurl    *widget.Button
@@ -60,6 +61,7 @@ func newEventDetail(u *UI) *eventDetail {
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.title.Wrapping = fyne.TextWrapWord
 	d.overview = widget.NewForm()
+	d.shape = widget.NewTextGrid()
 	d.hdrTable = pairTable(&d.headers)
 	d.qryTable = pairTable(&d.query)
 	d.body = newBodyView(u)
@@ -81,6 +83,7 @@ func newEventDetail(u *UI) *eventDetail {
 		container.NewTabItem("Query", d.pairsView(&d.query, d.qryTable)),
 		container.NewTabItem("Body", d.body.content),
 		container.NewTabItem("Deliveries", container.NewBorder(d.delNote, nil, nil, nil, d.delList)),
+		container.NewTabItem("Shape", container.NewScroll(d.shape)),
 	)
 	d.reveal = widget.NewCheck("Copies and exports with credentials", nil)
 	d.copyBodyBtn = widget.NewButtonWithIcon("Copy body", theme.ContentCopyIcon(), d.copyBody)
@@ -93,12 +96,13 @@ func newEventDetail(u *UI) *eventDetail {
 	replay = widget.NewButtonWithIcon("Replay", theme.MailForwardIcon(), func() {
 		d.popMenu(replay, fyne.NewMenuItem("To its targets…", d.replay), fyne.NewMenuItem("To a URL…", d.replayToURL))
 	})
+	compare := widget.NewButtonWithIcon("Compare", theme.ContentPasteIcon(), d.compare)
 	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), d.confirmDelete)
 	del.Importance = widget.DangerImportance
 	// Two short rows, so the pane's minimum width leaves room for the log beside it.
 	d.actions = container.NewVBox(
 		container.NewHBox(replay, d.copyCurl, copyBody, export),
-		container.NewHBox(d.reveal, layout.NewSpacer(), del))
+		container.NewHBox(d.reveal, layout.NewSpacer(), compare, del))
 	detail := container.NewBorder(container.NewVBox(d.title, d.actions), nil, nil, nil, d.tabs)
 	d.none = container.NewCenter(widget.NewLabel("Select an event to see its headers and body."))
 	d.stack = container.NewStack(detail, d.none)
@@ -204,6 +208,7 @@ func (d *eventDetail) display(ev hook.Event) {
 	d.title.SetText(fmt.Sprintf("%s %s — %s, answered %d", ev.Method, requestTarget(ev), ev.Status, ev.ResponseStatus))
 	d.showOverview(ev)
 	d.showHeadersAndQuery(ev)
+	d.shape.SetText(shapeText(d.u.svc.Shapes.Of(ev.EndpointID), ev))
 	d.tabs.Remove(d.decTab)
 	if ev.Decrypted != nil {
 		d.decrypted.SetSource(jsonDoc(ev.Decrypted)) // small: a mobile_app payload
@@ -226,7 +231,11 @@ func (d *eventDetail) showOverview(ev hook.Event) {
 		add("Came through", fmt.Sprintf("the always-on inbox, which kept it as number %d until Hooktray took it: the time above is when it arrived there", ev.InboxSeq))
 	}
 	add("Endpoint", d.NameOf(ev.EndpointID))
-	add("Answered", fmt.Sprintf("%d", ev.ResponseStatus))
+	answered := fmt.Sprintf("%d", ev.ResponseStatus)
+	if ev.AnsweredBy != "" {
+		answered += " by the endpoint's response " + ev.AnsweredBy
+	}
+	add("Answered", answered)
 	add("Client", clientText(ev))
 	add("Size", hook.Bytes(ev.Size).String())
 	typ := ev.Type

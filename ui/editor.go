@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -21,6 +22,18 @@ import (
 // also shows its URLs and leads to its forwarding and subscriptions, and to deleting it.
 func (u *UI) editEndpoint(ep *hook.Endpoint) *forms.Endpoint {
 	f := forms.NewEndpoint(ep)
+	f.SetRuleChecker(u.svc.Rules.CheckField)
+	if ep != nil {
+		id, seed := ep.ID, ep.Settings.ResponseSeed
+		f.OnTryResponses = func(rs []hook.ResponseRule) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				results, err := u.svc.TryResponses(ctx, id, rs, seed, 50)
+				u.do(func() { f.ShowResponseTrial(results, err) })
+			}()
+		}
+	}
 	var dlg dialog.Dialog
 	title := "New endpoint"
 	if ep != nil {

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hooktray/hooktray/app/rules"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/ui/forms"
 )
@@ -397,6 +398,9 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 	}
 	d := u.showForm(parent, title, f, fyne.NewSize(760, 640))
 	f.OnCancel = d.Hide
+	f.SetRuleChecker(u.svc.Rules.CheckField)
+	f.Paths = u.svc.Shapes.Paths
+	f.OnTry = func(epID string, tr rules.Trial) { u.tryRules(epID, tr, f.ShowTrial) }
 	f.OnSubmit = func(epID string, c hook.TargetChange) {
 		u.submitFormIn(parent, f, func(ctx context.Context) (err error) {
 			if t == nil {
@@ -413,4 +417,14 @@ func (u *UI) editTarget(parent fyne.Window, endpointID string, t *hook.Target) {
 			}
 		})
 	}
+}
+
+// tryRules runs a trial on the endpoint's last 50 events off the UI goroutine and shows it.
+func (u *UI) tryRules(endpointID string, tr rules.Trial, show func([]rules.TrialResult, error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		results, err := u.svc.TryRules(ctx, endpointID, tr, 50)
+		u.do(func() { show(results, err) })
+	}()
 }

@@ -124,6 +124,8 @@ type UI struct {
 	win fyne.Window
 	// do runs a function on the UI goroutine: fyne.Do, or the test's own UI loop.
 	do func(func())
+	// marked is the event marked for comparison with the next one compared (nil: none).
+	marked *hook.Event
 
 	endpoints *endpointList
 	log       *eventLog
@@ -450,6 +452,8 @@ func (u *UI) followChanges(ctx context.Context) {
 				if u.inbox != nil {
 					u.inbox.refresh()
 				}
+			case hook.ShapesChanged:
+				u.say("A provider changed its payloads: the Shape tab of its events says how")
 			case hook.StorageChanged:
 				if e := u.svc.Health.StorageError(); e != "" {
 					u.showError(fmt.Errorf("%s. Quit Hooktray, then run 'hooktray db recover' to copy what can be read into a new file", e))

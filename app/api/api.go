@@ -68,6 +68,7 @@ func New(svc *core.Services, token string, port int, log *slog.Logger) *Server {
 	}
 	s.streamsCtx, s.closeStreams = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	s.mux.HandleFunc("POST /api/v1/rules/try", s.tryRules)
 	s.mux.HandleFunc("GET /api/v1/inbox", s.getInbox)
 	s.mux.HandleFunc("POST /api/v1/inbox/setup", s.setupInbox)
 	s.mux.HandleFunc("POST /api/v1/inbox/use", s.useInbox)
@@ -75,6 +76,7 @@ func New(svc *core.Services, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/endpoints", s.listEndpoints)
 	s.mux.HandleFunc("POST /api/v1/endpoints", s.createEndpoint)
 	s.mux.HandleFunc("GET /api/v1/endpoints/{id}", s.getEndpoint)
+	s.mux.HandleFunc("GET /api/v1/endpoints/{id}/shape", s.getShape)
 	s.mux.HandleFunc("PATCH /api/v1/endpoints/{id}", s.patchEndpoint)
 	s.mux.HandleFunc("DELETE /api/v1/endpoints/{id}", s.deleteEndpoint)
 	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/rotate-secret", s.rotateSecret)
@@ -82,6 +84,7 @@ func New(svc *core.Services, token string, port int, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /api/v1/endpoints/{id}/test", s.testEndpoint)
 	s.mux.HandleFunc("GET /api/v1/events", s.listEvents)
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
+	s.mux.HandleFunc("GET /api/v1/events/diff", s.diffEvents)
 	s.mux.HandleFunc("GET /api/v1/events/{id}", s.getEvent)
 	s.mux.HandleFunc("POST /api/v1/events/{id}/replay", s.replay)
 	s.mux.HandleFunc("GET /api/v1/endpoints/{id}/targets", s.listTargets)

@@ -53,6 +53,8 @@ func endpointJSON(b *endpoints.Service, e hook.Endpoint) apijson.Endpoint {
 		Notes:               e.Notes,
 		Keys:                e.Settings.Keys,
 		TypePath:            e.Settings.TypePath,
+		ResponseRules:       orEmpty(e.Settings.Responses),
+		ResponseSeed:        e.Settings.ResponseSeed,
 		NotifyOn:            e.Settings.NotifyOn,
 		AlertTypes:          e.Settings.AlertTypes,
 		CreatedAt:           e.CreatedAt,
@@ -86,4 +88,12 @@ func stoppedTargets(f *deliver.Service) []apijson.StoppedTarget {
 			Reason: apijson.Optional(t.StateReason)})
 	}
 	return out
+}
+
+// orEmpty is rs, or an empty list for JSON's [] rather than null.
+func orEmpty(rs []hook.ResponseRule) []hook.ResponseRule {
+	if rs == nil {
+		return []hook.ResponseRule{}
+	}
+	return rs
 }

@@ -147,11 +147,15 @@ type Endpoint struct {
 	// Keys are the endpoint's values for routers (Homey's $key / $keys).
 	Keys []string `json:"keys"`
 	// TypePath is where its providers put the event type ("": the usual places).
-	TypePath   string    `json:"type_path"`
-	NotifyOn   string    `json:"notify_on"`
-	AlertTypes []string  `json:"alert_types"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	TypePath string `json:"type_path"`
+	// ResponseRules answer requests in their stead when their condition holds (first match).
+	ResponseRules []hook.ResponseRule `json:"response_rules"`
+	// ResponseSeed seeds the rules' rand() (0: drawn at start).
+	ResponseSeed int64     `json:"response_seed"`
+	NotifyOn     string    `json:"notify_on"`
+	AlertTypes   []string  `json:"alert_types"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Route is endpoint.route.
@@ -207,9 +211,11 @@ type Event struct {
 	DuplicateOf   *int64       `json:"duplicate_of,omitempty"`
 	// InboxSeq is set on an event that came through the always-on inbox: its sequence there
 	// (received_at is then when it reached the inbox).
-	InboxSeq       *int64  `json:"inbox_seq,omitempty"`
-	ResponseStatus int     `json:"response_status"`
-	Decrypted      *string `json:"decrypted,omitempty"`
+	InboxSeq       *int64 `json:"inbox_seq,omitempty"`
+	ResponseStatus int    `json:"response_status"`
+	// AnsweredBy names the response rule that answered (null: the endpoint's response).
+	AnsweredBy *string `json:"answered_by"`
+	Decrypted  *string `json:"decrypted,omitempty"`
 }
 
 // Verification is an event's signature verdict.
@@ -289,6 +295,7 @@ func EventJSON(ev hook.Event, bodyLimit int) Event {
 	if ev.InboxSeq != 0 {
 		out.InboxSeq = &ev.InboxSeq
 	}
+	out.AnsweredBy = Optional(ev.AnsweredBy)
 	if ev.DuplicateOf != 0 {
 		out.DuplicateOf = &ev.DuplicateOf
 	}

@@ -3,6 +3,9 @@ package apijson
 import (
 	"time"
 
+	"github.com/hooktray/hooktray/app/diff"
+	"github.com/hooktray/hooktray/app/rules"
+	"github.com/hooktray/hooktray/app/shapes"
 	"github.com/hooktray/hooktray/hook"
 )
 
@@ -20,6 +23,8 @@ type Target struct {
 	RetryScheduleS      []float64                 `json:"retry_schedule_s"`
 	RateLimitPerMinute  int                       `json:"rate_limit_per_minute"`
 	EventTypes          []string                  `json:"event_types"`
+	When                *string                   `json:"when"`      // a rule: only events for which it is true
+	Transform           *hook.Transform           `json:"transform"` // rules for the body and headers sent
 	Parallel            int                       `json:"parallel"`
 	Sign                *TargetSign               `json:"sign"`
 	HomeAssistant       *hook.HomeAssistantTarget `json:"home_assistant"`
@@ -47,7 +52,7 @@ type TargetList struct {
 func TargetJSON(t hook.Target) Target {
 	out := Target{ID: t.ID, EndpointID: t.EndpointID, Kind: string(t.Kind), Enabled: t.Enabled, URL: Optional(t.URL),
 		Method: Optional(t.Method), Headers: t.Headers, TimeoutMS: t.Timeout.Milliseconds(), MaxRetries: t.MaxRetries,
-		RateLimitPerMinute: t.RateLimitPerMinute, EventTypes: t.EventTypes, Parallel: t.Parallel,
+		RateLimitPerMinute: t.RateLimitPerMinute, EventTypes: t.EventTypes, When: Optional(t.When), Transform: t.Transform, Parallel: t.Parallel,
 		HomeAssistant: t.HomeAssistant, Command: t.Command, State: string(t.State), StateReason: Optional(t.StateReason),
 		ConsecutiveFailures: t.ConsecutiveFailures, LastError: Optional(t.LastError), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if out.Headers == nil {
@@ -215,6 +220,146 @@ func SubscriptionJSON(s hook.Subscription, secrets []string) Subscription {
 	}
 	if f := s.Forced; f != nil {
 		out.ForcedUpdate = &ForcedUpdate{From: Optional(f.From), To: f.To, At: f.At}
+	}
+	return out
+}
+
+// RuleTrial is POST /api/v1/rules/try's body: rules to try on an endpoint's last events.
+type RuleTrial struct {
+	Endpoint  string          `json:"endpoint"`
+	Limit     int             `json:"limit,omitempty"` // default 50, at most 200
+	When      string          `json:"when,omitempty"`
+	Transform *hook.Transform `json:"transform,omitempty"`
+	// ResponseRules, when given, are tried instead: which would answer each event, and how.
+	ResponseRules *[]hook.ResponseRule `json:"response_rules,omitempty"`
+	ResponseSeed  int64                `json:"response_seed,omitempty"`
+}
+
+// RuleTrialResults is its answer, newest event first.
+type RuleTrialResults struct {
+	Results []RuleTrialResult `json:"results"`
+}
+
+// RuleTrialResult is what the rules made of one event: whether it matched, the body and headers
+// a transform made (output as text, output_type its content type), or the error.
+type RuleTrialResult struct {
+	EventID    int64             `json:"event_id"`
+	Type       *string           `json:"type"`
+	Matched    bool              `json:"matched"`
+	Output     *string           `json:"output"`
+	OutputType *string           `json:"output_type"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Error      *string           `json:"error"`
+	// A response rules trial: the rule that would answer (null: the endpoint's response) and
+	// its status; output is then the rule's body.
+	AnsweredBy *string `json:"answered_by,omitempty"`
+	Status     *int    `json:"status,omitempty"`
+}
+
+// TrialResultJSON is r as the API shows it.
+func TrialResultJSON(r rules.TrialResult) RuleTrialResult {
+	out := RuleTrialResult{EventID: r.EventID, Type: Optional(r.EventType), Matched: r.Matched, Headers: r.Headers, Error: Optional(r.Error)}
+	output := r.Output
+	if a := r.Answer; a != nil {
+		output, out.AnsweredBy = a.Body, Optional(a.Rule)
+		if a.Status != 0 {
+			out.Status = &a.Status
+		}
+	}
+	if output != nil {
+		body, ct := string(output.Body), output.ContentType
+		out.Output, out.OutputType = &body, &ct
+	}
+	return out
+}
+
+// Diff is GET /api/v1/events/diff: how event b differs from event a.
+type Diff struct {
+	A       int64       `json:"a"`
+	B       int64       `json:"b"`
+	JSON    bool        `json:"json"` // both bodies are JSON, compared path by path
+	Body    []DiffEntry `json:"body"`
+	Headers []DiffEntry `json:"headers"`
+}
+
+// DiffEntry is one difference: a body's key path (as rules write it; "" the body as a whole) or
+// a header's name, added, removed or changed, with each side's value (JSON for a body's).
+type DiffEntry struct {
+	Path   string  `json:"path"`
+	Change string  `json:"change"`
+	A      *string `json:"a"`
+	B      *string `json:"b"`
+}
+
+// DiffJSON is d as the API shows it.
+func DiffJSON(a, b int64, d diff.Result) Diff {
+	return Diff{A: a, B: b, JSON: d.JSON, Body: entries(d.Body), Headers: entries(d.Headers)}
+}
+
+func entries(es []diff.Entry) []DiffEntry {
+	out := make([]DiffEntry, 0, len(es))
+	for _, e := range es {
+		de := DiffEntry{Path: e.Path, Change: string(e.Change)}
+		if e.Change != diff.Added {
+			de.A = &e.A
+		}
+		if e.Change != diff.Removed {
+			de.B = &e.B
+		}
+		out = append(out, de)
+	}
+	return out
+}
+
+// Shape is GET /api/v1/endpoints/{id}/shape: what the endpoint's payloads look like, per event
+// type (most events first), and how they changed.
+type Shape struct {
+	Types  []ShapeType  `json:"types"`
+	Drifts []ShapeDrift `json:"drifts"`
+	// Full: the bound on field paths (10,000) was reached; new paths are not learnt.
+	Full bool `json:"full"`
+}
+
+// ShapeType is one event type's payloads: each field path (as rules write it, arrays as []),
+// the JSON types seen there and in how many of the events learnt from it was present.
+type ShapeType struct {
+	Type   *string      `json:"type"`
+	Events int64        `json:"events"`
+	Fields []ShapeField `json:"fields"`
+}
+
+// ShapeField is one path of a type's payloads.
+type ShapeField struct {
+	Path    string           `json:"path"`
+	Types   map[string]int64 `json:"types"`
+	Present int64            `json:"present"`
+}
+
+// ShapeDrift is a change of the payloads: a new type, or a field that was always there missing.
+type ShapeDrift struct {
+	Kind    string    `json:"kind"` // new_type | field_missing
+	Type    *string   `json:"type"`
+	Path    *string   `json:"path"`
+	EventID int64     `json:"event_id"`
+	At      time.Time `json:"at"`
+}
+
+// ShapeJSON is e as the API shows it.
+func ShapeJSON(e shapes.Endpoint) Shape {
+	out := Shape{Types: []ShapeType{}, Drifts: []ShapeDrift{}, Full: e.Full}
+	for _, s := range e.Shapes {
+		st := ShapeType{Type: Optional(s.Type), Events: s.Events, Fields: make([]ShapeField, 0, len(s.Fields))}
+		for _, f := range s.Fields {
+			types := make(map[string]int64, len(f.Kinds))
+			for k, n := range f.Kinds {
+				types[string(k)] = n
+			}
+			st.Fields = append(st.Fields, ShapeField{Path: f.Path, Types: types, Present: f.Present})
+		}
+		out.Types = append(out.Types, st)
+	}
+	for _, d := range e.Drifts {
+		out.Drifts = append(out.Drifts, ShapeDrift{Kind: string(d.Kind), Type: Optional(d.Type), Path: Optional(d.Path), EventID: d.EventID, At: d.At.UTC()})
 	}
 	return out
 }

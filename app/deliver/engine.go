@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hooktray/hooktray/app/rules"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
 )
@@ -55,6 +56,8 @@ type EngineOptions struct {
 	// and SuperviseCommand, which ends every descendant of the program (see Supervise). Without
 	// it a program is run directly and its process group is what is ended.
 	Supervisor []string
+	// Rules runs targets' filters and transforms (nil: none run).
+	Rules *rules.Env
 }
 
 // Engine runs one worker per target.
@@ -511,6 +514,9 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, ev
 		return Outcome{Err: errors.New("the event was deleted before it could be delivered"), Final: true}
 	}
 	ev = d.Edit.Apply(ev)
+	if err := applyRules(w.e.opts.Rules, t, &ev, w.e.opts.EndpointName(ev.EndpointID)); err != nil {
+		return ruleFailed(err)
+	}
 	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now()}
 	if t.Kind == hook.TargetHomeAssistant {
 		return w.e.sendHomeAssistant(ctx, req) // the timeout is per hop of its chain
@@ -554,6 +560,10 @@ func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outc
 			continue
 		}
 		d.Error = o.describe()
+		if o.Rule { // the event's failure, not the target's: its health stays as it is
+			d.Status, d.NextAt = hook.DeliveryFailed, time.Time{}
+			continue
+		}
 		t.ConsecutiveFailures++
 		t.LastError = d.Error
 		switch {

@@ -41,6 +41,8 @@ type Outcome struct {
 	// Route says how an attempt along a fallback chain went: the URLs tried and why each failed,
 	// or skipped and why (Home Assistant).
 	Route string
+	// Rule: a rule of the target's failed on the event; the target is not at fault.
+	Rule bool
 }
 
 // OK reports a delivered attempt: a 2xx answer, or a command that exited 0.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/app/live"
+	"github.com/hooktray/hooktray/app/rules"
 	"github.com/hooktray/hooktray/app/secrets"
 	"github.com/hooktray/hooktray/app/useragent"
 	"github.com/hooktray/hooktray/app/verify"
@@ -51,6 +52,7 @@ type Options struct {
 	Changes    *live.Feed[hook.Change] // TargetsChanged and DeliveriesChanged are published there
 	Version    string                  // in forwarded requests' User-Agent
 	Supervisor []string                // see EngineOptions.Supervisor
+	Rules      *rules.Env              // targets' filters and transforms
 }
 
 // Service is forwarding: the targets (kept in memory, for ingest's decision where each event
@@ -85,6 +87,7 @@ func New(opts Options) *Service {
 		EndpointName: opts.Endpoints.Name,
 		Log:          opts.Log,
 		Supervisor:   opts.Supervisor,
+		Rules:        opts.Rules,
 		OnChange:     func(string) { s.announce() },
 		OnGone: func(t hook.Target) {
 			opts.Log.Warn("a forwarding target answered 410 Gone and was disabled", "target", t.ID, "endpoint", t.EndpointID, "url", t.URL)
@@ -133,9 +136,16 @@ func (s *Service) ForwardTo(ev *hook.Event) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []string
+	var in *rules.Input
 	for i := range s.targets[ev.EndpointID] {
 		t := &s.targets[ev.EndpointID][i]
-		if t.Enabled && t.Matches(ev.Type) {
+		if !t.Enabled || !t.Matches(ev.Type) {
+			continue
+		}
+		if t.When != "" && in == nil { // one input for every filter: the body is parsed once
+			in = &rules.Input{Event: ev, Endpoint: s.opts.Endpoints.Name(ev.EndpointID)}
+		}
+		if wants(s.opts.Rules, t, in) {
 			out = append(out, t.ID)
 		}
 	}

@@ -29,7 +29,7 @@ func (s *Service) CreateTarget(ctx context.Context, endpointID string, c hook.Ta
 			return hook.Target{}, err
 		}
 	}
-	if err := checkChange(&t, c); err != nil {
+	if err := s.checkChange(&t, c); err != nil {
 		return hook.Target{}, err
 	}
 	if err := s.opts.Store.CreateTarget(ctx, &t); err != nil {
@@ -58,7 +58,7 @@ func (s *Service) UpdateTarget(ctx context.Context, id string, c hook.TargetChan
 			return hook.Target{}, err
 		}
 	}
-	if err := checkChange(&t, c); err != nil {
+	if err := s.checkChange(&t, c); err != nil {
 		return hook.Target{}, err
 	}
 	if err := s.opts.Store.UpdateTarget(ctx, &t); err != nil {
@@ -183,6 +183,13 @@ func (s *Service) registerHomeAssistant(ctx context.Context, id, endpointName st
 }
 
 // checkChange applies c to t and checks what cannot be checked without the secrets.
+func (s *Service) checkChange(t *hook.Target, c hook.TargetChange) error {
+	if err := checkChange(t, c); err != nil {
+		return err
+	}
+	return checkRules(s.opts.Rules, t)
+}
+
 func checkChange(t *hook.Target, c hook.TargetChange) error {
 	had := t.SignScheme
 	if err := c.Apply(t); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/hooktray/hooktray/app/keypath"
 	"github.com/hooktray/hooktray/app/live"
 	"github.com/hooktray/hooktray/app/receiver"
+	"github.com/hooktray/hooktray/app/rules"
 	"github.com/hooktray/hooktray/app/secrets"
 	"github.com/hooktray/hooktray/clock"
 	"github.com/hooktray/hooktray/hook"
@@ -69,6 +70,8 @@ type Options struct {
 	Version string                  // in the test webhook's User-Agent
 	// ReceiverURL is the receiver's local base URL.
 	ReceiverURL string
+	// Rules compiles the response rules.
+	Rules *rules.Env
 }
 
 // Service keeps the endpoints. Create it with New, fill it with Start.
@@ -169,6 +172,7 @@ func (s *Service) receiverEndpoint(ctx context.Context, ep hook.Endpoint) (*rece
 			t.TypePath = &parsed
 		}
 	}
+	t.Responses = s.compileResponseRules(ep.Settings.Responses)
 	if ep.VerifyScheme != hook.SchemeNone && !ep.Deleted() {
 		open, unreadable, err := s.openSecrets(ctx, ep.ID, s.opts.Clock.Now())
 		if err != nil {
@@ -228,7 +232,7 @@ func (s *Service) Create(ctx context.Context, c hook.EndpointChange) (hook.Endpo
 		return hook.Endpoint{}, &hook.FieldError{Field: "name", Message: "a name is required"}
 	}
 	ep := hook.NewEndpoint("")
-	if err := apply(c, &ep); err != nil {
+	if err := s.apply(c, &ep); err != nil {
 		return hook.Endpoint{}, err
 	}
 	s.mu.Lock()
@@ -255,7 +259,7 @@ func (s *Service) Update(ctx context.Context, id string, c hook.EndpointChange) 
 	if err != nil {
 		return hook.Endpoint{}, err
 	}
-	if err := apply(c, &ep); err != nil {
+	if err := s.apply(c, &ep); err != nil {
 		return hook.Endpoint{}, err
 	}
 	if err := s.opts.Store.UpdateEndpoint(ctx, &ep); err != nil {
@@ -308,9 +312,12 @@ func (s *Service) PublicURL(id string) string {
 	return strings.TrimRight(base, "/") + receiver.Prefix + id
 }
 
-// apply applies c and checks what hook cannot: the key paths.
-func apply(c hook.EndpointChange, ep *hook.Endpoint) error {
+// apply applies c and checks what hook cannot: the key paths and the response rules.
+func (s *Service) apply(c hook.EndpointChange, ep *hook.Endpoint) error {
 	if err := c.Apply(ep); err != nil {
+		return err
+	}
+	if err := s.checkResponseRules(ep.Settings.Responses); err != nil {
 		return err
 	}
 	if kp := ep.Settings.Route.KeyPath; kp != "" {

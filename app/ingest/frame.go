@@ -83,11 +83,15 @@ func appendFrame(buf []byte, seq uint64, ev *hook.Event) (_ []byte, bodyStart, b
 	}
 	// Fields added after the first version come last and only when set, so a frame without them
 	// reads the same in every version.
-	if ev.BodyFile != "" || ev.InboxSeq != 0 {
+	later := ev.AnsweredBy != ""
+	if ev.BodyFile != "" || ev.InboxSeq != 0 || later {
 		buf = appendString(buf, ev.BodyFile)
 	}
-	if ev.InboxSeq != 0 {
+	if ev.InboxSeq != 0 || later {
 		buf = binary.AppendVarint(buf, ev.InboxSeq)
+	}
+	if later {
+		buf = appendString(buf, ev.AnsweredBy)
 	}
 	payload := buf[start+frameHeader:]
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
@@ -155,6 +159,9 @@ func readFrame(b []byte) (seq uint64, ev *hook.Event, n int, err error) {
 	}
 	if len(d.b) > 0 && !d.bad {
 		ev.InboxSeq = d.varint()
+	}
+	if len(d.b) > 0 && !d.bad {
+		ev.AnsweredBy = d.str()
 	}
 	seq = binary.LittleEndian.Uint64(payload)
 	if d.bad || len(d.b) != 0 {

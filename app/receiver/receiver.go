@@ -127,6 +127,8 @@ type Receiver struct {
 	store Committer
 	opts  Options
 	adm   *admission
+	// responses counts each endpoint's requests and draws their random numbers, for its rules.
+	responses responses
 }
 
 // New returns a receiver that looks endpoints up in dir and commits through store.
@@ -224,12 +226,16 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		jsonError(w, http.StatusUnauthorized, ev.Verification.Reason)
 		return
 	}
-	ev.ResponseStatus = ep.ResponseStatus
+	a := r.pick(ep, ev)
+	if a.problem != "" {
+		r.opts.Logger.Debug("a response rule failed on a request", "endpoint", ep.ID, "problem", a.problem)
+	}
+	ev.ResponseStatus, ev.AnsweredBy = a.status, a.rule
 	if err := r.route(ev, ep, req, body, bd); err != nil {
 		r.storageFailed(w, ev, err)
 		return
 	}
-	r.respond(w, ep)
+	r.send(req.Context(), w, a)
 }
 
 // lookup finds the endpoint a request is for, or answers it (a probe, 404, 410) and returns nil.
@@ -345,17 +351,6 @@ func (r *Receiver) commit(ev *hook.Event, bd *body) error {
 		bd.handOver()
 	}
 	return nil
-}
-
-// respond sends the endpoint's configured answer.
-func (r *Receiver) respond(w http.ResponseWriter, ep *Endpoint) {
-	h := w.Header()
-	if ep.ResponseContentType != "" {
-		h.Set("Content-Type", ep.ResponseContentType)
-	}
-	h.Set("Content-Length", strconv.Itoa(len(ep.ResponseBody)))
-	w.WriteHeader(ep.ResponseStatus)
-	w.Write(ep.ResponseBody)
 }
 
 // reject records a refused request (without its body) and answers it.

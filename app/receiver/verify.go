@@ -20,6 +20,8 @@ type Endpoint struct {
 	Secrets  []string
 	KeyPath  *keypath.Path // parsed Settings.Route.KeyPath of a router
 	TypePath *keypath.Path // parsed Settings.TypePath
+	// Responses are the compiled response rules, in order.
+	Responses []ResponseRule
 	// SecretsUnreadable: the endpoint has stored secrets but none can be opened (the master key
 	// is missing), so its verification fails with that reason rather than "no secret".
 	SecretsUnreadable bool

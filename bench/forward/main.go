@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,7 +32,20 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "measured time per run")
 	size := flag.Int("size", 1024, "body size in bytes")
 	queued := flag.Int("queue", 100000, "deliveries to queue for a dead target (memory)")
+	rulesOnly := flag.Bool("rules-only", false, "measure only what a filter and a transform cost forwarding")
 	flag.Parse()
+	if *rulesOnly {
+		in, stop, err := start(*hooktray)
+		if err == nil {
+			err = rulesCost(context.Background(), in, load.JSONBody(*size))
+			stop()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "forward:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*hooktray, *conns, *dur, *size, *queued); err != nil {
 		fmt.Fprintln(os.Stderr, "forward:", err)
 		os.Exit(1)
@@ -141,11 +155,21 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	if err != nil {
 		return err
 	}
+	// A filter and a transform on every event (both let every event through, so the same number
+	// of deliveries is made): what rules cost forwarding.
+	ruled, err := in.endpoint("forwarded-rules", map[string]any{"url": target.URL, "rate_limit_per_minute": rateLimit,
+		"when":      `body.type == "state.changed" && body.device.online`,
+		"transform": map[string]any{"body": `{"device": body.device.id, "room": body.device.room, "last": body.readings[size(body.readings) - 1].value}`}})
+	if err != nil {
+		return err
+	}
 	fmt.Printf("forward: %d connections, %d-byte JSON bodies, %s per run; a local target answering 200\n", conns, len(body), dur)
 	load.Run(ctx, plain, body, conns, time.Second) // warm up
 	base := load.Run(ctx, plain, body, conns, dur)
 	fmt.Printf("  ingest, no target          %s\n", base)
-	for _, c := range []struct{ name, url string }{{"in order, one at a time (default)", forwarded}, {"8 in parallel (order not kept)", parallel}} {
+	var plainRate float64
+	for _, c := range []struct{ name, url string }{{"in order, one at a time (default)", forwarded}, {"8 in parallel (order not kept)", parallel},
+		{"in order, with a filter and a transform", ruled}} {
 		before := received.Load()
 		withFwd := load.Run(ctx, c.url, body, conns, dur)
 		during := received.Load() - before
@@ -160,6 +184,16 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 			fwdRate, backlog, drain.Seconds(), float64(backlog)/drain.Seconds(), rateLimit, rateLimit/60)
 		fmt.Printf("    forwarding/ingest: %.2f (target ≥ 0.50); ingest with forwarding/without: %.2f (target ≥ 0.90)\n",
 			fwdRate/withFwd.RPS(), withFwd.RPS()/base.RPS())
+		switch c.url {
+		case forwarded:
+			plainRate = fwdRate
+		case ruled:
+			fmt.Printf("    forwarding with rules/without: %.2f (target ≥ 0.80)\n", fwdRate/plainRate)
+		}
+	}
+
+	if err := rulesCost(ctx, in, body); err != nil {
+		return err
 	}
 
 	// Memory with a queue for a dead target: the breaker holds the deliveries; RSS must not follow.
@@ -178,4 +212,73 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	fmt.Printf("memory: RSS %.1f MiB with a few deliveries queued, %.1f MiB with %d more queued for a dead target: %.2fx (target: does not grow with the queue)\n",
 		float64(rss0)/(1<<20), float64(rss1)/(1<<20), n, float64(rss1)/float64(rss0))
 	return nil
+}
+
+// rulesCost compares a target's drain of a queue with and without a filter and a transform on
+// every event, with nothing else running: what rules cost forwarding itself. Three rounds, the
+// order of the two alternating, so that neither always runs on the larger history; the median
+// ratio is the figure.
+func rulesCost(ctx context.Context, in *instance, body []byte) error {
+	rules := map[string]any{"when": `body.type == "state.changed" && body.device.online`,
+		"transform": map[string]any{"body": `{"device": body.device.id, "room": body.device.room, "last": body.readings[size(body.readings) - 1].value}`}}
+	var ratios []float64
+	for round := range 3 {
+		var rates [2]float64
+		for j := range 2 {
+			i := (j + round) % 2 // 0: plain, 1: with rules
+			var extra map[string]any
+			if i == 1 {
+				extra = rules
+			}
+			r, err := drainRate(ctx, in, body, fmt.Sprintf("drain-%d-%d", round, i), extra)
+			if err != nil {
+				return err
+			}
+			rates[i] = r
+		}
+		fmt.Printf("  a queue of %d drained alone, in order, no rate limit: %.0f deliveries/s plain, %.0f/s with a filter and a transform: %.2f\n",
+			drainQueue, rates[0], rates[1], rates[1]/rates[0])
+		ratios = append(ratios, rates[1]/rates[0])
+	}
+	slices.Sort(ratios)
+	fmt.Printf("    forwarding with rules/without, the median of 3: %.2f (target ≥ 0.80)\n", ratios[1])
+	return nil
+}
+
+// drainQueue is how many deliveries drainRate queues.
+const drainQueue = 5000
+
+// drainRate queues drainQueue deliveries for a new target that holds the first until all are
+// queued, then answers at once, and returns how many a second it then took.
+func drainRate(ctx context.Context, in *instance, body []byte, name string, extra map[string]any) (float64, error) {
+	gate := make(chan struct{})
+	var got atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-gate
+		got.Add(1)
+	}))
+	defer target.Close()
+	var ep struct{ ID, URL string }
+	if err := in.call("POST", "/api/v1/endpoints", map[string]string{"name": name}, &ep); err != nil {
+		return 0, err
+	}
+	tgt := map[string]any{"url": target.URL}
+	for k, v := range extra {
+		tgt[k] = v
+	}
+	if err := in.call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", tgt, nil); err != nil {
+		return 0, err
+	}
+	sent := 0
+	for sent < drainQueue {
+		sent += load.Run(ctx, ep.URL, body, 16, 200*time.Millisecond).Requests
+	}
+	in.call("GET", "/api/v1/events?limit=1", nil, nil) // every queued delivery in SQLite
+	start := time.Now()
+	close(gate)
+	for got.Load() < int64(sent) && time.Since(start) < 5*time.Minute {
+		time.Sleep(2 * time.Millisecond)
+	}
+	return float64(got.Load()) / time.Since(start).Seconds(), nil
 }

@@ -3,6 +3,7 @@ package forms
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,9 +46,16 @@ type Endpoint struct {
 
 	// The fields, for tests to fill.
 	Name, Status, ContentType, Body, Limit, Notes, AlertTypes *Input
+	Responses                                                 *Input
 	RouteValue, Keys, Secret, SignatureHeader                 *Input
 	NotifyOn, RouteBy, Scheme, VerifyMode                     *widget.Select
+
+	check RuleChecker
+	responseTrial
 }
+
+// SetRuleChecker makes the form compile the response rules as they are typed and before saving.
+func (f *Endpoint) SetRuleChecker(c RuleChecker) { f.check = c }
 
 // NewEndpoint returns the form filled with ep, or with a new endpoint's defaults when ep is nil.
 func NewEndpoint(ep *hook.Endpoint) *Endpoint {
@@ -82,6 +90,10 @@ func (f *Endpoint) makeResponseFields() {
 	f.Body = f.multiLine("response_body", string(ep.ResponseBody), hook.CheckResponseBody)
 	f.Limit = f.entry("body_limit", strconv.FormatFloat(float64(ep.BodyLimit)/(1<<20), 'f', -1, 64), "10", func(s string) error { _, err := parseMiB(s); return err })
 	f.Notes = f.multiLine("notes", ep.Notes, hook.CheckNotes)
+	f.Responses = f.multiLine("response_rules", responseRulesText(ep.Settings.Responses),
+		func(s string) error { _, err := parseResponseRules(s, f.check); return err })
+	f.responseTrial.make(f)
+	f.Responses.SetPlaceHolder(`{"when": "rand() < 0.1", "status": 503, "headers": {"Retry-After": "30"}}`)
 	var labels []string
 	for _, v := range hook.NotifyChoices {
 		labels = append(labels, notifyLabels[v])
@@ -183,6 +195,7 @@ func (f *Endpoint) CreateRenderer() fyne.WidgetRenderer {
 		{Text: "Answer with", Widget: f.Status, HintText: "HTTP status sent to the provider"},
 		widget.NewFormItem("Content type", f.ContentType),
 		{Text: "Response body", Widget: f.Body},
+		{Text: "Response rules", Widget: f.Responses, HintText: "one a line; the first whose when (CEL, with count and rand()) holds answers instead, after delay_ms; every request is stored first"},
 		{Text: "Body limit (MiB)", Widget: f.Limit, HintText: "larger requests are refused with 413"},
 		{Text: "Notify on", Widget: f.NotifyOn},
 		{Text: "Alert types", Widget: f.AlertTypes, HintText: "event types that count as alerts, comma separated"},
@@ -193,6 +206,9 @@ func (f *Endpoint) CreateRenderer() fyne.WidgetRenderer {
 		{Text: "Secret", Widget: secretRow},
 		{Text: "Signature header", Widget: f.SignatureHeader},
 		widget.NewFormItem("Notes", f.Notes),
+	}
+	if f.existing { // an endpoint with events to try its rules on
+		rest = slices.Insert(rest, 4, &widget.FormItem{Text: "", Widget: container.NewBorder(nil, nil, container.NewVBox(f.TryResponses), nil, f.ResponseTrial)})
 	}
 	top := f.Top
 	if top == nil {
@@ -211,6 +227,9 @@ func (f *Endpoint) CreateRenderer() fyne.WidgetRenderer {
 
 // ShowError puts an error about a field next to it, opening Advanced when the field is there.
 func (f *Endpoint) ShowError(fe *hook.FieldError) bool {
+	if strings.HasPrefix(fe.Field, "response_rules") {
+		fe = &hook.FieldError{Field: "response_rules", Message: fe.Message}
+	}
 	ok := f.frame.ShowError(fe)
 	if ok && f.advanced != nil && fe.Field != "name" {
 		f.advanced.Open(0)
@@ -251,6 +270,11 @@ func (f *Endpoint) Change() (hook.EndpointChange, *hook.FieldError) {
 	c := hook.EndpointChange{Name: &name, ResponseStatus: &status, ResponseContentType: &ct,
 		ResponseBody: &body, BodyLimit: &limit, Notes: &notes, NotifyOn: &notify, AlertTypes: &types, Keys: &keys}
 	c.Verify, c.Route = f.verifyChange(), f.routeChange()
+	responses, err := parseResponseRules(f.Responses.Text, f.check)
+	if err != nil {
+		return c, fieldError("response_rules", err)
+	}
+	c.ResponseRules = &responses
 	if secret := strings.TrimSpace(f.Secret.Text); secret != "" {
 		c.Secret = &secret
 	}

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/hooktray/hooktray/app/rules"
 	"github.com/hooktray/hooktray/app/subscribe"
 	"github.com/hooktray/hooktray/hook"
 	"github.com/hooktray/hooktray/tunnel"
@@ -321,5 +322,106 @@ func TestReplayFormGivesTheEditOnlyWhenSomethingChanged(t *testing.T) {
 	bin := NewReplay(hook.Event{Method: "POST", Body: []byte{0xff, 0xfe}}, targets, func(t hook.Target) string { return t.ID })
 	if _, edit, _ := bin.Change(); edit != nil {
 		t.Errorf("a binary body was edited: %+v", edit)
+	}
+}
+
+// The target form's rules: checked as typed and before saving (with where), into the change,
+// and tried through OnTry with what the fields hold.
+func TestTargetFormRulesAreCheckedAndTried(t *testing.T) {
+	test.NewTempApp(t)
+	env, err := rules.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewTarget(endpoints(), "d1", nil)
+	f.SetRuleChecker(env.CheckField)
+	test.WidgetRenderer(f)
+	f.URL.SetText("http://127.0.0.1:3000/hook")
+	f.When.SetText(`type == "push" && bdy.ref == "x"`)
+	_, _, fe := f.Change()
+	wantField(t, "a typo in the condition", fe, "when")
+	if fe != nil && !strings.Contains(fe.Message, "1:19") {
+		t.Errorf("the typo's message %q does not say where", fe.Message)
+	}
+	f.When.SetText(`body.ref == "refs/heads/main"`)
+	f.Transform.SetText(`{"branch": body.ref}`)
+	f.TransformHeaders.SetText("X-Repo: body.repository.full_name")
+	_, c, fe := f.Change()
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	if *c.When != `body.ref == "refs/heads/main"` || c.Transform.Body != `{"branch": body.ref}` || c.Transform.Headers["X-Repo"] != "body.repository.full_name" {
+		t.Errorf("change %+v %+v", *c.When, c.Transform)
+	}
+	var tried rules.Trial
+	var on string
+	f.OnTry = func(endpointID string, tr rules.Trial) { on, tried = endpointID, tr }
+	test.Tap(f.Try)
+	if on != "d1" || tried.When != `body.ref == "refs/heads/main"` || tried.Transform.Body != `{"branch": body.ref}` || !f.Try.Disabled() {
+		t.Errorf("tried %s %+v", on, tried)
+	}
+	f.ShowTrial([]rules.TrialResult{{EventID: 3, Matched: true, Output: &rules.Output{Body: []byte(`{"branch":"refs/heads/main"}`)}}, {EventID: 2}, {EventID: 1, Error: "no such key: ref"}}, nil)
+	if got := f.Trial.Text; !strings.Contains(got, "Of the last 3 events, 1 would be sent, 1 not, and the rules fail on 1") ||
+		!strings.Contains(got, `#3 sends {"branch":"refs/heads/main"}`) || !strings.Contains(got, "#1: the rules fail: no such key") || f.Try.Disabled() {
+		t.Errorf("trial shown as %q", got)
+	}
+	f.When.SetText(`type == "push" &&`)
+	f.insert(f.When, "body.ref") // a path chosen from Fields…
+	if f.When.Text != `type == "push" && body.ref` {
+		t.Errorf("inserted: %q", f.When.Text)
+	}
+	f.When.SetText("")
+	f.Transform.SetText("")
+	f.TransformHeaders.SetText("")
+	if _, c, _ := f.Change(); *c.When != "" || !c.Transform.Empty() {
+		t.Errorf("emptied rules: %+v", c)
+	}
+}
+
+// An endpoint's response rules are edited one JSON object a line; a wrong one is refused with
+// where, before it is saved.
+func TestEndpointFormResponseRules(t *testing.T) {
+	test.NewTempApp(t)
+	env, _ := rules.New()
+	ep := hook.NewEndpoint("flaky")
+	ep.Settings.Responses = []hook.ResponseRule{{When: "count > 100", Status: 410}}
+	f := NewEndpoint(&ep)
+	f.SetRuleChecker(env.CheckField)
+	test.WidgetRenderer(f)
+	if f.Responses.Text != `{"when":"count > 100","status":410}` {
+		t.Errorf("shown as %q", f.Responses.Text)
+	}
+	f.Responses.SetText(f.Responses.Text + "\n" + `{"when": "rand() < 0.1", "status": 503, "headers": {"Retry-After": "30"}, "delay_ms": 200}`)
+	c, fe := f.Change()
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	if rs := *c.ResponseRules; len(rs) != 2 || rs[1].Status != 503 || rs[1].Headers["Retry-After"] != "30" || rs[1].DelayMS != 200 {
+		t.Errorf("rules %+v", rs)
+	}
+	for _, bad := range []string{`{"when": "rand() <", "status": 503}`, `{"when": "true", "status": 99}`, `{"when": "true", "stat": 503}`} {
+		f.Responses.SetText(bad)
+		_, fe := f.Change()
+		if fe == nil || !strings.HasPrefix(fe.Field, "response_rules") {
+			t.Errorf("%s: %v", bad, fe)
+		}
+	}
+}
+
+func TestEndpointFormTriesItsResponseRules(t *testing.T) {
+	test.NewTempApp(t)
+	ep := hook.NewEndpoint("flaky")
+	f := NewEndpoint(&ep)
+	test.WidgetRenderer(f)
+	var tried []hook.ResponseRule
+	f.OnTryResponses = func(rs []hook.ResponseRule) { tried = rs }
+	f.Responses.SetText(`{"when": "rand() < 0.1", "status": 503}`)
+	test.Tap(f.TryResponses)
+	if len(tried) != 1 || tried[0].Status != 503 || !f.TryResponses.Disabled() {
+		t.Fatalf("tried %+v", tried)
+	}
+	f.ShowResponseTrial([]rules.TrialResult{{EventID: 2, Answer: &rules.Answer{Rule: "rule 1: rand() < 0.1", Status: 503}}, {EventID: 1, Answer: &rules.Answer{}}}, nil)
+	if got := f.ResponseTrial.Text; !strings.Contains(got, "1 answered by rule 1: rand() < 0.1 (503)") || !strings.Contains(got, "1 by the endpoint's own response") {
+		t.Errorf("shown %q", got)
 	}
 }

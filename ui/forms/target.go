@@ -69,6 +69,7 @@ type Target struct {
 	HAEncrypt                                                         *widget.Check
 	Argv, Dir                                                         *Input
 	Types, Timeout, Retries, Rate                                     *Input
+	ruleFields
 }
 
 // NewTarget returns the form for a new target of endpointID (t nil) or for t; endpoints are those
@@ -89,6 +90,7 @@ func NewTarget(endpoints []hook.Endpoint, endpointID string, t *hook.Target) *Ta
 	f.makeHomeAssistantFields(cur)
 	f.makeCommandFields(cur)
 	f.makeDeliveryFields(cur)
+	f.ruleFields.make(&f.frame, cur, f.endpointID)
 	f.Kind.OnChanged = func(string) { f.arrange() }
 	f.ExtendBaseWidget(f)
 	return f
@@ -186,6 +188,19 @@ func (f *Target) makeDeliveryFields(cur hook.Target) {
 	f.Rate = f.entry("rate_limit_per_minute", strconv.Itoa(cur.RateLimitPerMinute), "0", func(s string) error { _, err := parseInt(s, hook.CheckRateLimit); return err })
 }
 
+// endpointID is the endpoint the target is (or will be) of; "" until one is chosen.
+func (f *Target) endpointID() string {
+	if f.existing != nil {
+		return f.existing.EndpointID
+	}
+	for _, ep := range f.endpoints {
+		if ep.Name == f.Endpoint.Selected {
+			return ep.ID
+		}
+	}
+	return ""
+}
+
 // mode is the choice made in the form.
 func (f *Target) mode() targetMode {
 	for _, m := range f.modes {
@@ -218,8 +233,8 @@ func (f *Target) arrange() {
 			&widget.FormItem{Text: "Re-sign with", Widget: f.Sign, HintText: "a fresh signature per attempt, so the target's own check passes"},
 			&widget.FormItem{Text: "Signing secret", Widget: f.SignSecret})
 	}
-	f.Form.Items = append(items,
-		&widget.FormItem{Text: "Event types", Widget: f.Types, HintText: "* for all, or a list such as state.changed, alarm.*"},
+	items = append(items, &widget.FormItem{Text: "Event types", Widget: f.Types, HintText: "* for all, or a list such as state.changed, alarm.*"})
+	f.Form.Items = append(append(items, f.ruleFields.items()...),
 		&widget.FormItem{Text: "Timeout (s)", Widget: f.Timeout},
 		&widget.FormItem{Text: "Retries", Widget: f.Retries, HintText: "after the first attempt, waiting 1, 2, 4, 8, 16 s; then a dead letter"},
 		&widget.FormItem{Text: "Per minute", Widget: f.Rate, HintText: "at most this many deliveries a minute (a burst waits its turn); 0 for no limit"})
@@ -249,13 +264,9 @@ func (f *Target) submit() {
 func (f *Target) Change() (endpointID string, c hook.TargetChange, fe *hook.FieldError) {
 	scratch := hook.NewTarget("", f.mode().kind)
 	if f.existing != nil {
-		endpointID, scratch = f.existing.EndpointID, *f.existing
+		scratch = *f.existing
 	}
-	for _, ep := range f.endpoints {
-		if f.existing == nil && ep.Name == f.Endpoint.Selected {
-			endpointID = ep.ID
-		}
-	}
+	endpointID = f.endpointID()
 	if endpointID == "" {
 		return "", c, &hook.FieldError{Field: "endpoint_id", Message: "choose the endpoint whose events to forward"}
 	}
@@ -297,6 +308,9 @@ func (f *Target) change() (hook.TargetChange, *hook.FieldError) {
 	}
 	ms := timeout.Milliseconds()
 	c.TimeoutMS, c.MaxRetries, c.RateLimitPerMinute = &ms, &retries, &rate
+	if fe := f.ruleFields.apply(&c); fe != nil {
+		return c, fe
+	}
 	switch {
 	case m.kind == hook.TargetHomeAssistant && m.register:
 		c.HomeAssistant = f.registration()

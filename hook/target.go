@@ -56,7 +56,7 @@ const (
 	BreakerCooldown        = 60 * time.Second
 	MaxTargetTimeout       = 10 * time.Minute
 	maxRetriesLimit        = 50
-	maxRateLimitPerMinute  = 60000
+	maxRateLimitPerMinute  = 600000 // 10,000 a second: a token bucket keeps any limit in O(1)
 	maxParallelPerTarget   = 32
 	maxScheduleEntries     = 32
 	maxScheduleStepSeconds = 24 * 3600

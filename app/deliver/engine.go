@@ -199,7 +199,7 @@ type worker struct {
 	kick   chan struct{}
 	mu     sync.Mutex
 	target hook.Target
-	sent   []time.Time // send times within the last minute, for the rate limit
+	rate   bucket // the rate limit's tokens
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -326,11 +326,11 @@ func (w *worker) run(parent context.Context) {
 			w.wait(ctx, w.dueIn(open[0]))
 			continue
 		}
-		if wait := w.rateWait(t, now); wait > 0 {
+		if wait := w.rateWait(t); wait > 0 {
 			w.wait(ctx, wait)
 			continue
 		}
-		due = due[:min(len(due), w.rateRoom(t, now))]
+		due = due[:min(len(due), w.rateRoom(t))]
 		w.deliver(ctx, t, due, now)
 	}
 }
@@ -372,31 +372,27 @@ func (w *worker) pauseLeft() time.Duration {
 }
 
 // rateWait is how long to wait before another send keeps to the target's rate per minute.
-func (w *worker) rateWait(t hook.Target, now time.Time) time.Duration {
-	cut := now.Add(-time.Minute)
-	i := 0
-	for i < len(w.sent) && !w.sent[i].After(cut) {
-		i++
-	}
-	w.sent = w.sent[i:]
-	if t.RateLimitPerMinute == 0 || len(w.sent) < t.RateLimitPerMinute {
+func (w *worker) rateWait(t hook.Target) time.Duration {
+	if t.RateLimitPerMinute == 0 {
 		return 0
 	}
-	return w.sent[0].Add(time.Minute).Sub(now)
+	w.rate.refill(t.RateLimitPerMinute, w.e.clock.Monotonic())
+	return w.rate.wait()
 }
 
 // noteSent counts a send against the target's rate limit, when it has one.
-func (w *worker) noteSent(t hook.Target, now time.Time) {
+func (w *worker) noteSent(t hook.Target) {
 	if t.RateLimitPerMinute > 0 {
-		w.sent = append(w.sent, now)
+		w.rate.take()
 	}
 }
 
-func (w *worker) rateRoom(t hook.Target, now time.Time) int {
+// rateRoom is how many may be sent now.
+func (w *worker) rateRoom(t hook.Target) int {
 	if t.RateLimitPerMinute == 0 {
 		return batch
 	}
-	return max(1, t.RateLimitPerMinute-len(w.sent))
+	return max(1, w.rate.room())
 }
 
 // batch is how many due deliveries a worker takes at once: sent in order, their outcomes
@@ -431,7 +427,7 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 	var done []hook.Delivery
 	var outcomes []Outcome
 	for _, d := range due {
-		w.noteSent(t, now)
+		w.noteSent(t)
 		o := w.attempt(ctx, t, d, events)
 		if ctx.Err() != nil && !o.OK() {
 			break // stopping: this attempt was cut off and is made again at next start
@@ -458,7 +454,7 @@ func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.
 			d := due[next]
 			next++
 			inFlight++
-			w.noteSent(t, now)
+			w.noteSent(t)
 			go func() { results <- result{d, w.attempt(ctx, t, d, events)} }()
 			continue
 		}

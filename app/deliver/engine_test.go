@@ -307,17 +307,45 @@ func TestTheRateLimitSmoothsABurst(t *testing.T) {
 	ok := newRecorder(t)
 	tg := r.target(hook.TargetChange{URL: &ok.URL, RateLimitPerMinute: ptr(2)})
 	r.receive(5, tg.ID)
-	r.waitStatus(tg.ID, "two delivered", func(ds []hook.Delivery) bool { return ds[1].Status == hook.DeliverySuccess })
-	if w := r.nextWait(); w != time.Minute {
-		t.Errorf("waits %v for the rate limit", w)
+	// Two a minute: one at once, then one every 30 s, evenly; none dropped.
+	r.waitStatus(tg.ID, "the first delivered", func(ds []hook.Delivery) bool { return ds[0].Status == hook.DeliverySuccess })
+	for n := 2; n <= 5; n++ {
+		if w := r.nextWait(); w != 30*time.Second {
+			t.Fatalf("before delivery %d: waits %v for the rate limit, want 30s", n, w)
+		}
+		if ok.count() != n-1 {
+			t.Fatalf("%d sent before delivery %d", ok.count(), n)
+		}
+		r.clock.Advance(30 * time.Second)
+		r.waitStatus(tg.ID, fmt.Sprintf("delivery %d", n), func(ds []hook.Delivery) bool { return ds[n-1].Status == hook.DeliverySuccess })
 	}
-	if ok.count() != 2 {
-		t.Errorf("%d sent in the first minute, want 2", ok.count())
+	if ok.count() != 5 {
+		t.Errorf("%d sent", ok.count())
 	}
-	r.clock.Advance(time.Minute)
-	r.waitStatus(tg.ID, "four delivered", func(ds []hook.Delivery) bool { return ds[3].Status == hook.DeliverySuccess })
-	r.clock.Advance(r.nextWait())
-	r.waitStatus(tg.ID, "all delivered, none dropped", all(hook.DeliverySuccess))
+}
+
+// A high limit lets a second's worth through at once, then keeps to the rate: 6,000 a minute
+// is 100 a second.
+func TestAHighRateLimitIsKeptSmoothly(t *testing.T) {
+	var b bucket
+	b.refill(6000, 0)
+	if b.room() != 100 || b.wait() != 0 {
+		t.Fatalf("a full bucket: room %d, wait %v", b.room(), b.wait())
+	}
+	for range 100 {
+		b.take()
+	}
+	if w := b.wait(); w != 10*time.Millisecond {
+		t.Errorf("empty: waits %v, want 10ms", w)
+	}
+	b.refill(6000, 500*time.Millisecond)
+	if b.room() != 50 {
+		t.Errorf("half a second later: room %d, want 50", b.room())
+	}
+	b.refill(6000, time.Hour)
+	if b.room() != 100 {
+		t.Errorf("an hour later: room %d, want the bucket's 100", b.room())
+	}
 }
 
 func TestDeliveriesKeepTheOrderOfArrival(t *testing.T) {

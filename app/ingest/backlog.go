@@ -73,6 +73,9 @@ func (b *backlog) take(maxEvents int, delay time.Duration, stop <-chan struct{})
 		}
 		<-b.ready
 	}
+	if delay <= 0 {
+		return b.pop(maxEvents)
+	}
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	for !b.enough(maxEvents) {

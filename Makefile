@@ -53,11 +53,13 @@ bench: build
 	$(GO) build $(GOFLAGS_) -o bin/bench-gui ./bench/gui
 	$(GO) build -o bin/bench-hardening ./bench/hardening
 	$(GO) build -o bin/bench-inbox ./bench/inbox
+	$(GO) build -o bin/bench-mqtt ./bench/mqtt
 	./bin/bench-ingest
 	./bin/bench-forward
 	./bin/bench-history
 	./bin/bench-hardening
 	./bin/bench-inbox
+	./bin/bench-mqtt
 	$(GO) test -run XXX -bench . -benchtime 2s ./app/rules/ ./app/shapes/
 	./bin/bench-gui
 

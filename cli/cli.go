@@ -85,6 +85,7 @@ Usage:
   hooktray deliveries list|retry|retry-all [--json]
   hooktray tunnel status|set|install-cloudflared [--json]
   hooktray inbox setup|use|status|remove [--json]  an always-on inbox on your Cloudflare account
+  hooktray mcp [--allow-replay]          an MCP server over the history, for AI assistants (stdio)
   hooktray db recover                    copy what can be read of a damaged history into a new file
   hooktray version
 
@@ -180,6 +181,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return c.inbox(ctx, rest)
 	case "rules":
 		return c.rules(ctx, rest)
+	case "mcp":
+		return c.mcpServe(ctx, rest)
 	case "version":
 		fmt.Fprintln(env.Stdout, "hooktray", env.Version)
 		return nil

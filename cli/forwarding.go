@@ -134,14 +134,16 @@ func targetWhere(t apijson.Target) string {
 		return "webhook " + t.HomeAssistant.WebhookID
 	case t.Command != nil:
 		return strings.Join(t.Command.Argv, " ")
+	case t.MQTT != nil:
+		return t.MQTT.Broker + " " + t.MQTT.Topic
 	}
 	return ""
 }
 
-// targetsAdd adds an HTTP or Home Assistant target. Command targets run programs, so only the
+// targetsAdd adds an HTTP, MQTT or Home Assistant target. Command targets run programs, so only the
 // app and the admin API configure them.
 func (c *command) targetsAdd(ctx context.Context, args []string) error {
-	fs := c.flags("targets add", "targets add --endpoint ID|NAME (--url URL | --ha-register URL | --ha-webhook-id ID --ha-instance-url URL …) [flags]")
+	fs := c.flags("targets add", "targets add --endpoint ID|NAME (--url URL | --mqtt-url URL [--topic T] [--qos N] | --ha-register URL | --ha-webhook-id ID --ha-instance-url URL …) [flags]")
 	endpoint := fs.String("endpoint", "", "the endpoint whose events to forward (required)")
 	tf := newTargetFlags(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
@@ -189,6 +191,9 @@ type targetFlags struct {
 	rate                                       *int
 	haRegister, haID, haCloud, haRemote, haURL *string
 	haEncrypt                                  *bool
+	mqttURL, topic, mqttUser, mqttClientID     *string
+	qos                                        *int
+	retain, discovery                          *bool
 }
 
 func newTargetFlags(fs *flagSet) *targetFlags {
@@ -210,6 +215,13 @@ func newTargetFlags(fs *flagSet) *targetFlags {
 	f.haRemote = fs.String("ha-remote-ui-url", "", "Home Assistant: the remote UI URL, tried second")
 	f.haURL = fs.String("ha-instance-url", "", "Home Assistant: the instance URL, tried last")
 	f.haEncrypt = fs.Bool("ha-encrypt", false, "Home Assistant: encrypt with the registration secret (from HOOKTRAY_TARGET_SECRET)")
+	f.mqttURL = fs.String("mqtt-url", "", "publish to this MQTT broker (mqtt://, mqtts://, ws://, wss://HOST:PORT); the password from HOOKTRAY_TARGET_SECRET")
+	f.topic = fs.String("topic", "", "MQTT: the topic, with {endpoint}, {endpoint_id} and {type} (default "+hook.DefaultMQTTTopic+")")
+	f.qos = fs.Int("qos", 1, "MQTT: 0 at most once, 1 at least once, 2 exactly once")
+	f.retain = fs.Bool("retain", false, "MQTT: the broker keeps the last message of each topic")
+	f.discovery = fs.Bool("ha-discovery", false, "MQTT: announce the endpoint to Home Assistant as an event entity (MQTT discovery)")
+	f.mqttUser = fs.String("mqtt-user", "", "MQTT: the username")
+	f.mqttClientID = fs.String("mqtt-client-id", "", "MQTT: the client id (default hooktray-<target id>)")
 	return f
 }
 
@@ -290,8 +302,17 @@ func (f *targetFlags) where() (hook.TargetChange, error) {
 	var ch hook.TargetChange
 	ha := hook.TargetHomeAssistant
 	switch {
-	case *f.to != "" && (*f.haID != "" || *f.haRegister != ""), *f.haID != "" && *f.haRegister != "":
-		return ch, usagef("targets add: give one of --url, --ha-register and --ha-webhook-id")
+	case *f.mqttURL != "" && (*f.to != "" || *f.haID != "" || *f.haRegister != ""),
+		*f.to != "" && (*f.haID != "" || *f.haRegister != ""), *f.haID != "" && *f.haRegister != "":
+		return ch, usagef("targets add: give one of --url, --mqtt-url, --ha-register and --ha-webhook-id")
+	case *f.mqttURL != "":
+		mq := hook.TargetMQTT
+		ch.Kind = &mq
+		ch.MQTT = &hook.MQTTChange{MQTTTarget: hook.MQTTTarget{Broker: *f.mqttURL, Topic: *f.topic, QoS: *f.qos,
+			Retain: *f.retain, Username: *f.mqttUser, ClientID: *f.mqttClientID, Discovery: *f.discovery}}
+		if secret := os.Getenv("HOOKTRAY_TARGET_SECRET"); secret != "" {
+			ch.MQTT.Password = &secret
+		}
 	case *f.haRegister != "":
 		token := os.Getenv("HOOKTRAY_TARGET_SECRET")
 		if token == "" {
@@ -314,7 +335,7 @@ func (f *targetFlags) where() (hook.TargetChange, error) {
 	case *f.to != "":
 		ch.URL = f.to
 	default:
-		return ch, usagef("targets add: give --url, --ha-register with the Home Assistant URL, or --ha-webhook-id with its URLs")
+		return ch, usagef("targets add: give --url, --mqtt-url, --ha-register with the Home Assistant URL, or --ha-webhook-id with its URLs")
 	}
 	return ch, nil
 }

@@ -17,6 +17,7 @@ const (
 	TargetHTTP          TargetKind = "http"
 	TargetHomeAssistant TargetKind = "home-assistant"
 	TargetCommand       TargetKind = "command"
+	TargetMQTT          TargetKind = "mqtt"
 )
 
 // Title is the kind's name in words.
@@ -28,12 +29,14 @@ func (k TargetKind) Title() string {
 		return "Home Assistant"
 	case TargetCommand:
 		return "Program"
+	case TargetMQTT:
+		return "MQTT broker"
 	}
 	return string(k)
 }
 
 // TargetKinds are the target kinds, in the order forms offer them.
-var TargetKinds = []TargetKind{TargetHTTP, TargetHomeAssistant, TargetCommand}
+var TargetKinds = []TargetKind{TargetHTTP, TargetHomeAssistant, TargetCommand, TargetMQTT}
 
 // TargetState is a target's health as the delivery engine sees it.
 type TargetState string
@@ -88,6 +91,7 @@ type Target struct {
 	SignScheme    Scheme // "" sends unsigned; the secret is sealed apart
 	HomeAssistant *HomeAssistantTarget
 	Command       *CommandTarget
+	MQTT          *MQTTTarget
 
 	State               TargetState
 	StateReason         string
@@ -230,6 +234,7 @@ type TargetChange struct {
 	Sign               *SignChange          `json:"sign,omitempty"`
 	HomeAssistant      *HomeAssistantChange `json:"home_assistant,omitempty"`
 	Command            *CommandTarget       `json:"command,omitempty"`
+	MQTT               *MQTTChange          `json:"mqtt,omitempty"`
 	// ClearSign removes re-signing (JSON "sign": null is read as this by the API).
 	ClearSign bool `json:"-"`
 }
@@ -302,6 +307,14 @@ func (c TargetChange) Apply(t *Target) error {
 		cmd := *c.Command
 		t.Command = &cmd
 	}
+	if c.MQTT != nil {
+		m := c.MQTT.MQTTTarget
+		m.Broker, m.Topic, m.ClientID = strings.TrimSpace(m.Broker), strings.TrimSpace(m.Topic), strings.TrimSpace(m.ClientID)
+		if m.Topic == "" {
+			m.Topic = DefaultMQTTTopic
+		}
+		t.MQTT = &m
+	}
 	return t.Validate()
 }
 
@@ -360,8 +373,10 @@ func (t *Target) validateKind() error {
 		if t.Command == nil || len(t.Command.Argv) == 0 || t.Command.Argv[0] == "" {
 			return &FieldError{"command.argv", "give the program to run and its arguments, as a list"}
 		}
+	case TargetMQTT:
+		return t.MQTT.validate()
 	default:
-		return &FieldError{"kind", fmt.Sprintf("unknown target kind %q (want http, home-assistant or command)", t.Kind)}
+		return &FieldError{"kind", fmt.Sprintf("unknown target kind %q (want http, home-assistant, command or mqtt)", t.Kind)}
 	}
 	return nil
 }

@@ -641,3 +641,24 @@ func (s *Store) MaxInboxSeq(ctx context.Context) (int64, error) {
 	}
 	return n.Int64, nil
 }
+
+// EventTypes are the distinct types among an endpoint's newest 10,000 events, at most limit
+// (for a forwarding target that announces them, such as Home Assistant's MQTT discovery).
+func (s *Store) EventTypes(ctx context.Context, endpointID string, limit int) (_ []string, err error) {
+	defer func() { err = classify(err) }()
+	rows, err := s.reader.QueryContext(ctx, `SELECT DISTINCT type FROM (SELECT type FROM events
+		WHERE endpoint_id = ? ORDER BY id DESC LIMIT 10000) WHERE type IS NOT NULL AND type != '' LIMIT ?`, endpointID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

@@ -28,12 +28,13 @@ type targetConfig struct {
 	SignScheme      hook.Scheme               `json:"sign_scheme,omitempty"`
 	HomeAssistant   *hook.HomeAssistantTarget `json:"home_assistant,omitempty"`
 	Command         *hook.CommandTarget       `json:"command,omitempty"`
+	MQTT            *hook.MQTTTarget          `json:"mqtt,omitempty"`
 }
 
 func configOf(t *hook.Target) (string, error) {
 	c := targetConfig{Kind: t.Kind, URL: t.URL, Method: t.Method, Headers: t.Headers, TimeoutMS: t.Timeout.Milliseconds(),
 		MaxRetries: t.MaxRetries, RateLimit: t.RateLimitPerMinute, EventTypes: t.EventTypes, Parallel: t.Parallel,
-		SignScheme: t.SignScheme, HomeAssistant: t.HomeAssistant, Command: t.Command, When: t.When, Transform: t.Transform}
+		SignScheme: t.SignScheme, HomeAssistant: t.HomeAssistant, Command: t.Command, When: t.When, Transform: t.Transform, MQTT: t.MQTT}
 	for _, d := range t.RetrySchedule {
 		c.RetryScheduleMS = append(c.RetryScheduleMS, d.Milliseconds())
 	}
@@ -162,7 +163,7 @@ func scanTarget(r scanner) (hook.Target, error) {
 	t.Kind, t.URL, t.Method, t.Headers = c.Kind, c.URL, c.Method, c.Headers
 	t.Timeout, t.MaxRetries, t.RateLimitPerMinute = time.Duration(c.TimeoutMS)*time.Millisecond, c.MaxRetries, c.RateLimit
 	t.EventTypes, t.Parallel, t.SignScheme, t.HomeAssistant, t.Command = c.EventTypes, c.Parallel, c.SignScheme, c.HomeAssistant, c.Command
-	t.When, t.Transform = c.When, c.Transform
+	t.When, t.Transform, t.MQTT = c.When, c.Transform, c.MQTT
 	for _, ms := range c.RetryScheduleMS {
 		t.RetrySchedule = append(t.RetrySchedule, time.Duration(ms)*time.Millisecond)
 	}

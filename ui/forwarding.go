@@ -165,6 +165,10 @@ func targetWhere(t hook.Target) string {
 		if t.Command != nil {
 			return strings.Join(t.Command.Argv, " ")
 		}
+	case hook.TargetMQTT:
+		if t.MQTT != nil {
+			return t.MQTT.Broker + "  " + t.MQTT.Topic
+		}
 	}
 	return t.URL
 }

@@ -29,6 +29,7 @@ type Target struct {
 	Sign                *TargetSign               `json:"sign"`
 	HomeAssistant       *hook.HomeAssistantTarget `json:"home_assistant"`
 	Command             *hook.CommandTarget       `json:"command"`
+	MQTT                *hook.MQTTTarget          `json:"mqtt"` // its password is write-only
 	State               string                    `json:"state"`
 	StateReason         *string                   `json:"state_reason"`
 	ConsecutiveFailures int                       `json:"consecutive_failures"`
@@ -53,7 +54,7 @@ func TargetJSON(t hook.Target) Target {
 	out := Target{ID: t.ID, EndpointID: t.EndpointID, Kind: string(t.Kind), Enabled: t.Enabled, URL: Optional(t.URL),
 		Method: Optional(t.Method), Headers: t.Headers, TimeoutMS: t.Timeout.Milliseconds(), MaxRetries: t.MaxRetries,
 		RateLimitPerMinute: t.RateLimitPerMinute, EventTypes: t.EventTypes, When: Optional(t.When), Transform: t.Transform, Parallel: t.Parallel,
-		HomeAssistant: t.HomeAssistant, Command: t.Command, State: string(t.State), StateReason: Optional(t.StateReason),
+		HomeAssistant: t.HomeAssistant, Command: t.Command, MQTT: t.MQTT, State: string(t.State), StateReason: Optional(t.StateReason),
 		ConsecutiveFailures: t.ConsecutiveFailures, LastError: Optional(t.LastError), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if out.Headers == nil {
 		out.Headers = map[string]string{}

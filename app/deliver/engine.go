@@ -25,6 +25,7 @@ type EngineStore interface {
 	EventsByID(ctx context.Context, ids []int64) (map[int64]hook.Event, error)
 	RecordAttempts(ctx context.Context, ds []hook.Delivery, targetID string, h hook.TargetHealth, now time.Time) error
 	SetTargetHealth(ctx context.Context, id string, h hook.TargetHealth, now time.Time) error
+	EventTypes(ctx context.Context, endpointID string, limit int) ([]string, error)
 }
 
 // Secret purposes: what a target's sealed secrets are for.
@@ -69,7 +70,9 @@ type Engine struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	workers map[string]*worker
-	ha      haRoutes // the hop each Home Assistant target uses
+	ha      haRoutes    // the hop each Home Assistant target uses
+	mqtt    mqttClients // each MQTT target's broker connection
+	known   announced   // the event types each MQTT target announced to Home Assistant
 }
 
 // NewEngine returns an engine; Set gives it targets, Stop ends it.
@@ -119,6 +122,7 @@ func (e *Engine) Remove(id string) {
 	if w != nil {
 		w.stop()
 	}
+	e.mqtt.close(id)
 }
 
 // Kick tells a target's worker that deliveries were queued or made due.
@@ -524,6 +528,8 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, ev
 		return w.e.sendHTTP(ctx, req)
 	case hook.TargetCommand:
 		return w.e.runCommand(ctx, req)
+	case hook.TargetMQTT:
+		return w.e.sendMQTT(ctx, req)
 	}
 	return Outcome{Err: fmt.Errorf("unknown target kind %q", t.Kind), Final: true}
 }

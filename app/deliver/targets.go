@@ -101,10 +101,14 @@ func (s *Service) DeleteTarget(ctx context.Context, id string) error {
 		return err
 	}
 	s.engine.Remove(id)
+	if err := s.engine.Unannounce(ctx, t); err != nil {
+		// The broker keeps the entity's config; Home Assistant shows it until it is deleted there.
+		s.opts.Log.Warn("the MQTT target's Home Assistant entity could not be removed", "target", id, "err", err)
+	}
 	s.mu.Lock()
 	s.targets[t.EndpointID] = slices.DeleteFunc(s.targets[t.EndpointID], func(x hook.Target) bool { return x.ID == id })
 	s.mu.Unlock()
-	for _, p := range []string{SecretSign, SecretHomeAssistant, SecretHomeAssistantToken} {
+	for _, p := range []string{SecretSign, SecretHomeAssistant, SecretHomeAssistantToken, SecretMQTT} {
 		s.secrets.Delete(ctx, secretName(id, p))
 	}
 	s.opts.Changes.Publish(hook.TargetsChanged)
@@ -221,6 +225,11 @@ func (s *Service) storeSecrets(ctx context.Context, id string, c hook.TargetChan
 	}
 	if c.Sign != nil {
 		if err := put(SecretSign, c.Sign.Secret); err != nil {
+			return err
+		}
+	}
+	if c.MQTT != nil {
+		if err := put(SecretMQTT, c.MQTT.Password); err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,9 @@ var sensitiveHeaders = map[string]bool{
 	"X-Slack-Signature": true, "X-Homecast-Signature": true, "X-Api-Key": true,
 }
 
+// Sensitive reports whether a header carries credentials or a signature, as exports see it.
+func Sensitive(name string) bool { return sensitiveHeaders[http.CanonicalHeaderKey(name)] }
+
 // Mask returns ev with credential and signature headers (and the extra ones named, such as an
 // endpoint's own signature header) replaced by Masked. The event given is not changed.
 func Mask(ev hook.Event, extra ...string) hook.Event {

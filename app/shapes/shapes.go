@@ -5,6 +5,7 @@
 package shapes
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -166,15 +167,18 @@ func (l *Learner) Stop() {
 	}
 }
 
-// Committed takes the events ingest committed: one of its callbacks, so it never blocks; what
-// does not fit the queue, or the rate, is not learnt from.
+// Committed takes the events ingest committed: one of its callbacks, so it never blocks and keeps
+// nothing of theirs; what does not fit the queue, or the rate, is not learnt from.
 func (l *Learner) Committed(evs []*hook.Event) {
 	for _, ev := range evs {
 		if ev.Status != hook.Accepted || ev.Body == nil || len(ev.Body) > maxBody || !l.take() {
 			continue
 		}
+		// The event's memory is ingest's, reused once the callback returns: learn from a copy.
+		own := &hook.Event{ID: ev.ID, EndpointID: ev.EndpointID, Type: ev.Type, Status: ev.Status,
+			ReceivedAt: ev.ReceivedAt, Body: bytes.Clone(ev.Body)}
 		select {
-		case l.in <- ev:
+		case l.in <- own:
 		default:
 			return
 		}

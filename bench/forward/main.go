@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -15,8 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +22,7 @@ import (
 
 	"github.com/hooktray/hooktray/bench/load"
 	"github.com/hooktray/hooktray/bench/proc"
+	"github.com/hooktray/hooktray/bench/serve"
 )
 
 func main() {
@@ -37,7 +35,7 @@ func main() {
 	latencyOnly := flag.Bool("latency-only", false, "measure only the latency a webhook's forwarding adds")
 	flag.Parse()
 	if *rulesOnly || *latencyOnly {
-		in, stop, err := start(*hooktray)
+		in, err := serve.Start(context.Background(), *hooktray, "")
 		if err == nil && *rulesOnly {
 			err = rulesCost(context.Background(), in, load.JSONBody(*size))
 		}
@@ -47,7 +45,7 @@ func main() {
 			}
 		}
 		if in != nil {
-			stop()
+			in.Stop()
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "forward:", err)
@@ -61,71 +59,14 @@ func main() {
 	}
 }
 
-type instance struct {
-	cmd     *exec.Cmd
-	dataDir string
-	api     string
-	token   string
-}
-
-func (in *instance) call(method, path string, body any, out any) error {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, in.api+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+in.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
-
-func start(bin string) (*instance, func(), error) {
-	dataDir, err := os.MkdirTemp("", "hooktray-bench-forward-")
-	if err != nil {
-		return nil, nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--keep-days", "0")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start %s: %w (run make bench, which builds it)", bin, err)
-	}
-	stop := func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		os.RemoveAll(dataDir)
-	}
-	var rt struct{ API string }
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		b, err := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
-		if err == nil && json.Unmarshal(b, &rt) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, nil, fmt.Errorf("hooktray did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	token, _ := os.ReadFile(filepath.Join(dataDir, "api-token"))
-	return &instance{cmd: cmd, dataDir: dataDir, api: rt.API, token: strings.TrimSpace(string(token))}, stop, nil
-}
-
 // endpoint creates an endpoint, forwarding to target when given, and returns its URL.
-func (in *instance) endpoint(name string, target map[string]any) (string, error) {
+func endpoint(in *serve.Instance, name string, target map[string]any) (string, error) {
 	var ep struct{ ID, URL string }
-	if err := in.call("POST", "/api/v1/endpoints", map[string]string{"name": name}, &ep); err != nil {
+	if err := in.Call("POST", "/api/v1/endpoints", map[string]string{"name": name}, &ep); err != nil {
 		return "", err
 	}
 	if target != nil {
-		if err := in.call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", target, nil); err != nil {
+		if err := in.Call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", target, nil); err != nil {
 			return "", err
 		}
 	}
@@ -143,26 +84,26 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	}))
 	defer target.Close()
 
-	in, stop, err := start(bin)
+	in, err := serve.Start(ctx, bin, "")
 	if err != nil {
 		return err
 	}
-	defer stop()
-	plain, err := in.endpoint("plain", nil)
+	defer in.Stop()
+	plain, err := endpoint(in, "plain", nil)
 	if err != nil {
 		return err
 	}
-	forwarded, err := in.endpoint("forwarded", map[string]any{"url": target.URL})
+	forwarded, err := endpoint(in, "forwarded", map[string]any{"url": target.URL})
 	if err != nil {
 		return err
 	}
-	parallel, err := in.endpoint("forwarded-parallel", map[string]any{"url": target.URL, "parallel": 8})
+	parallel, err := endpoint(in, "forwarded-parallel", map[string]any{"url": target.URL, "parallel": 8})
 	if err != nil {
 		return err
 	}
 	// A filter and a transform on every event (both let every event through, so the same number
 	// of deliveries is made): what rules cost forwarding.
-	ruled, err := in.endpoint("forwarded-rules", map[string]any{"url": target.URL,
+	ruled, err := endpoint(in, "forwarded-rules", map[string]any{"url": target.URL,
 		"when":      `body.type == "state.changed" && body.device.online`,
 		"transform": map[string]any{"body": `{"device": body.device.id, "room": body.device.room, "last": body.readings[size(body.readings) - 1].value}`}})
 	if err != nil {
@@ -207,18 +148,18 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	}
 
 	// Memory with a queue for a dead target: the breaker holds the deliveries; RSS must not follow.
-	dead, err := in.endpoint("dead", map[string]any{"url": "http://127.0.0.1:9/down", "max_retries": 50})
+	dead, err := endpoint(in, "dead", map[string]any{"url": "http://127.0.0.1:9/down", "max_retries": 50})
 	if err != nil {
 		return err
 	}
 	load.Run(ctx, dead, body, conns, time.Second)
-	rss0, _ := proc.RSS(in.cmd.Process.Pid)
+	rss0, _ := proc.RSS(in.Cmd.Process.Pid)
 	n := 0
 	for n < queued {
 		r := load.Run(ctx, dead, body, conns, 2*time.Second)
 		n += r.Requests
 	}
-	rss1, _ := proc.RSS(in.cmd.Process.Pid)
+	rss1, _ := proc.RSS(in.Cmd.Process.Pid)
 	fmt.Printf("memory: RSS %.1f MiB with a few deliveries queued, %.1f MiB with %d more queued for a dead target: %.2fx (target: does not grow with the queue)\n",
 		float64(rss0)/(1<<20), float64(rss1)/(1<<20), n, float64(rss1)/float64(rss0))
 	return nil
@@ -228,7 +169,7 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 // every event, with nothing else running: what rules cost forwarding itself. Three rounds, the
 // order of the two alternating, so that neither always runs on the larger history; the median
 // ratio is the figure.
-func rulesCost(ctx context.Context, in *instance, body []byte) error {
+func rulesCost(ctx context.Context, in *serve.Instance, body []byte) error {
 	rules := map[string]any{"when": `body.type == "state.changed" && body.device.online`,
 		"transform": map[string]any{"body": `{"device": body.device.id, "room": body.device.room, "last": body.readings[size(body.readings) - 1].value}`}}
 	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
@@ -265,7 +206,7 @@ const drainQueue = 5000
 
 // drainRate queues drainQueue deliveries for a new target that holds the first until all are
 // queued, then answers at once, and returns how many a second it then took.
-func drainRate(ctx context.Context, in *instance, body []byte, name string, extra map[string]any) (float64, error) {
+func drainRate(ctx context.Context, in *serve.Instance, body []byte, name string, extra map[string]any) (float64, error) {
 	gate := make(chan struct{})
 	var got atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -275,21 +216,21 @@ func drainRate(ctx context.Context, in *instance, body []byte, name string, extr
 	}))
 	defer target.Close()
 	var ep struct{ ID, URL string }
-	if err := in.call("POST", "/api/v1/endpoints", map[string]string{"name": name}, &ep); err != nil {
+	if err := in.Call("POST", "/api/v1/endpoints", map[string]string{"name": name}, &ep); err != nil {
 		return 0, err
 	}
 	tgt := map[string]any{"url": target.URL}
 	for k, v := range extra {
 		tgt[k] = v
 	}
-	if err := in.call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", tgt, nil); err != nil {
+	if err := in.Call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", tgt, nil); err != nil {
 		return 0, err
 	}
 	sent := 0
 	for sent < drainQueue {
 		sent += load.Run(ctx, ep.URL, body, 16, 200*time.Millisecond).Requests
 	}
-	in.call("GET", "/api/v1/events?limit=1", nil, nil) // every queued delivery in SQLite
+	in.Call("GET", "/api/v1/events?limit=1", nil, nil) // every queued delivery in SQLite
 	start := time.Now()
 	close(gate)
 	for got.Load() < int64(sent) && time.Since(start) < 5*time.Minute {
@@ -301,7 +242,7 @@ func drainRate(ctx context.Context, in *instance, body []byte, name string, extr
 // latency measures, at a steady rate, how long a webhook takes from its send until a local target
 // has it, posted through Hooktray and (the baseline, in the same run) posted to the target
 // directly by the same client.
-func latency(ctx context.Context, in *instance, rate, n int) error {
+func latency(ctx context.Context, in *serve.Instance, rate, n int) error {
 	var mu sync.Mutex
 	arrived := map[int]time.Time{}
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -315,10 +256,10 @@ func latency(ctx context.Context, in *instance, rate, n int) error {
 	}))
 	defer target.Close()
 	var ep struct{ ID, URL string }
-	if err := in.call("POST", "/api/v1/endpoints", map[string]string{"name": fmt.Sprintf("latency-%d", rate)}, &ep); err != nil {
+	if err := in.Call("POST", "/api/v1/endpoints", map[string]string{"name": fmt.Sprintf("latency-%d", rate)}, &ep); err != nil {
 		return err
 	}
-	if err := in.call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", map[string]any{"url": target.URL}, nil); err != nil {
+	if err := in.Call("POST", "/api/v1/endpoints/"+ep.ID+"/targets", map[string]any{"url": target.URL}, nil); err != nil {
 		return err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hooktray/hooktray/bench/load"
+	"github.com/hooktray/hooktray/bench/serve"
 )
 
 func main() {
@@ -57,20 +56,20 @@ func run(ctx context.Context, bin string, n, conns, size, live int, dur time.Dur
 		return err
 	}
 	defer os.RemoveAll(dataDir)
-	ht, err := startHooktray(ctx, bin, dataDir)
+	ht, err := serve.Start(ctx, bin, dataDir)
 	if err != nil {
 		return err
 	}
-	defer func() { ht.stop() }()
+	defer func() { ht.Stop() }()
 	var ep struct{ ID, URL string }
-	if err := ht.call(ctx, "POST", "/api/v1/endpoints", map[string]string{"name": "bench"}, &ep); err != nil {
+	if err := ht.Call("POST", "/api/v1/endpoints", map[string]string{"name": "bench"}, &ep); err != nil {
 		return err
 	}
 	use := map[string]any{"url": edge.url, "secret": secret, "cap": map[string]int64{"requests": int64(2 * n), "bytes": 4 << 30}}
-	if err := ht.call(ctx, "POST", "/api/v1/inbox/use", use, nil); err != nil {
+	if err := ht.Call("POST", "/api/v1/inbox/use", use, nil); err != nil {
 		return err
 	}
-	if err := ht.waitInbox(ctx, func(in inboxStatus) bool { return in.Connected }); err != nil {
+	if err := waitInbox(ht, func(in inboxStatus) bool { return in.Connected }); err != nil {
 		return err
 	}
 	inboxURL := edge.url + "/webhook/" + ep.ID
@@ -86,18 +85,18 @@ func run(ctx context.Context, bin string, n, conns, size, live int, dur time.Dur
 	}
 
 	// Hooktray stopped: the inbox keeps n webhooks; started again, it drains them.
-	ht.stop()
+	ht.Stop()
 	kept, err := sendCount(ctx, inboxURL, body, n, conns)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("  inbox keeping (Hooktray stopped) %d webhooks in %.2f s: %.0f/s\n", n, kept.Seconds(), float64(n)/kept.Seconds())
 	started := time.Now()
-	if ht, err = startHooktray(ctx, bin, dataDir); err != nil {
+	if ht, err = serve.Start(ctx, bin, dataDir); err != nil {
 		return err
 	}
 	var connectedAt time.Time
-	err = ht.waitInbox(ctx, func(in inboxStatus) bool {
+	err = waitInbox(ht, func(in inboxStatus) bool {
 		if in.Connected && connectedAt.IsZero() {
 			connectedAt = time.Now()
 		}
@@ -107,7 +106,7 @@ func run(ctx context.Context, bin string, n, conns, size, live int, dur time.Dur
 		return err
 	}
 	// Taken means journaled; a GET waits until the journal's webhooks are in the history too.
-	if err := ht.call(ctx, "GET", "/api/v1/events?limit=1", nil, nil); err != nil {
+	if err := ht.Call("GET", "/api/v1/events?limit=1", nil, nil); err != nil {
 		return err
 	}
 	drained := time.Since(connectedAt)
@@ -120,14 +119,14 @@ func run(ctx context.Context, bin string, n, conns, size, live int, dur time.Dur
 
 // liveDelays sends webhooks one at a time, alternately to the local receiver and to the inbox,
 // each timed from its send until the live stream shows it in Hooktray's history.
-func liveDelays(ctx context.Context, ht *instance, localURL, inboxURL string, body []byte, n int) error {
+func liveDelays(ctx context.Context, ht *serve.Instance, localURL, inboxURL string, body []byte, n int) error {
 	// Let the ingest run's webhooks reach the history first (a GET settles), then follow.
-	if err := ht.call(ctx, "GET", "/api/v1/events?limit=1", nil, nil); err != nil {
+	if err := ht.Call("GET", "/api/v1/events?limit=1", nil, nil); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := ht.follow(ctx)
+	stream, err := follow(ctx, ht)
 	if err != nil {
 		return err
 	}
@@ -256,83 +255,16 @@ func (e *edge) stop() {
 	os.RemoveAll(e.state)
 }
 
-// instance is a running hooktray serve.
-type instance struct {
-	cmd   *exec.Cmd
-	api   string
-	token string
-}
-
-func startHooktray(ctx context.Context, bin, dataDir string) (*instance, error) {
-	os.Remove(filepath.Join(dataDir, "runtime.json"))
-	cmd := exec.CommandContext(ctx, bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--keep-days", "0")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w (run make bench, which builds it)", bin, err)
-	}
-	var rt struct{ API string }
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		b, err := os.ReadFile(filepath.Join(dataDir, "runtime.json"))
-		if err == nil && json.Unmarshal(b, &rt) == nil && rt.API != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			return nil, errors.New("hooktray did not start")
-		}
-	}
-	token, err := os.ReadFile(filepath.Join(dataDir, "api-token"))
-	if err != nil {
-		return nil, fmt.Errorf("read the API token: %w", err)
-	}
-	return &instance{cmd: cmd, api: rt.API, token: strings.TrimSpace(string(token))}, nil
-}
-
-// stop ends serve as a user would (SIGINT) and waits for it.
-func (in *instance) stop() {
-	if in.cmd.ProcessState == nil {
-		in.cmd.Process.Signal(os.Interrupt)
-		in.cmd.Wait()
-	}
-}
-
-func (in *instance) request(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequestWithContext(ctx, method, in.api+path, r)
-	req.Header.Set("Authorization", "Bearer "+in.token)
-	return http.DefaultClient.Do(req)
-}
-
-func (in *instance) call(ctx context.Context, method, path string, body, out any) error {
-	resp, err := in.request(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
-
 type inboxStatus struct {
 	Connected bool  `json:"connected"`
 	Drained   int64 `json:"drained"`
 }
 
 // waitInbox polls the inbox's status until done says so (at most 5 minutes).
-func (in *instance) waitInbox(ctx context.Context, done func(inboxStatus) bool) error {
+func waitInbox(in *serve.Instance, done func(inboxStatus) bool) error {
 	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		var st struct{ Inbox *inboxStatus }
-		if err := in.call(ctx, "GET", "/api/v1/inbox", nil, &st); err == nil && st.Inbox != nil && done(*st.Inbox) {
+		if err := in.Call("GET", "/api/v1/inbox", nil, &st); err == nil && st.Inbox != nil && done(*st.Inbox) {
 			return nil
 		}
 	}
@@ -340,8 +272,8 @@ func (in *instance) waitInbox(ctx context.Context, done func(inboxStatus) bool) 
 }
 
 // follow reads the live stream of new events; each one is a value on the channel.
-func (in *instance) follow(ctx context.Context) (<-chan struct{}, error) {
-	resp, err := in.request(ctx, "GET", "/api/v1/events/stream", nil)
+func follow(ctx context.Context, in *serve.Instance) (<-chan struct{}, error) {
+	resp, err := in.Request(ctx, "GET", "/api/v1/events/stream", nil)
 	if err != nil {
 		return nil, err
 	}

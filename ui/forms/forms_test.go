@@ -425,3 +425,35 @@ func TestEndpointFormTriesItsResponseRules(t *testing.T) {
 		t.Errorf("shown %q", got)
 	}
 }
+
+func TestTargetFormForAnMQTTBroker(t *testing.T) {
+	test.NewTempApp(t)
+	f := NewTarget(endpoints(), "d1", nil)
+	test.WidgetRenderer(f)
+	for _, m := range targetModes() {
+		if m.kind == hook.TargetMQTT {
+			f.Kind.SetSelected(m.label)
+		}
+	}
+	f.Broker.SetText("mqtt://127.0.0.1:1883")
+	f.Topic.SetText("home/{endpoint}/{type}")
+	f.QoS.SetSelected(qosChoices[2])
+	f.Retain.SetChecked(true)
+	f.MQTTUser.SetText("hooktray")
+	f.MQTTPassword.SetText("s3")
+	_, c, fe := f.Change()
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	if m := c.MQTT; *c.Kind != hook.TargetMQTT || m == nil || m.Broker != "mqtt://127.0.0.1:1883" || m.Topic != "home/{endpoint}/{type}" ||
+		m.QoS != 2 || !m.Retain || m.Username != "hooktray" || *m.Password != "s3" {
+		t.Errorf("change %+v", c.MQTT)
+	}
+	f.Topic.SetText("home/#")
+	_, _, fe = f.Change()
+	wantField(t, "a wildcard in the topic", fe, "mqtt.topic")
+	f.Topic.SetText("home/x")
+	f.Broker.SetText("http://broker")
+	_, _, fe = f.Change()
+	wantField(t, "an HTTP URL as the broker", fe, "mqtt.broker")
+}

@@ -3,6 +3,7 @@ package forms
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,8 @@ func targetModes() []targetMode {
 				targetMode{"Home Assistant (webhook id and secret by hand)", k, false})
 		case hook.TargetCommand:
 			out = append(out, targetMode{"Program", k, false})
+		case hook.TargetMQTT:
+			out = append(out, targetMode{"MQTT broker", k, false})
 		}
 	}
 	return out
@@ -68,6 +71,9 @@ type Target struct {
 	HAWebhookID, HACloudhook, HARemoteUI, HAInstance, HASecret, Token *Input
 	HAEncrypt                                                         *widget.Check
 	Argv, Dir                                                         *Input
+	Broker, Topic, MQTTUser, MQTTPassword, ClientID                   *Input
+	QoS                                                               *widget.Select
+	Retain, Discovery                                                 *widget.Check
 	Types, Timeout, Retries, Rate                                     *Input
 	ruleFields
 }
@@ -89,6 +95,7 @@ func NewTarget(endpoints []hook.Endpoint, endpointID string, t *hook.Target) *Ta
 	f.makeHTTPFields(cur)
 	f.makeHomeAssistantFields(cur)
 	f.makeCommandFields(cur)
+	f.makeMQTTFields(cur)
 	f.makeDeliveryFields(cur)
 	f.ruleFields.make(&f.frame, cur, f.endpointID)
 	f.Kind.OnChanged = func(string) { f.arrange() }
@@ -180,6 +187,41 @@ func (f *Target) makeCommandFields(cur hook.Target) {
 	f.Dir = f.entry("command.dir", cmd.Dir, "working folder (optional)", nil)
 }
 
+// qosChoices are the MQTT QoS levels, in words.
+var qosChoices = []string{"0: at most once", "1: at least once", "2: exactly once"}
+
+func (f *Target) makeMQTTFields(cur hook.Target) {
+	m := cur.MQTT
+	if m == nil {
+		m = &hook.MQTTTarget{Topic: hook.DefaultMQTTTopic, QoS: 1}
+	}
+	f.Broker = f.entry("mqtt.broker", m.Broker, "mqtt://127.0.0.1:1883", optional(hook.CheckBroker))
+	f.Topic = f.entry("mqtt.topic", m.Topic, hook.DefaultMQTTTopic, hook.CheckTopic)
+	f.QoS = widget.NewSelect(qosChoices, nil)
+	f.QoS.SetSelected(qosChoices[min(max(m.QoS, 0), 2)])
+	f.Retain = widget.NewCheck("Retain: the broker keeps each topic's last message", nil)
+	f.Retain.SetChecked(m.Retain)
+	f.Discovery = widget.NewCheck("Announce to Home Assistant as an event entity (MQTT discovery)", nil)
+	f.Discovery.SetChecked(m.Discovery)
+	f.MQTTUser = f.entry("mqtt.username", m.Username, "none", nil)
+	f.MQTTPassword = f.password("mqtt.password", "the broker's password (write-only)")
+	if f.existing != nil {
+		f.MQTTPassword.SetPlaceHolder("kept; give a new one to change it")
+	}
+	f.ClientID = f.entry("mqtt.client_id", m.ClientID, "hooktray-<the target's id>", nil)
+}
+
+// mqttChange is the MQTT fields as a change.
+func (f *Target) mqttChange() *hook.MQTTChange {
+	qos := slices.Index(qosChoices, f.QoS.Selected)
+	m := &hook.MQTTChange{MQTTTarget: hook.MQTTTarget{Broker: strings.TrimSpace(f.Broker.Text), Topic: strings.TrimSpace(f.Topic.Text),
+		QoS: max(qos, 0), Retain: f.Retain.Checked, Discovery: f.Discovery.Checked, Username: strings.TrimSpace(f.MQTTUser.Text), ClientID: strings.TrimSpace(f.ClientID.Text)}}
+	if p := f.MQTTPassword.Text; p != "" {
+		m.Password = &p
+	}
+	return m
+}
+
 func (f *Target) makeDeliveryFields(cur hook.Target) {
 	f.Types = f.entry("event_types", strings.Join(cur.EventTypes, ", "), "*", nil)
 	f.Timeout = f.entry("timeout_ms", strconv.FormatFloat(cur.Timeout.Seconds(), 'f', -1, 64), "30",
@@ -224,6 +266,13 @@ func (f *Target) arrange() {
 			&widget.FormItem{Text: "Remote UI URL", Widget: f.HARemoteUI},
 			&widget.FormItem{Text: "Instance URL", Widget: f.HAInstance, HintText: "tried in this order; the next after a network error or a 5xx"},
 			&widget.FormItem{Text: "", Widget: f.HAEncrypt}, &widget.FormItem{Text: "Secret", Widget: f.HASecret})
+	case m.kind == hook.TargetMQTT:
+		items = append(items, &widget.FormItem{Text: "Broker", Widget: f.Broker, HintText: "mqtt://, mqtts://, ws:// or wss://, with its port"},
+			&widget.FormItem{Text: "Topic", Widget: f.Topic, HintText: "{endpoint}, {endpoint_id} and {type} are filled in, made topic-safe"},
+			&widget.FormItem{Text: "QoS", Widget: f.QoS, HintText: "1 and 2: delivered once the broker acknowledged it"},
+			&widget.FormItem{Text: "", Widget: f.Retain}, &widget.FormItem{Text: "", Widget: f.Discovery},
+			&widget.FormItem{Text: "Username", Widget: f.MQTTUser}, &widget.FormItem{Text: "Password", Widget: f.MQTTPassword},
+			&widget.FormItem{Text: "Client id", Widget: f.ClientID})
 	case m.kind == hook.TargetCommand:
 		items = append(items, &widget.FormItem{Text: "Program", Widget: f.Argv, HintText: "the program and its arguments, one a line; no shell. The body is its input, the request its HOOKTRAY_* environment"},
 			&widget.FormItem{Text: "Folder", Widget: f.Dir})
@@ -318,6 +367,8 @@ func (f *Target) change() (hook.TargetChange, *hook.FieldError) {
 		c.HomeAssistant = f.homeAssistant()
 	case m.kind == hook.TargetCommand:
 		c.Command = &hook.CommandTarget{Argv: splitLines(f.Argv.Text), Dir: strings.TrimSpace(f.Dir.Text)}
+	case m.kind == hook.TargetMQTT:
+		c.MQTT = f.mqttChange()
 	default:
 		return c, f.httpChange(&c)
 	}

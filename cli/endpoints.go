@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -57,18 +58,7 @@ func (c *command) status(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "JOURNAL\t%s\n", d.Message)
 	}
 	if len(st.Stopped) > 0 {
-		names, _ := endpointNames(ctx, cl)
-		for i, t := range st.Stopped {
-			label := "Forwarding"
-			if i > 0 {
-				label = ""
-			}
-			line := fmt.Sprintf("%s (%s, of %s) is %s", t.ID, t.Kind, endpointName(names, t.EndpointID), t.State)
-			if t.Reason != nil {
-				line += ": " + *t.Reason
-			}
-			fmt.Fprintf(w, "%s\t%s\n", label, line)
-		}
+		printStopped(ctx, cl, w, st.Stopped)
 	}
 	if in := st.Inbox; in != nil {
 		fmt.Fprintf(w, "Inbox\t%s\n", inboxLine(*in))
@@ -452,6 +442,22 @@ func (c *command) endpointAction(ctx context.Context, sub string, args []string,
 		c.printShape(v)
 	}
 	return nil
+}
+
+// printStopped names the targets that deliver nothing, and why, a line each.
+func printStopped(ctx context.Context, cl *client, w io.Writer, stopped []apijson.StoppedTarget) {
+	names, _ := endpointNames(ctx, cl)
+	for i, t := range stopped {
+		label := "Forwarding"
+		if i > 0 {
+			label = ""
+		}
+		line := fmt.Sprintf("%s (%s, of %s) is %s", t.ID, t.Kind, endpointName(names, t.EndpointID), t.State)
+		if t.Reason != nil {
+			line += ": " + *t.Reason
+		}
+		fmt.Fprintf(w, "%s\t%s\n", label, line)
+	}
 }
 
 func (c *command) printEndpoint(e apijson.Endpoint) {

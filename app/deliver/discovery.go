@@ -116,7 +116,7 @@ func (e *Engine) Unannounce(ctx context.Context, t hook.Target) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
-	client, err := e.mqtt.get(ctx, t, password, "")
+	client, err := e.mqtt.get(ctx, t, password)
 	if err != nil {
 		return err
 	}

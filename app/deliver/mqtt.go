@@ -46,7 +46,7 @@ func (c *mqttClients) close(targetID string) {
 var errLoginRefused = errors.New("the broker refused the login")
 
 // get is the target's connection, connected, made within ctx.
-func (c *mqttClients) get(ctx context.Context, t hook.Target, password, version string) (mqtt.Client, error) {
+func (c *mqttClients) get(ctx context.Context, t hook.Target, password string) (mqtt.Client, error) {
 	m := t.MQTT
 	key := strings.Join([]string{m.Broker, m.ClientID, m.Username, password}, "\x00")
 	c.mu.Lock()
@@ -115,7 +115,7 @@ func (e *Engine) sendMQTT(ctx context.Context, r Request) Outcome {
 		return Outcome{Err: fmt.Errorf("the target's password cannot be read: %w", err), Final: true}
 	}
 	start := e.clock.Now()
-	client, err := e.mqtt.get(ctx, t, password, "")
+	client, err := e.mqtt.get(ctx, t, password)
 	if err != nil {
 		return Outcome{Err: err, Final: errors.Is(err, errLoginRefused), URL: t.MQTT.Broker}
 	}

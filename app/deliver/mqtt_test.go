@@ -92,16 +92,15 @@ func TestAnMQTTTargetWaitsForItsBrokerAndLosesNothing(t *testing.T) {
 	b.Start()
 	sub = subscribe(t, b, "hooktray/#", "", "")
 	r.receive(3, tg.ID)
-	for {
-		ds := r.deliveries(tg.ID)
-		if all(hook.DeliverySuccess)(ds) && len(ds) == 5 {
-			break
+	testutil.Eventually(t, "all five delivered, retries made due as they are scheduled", func() bool {
+		if ds := r.deliveries(tg.ID); len(ds) == 5 && all(hook.DeliverySuccess)(ds) {
+			return true
 		}
-		if len(r.clock.Pending()) > 0 {
-			r.clock.Advance(r.clock.Pending()[0])
+		if p := r.clock.Pending(); len(p) > 0 {
+			r.clock.Advance(p[0])
 		}
-		time.Sleep(5 * time.Millisecond) // polling the rig's store while the fake clock is advanced
-	}
+		return false
+	})
 	testutil.Eventually(t, "the three after the restart at the subscriber", func() bool { return len(sub.got()) >= 3 })
 }
 

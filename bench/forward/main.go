@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,7 +35,12 @@ func main() {
 	queued := flag.Int("queue", 100000, "deliveries to queue for a dead target (memory)")
 	rulesOnly := flag.Bool("rules-only", false, "measure only what a filter and a transform cost forwarding")
 	latencyOnly := flag.Bool("latency-only", false, "measure only the latency a webhook's forwarding adds")
+	directTo := flag.String("direct-client", "", "(internal) post to this URL from one keep-alive connection for 3 s and print the rate")
 	flag.Parse()
+	if *directTo != "" {
+		fmt.Printf("%.0f\n", load.Run(context.Background(), *directTo, load.JSONBody(*size), 1, 3*time.Second).RPS())
+		return
+	}
 	if *rulesOnly || *latencyOnly {
 		in, err := serve.Start(context.Background(), *hooktray, "")
 		if err == nil && *rulesOnly {
@@ -172,9 +179,14 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 func rulesCost(ctx context.Context, in *serve.Instance, body []byte) error {
 	rules := map[string]any{"when": `body.type == "state.changed" && body.device.online`,
 		"transform": map[string]any{"body": `{"device": body.device.id, "room": body.device.room, "last": body.readings[size(body.readings) - 1].value}`}}
+	// The client in a process of its own, as Hooktray is: the same two processes and loopback.
 	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
-	one := load.Run(ctx, direct.URL, body, 1, 3*time.Second)
+	out, err := exec.CommandContext(ctx, os.Args[0], "-direct-client", direct.URL, "-size", strconv.Itoa(len(body))).Output()
 	direct.Close()
+	if err != nil {
+		return fmt.Errorf("the direct client: %w", err)
+	}
+	oneRate, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
 	var ratios, alone []float64
 	for round := range 3 {
 		var rates [2]float64
@@ -192,11 +204,11 @@ func rulesCost(ctx context.Context, in *serve.Instance, body []byte) error {
 		}
 		fmt.Printf("  a queue of %d drained alone, in order, no rate limit: %.0f deliveries/s plain, %.0f/s with a filter and a transform: %.2f\n",
 			drainQueue, rates[0], rates[1], rates[1]/rates[0])
-		ratios, alone = append(ratios, rates[1]/rates[0]), append(alone, rates[0]/one.RPS())
+		ratios, alone = append(ratios, rates[1]/rates[0]), append(alone, rates[0]/oneRate)
 	}
 	slices.Sort(ratios)
 	slices.Sort(alone)
-	fmt.Printf("    in order, alone, against one client with one keep-alive connection posting to the target directly (%.0f/s): the median of 3 %.2f (target ≥ 0.50)\n", one.RPS(), alone[1])
+	fmt.Printf("    in order, alone, against one client with one keep-alive connection posting to the target directly from its own process (%.0f/s): the median of 3 %.2f (target ≥ 0.50)\n", oneRate, alone[1])
 	fmt.Printf("    forwarding with rules/without, the median of 3: %.2f (target ≥ 0.80)\n", ratios[1])
 	return nil
 }
@@ -231,6 +243,15 @@ func drainRate(ctx context.Context, in *serve.Instance, body []byte, name string
 		sent += load.Run(ctx, ep.URL, body, 16, 200*time.Millisecond).Requests
 	}
 	in.Call("GET", "/api/v1/events?limit=1", nil, nil) // every queued delivery in SQLite
+	// Nothing else running: the full-text index has caught up with the burst that queued them.
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var st struct {
+			SearchBacklog int64 `json:"search_backlog"`
+		}
+		if in.Call("GET", "/api/v1/status", nil, &st) == nil && st.SearchBacklog == 0 {
+			break
+		}
+	}
 	start := time.Now()
 	close(gate)
 	for got.Load() < int64(sent) && time.Since(start) < 5*time.Minute {

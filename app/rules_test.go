@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -289,6 +290,13 @@ func TestAnEndpointsPayloadShapeIsLearntAndItsChangeNoticed(t *testing.T) {
 		vs, _, _ := changes.Drain()
 		return slices.Contains(vs, hook.ShapesChanged)
 	})
+	// A deleted endpoint's shapes are forgotten: its paths no longer count against the bound.
+	if err := h.Services().Endpoints.Delete(context.Background(), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Services().Shapes.Of(ep.ID); len(got.Shapes) != 0 {
+		t.Errorf("a deleted endpoint's shapes are kept: %+v", got.Shapes)
+	}
 }
 
 // Response rules are tried through the API on the endpoint's stored events before they are set.

@@ -63,7 +63,7 @@ func (h *Hub) wire(ctx context.Context) error {
 		Health: s.Health, Changes: s.Changes, Client: o.ProviderClient, CheckEvery: o.SubscriptionCheckEvery,
 		Version: o.Version})
 	s.Endpoints.Connect(endpoints.Peers{Providers: s.Subscriptions, Recorded: s.History, Reachable: s.Reach.Reachable,
-		PublicURL: s.Reach.PublicURL})
+		PublicURL: s.Reach.PublicURL, Deleted: s.Shapes.Forget})
 	return nil
 }
 

@@ -58,6 +58,8 @@ type Peers struct {
 	Reachable func() string
 	// PublicURL is the public base URL ("" when there is none).
 	PublicURL func() string
+	// Deleted is told of an endpoint deleted, for what is kept of it elsewhere (its shapes).
+	Deleted func(id string)
 }
 
 // Options configure the service. Store, Box, Changes and Health are required.
@@ -294,6 +296,9 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	s.opts.Log.Info("endpoint deleted", "id", id)
+	if s.peers.Deleted != nil {
+		s.peers.Deleted(id)
+	}
 	return s.refresh(ctx, id)
 }
 

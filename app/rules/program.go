@@ -31,9 +31,6 @@ type Program struct {
 // UsesBody reports whether the rule reads the body (as body or text).
 func (p *Program) UsesBody() bool { return p.uses.body || p.uses.text }
 
-// Source is the rule as written.
-func (p *Program) Source() string { return p.src }
-
 // Input is what a rule sees of one webhook. Count and Random matter to response rules: the
 // endpoint's request counter (this request included) and its seeded draw in [0, 1).
 type Input struct {

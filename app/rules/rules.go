@@ -40,10 +40,6 @@ const (
 	MaxSource = 8 << 10
 )
 
-// Variables are the names a rule can use, for documentation and completion.
-var Variables = []string{"method", "path", "query", "headers", "body", "text", "type", "endpoint",
-	"endpoint_id", "verification", "received", "count", "rand()"}
-
 // Env compiles rules and keeps what it compiled, so a rule is compiled once however often it runs.
 type Env struct {
 	env   *cel.Env

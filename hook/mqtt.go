@@ -100,8 +100,32 @@ func (m *MQTTTarget) TopicFor(endpointName, endpointID, eventType string) string
 	if eventType == "" {
 		eventType = "event"
 	}
-	return strings.NewReplacer("{endpoint}", topicSafe(endpointName), "{endpoint_id}", topicSafe(endpointID),
-		"{type}", topicSafe(eventType)).Replace(m.Topic)
+	// A plain scan, not a strings.Replacer: this runs once per delivery.
+	var b strings.Builder
+	rest := m.Topic
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		b.WriteString(rest[:i])
+		rest = rest[i:]
+		switch {
+		case strings.HasPrefix(rest, "{endpoint}"):
+			b.WriteString(topicSafe(endpointName))
+			rest = rest[len("{endpoint}"):]
+		case strings.HasPrefix(rest, "{endpoint_id}"):
+			b.WriteString(topicSafe(endpointID))
+			rest = rest[len("{endpoint_id}"):]
+		case strings.HasPrefix(rest, "{type}"):
+			b.WriteString(topicSafe(eventType))
+			rest = rest[len("{type}"):]
+		default:
+			b.WriteByte('{')
+			rest = rest[1:]
+		}
+	}
 }
 
 func topicSafe(s string) string {

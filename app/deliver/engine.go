@@ -288,7 +288,6 @@ func (w *worker) run(parent context.Context) {
 	log := w.e.opts.Log
 	for ctx.Err() == nil {
 		t := w.get()
-		now := w.e.clock.Now()
 		if !t.Enabled || t.State == hook.TargetDisabled {
 			w.wait(ctx, -1)
 			continue
@@ -335,7 +334,7 @@ func (w *worker) run(parent context.Context) {
 			continue
 		}
 		due = due[:min(len(due), w.rateRoom(t))]
-		w.deliver(ctx, t, due, now)
+		w.deliver(ctx, t, due)
 	}
 }
 
@@ -411,7 +410,7 @@ const recordTimeout = 2 * time.Second
 // Parallel > 1, that many are in flight at once, order is not kept, and each outcome is recorded
 // as it comes, so the breaker stops the batch at its threshold. Stopping records what succeeded,
 // so that no success is sent again; what was cut off is made again at the next start.
-func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery, now time.Time) {
+func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery) {
 	ids := make([]int64, len(due))
 	for i, d := range due {
 		ids[i] = d.EventID
@@ -424,15 +423,16 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 		}
 		return
 	}
+	b := batchOf{events: events, secrets: w.e.memoFor(t.ID)}
 	if t.Parallel > 1 {
-		w.deliverParallel(ctx, t, due, events, now)
+		w.deliverParallel(ctx, t, due, b)
 		return
 	}
 	var done []hook.Delivery
 	var outcomes []Outcome
 	for _, d := range due {
 		w.noteSent(t)
-		o := w.attempt(ctx, t, d, events)
+		o := w.attempt(ctx, t, d, b)
 		if ctx.Err() != nil && !o.OK() {
 			break // stopping: this attempt was cut off and is made again at next start
 		}
@@ -446,7 +446,7 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 
 // deliverParallel keeps up to t.Parallel attempts in flight and records each outcome as it comes.
 // It launches no more once the breaker opens or the worker stops.
-func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.Delivery, events map[int64]hook.Event, now time.Time) {
+func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.Delivery, b batchOf) {
 	type result struct {
 		d hook.Delivery
 		o Outcome
@@ -459,7 +459,7 @@ func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.
 			next++
 			inFlight++
 			w.noteSent(t)
-			go func() { results <- result{d, w.attempt(ctx, t, d, events)} }()
+			go func() { results <- result{d, w.attempt(ctx, t, d, b)} }()
 			continue
 		}
 		if inFlight == 0 {
@@ -507,9 +507,16 @@ func (w *worker) breakerOpen() bool {
 	return t.State != hook.TargetActive || !t.Enabled
 }
 
-// attempt sends one delivery of the events read for the batch.
-func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, events map[int64]hook.Event) Outcome {
-	ev, ok := events[d.EventID]
+// batchOf is what a batch's attempts share: its events, read at once, and the target's secrets,
+// opened once.
+type batchOf struct {
+	events  map[int64]hook.Event
+	secrets *secretMemo
+}
+
+// attempt sends one delivery of the batch.
+func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, b batchOf) Outcome {
+	ev, ok := b.events[d.EventID]
 	if !ok {
 		return Outcome{Err: errors.New("the event was deleted before it could be delivered"), Final: true}
 	}
@@ -517,7 +524,7 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, ev
 	if err := applyRules(w.e.opts.Rules, t, &ev, w.e.opts.EndpointName(ev.EndpointID)); err != nil {
 		return ruleFailed(err)
 	}
-	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now()}
+	req := Request{Target: t, Event: ev, Delivery: d, Attempt: d.Attempt + 1, Now: w.e.clock.Now(), secrets: b.secrets}
 	if t.Kind == hook.TargetHomeAssistant {
 		return w.e.sendHomeAssistant(ctx, req) // the timeout is per hop of its chain
 	}

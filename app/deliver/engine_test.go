@@ -549,3 +549,31 @@ func TestStoredRetryTimesAreBoundedByWhatWasAsked(t *testing.T) {
 	r.clock.Advance(asked)
 	r.waitStatus(tg.ID, "the retry delivered", all(hook.DeliverySuccess))
 }
+
+// A batch of signed deliveries opens the target's secret once, not once per delivery, and each
+// is signed with it.
+func TestABatchOpensItsTargetsSecretOnce(t *testing.T) {
+	r := newRig(t, nil)
+	var mu sync.Mutex
+	opened := map[string]int{} // by purpose
+	r.engine.opts.Secret = func(_ context.Context, id, purpose string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		opened[purpose]++
+		return "local-signing-secret", nil
+	}
+	rec := newRecorder(t)
+	tg := r.target(hook.TargetChange{URL: &rec.URL, Sign: &hook.SignChange{Scheme: string(hook.SchemeHomecast)}})
+	r.receive(40, tg.ID)
+	r.waitStatus(tg.ID, "all delivered", func(ds []hook.Delivery) bool { return len(ds) == 40 && all(hook.DeliverySuccess)(ds) })
+	for i := range 40 {
+		if req, _ := rec.request(i); req.Header.Get("X-Homecast-Signature") == "" {
+			t.Fatalf("request %d is not signed: %v", i, req.Header)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := opened[SecretSign]; n == 0 || n > 40/batch+2 {
+		t.Errorf("40 deliveries opened the signing secret %d times, want once per batch", n)
+	}
+}

@@ -169,7 +169,7 @@ func (e *Engine) homeAssistantBody(ctx context.Context, r Request) ([]byte, erro
 	if !r.Target.HomeAssistant.Encrypt {
 		return json.Marshal(map[string]json.RawMessage{"type": mustJSON(command), "data": data})
 	}
-	secret, err := e.opts.Secret(ctx, r.Target.ID, SecretHomeAssistant)
+	secret, err := e.secret(ctx, r, SecretHomeAssistant)
 	if err != nil || secret == "" {
 		return nil, fmt.Errorf("the registration encrypts but its secret cannot be read: %v", err)
 	}

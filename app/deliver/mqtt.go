@@ -110,7 +110,7 @@ func (e *Engine) sendMQTT(ctx context.Context, r Request) Outcome {
 	if ev.Status == hook.Rejected {
 		return Outcome{Err: errors.New("the event was rejected, so there is nothing to forward"), Final: true}
 	}
-	password, err := e.opts.Secret(ctx, t.ID, SecretMQTT)
+	password, err := e.secret(ctx, r, SecretMQTT)
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("the target's password cannot be read: %w", err), Final: true}
 	}

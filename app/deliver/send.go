@@ -26,6 +26,15 @@ type Request struct {
 	Delivery hook.Delivery
 	Attempt  int // 1 for the first
 	Now      time.Time
+	secrets  *secretMemo // the batch's opened secrets
+}
+
+// secret opens the target's secret for purpose ("" when none is set), once per batch.
+func (e *Engine) secret(ctx context.Context, r Request, purpose string) (string, error) {
+	if r.secrets == nil {
+		return e.opts.Secret(ctx, r.Target.ID, purpose)
+	}
+	return r.secrets.get(ctx, purpose)
 }
 
 // Outcome is what an attempt came to.
@@ -109,7 +118,7 @@ func (e *Engine) decorate(ctx context.Context, h http.Header, r Request, body []
 	if r.Target.SignScheme == hook.SchemeNone {
 		return nil
 	}
-	secret, err := e.opts.Secret(ctx, r.Target.ID, SecretSign)
+	secret, err := e.secret(ctx, r, SecretSign)
 	if err != nil || secret == "" {
 		return fmt.Errorf("the target signs with %s but its secret cannot be read: %v", r.Target.SignScheme, err)
 	}

@@ -41,13 +41,20 @@ func run(ctx context.Context, bin string, n int) error {
 	}
 	defer b.close()
 	body := load.JSONBody(1024)
-	direct, err := publishDirectly(b.url, body, n)
+	// Both sides are timed where the messages arrive: at a subscriber on the same broker, from
+	// the first message to the last.
+	sub, err := subscribe(b.url)
 	if err != nil {
 		return err
 	}
+	if err := publishDirectly(b.url, body, n); err != nil {
+		return err
+	}
+	direct := sub.wait(n, "bench/direct")
+	sub.close()
 
 	// Through Hooktray, alone: the queue built while the broker was away and the index caught
-	// up, then timed from the first message to the last once the broker is back.
+	// up, then timed once the broker is back.
 	in, err := serve.Start(ctx, bin, "")
 	if err != nil {
 		return err
@@ -70,47 +77,68 @@ func run(ctx context.Context, bin string, n int) error {
 	if err := b.start(); err != nil {
 		return err
 	}
-	var got atomic.Int64
-	var first, last atomic.Int64
-	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.url).SetClientID("bench-sub"))
-	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return fmt.Errorf("subscriber: %v", tok.Error())
+	if sub, err = subscribe(b.url); err != nil {
+		return err
 	}
-	defer sub.Disconnect(0)
-	sub.Subscribe("bench/#", 1, func(mqtt.Client, mqtt.Message) {
-		now := time.Now().UnixNano()
-		first.CompareAndSwap(0, now)
-		last.Store(now)
-		got.Add(1)
-	}).Wait()
-	for deadline := time.Now().Add(5 * time.Minute); got.Load() < int64(sent) && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	through := float64(got.Load()-1) / time.Duration(last.Load()-first.Load()).Seconds()
-	fmt.Printf("mqtt: QoS 1, in order, %d-byte bodies, a local mosquitto\n", len(body))
+	defer sub.close()
+	through := sub.wait(sent, "bench/bench")
+	fmt.Printf("mqtt: QoS 1, in order, %d-byte bodies, a local mosquitto, timed at a subscriber\n", len(body))
 	fmt.Printf("  a Go client publishing directly, each acknowledged before the next: %.0f messages/s\n", direct)
 	fmt.Printf("  a queue of %d forwarded by Hooktray once the broker is back: %.0f/s: %.2f of direct (target ≥ 0.50)\n", sent, through, through/direct)
 	return nil
 }
 
 // publishDirectly publishes n messages at QoS 1 from one client, each acknowledged before the
-// next (what mosquitto_pub does), and returns how many a second.
-func publishDirectly(url string, body []byte, n int) (float64, error) {
+// next (what mosquitto_pub does).
+func publishDirectly(url string, body []byte, n int) error {
 	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("bench-pub").SetOrderMatters(true))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return 0, fmt.Errorf("publisher: %v", tok.Error())
+		return fmt.Errorf("publisher: %v", tok.Error())
 	}
 	defer pub.Disconnect(0)
-	start := time.Now()
 	for range n {
 		tok := pub.Publish("bench/direct", 1, false, body)
 		tok.Wait()
 		if tok.Error() != nil {
-			return 0, tok.Error()
+			return tok.Error()
 		}
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return nil
 }
+
+// subscriber counts the messages arriving on bench/# and when the first and last came.
+type subscriber struct {
+	client      mqtt.Client
+	got         atomic.Int64
+	first, last atomic.Int64
+}
+
+func subscribe(url string) (*subscriber, error) {
+	s := &subscriber{client: mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("bench-sub"))}
+	if tok := s.client.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil, fmt.Errorf("subscriber: %v", tok.Error())
+	}
+	s.client.Subscribe("bench/#", 1, func(mqtt.Client, mqtt.Message) {
+		now := time.Now().UnixNano()
+		s.first.CompareAndSwap(0, now)
+		s.last.Store(now)
+		s.got.Add(1)
+	}).Wait()
+	return s, nil
+}
+
+// wait waits for n messages (5 minutes at most) and returns the rate they arrived at.
+func (s *subscriber) wait(n int, what string) float64 {
+	for deadline := time.Now().Add(5 * time.Minute); s.got.Load() < int64(n) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := s.got.Load(); got < int64(n) {
+		fmt.Printf("  %s: only %d of %d messages arrived\n", what, got, n)
+	}
+	return float64(s.got.Load()-1) / time.Duration(s.last.Load()-s.first.Load()).Seconds()
+}
+
+func (s *subscriber) close() { s.client.Disconnect(0) }
 
 // waitIdle waits until every webhook is in the history and the full-text index has caught up.
 func waitIdle(in *serve.Instance) {

@@ -82,6 +82,9 @@ type Event struct {
 	// Forward lists the targets an accepted event is to be delivered to; its deliveries are
 	// stored in the same transaction as the event, so an acknowledged event always has them.
 	Forward []string
+	// Queued are the ids of the deliveries stored for Forward, in its order: set by the store
+	// when it commits the event, so the delivery workers can be handed them at once.
+	Queued []int64
 	// AnsweredBy names the endpoint's response rule that answered the request ("" for the
 	// endpoint's own response), e.g. "rule 2: rand() < 0.1".
 	AnsweredBy string

@@ -170,7 +170,7 @@ func (s *Store) writeEvents(ctx context.Context, evs []*hook.Event, relax bool, 
 // again.
 func undoInsert(evs []*hook.Event) {
 	for _, ev := range evs {
-		ev.ID = 0
+		ev.ID, ev.Queued = 0, ev.Queued[:0]
 		if ev.DuplicateOf != 0 {
 			ev.Status, ev.DuplicateOf = hook.Accepted, 0
 		}
@@ -315,6 +315,7 @@ func (w *eventWriter) insert(ev *hook.Event) error {
 // queueDeliveries queues a delivery of the event for each target it is forwarded to, in the same
 // transaction: an acknowledged webhook's deliveries are as durable as it is.
 func (w *eventWriter) queueDeliveries(ev *hook.Event) error {
+	ev.Queued = ev.Queued[:0]
 	for _, target := range ev.Forward {
 		if w.queue == nil {
 			var err error
@@ -323,9 +324,11 @@ func (w *eventWriter) queueDeliveries(ev *hook.Event) error {
 			}
 		}
 		at := ev.ReceivedAt.UnixNano()
-		if err := execStmt(w.queue, ev.ID, target, at, at, at); err != nil {
+		id, err := insertStmt(w.queue, ev.ID, target, at, at, at)
+		if err != nil {
 			return fmt.Errorf("queue delivery: %w", err)
 		}
+		ev.Queued = append(ev.Queued, id)
 	}
 	return nil
 }

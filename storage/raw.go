@@ -29,6 +29,15 @@ func execStmt(st driver.Stmt, args ...any) error {
 	return err
 }
 
+// insertStmt runs a prepared INSERT and returns the new row's id.
+func insertStmt(st driver.Stmt, args ...any) (int64, error) {
+	res, err := st.(driver.StmtExecContext).ExecContext(context.Background(), named(args))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 // queryInt64 runs a prepared statement for one integer; 0 when it returns no row.
 func queryInt64(st driver.Stmt, args ...any) (int64, error) {
 	rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), named(args))

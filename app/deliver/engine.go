@@ -104,7 +104,7 @@ func (e *Engine) Set(t hook.Target) {
 		w.update(t)
 		return
 	}
-	w := &worker{e: e, kick: make(chan struct{}, 1), target: t, due: map[int64]dueTime{}}
+	w := &worker{e: e, kick: make(chan struct{}, 1), target: t, due: map[int64]dueTime{}, inbox: &inbox{}}
 	e.workers[t.ID] = w
 	e.wg.Add(1)
 	go func() {
@@ -125,13 +125,37 @@ func (e *Engine) Remove(id string) {
 	e.mqtt.close(id)
 }
 
-// Kick tells a target's worker that deliveries were queued or made due.
+// Kick tells a target's worker that its queue in SQLite changed (deliveries queued by a replay,
+// or made due by hand): it reads the queue again.
 func (e *Engine) Kick(id string) {
 	e.mu.Lock()
 	w := e.workers[id]
 	e.mu.Unlock()
 	if w != nil {
 		w.poke()
+	}
+}
+
+// Offer hands the workers the deliveries of events the importer just committed (their IDs and
+// Queued set), so that a worker which has caught up sends them without reading them back from
+// SQLite. It is one of ingest's committed callbacks: it copies what it keeps and never blocks.
+func (e *Engine) Offer(evs []*hook.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range evs {
+		if ev.Status != hook.Accepted || len(ev.Queued) != len(ev.Forward) {
+			continue
+		}
+		at := time.Unix(0, ev.ReceivedAt.UnixNano()).UTC() // as the store keeps it
+		for i, id := range ev.Forward {
+			w := e.workers[id]
+			if w == nil {
+				continue
+			}
+			w.inbox.offer(hook.Delivery{ID: ev.Queued[i], EventID: ev.ID, TargetID: id, Status: hook.DeliveryPending,
+				NextAt: at, CreatedAt: at, UpdatedAt: at}, ev)
+			w.wake()
+		}
 	}
 }
 
@@ -213,6 +237,14 @@ type worker struct {
 	due        map[int64]dueTime
 	pausedDue  time.Duration
 	pausedSeen bool
+
+	// Straight from the commit: once a read of the queue found it empty (trusted), the worker
+	// sends what the importer hands its inbox, until a delivery fails or the inbox missed one;
+	// then it reads the queue from SQLite again. Only the worker's goroutine uses trusted and
+	// sent.
+	inbox   *inbox
+	trusted bool
+	sent    recent // what was recently recorded, which a late offer must not send again
 }
 
 // dueTime is a delivery's retry time on the monotonic clock, with the stored time it was read
@@ -243,7 +275,15 @@ func (w *worker) update(t hook.Target) {
 	w.poke()
 }
 
+// poke wakes the worker to read its queue from SQLite again: something other than the importer
+// changed it (a replay, a retry by hand, a target resumed or edited).
 func (w *worker) poke() {
+	w.inbox.stale()
+	w.wake()
+}
+
+// wake wakes the worker for what was handed to its inbox.
+func (w *worker) wake() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
@@ -285,7 +325,6 @@ func (w *worker) run(parent context.Context) {
 	w.mu.Unlock()
 	defer close(done)
 	defer cancel()
-	log := w.e.opts.Log
 	for ctx.Err() == nil {
 		t := w.get()
 		if !t.Enabled || t.State == hook.TargetDisabled {
@@ -300,42 +339,90 @@ func (w *worker) run(parent context.Context) {
 			}
 			halfOpen = true // the breaker lets one delivery through
 		}
-		limit := max(t.Parallel, batch)
-		if halfOpen {
-			limit = 1
-		}
-		open, err := w.e.opts.Store.OpenDeliveries(ctx, t.ID, limit)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("read a target's queue", "target", t.ID, "err", err)
-				w.wait(ctx, 5*time.Second)
+		if w.trusted && !halfOpen {
+			if !w.fromInbox(ctx, t) {
+				w.trusted = false
 			}
 			continue
 		}
-		if len(open) == 0 {
-			w.wait(ctx, -1)
-			continue
-		}
-		// In order of arrival: the head waits for its time, and nothing overtakes it.
-		w.forgetAllBut(open)
-		var due []hook.Delivery
-		for _, d := range open {
-			if w.dueIn(d) > 0 {
-				break
-			}
-			due = append(due, d)
-		}
-		if len(due) == 0 {
-			w.wait(ctx, w.dueIn(open[0]))
-			continue
-		}
-		if wait := w.rateWait(t); wait > 0 {
-			w.wait(ctx, wait)
-			continue
-		}
-		due = due[:min(len(due), w.rateRoom(t))]
-		w.deliver(ctx, t, due)
+		w.fromQueue(ctx, t, halfOpen)
 	}
+}
+
+// fromInbox sends what the importer handed over, in order, once the rate limit allows; false
+// when the inbox cannot be trusted (it missed a delivery) or a delivery did not go through, so
+// the queue is to be read from SQLite.
+func (w *worker) fromInbox(ctx context.Context, t hook.Target) bool {
+	if wait := w.rateWait(t); wait > 0 {
+		w.wait(ctx, wait)
+		return true
+	}
+	hs, ok := w.inbox.take(min(max(t.Parallel, batch), w.rateRoom(t)))
+	if !ok {
+		return false
+	}
+	if len(hs) == 0 {
+		w.wait(ctx, -1)
+		return true
+	}
+	due := make([]hook.Delivery, 0, len(hs))
+	events := make(map[int64]hook.Event, len(hs))
+	for _, h := range hs {
+		if w.sent.has(keyOf(h.d)) {
+			continue // offered after it was read from SQLite and sent
+		}
+		due = append(due, h.d)
+		events[h.d.EventID] = h.ev
+	}
+	if len(due) == 0 {
+		return true
+	}
+	return w.send(ctx, t, due, batchOf{events: events, secrets: w.e.memoFor(t.ID)})
+}
+
+// fromQueue reads the head of the queue from SQLite and sends what is due. A queue found empty
+// makes the worker trust its inbox from then on: everything committed since reaches it.
+func (w *worker) fromQueue(ctx context.Context, t hook.Target, halfOpen bool) {
+	log := w.e.opts.Log
+	limit := max(t.Parallel, batch)
+	if halfOpen {
+		limit = 1
+	}
+	w.inbox.reset() // what is offered from here on is newer than this read, or in it
+	open, err := w.e.opts.Store.OpenDeliveries(ctx, t.ID, limit)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("read a target's queue", "target", t.ID, "err", err)
+			w.wait(ctx, 5*time.Second)
+		}
+		return
+	}
+	if len(open) == 0 {
+		w.trusted = !halfOpen
+		if halfOpen {
+			w.wait(ctx, -1)
+		}
+		return
+	}
+	// In order of arrival: the head waits for its time, and nothing overtakes it.
+	w.forgetAllBut(open)
+	var due []hook.Delivery
+	for _, d := range open {
+		if w.dueIn(d) > 0 {
+			break
+		}
+		due = append(due, d)
+	}
+	if len(due) == 0 {
+		w.wait(ctx, w.dueIn(open[0]))
+		return
+	}
+	if wait := w.rateWait(t); wait > 0 {
+		w.wait(ctx, wait)
+		return
+	}
+	due = due[:min(len(due), w.rateRoom(t))]
+	w.deliver(ctx, t, due)
 }
 
 // dueIn is how long until d may be sent, on the monotonic clock: its stored retry time is read
@@ -405,11 +492,7 @@ const batch = 64
 // recordTimeout bounds the recording of outcomes once the worker is stopping.
 const recordTimeout = 2 * time.Second
 
-// deliver makes one attempt of due deliveries. One at a time (Parallel 1), it goes in order, stops
-// at the first failure (which then holds the queue) and records the outcomes together; with
-// Parallel > 1, that many are in flight at once, order is not kept, and each outcome is recorded
-// as it comes, so the breaker stops the batch at its threshold. Stopping records what succeeded,
-// so that no success is sent again; what was cut off is made again at the next start.
+// deliver makes one attempt of due deliveries read from the queue, with their events read at once.
 func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery) {
 	ids := make([]int64, len(due))
 	for i, d := range due {
@@ -423,10 +506,18 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 		}
 		return
 	}
-	b := batchOf{events: events, secrets: w.e.memoFor(t.ID)}
+	w.send(ctx, t, due, batchOf{events: events, secrets: w.e.memoFor(t.ID)})
+}
+
+// send makes one attempt of due deliveries and reports whether every one went through and was
+// recorded. One at a time (Parallel 1), it goes in order, stops at the first failure (which then
+// holds the queue) and records the outcomes together; with Parallel > 1, that many are in flight
+// at once, order is not kept, and each outcome is recorded as it comes, so the breaker stops the
+// batch at its threshold. Stopping records what succeeded, so that no success is sent again;
+// what was cut off is made again at the next start.
+func (w *worker) send(ctx context.Context, t hook.Target, due []hook.Delivery, b batchOf) bool {
 	if t.Parallel > 1 {
-		w.deliverParallel(ctx, t, due, b)
-		return
+		return w.deliverParallel(ctx, t, due, b)
 	}
 	var done []hook.Delivery
 	var outcomes []Outcome
@@ -441,18 +532,28 @@ func (w *worker) deliver(ctx context.Context, t hook.Target, due []hook.Delivery
 			break
 		}
 	}
-	w.record(ctx, done, outcomes)
+	return w.record(ctx, done, outcomes) && len(done) == len(due) && allOK(outcomes)
+}
+
+func allOK(os []Outcome) bool {
+	for _, o := range os {
+		if !o.OK() {
+			return false
+		}
+	}
+	return true
 }
 
 // deliverParallel keeps up to t.Parallel attempts in flight and records each outcome as it comes.
-// It launches no more once the breaker opens or the worker stops.
-func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.Delivery, b batchOf) {
+// It launches no more once the breaker opens or the worker stops; it reports whether every one
+// went through and was recorded.
+func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.Delivery, b batchOf) bool {
 	type result struct {
 		d hook.Delivery
 		o Outcome
 	}
 	results := make(chan result, len(due))
-	next, inFlight := 0, 0
+	next, inFlight, ok := 0, 0, true
 	for next < len(due) || inFlight > 0 {
 		if next < len(due) && inFlight < t.Parallel && ctx.Err() == nil && !w.breakerOpen() {
 			d := due[next]
@@ -463,19 +564,21 @@ func (w *worker) deliverParallel(ctx context.Context, t hook.Target, due []hook.
 			continue
 		}
 		if inFlight == 0 {
-			return // nothing more may be launched now
+			return false // nothing more may be launched now
 		}
 		// Record every outcome that has come, in one transaction.
 		var ds []hook.Delivery
 		var outs []Outcome
 		for r := range drain(results, &inFlight) {
+			ok = ok && r.o.OK()
 			if ctx.Err() != nil && !r.o.OK() {
 				continue // cut off by the stop: made again at next start
 			}
 			ds, outs = append(ds, r.d), append(outs, r.o)
 		}
-		w.record(ctx, ds, outs)
+		ok = w.record(ctx, ds, outs) && ok
 	}
+	return ok
 }
 
 // drain yields one value from ch, waiting for it, then every other value already there,
@@ -545,9 +648,9 @@ func (w *worker) attempt(ctx context.Context, t hook.Target, d hook.Delivery, b 
 // dead letter after the last attempt, 410 Gone; and the breaker. The deliveries and the target's
 // health are saved in one transaction, which a stop does not cut short: a success recorded is one
 // that is never sent again.
-func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outcome) {
+func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outcome) bool {
 	if len(ds) == 0 {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
@@ -602,12 +705,18 @@ func (w *worker) record(ctx context.Context, ds []hook.Delivery, outcomes []Outc
 	w.target.State, w.target.StateReason, w.target.ConsecutiveFailures = t.State, t.StateReason, t.ConsecutiveFailures
 	w.target.LastError, w.target.PausedUntil, w.target.Enabled = t.LastError, t.PausedUntil, t.Enabled
 	w.mu.Unlock()
-	if err := w.e.opts.Store.RecordAttempts(ctx, ds, t.ID, healthOf(t), now); err != nil {
+	err := w.e.opts.Store.RecordAttempts(ctx, ds, t.ID, healthOf(t), now)
+	if err != nil {
 		// The attempts are made again (same delivery ids): at least once, never lost.
 		w.e.opts.Log.Error("record deliveries", "target", t.ID, "err", err)
+	} else {
+		for _, d := range ds {
+			w.sent.add(keyOf(d))
+		}
 	}
 	if gone && w.e.opts.OnGone != nil {
 		w.e.opts.OnGone(t)
 	}
 	w.e.changed(t.ID)
+	return err == nil
 }

@@ -31,6 +31,37 @@ type rig struct {
 	engine *Engine
 	ep     hook.Endpoint
 	gone   chan hook.Target
+	reads  *countingStore
+}
+
+// countingStore counts the engine's reads of the queue and of events, once each has returned.
+type countingStore struct {
+	EngineStore
+	mu           sync.Mutex
+	opens, fetch int
+}
+
+func (c *countingStore) OpenDeliveries(ctx context.Context, targetID string, limit int) ([]hook.Delivery, error) {
+	ds, err := c.EngineStore.OpenDeliveries(ctx, targetID, limit)
+	c.mu.Lock()
+	c.opens++
+	c.mu.Unlock()
+	return ds, err
+}
+
+func (c *countingStore) EventsByID(ctx context.Context, ids []int64) (map[int64]hook.Event, error) {
+	evs, err := c.EngineStore.EventsByID(ctx, ids)
+	c.mu.Lock()
+	c.fetch++
+	c.mu.Unlock()
+	return evs, err
+}
+
+// counts are the queue's reads and the events' reads so far.
+func (c *countingStore) counts() (opens, fetch int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opens, c.fetch
 }
 
 func newRig(t *testing.T, secrets map[string]string) *rig {
@@ -44,9 +75,10 @@ func newRig(t *testing.T, secrets map[string]string) *rig {
 	if err := s.CreateEndpoint(context.Background(), &ep); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, store: s, clock: clock.NewFake(start), ep: ep, gone: make(chan hook.Target, 10)}
+	r := &rig{t: t, store: s, clock: clock.NewFake(start), ep: ep, gone: make(chan hook.Target, 10),
+		reads: &countingStore{EngineStore: s}}
 	r.engine = NewEngine(EngineOptions{
-		Store: s, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: r.reads, Clock: r.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Secret:       func(_ context.Context, id, purpose string) (string, error) { return secrets[purpose], nil },
 		OnGone:       func(t hook.Target) { r.gone <- t },
 		Supervisor:   supervisor(),
@@ -74,8 +106,26 @@ func (r *rig) target(c hook.TargetChange) hook.Target {
 	return t
 }
 
-// receive stores events with deliveries to the targets, as the receiver does, and kicks them.
+// receive stores events with deliveries to the targets and kicks them, as a replay does.
 func (r *rig) receive(n int, targets ...string) []*hook.Event {
+	r.t.Helper()
+	evs := r.store1(n, targets...)
+	for _, id := range targets {
+		r.engine.Kick(id)
+	}
+	return evs
+}
+
+// commit stores events with deliveries to the targets and offers them, as ingest's importer does.
+func (r *rig) commit(n int, targets ...string) []*hook.Event {
+	r.t.Helper()
+	evs := r.store1(n, targets...)
+	r.engine.Offer(evs)
+	return evs
+}
+
+// store1 stores n events in one transaction.
+func (r *rig) store1(n int, targets ...string) []*hook.Event {
 	r.t.Helper()
 	var evs []*hook.Event
 	for i := range n {
@@ -86,10 +136,13 @@ func (r *rig) receive(n int, targets ...string) []*hook.Event {
 	if err := r.store.InsertBatch(context.Background(), evs); err != nil {
 		r.t.Fatal(err)
 	}
-	for _, id := range targets {
-		r.engine.Kick(id)
-	}
 	return evs
+}
+
+// caughtUp waits until the target's worker has read its queue once (and found it empty).
+func (r *rig) caughtUp() {
+	r.t.Helper()
+	testutil.Eventually(r.t, "the worker read its queue", func() bool { opens, _ := r.reads.counts(); return opens > 0 })
 }
 
 func (r *rig) deliveries(target string) []hook.Delivery {
@@ -575,5 +628,139 @@ func TestABatchOpensItsTargetsSecretOnce(t *testing.T) {
 	defer mu.Unlock()
 	if n := opened[SecretSign]; n == 0 || n > 40/batch+2 {
 		t.Errorf("40 deliveries opened the signing secret %d times, want once per batch", n)
+	}
+}
+
+func TestACaughtUpWorkerSendsStraightFromTheCommit(t *testing.T) {
+	r := newRig(t, nil)
+	rec := newRecorder(t)
+	tg := r.target(hook.TargetChange{URL: &rec.URL})
+	r.caughtUp()
+	opens, _ := r.reads.counts()
+	for range 3 {
+		r.commit(5, tg.ID)
+	}
+	r.waitStatus(tg.ID, "all delivered", func(ds []hook.Delivery) bool { return len(ds) == 15 && all(hook.DeliverySuccess)(ds) })
+	for i := range 15 {
+		if _, body := rec.request(i); body != fmt.Sprintf(`{"n":%d}`, i%5) {
+			t.Errorf("request %d carried %s", i, body)
+		}
+	}
+	if now, fetch := r.reads.counts(); now != opens || fetch != 0 {
+		t.Errorf("the worker read its queue %d more times and events %d times; it was handed them", now-opens, fetch)
+	}
+	if req, _ := rec.request(0); req.Header.Get("Content-Type") != "application/json" || req.Header.Get("Connection") == "close" {
+		t.Errorf("the request handed over lost its headers: %v", req.Header)
+	}
+}
+
+func TestAWorkerFallenBehindReadsItsQueueFromSQLite(t *testing.T) {
+	r := newRig(t, nil)
+	held, release := make(chan struct{}), make(chan struct{})
+	rec := newRecorder(t)
+	var first sync.Once
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		first.Do(func() { // the first request waits until the inbox has overflowed
+			close(held)
+			<-release
+		})
+		rec.Config.Handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(gated.Close)
+	t.Cleanup(func() { // a failed test does not leave the first request waiting (runs before Close)
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	tg := r.target(hook.TargetChange{URL: &gated.URL})
+	r.caughtUp()
+	r.commit(1, tg.ID)
+	<-held                    // the worker is busy with the first
+	n := inboxDeliveries + 10 // more than the inbox keeps
+	r.commit(n, tg.ID)
+	close(release)
+	r.commit(3, tg.ID) // after the inbox missed some: read from SQLite too
+	total := 1 + n + 3
+	r.waitStatus(tg.ID, "all delivered", func(ds []hook.Delivery) bool { return len(ds) == total && all(hook.DeliverySuccess)(ds) })
+	if rec.count() != total {
+		t.Fatalf("%d requests for %d deliveries", rec.count(), total)
+	}
+	for i, want := range wantOrder(1, n, 3) {
+		if _, body := rec.request(i); body != fmt.Sprintf(`{"n":%d}`, want) {
+			t.Fatalf("request %d carried %s, want n %d: out of order", i, body, want)
+		}
+	}
+	if _, fetch := r.reads.counts(); fetch == 0 {
+		t.Error("the queue was not read from SQLite although the inbox could not hold it")
+	}
+}
+
+// wantOrder is the bodies' n of batches of the sizes given, sent one after another.
+func wantOrder(sizes ...int) []int {
+	var out []int
+	for _, n := range sizes {
+		for i := range n {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func TestAFailureHandedOverHoldsTheQueue(t *testing.T) {
+	r := newRig(t, nil)
+	rec := newRecorder(t, 500)
+	tg := r.target(hook.TargetChange{URL: &rec.URL})
+	r.caughtUp()
+	r.commit(3, tg.ID)
+	r.waitStatus(tg.ID, "the head retrying", func(ds []hook.Delivery) bool { return len(ds) == 3 && ds[0].Status == hook.DeliveryRetrying })
+	if ds := r.deliveries(tg.ID); ds[1].Status != hook.DeliveryPending || rec.count() != 1 {
+		t.Fatalf("a later delivery overtook the head: %+v", ds)
+	}
+	r.commit(1, tg.ID) // handed over while the head waits: it waits behind it
+	r.clock.Advance(r.nextWait())
+	r.waitStatus(tg.ID, "all delivered", func(ds []hook.Delivery) bool { return len(ds) == 4 && all(hook.DeliverySuccess)(ds) })
+	for i, want := range []int{0, 0, 1, 2, 0} {
+		if _, body := rec.request(i); body != fmt.Sprintf(`{"n":%d}`, want) {
+			t.Errorf("request %d carried %s", i, body)
+		}
+	}
+}
+
+func TestALateOfferIsNotSentAgain(t *testing.T) {
+	r := newRig(t, nil)
+	rec := newRecorder(t)
+	tg := r.target(hook.TargetChange{URL: &rec.URL})
+	evs := r.receive(3, tg.ID) // read from SQLite, sent and recorded
+	r.waitStatus(tg.ID, "delivered", func(ds []hook.Delivery) bool { return len(ds) == 3 && all(hook.DeliverySuccess)(ds) })
+	r.caughtUp()
+	testutil.Eventually(t, "the worker found its queue empty", func() bool { opens, _ := r.reads.counts(); return opens >= 2 })
+	r.engine.Offer(evs) // the importer's offer, come late
+	r.commit(1, tg.ID)
+	r.waitStatus(tg.ID, "the next delivered", func(ds []hook.Delivery) bool { return len(ds) == 4 && all(hook.DeliverySuccess)(ds) })
+	if rec.count() != 4 {
+		t.Errorf("%d requests for 4 deliveries: the late offer was sent again", rec.count())
+	}
+}
+
+func TestADeliveryTakingADeletedOnesIDIsSent(t *testing.T) {
+	r := newRig(t, nil)
+	rec := newRecorder(t)
+	tg := r.target(hook.TargetChange{URL: &rec.URL})
+	r.caughtUp()
+	first := r.commit(1, tg.ID)
+	r.waitStatus(tg.ID, "delivered", func(ds []hook.Delivery) bool { return len(ds) == 1 && all(hook.DeliverySuccess)(ds) })
+	if err := r.store.DeleteEvent(context.Background(), first[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Second)
+	next := r.commit(1, tg.ID)
+	if next[0].Queued[0] != first[0].Queued[0] {
+		t.Fatalf("SQLite gave the new delivery id %d, not the deleted %d: this test needs the reuse", next[0].Queued[0], first[0].Queued[0])
+	}
+	r.waitStatus(tg.ID, "the next delivered", func(ds []hook.Delivery) bool { return len(ds) == 1 && all(hook.DeliverySuccess)(ds) })
+	if rec.count() != 2 {
+		t.Errorf("%d requests, want 2", rec.count())
 	}
 }

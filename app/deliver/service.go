@@ -152,18 +152,9 @@ func (s *Service) ForwardTo(ev *hook.Event) []string {
 	return out
 }
 
-// Committed wakes the workers of targets that just got deliveries: one of ingest's committed
-// callbacks, so it must not block.
-func (s *Service) Committed(evs []*hook.Event) {
-	for _, ev := range evs {
-		if ev.Status != hook.Accepted {
-			continue
-		}
-		for _, id := range ev.Forward {
-			s.engine.Kick(id)
-		}
-	}
-}
+// Committed hands the workers of targets that just got deliveries what to send: one of ingest's
+// committed callbacks, so it must not block.
+func (s *Service) Committed(evs []*hook.Event) { s.engine.Offer(evs) }
 
 // withHealth is t with the health its worker knows now.
 func (s *Service) withHealth(t hook.Target) hook.Target {

@@ -35,10 +35,11 @@ func main() {
 	queued := flag.Int("queue", 100000, "deliveries to queue for a dead target (memory)")
 	rulesOnly := flag.Bool("rules-only", false, "measure only what a filter and a transform cost forwarding")
 	latencyOnly := flag.Bool("latency-only", false, "measure only the latency a webhook's forwarding adds")
-	directTo := flag.String("direct-client", "", "(internal) post to this URL from one keep-alive connection for 3 s and print the rate")
+	directTo := flag.String("direct-client", "", "(internal) post to this URL from one keep-alive connection and print the rate")
+	directFor := flag.Duration("direct-for", 3*time.Second, "(internal) how long -direct-client posts")
 	flag.Parse()
 	if *directTo != "" {
-		fmt.Printf("%.0f\n", load.Run(context.Background(), *directTo, load.JSONBody(*size), 1, 3*time.Second).RPS())
+		fmt.Printf("%.0f\n", load.Run(context.Background(), *directTo, load.JSONBody(*size), 1, *directFor).RPS())
 		return
 	}
 	if *rulesOnly || *latencyOnly {
@@ -125,6 +126,14 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	load.Run(ctx, plain, body, conns, time.Second) // warm up
 	base := load.Run(ctx, plain, body, conns, dur)
 	fmt.Printf("  ingest, no target          %s\n", base)
+	// What any in-order forwarder can reach here while ingest runs: one client posting to the
+	// target directly, one request at a time, from its own process, beside the same load.
+	underLoad, beside, err := directBeside(ctx, target.URL, plain, body, conns, dur)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  ingest, no target, one client posting in order to the target directly beside it: %.0f/s (ingest %.0f req/s)\n",
+		underLoad, beside.RPS())
 	var plainRate float64
 	for _, c := range []struct{ name, url string }{{"in order, one at a time (default)", forwarded}, {"8 in parallel (order not kept)", parallel},
 		{"in order, with a filter and a transform", ruled}} {
@@ -145,6 +154,7 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 		switch c.url {
 		case forwarded:
 			plainRate = fwdRate
+			fmt.Printf("    forwarding in order/one client posting in order directly under the same load: %.2f\n", fwdRate/underLoad)
 		case ruled:
 			fmt.Printf("    forwarding with rules/without: %.2f (target ≥ 0.80)\n", fwdRate/plainRate)
 		}
@@ -170,6 +180,26 @@ func run(bin string, conns int, dur time.Duration, size, queued int) error {
 	fmt.Printf("memory: RSS %.1f MiB with a few deliveries queued, %.1f MiB with %d more queued for a dead target: %.2fx (target: does not grow with the queue)\n",
 		float64(rss0)/(1<<20), float64(rss1)/(1<<20), n, float64(rss1)/float64(rss0))
 	return nil
+}
+
+// directBeside runs one in-order client posting to target from its own process while conns
+// connections post to ingest, and returns the client's rate and ingest's result.
+func directBeside(ctx context.Context, target, ingest string, body []byte, conns int, dur time.Duration) (float64, load.Result, error) {
+	cmd := exec.CommandContext(ctx, os.Args[0], "-direct-client", target, "-size", strconv.Itoa(len(body)), "-direct-for", dur.String())
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		return 0, load.Result{}, fmt.Errorf("start the direct client: %w", err)
+	}
+	res := load.Run(ctx, ingest, body, conns, dur)
+	if err := cmd.Wait(); err != nil {
+		return 0, res, fmt.Errorf("the direct client: %w", err)
+	}
+	rate, err := strconv.ParseFloat(strings.TrimSpace(out.String()), 64)
+	if err != nil {
+		return 0, res, fmt.Errorf("the direct client printed %q: %w", out.String(), err)
+	}
+	return rate, res, nil
 }
 
 // rulesCost compares a target's drain of a queue with and without a filter and a transform on
